@@ -1,0 +1,218 @@
+"""How a SANOS endpoint is declared and how its parameters are read.
+
+SANOS passes parameters as key/value pairs in the path (/vdid/<vdid>/sizegb/<sizegb>). OpenSAN
+reads them tolerantly (api-contract.md): pairs in any order, the same keys from the query string
+or a JSON body, and a 400 when two sources disagree. Each endpoint is declared once, as data;
+the routes, the help listing and the OpenAPI description are all generated from it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from enum import Enum
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, unquote
+
+from opensan.domain.errors import ErrorCode, InvalidArgument
+from opensan.domain.models import Session
+
+if TYPE_CHECKING:
+    from fastapi import Request
+
+    from opensan.api.auth import Authenticator
+    from opensan.api.cache import ReadCache
+    from opensan.service import ArrayService
+
+MAX_ID = 9_999_999_999
+# A number longer than this is a typo or an attack, never a size or a page.
+_MAX_DIGITS = 19
+_DIGITS = re.compile(r"[0-9]+")
+
+
+class Kind(Enum):
+    """What a parameter holds; decides how its text is checked and converted."""
+
+    ID = "integer (10-digit object ID)"
+    NUMBER = "integer"
+    TEXT = "string"
+    ID_LIST = "comma-separated integer IDs"
+    TEXT_LIST = "comma-separated strings"
+
+
+class Access(Enum):
+    PUBLIC = "public"
+    ANY_ACCOUNT = "any account"
+    ADMIN = "admin"
+
+
+@dataclass(frozen=True)
+class Param:
+    key: str
+    kind: Kind
+    description: str
+    required: bool = True
+    # The manual's name for the value, e.g. target_id for the key targetid.
+    placeholder: str = ""
+    # A value that follows the prefix directly, without a key (log/list/<page_num>).
+    positional: bool = False
+    secret: bool = False
+
+    @property
+    def shown(self) -> str:
+        return self.placeholder or self.key
+
+
+@dataclass
+class Call:
+    """One request, parsed: who asks, with which parameters, against which array."""
+
+    service: ArrayService
+    auth: Authenticator
+    params: dict[str, Any]
+    session: Session | None
+    client: str
+    token: str | None
+    cache: ReadCache
+    request: Request
+
+
+Handler = Callable[[Call], Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    method: str
+    prefix: str
+    description: str
+    handler: Handler
+    params: tuple[Param, ...] = ()
+    access: Access = Access.ANY_ACCOUNT
+    extension: bool = False
+    aliases: tuple[str, ...] = ()
+
+    def manual_path(self, prefix: str | None = None) -> str:
+        """The path as the manual writes it, e.g. /rest/log/list/<page_num>."""
+        parts = [prefix or self.prefix]
+        for param in self.params:
+            piece = f"/<{param.shown}>" if param.positional else f"/{param.key}/<{param.shown}>"
+            parts.append(piece if param.required else f"[{piece}]")
+        return "".join(parts)
+
+    def route_path(self, prefix: str) -> str:
+        """The canonical path in FastAPI's form, for the OpenAPI description."""
+        parts = [prefix]
+        for param in self.params:
+            if param.required:
+                key = "" if param.positional else f"/{param.key}"
+                parts.append(f"{key}/{{{param.shown}}}")
+        return "".join(parts)
+
+
+def _decode_segment(segment: str) -> str:
+    try:
+        return unquote(segment, errors="strict")
+    except UnicodeDecodeError:
+        raise InvalidArgument("A path value is not valid percent-encoded UTF-8.") from None
+
+
+def collect(endpoint: Endpoint, raw_path: str, prefix: str, query: str, body: bytes) -> dict[str, str]:
+    """Gather the raw parameter texts from the path, the query string and a JSON body."""
+    known = {param.key: param for param in endpoint.params}
+    found: dict[str, str] = {}
+
+    def add(key: str, value: str, source: str) -> None:
+        key = key.lower()
+        if key not in known:
+            raise InvalidArgument(f"Unknown parameter {key[:40]!r} in the {source}.",
+                                  ErrorCode.UNKNOWN_PARAMETER)
+        if key in found and found[key] != value:
+            raise InvalidArgument(f"Parameter {key} is given twice with different values.",
+                                  ErrorCode.CONFLICTING_PARAMETER)
+        found[key] = value
+
+    segments = [s for s in raw_path[len(prefix):].split("/") if s]
+    positional = [param for param in endpoint.params if param.positional]
+    if positional and segments:
+        add(positional[0].key, _decode_segment(segments[0]), "path")
+        segments = segments[1:]
+    if len(segments) % 2:
+        raise InvalidArgument("Path parameters come in key/value pairs: /<key>/<value>.")
+    for key, value in zip(segments[::2], segments[1::2], strict=True):
+        add(_decode_segment(key), _decode_segment(value), "path")
+    try:
+        for key, value in parse_qsl(query, keep_blank_values=True, errors="strict"):
+            add(key, value, "query string")
+    except UnicodeDecodeError:
+        raise InvalidArgument("The query string is not valid percent-encoded UTF-8.") from None
+    if body.strip():
+        for key, value in _json_object(body).items():
+            add(key, value, "body")
+    for param in endpoint.params:
+        if param.required and param.key not in found:
+            raise InvalidArgument(f"Missing parameter {param.key} (<{param.shown}>).",
+                                  ErrorCode.MISSING_PARAMETER)
+    return found
+
+
+def _json_object(body: bytes) -> dict[str, str]:
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidArgument("The request body is not valid JSON.") from None
+    if not isinstance(data, dict):
+        raise InvalidArgument("The request body must be a JSON object of parameters.")
+    texts: dict[str, str] = {}
+    for key, value in data.items():
+        if isinstance(value, list) and all(isinstance(v, str | int) for v in value):
+            texts[key] = ",".join(str(v) for v in value)
+        elif isinstance(value, bool) or not isinstance(value, str | int):
+            raise InvalidArgument(f"Parameter {str(key)[:40]!r} must be a string or an integer.")
+        else:
+            texts[key] = str(value)
+    return texts
+
+
+def _number(key: str, text: str) -> int:
+    if not _DIGITS.fullmatch(text) or len(text) > _MAX_DIGITS:
+        raise InvalidArgument(
+            f"Parameter {key} must be a non-negative decimal integer, got {text[:40]!r}.")
+    return int(text)
+
+
+def _object_id(key: str, text: str) -> int:
+    value = _number(key, text)
+    if value > MAX_ID:
+        raise InvalidArgument(f"Parameter {key} is at most 10 digits, got {text[:40]!r}.")
+    return value
+
+
+def convert(endpoint: Endpoint, texts: dict[str, str]) -> dict[str, Any]:
+    """Check each parameter's form; the service checks ranges and existence."""
+    values: dict[str, Any] = {}
+    for param in endpoint.params:
+        text = texts.get(param.key)
+        if text is None:
+            continue
+        if param.kind is Kind.ID:
+            values[param.key] = _object_id(param.key, text)
+        elif param.kind is Kind.NUMBER:
+            values[param.key] = _number(param.key, text)
+        elif param.kind is Kind.ID_LIST:
+            values[param.key] = [_object_id(param.key, part) for part in text.split(",")]
+        elif param.kind is Kind.TEXT_LIST:
+            values[param.key] = text.split(",")
+        else:
+            values[param.key] = text
+    return values
+
+
+async def read_call_params(endpoint: Endpoint, prefix: str, request: Request) -> dict[str, Any]:
+    raw_path = request.scope.get("raw_path", request.url.path.encode()).decode("latin-1")
+    raw_path = raw_path.split("?", 1)[0]
+    body = await request.body() if request.method == "POST" else b""
+    texts = collect(endpoint, raw_path, prefix, request.scope.get("query_string", b"").decode(
+        "latin-1"), body)
+    return convert(endpoint, texts)

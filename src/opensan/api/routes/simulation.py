@@ -1,0 +1,86 @@
+"""Fault injection, simulated time and simulated host I/O: the virtual array's test knobs.
+
+Registered only when the backend has the matching capability, so a real array never offers them.
+"""
+
+from __future__ import annotations
+
+from fastapi.concurrency import run_in_threadpool
+
+from opensan.api.endpoint import Access, Call, Endpoint, Kind, Param
+from opensan.api.routes.storage import VDID
+from opensan.api.schemas import ClockOut, DiskOut, EmptyOut, VolumeOut, iso_time
+from opensan.backends.base import Capability
+from opensan.domain.errors import InvalidArgument
+from opensan.domain.models import SensorStatus
+
+DISK_ID = Param("diskid", Kind.ID, "Disk ID", placeholder="disk_id")
+
+
+async def fail_disk(call: Call) -> DiskOut:
+    return DiskOut.from_domain(await run_in_threadpool(call.service.fail_disk,
+                                                       call.params["diskid"]))
+
+
+async def replace_disk(call: Call) -> DiskOut:
+    return DiskOut.from_domain(await run_in_threadpool(call.service.replace_disk,
+                                                       call.params["diskid"]))
+
+
+async def set_sensor(call: Call) -> EmptyOut:
+    statuses = {s.value.lower(): s for s in SensorStatus}
+    try:
+        status = statuses[call.params["status"].lower()]
+    except KeyError:
+        raise InvalidArgument("Sensor status must be good, warning or failed.") from None
+    await run_in_threadpool(call.service.set_sensor_status, call.params["sensor"], status)
+    return EmptyOut()
+
+
+async def set_latency(call: Call) -> EmptyOut:
+    await run_in_threadpool(call.service.set_change_latency, call.params["ms"])
+    return EmptyOut()
+
+
+async def advance_clock(call: Call) -> ClockOut:
+    now = await run_in_threadpool(call.service.advance_clock, call.params["seconds"])
+    return ClockOut(time=iso_time(now))
+
+
+async def host_write(call: Call) -> VolumeOut:
+    view = await run_in_threadpool(call.service.host_write, call.params["vdid"],
+                                   call.params["sizegb"])
+    return VolumeOut.from_domain(view)
+
+
+def endpoints(capabilities: frozenset[Capability]) -> list[Endpoint]:
+    found: list[Endpoint] = []
+    if Capability.FAULT_INJECTION in capabilities:
+        found += [
+            Endpoint("POST", "/rest/sim/faildisk", "Make a disk fail; a spare starts rebuilding.",
+                     fail_disk, params=(DISK_ID,), access=Access.ADMIN, extension=True),
+            Endpoint("POST", "/rest/sim/replacedisk",
+                     "Swap a failed disk for a new one in the same slot.", replace_disk,
+                     params=(DISK_ID,), access=Access.ADMIN, extension=True),
+            Endpoint("POST", "/rest/sim/sensor", "Force a sensor's status (good clears it).",
+                     set_sensor,
+                     params=(Param("sensor", Kind.TEXT, "Sensor ID from hwmonitor",
+                                   placeholder="sensor_id"),
+                             Param("status", Kind.TEXT, "good, warning or failed")),
+                     access=Access.ADMIN, extension=True),
+            Endpoint("POST", "/rest/sim/latency", "Make every change take this long.",
+                     set_latency, params=(Param("ms", Kind.NUMBER, "Milliseconds, 0-600000"),),
+                     access=Access.ADMIN, extension=True),
+        ]
+    if Capability.SIMULATED_CLOCK in capabilities:
+        found.append(Endpoint(
+            "POST", "/rest/sim/clock", "Move the array clock forward (rebuilds, drift, expiry).",
+            advance_clock, params=(Param("seconds", Kind.NUMBER, "Seconds to advance"),),
+            access=Access.ADMIN, extension=True))
+    if Capability.HOST_WRITE_SIMULATION in capabilities:
+        found.append(Endpoint(
+            "POST", "/rest/sim/hostwrite",
+            "Pretend hosts wrote to a volume: thin volumes and snapshots grow.", host_write,
+            params=(VDID, Param("sizegb", Kind.NUMBER, "GiB written")),
+            access=Access.ADMIN, extension=True))
+    return found

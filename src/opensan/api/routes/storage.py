@@ -1,0 +1,286 @@
+"""3.5 Storage: the manual's reads and POSTs, and the management it leaves out (extensions)."""
+
+from __future__ import annotations
+
+from fastapi.concurrency import run_in_threadpool
+
+from opensan.api.endpoint import Access, Call, Endpoint, Kind, Param
+from opensan.api.schemas import (
+    DISK_LIST,
+    MAPPING_LIST,
+    POOL_LIST,
+    SMART_LIST,
+    TARGET_LIST,
+    VOLUME_LIST,
+    AvailableLunsOut,
+    DiskOut,
+    DiskSmartOut,
+    MappingOut,
+    PoolOut,
+    SnapshotInfoOut,
+    SnapshotOut,
+    SnapshotSpaceOut,
+    TargetOut,
+    VolumeOut,
+)
+from opensan.domain.errors import InvalidArgument
+from opensan.domain.models import DiskUsage, Permission, Provision
+from opensan.domain.raid import parse_raid_level
+
+VDID = Param("vdid", Kind.ID, "Volume ID")
+TARGET_ID = Param("targetid", Kind.ID, "Target ID", placeholder="target_id")
+POOL_ID = Param("poolid", Kind.ID, "Pool ID", placeholder="pool_id")
+SNAPSHOT_ID = Param("snapid", Kind.ID, "Snapshot ID", placeholder="snapshot_id")
+DISK_IDS = Param("diskids", Kind.ID_LIST, "Disk IDs, comma-separated", placeholder="disk_ids")
+LUN = Param("lun", Kind.NUMBER, "LUN number, 0-254")
+SIZE_GB = Param("sizegb", Kind.NUMBER, "Size in GiB")
+
+
+def _choice(text: str, choices: dict[str, object], what: str) -> object:
+    try:
+        return choices[text.lower()]
+    except KeyError:
+        raise InvalidArgument(f"{what} must be one of {', '.join(choices)}, got "
+                              f"{text[:40]!r}.") from None
+
+
+def _provision(text: str | None) -> Provision | None:
+    if text is None:
+        return None
+    value = _choice(text, {"thick": Provision.THICK, "thin": Provision.THIN}, "Provisioning")
+    assert isinstance(value, Provision)
+    return value
+
+
+# Reads: cached per state version, except those that follow the clock (temperatures).
+
+async def disk_info(call: Call) -> bytes:
+    return DISK_LIST.dump_json([DiskOut.from_domain(d) for d in call.service.disks()],
+                               by_alias=True)
+
+
+async def disk_smart(call: Call) -> bytes:
+    return SMART_LIST.dump_json([DiskSmartOut.from_domain(s) for s in call.service.disk_smart()],
+                                by_alias=True)
+
+
+async def pool_info(call: Call) -> bytes:
+    return call.cache.get("poolinfo", lambda: POOL_LIST.dump_json(
+        [PoolOut.from_domain(p) for p in call.service.pools()], by_alias=True))
+
+
+async def volume_info(call: Call) -> bytes:
+    return call.cache.get("volumeinfo", lambda: VOLUME_LIST.dump_json(
+        [VolumeOut.from_domain(v) for v in call.service.volumes()], by_alias=True))
+
+
+async def snapshot_info(call: Call) -> bytes:
+    volume_id = call.params["vdid"]
+
+    def build() -> bytes:
+        space, snapshots = call.service.volume_snapshots(volume_id)
+        return SnapshotInfoOut(
+            volume_id=space.volume_id, snapshot_space_bytes=space.space_bytes,
+            snapshot_used_bytes=space.used_bytes,
+            snapshots=[SnapshotOut.from_domain(s) for s in snapshots],
+        ).model_dump_json(by_alias=True).encode()
+
+    return call.cache.get(("snapshot", volume_id), build)
+
+
+async def available_targets(call: Call) -> bytes:
+    return call.cache.get("availtarget", lambda: TARGET_LIST.dump_json(
+        [TargetOut.from_domain(t) for t in call.service.targets()], by_alias=True))
+
+
+async def available_luns(call: Call) -> bytes:
+    target_id = call.params["targetid"]
+
+    def build() -> bytes:
+        target, luns, free = call.service.target_luns(target_id)
+        return AvailableLunsOut(
+            target_id=target.id, luns=[MappingOut.from_domain(v) for v in luns], free_luns=free,
+        ).model_dump_json(by_alias=True).encode()
+
+    return call.cache.get(("availlun", target_id), build)
+
+
+async def lun_mappings(call: Call) -> bytes:
+    return call.cache.get("lunmappinginfo", lambda: MAPPING_LIST.dump_json(
+        [MappingOut.from_domain(v) for v in call.service.mappings()], by_alias=True))
+
+
+# The manual's changes
+
+async def set_snapshot_space(call: Call) -> SnapshotSpaceOut:
+    space = await run_in_threadpool(call.service.set_snapshot_space, call.params["vdid"],
+                                    call.params["sizegb"])
+    return SnapshotSpaceOut(volume_id=space.volume_id, snapshot_space_bytes=space.space_bytes,
+                            snapshot_used_bytes=space.used_bytes)
+
+
+async def take_snapshot(call: Call) -> SnapshotOut:
+    snapshot = await run_in_threadpool(call.service.take_snapshot, call.params["vdid"],
+                                       call.params.get("name"))
+    return SnapshotOut.from_domain(snapshot)
+
+
+async def map_lun(call: Call) -> MappingOut:
+    permission = _choice(call.params.get("permission", "rw"),
+                         {"rw": Permission.READ_WRITE, "ro": Permission.READ_ONLY}, "Permission")
+    assert isinstance(permission, Permission)
+    hosts = tuple(call.params.get("host", ["*"]))
+    view = await run_in_threadpool(call.service.map_lun, call.params["targetid"],
+                                   call.params["lun"], call.params["vdid"], permission, hosts)
+    return MappingOut.from_domain(view)
+
+
+async def unmap_lun(call: Call) -> MappingOut:
+    view = await run_in_threadpool(call.service.unmap_lun, call.params["targetid"],
+                                   call.params["lun"])
+    return MappingOut.from_domain(view)
+
+
+# Extensions: pools, volumes, snapshots, targets, spares
+
+async def create_pool(call: Call) -> PoolOut:
+    provision = _provision(call.params.get("type")) or Provision.THICK
+    view = await run_in_threadpool(
+        call.service.create_pool, call.params["name"],
+        parse_raid_level(call.params["raidlevel"]), call.params["diskids"], provision)
+    return PoolOut.from_domain(view)
+
+
+async def add_pool_disks(call: Call) -> PoolOut:
+    view = await run_in_threadpool(call.service.add_pool_disks, call.params["poolid"],
+                                   call.params["diskids"])
+    return PoolOut.from_domain(view)
+
+
+async def delete_pool(call: Call) -> PoolOut:
+    return PoolOut.from_domain(await run_in_threadpool(call.service.delete_pool,
+                                                       call.params["poolid"]))
+
+
+async def create_volume(call: Call) -> VolumeOut:
+    view = await run_in_threadpool(
+        call.service.create_volume, call.params["poolid"], call.params["name"],
+        call.params["sizegb"], _provision(call.params.get("provision")))
+    return VolumeOut.from_domain(view)
+
+
+async def extend_volume(call: Call) -> VolumeOut:
+    view = await run_in_threadpool(call.service.extend_volume, call.params["vdid"],
+                                   call.params["sizegb"])
+    return VolumeOut.from_domain(view)
+
+
+async def delete_volume(call: Call) -> VolumeOut:
+    return VolumeOut.from_domain(await run_in_threadpool(call.service.delete_volume,
+                                                         call.params["vdid"]))
+
+
+async def delete_snapshot(call: Call) -> SnapshotOut:
+    return SnapshotOut.from_domain(await run_in_threadpool(call.service.delete_snapshot,
+                                                           call.params["snapid"]))
+
+
+async def rollback_snapshot(call: Call) -> SnapshotOut:
+    return SnapshotOut.from_domain(await run_in_threadpool(call.service.rollback_snapshot,
+                                                           call.params["snapid"]))
+
+
+async def create_target(call: Call) -> TargetOut:
+    view = await run_in_threadpool(call.service.create_target, call.params["controller"],
+                                   call.params.get("node"), call.params.get("name"))
+    return TargetOut.from_domain(view)
+
+
+async def delete_target(call: Call) -> TargetOut:
+    return TargetOut.from_domain(await run_in_threadpool(call.service.delete_target,
+                                                         call.params["targetid"]))
+
+
+async def set_spare(call: Call) -> bytes:
+    usage = _choice(call.params["type"], {"global": DiskUsage.GLOBAL_SPARE,
+                                          "dedicated": DiskUsage.DEDICATED_SPARE,
+                                          "free": DiskUsage.FREE}, "Spare type")
+    assert isinstance(usage, DiskUsage)
+    views = await run_in_threadpool(call.service.set_spare, call.params["diskids"], usage,
+                                    call.params.get("poolid"))
+    return DISK_LIST.dump_json([DiskOut.from_domain(v) for v in views], by_alias=True)
+
+
+AVAILLUN_ALIASES = ("/rest/storage/availlun", "/storage/avaiilun", "/rest/storage/avaiilun")
+NAME = Param("name", Kind.TEXT, "Name: 1-32 letters, digits, '-', '_', '.'")
+
+ENDPOINTS = [
+    Endpoint("GET", "/rest/storage/diskinfo", "Show disk information.", disk_info),
+    Endpoint("GET", "/rest/storage/disksmart", "Show the S.M.A.R.T. information of the disks.",
+             disk_smart),
+    Endpoint("GET", "/rest/storage/poolinfo", "Show pool information.", pool_info),
+    Endpoint("GET", "/rest/storage/volumeinfo", "Show volume information.", volume_info),
+    Endpoint("GET", "/rest/storage/snapshot", "Show the snapshots of a volume.", snapshot_info,
+             params=(VDID,)),
+    Endpoint("GET", "/rest/storage/availtarget", "Show available target information.",
+             available_targets),
+    Endpoint("GET", "/storage/availlun", "Show the LUNs of a target and its free LUN numbers.",
+             available_luns, params=(TARGET_ID,), aliases=AVAILLUN_ALIASES),
+    Endpoint("GET", "/rest/storage/lunmappinginfo", "Show LUN mapping information.",
+             lun_mappings),
+    Endpoint("POST", "/rest/storage/snapspace",
+             "Set a volume's snapshot space in GiB; 0 removes it.", set_snapshot_space,
+             params=(VDID, Param("sizegb", Kind.NUMBER, "Snapshot space size in GiB")),
+             access=Access.ADMIN),
+    Endpoint("POST", "/rest/storage/snapshot",
+             "Take a snapshot; without a name one is made from the time.", take_snapshot,
+             params=(VDID, Param("name", Kind.TEXT, "Snapshot name", required=False)),
+             access=Access.ADMIN),
+    Endpoint("POST", "/rest/storage/maplun", "Map a volume to a LUN of a target.", map_lun,
+             params=(TARGET_ID, LUN, VDID,
+                     Param("permission", Kind.TEXT, "rw (default) or ro", required=False),
+                     Param("host", Kind.TEXT_LIST, "Initiator IQNs, comma-separated, or * "
+                           "(default)", required=False, placeholder="iqn-or-*")),
+             access=Access.ADMIN),
+    Endpoint("POST", "/rest/storage/unmaplun", "Unmap the LUN.", unmap_lun,
+             params=(TARGET_ID, LUN), access=Access.ADMIN),
+    Endpoint("POST", "/rest/storage/createpool", "Create a pool from free disks.", create_pool,
+             params=(NAME, Param("raidlevel", Kind.TEXT, "RAID 0, 1, 5, 6, 10, 50 or 60",
+                                 placeholder="raid_level"), DISK_IDS,
+                     Param("type", Kind.TEXT, "thick (default) or thin", required=False)),
+             access=Access.ADMIN, extension=True),
+    Endpoint("POST", "/rest/storage/addpooldisk", "Add free disks to a pool.", add_pool_disks,
+             params=(POOL_ID, DISK_IDS), access=Access.ADMIN, extension=True),
+    Endpoint("POST", "/rest/storage/deletepool", "Delete an empty pool.", delete_pool,
+             params=(POOL_ID,), access=Access.ADMIN, extension=True),
+    Endpoint("POST", "/rest/storage/createvolume", "Create a volume in a pool.", create_volume,
+             params=(POOL_ID, NAME, SIZE_GB,
+                     Param("provision", Kind.TEXT, "thick or thin (default: the pool's type)",
+                           required=False)),
+             access=Access.ADMIN, extension=True),
+    Endpoint("POST", "/rest/storage/extendvolume", "Grow a volume to a new size in GiB.",
+             extend_volume, params=(VDID, SIZE_GB), access=Access.ADMIN, extension=True),
+    Endpoint("POST", "/rest/storage/deletevolume",
+             "Delete a volume that is neither mapped nor has snapshots.", delete_volume,
+             params=(VDID,), access=Access.ADMIN, extension=True),
+    Endpoint("POST", "/rest/storage/deletesnapshot", "Delete a snapshot.", delete_snapshot,
+             params=(SNAPSHOT_ID,), access=Access.ADMIN, extension=True),
+    Endpoint("POST", "/rest/storage/rollback",
+             "Roll a volume back to a snapshot; later snapshots are deleted.", rollback_snapshot,
+             params=(SNAPSHOT_ID,), access=Access.ADMIN, extension=True),
+    Endpoint("POST", "/rest/storage/createtarget", "Create an iSCSI target on a controller.",
+             create_target,
+             params=(Param("controller", Kind.NUMBER, "Controller, 1 or 2"),
+                     Param("node", Kind.NUMBER, "Node number (default: the lowest free)",
+                           required=False),
+                     Param("name", Kind.TEXT, "Target alias", required=False)),
+             access=Access.ADMIN, extension=True),
+    Endpoint("POST", "/rest/storage/deletetarget", "Delete an iSCSI target without LUNs.",
+             delete_target, params=(TARGET_ID,), access=Access.ADMIN, extension=True),
+    Endpoint("POST", "/rest/storage/setspare",
+             "Make disks global or dedicated spares, or free them again.", set_spare,
+             params=(DISK_IDS, Param("type", Kind.TEXT, "global, dedicated or free"),
+                     Param("poolid", Kind.ID, "Pool of a dedicated spare", required=False,
+                           placeholder="pool_id")),
+             access=Access.ADMIN, extension=True),
+]

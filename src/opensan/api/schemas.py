@@ -1,0 +1,383 @@
+"""The SANOS JSON on the wire: the only place where wire names appear.
+
+Models are camelCase by alias (api-contract.md, "Objects"); each has a from_domain()
+that maps the domain's names to them. Lists are serialized by pydantic-core in one call, and
+the API caches the bytes per state version, so a read costs no serialization at all.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from pydantic import BaseModel, ConfigDict, TypeAdapter
+from pydantic.alias_generators import to_camel
+
+from opensan.domain import models as m
+
+
+def iso_time(unix_seconds: float) -> str:
+    return datetime.fromtimestamp(unix_seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class Wire(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+
+class ErrorDetail(Wire):
+    code: int
+    message: str
+
+
+class ErrorBody(Wire):
+    error: ErrorDetail
+
+
+class LoginOut(Wire):
+    access_token: str
+    expire_time: int
+    account: str
+    role: str
+
+
+class HelpItem(Wire):
+    method: str
+    path: str
+    description: str
+    access: str
+    extension: bool
+
+
+class HostCardSlotOut(Wire):
+    slot: int
+    card: str
+
+
+class ControllerOut(Wire):
+    slot: int
+    status: str
+    serial_number: str
+    cpu: str
+    memory_gb: int
+    host_card_slots: list[HostCardSlotOut]
+    firmware_version: str
+    sas_ioc_firmware_version: str
+    sas_expander_firmware_version: str
+
+
+class BackplaneOut(Wire):
+    serial_number: str
+    id: str
+    mcu_version: str
+
+
+class LicensesOut(Wire):
+    ssd_cache: str
+    auto_tiering: str
+
+
+class SystemOut(Wire):
+    system_name: str
+    model_name: str
+    serial_number: str
+    firmware_version: str
+    system_health: str
+    controller_mode: str
+    master_controller: str
+    form_factor: str
+    bays: int
+    rack_units: int
+    time: str
+    uptime_seconds: int
+    controllers: list[ControllerOut]
+    backplane: BackplaneOut
+    licenses: LicensesOut
+
+    @classmethod
+    def from_domain(cls, info: m.SystemInfo) -> SystemOut:
+        def enabled(flag: bool) -> str:
+            return "Enabled" if flag else "Disabled"
+
+        return cls(
+            system_name=info.system_name, model_name=info.model_name,
+            serial_number=info.serial_number, firmware_version=info.firmware_version,
+            system_health=info.system_health.value, controller_mode=info.controller_mode,
+            master_controller=info.master_controller, form_factor=info.form_factor,
+            bays=info.bays, rack_units=info.rack_units, time=iso_time(info.time),
+            uptime_seconds=info.uptime_seconds,
+            controllers=[
+                ControllerOut(
+                    slot=c.slot, status=c.status, serial_number=c.serial_number, cpu=c.cpu,
+                    memory_gb=c.memory_gb,
+                    host_card_slots=[HostCardSlotOut(slot=h.slot, card=h.card)
+                                     for h in c.host_card_slots],
+                    firmware_version=c.firmware_version,
+                    sas_ioc_firmware_version=c.sas_ioc_firmware_version,
+                    sas_expander_firmware_version=c.sas_expander_firmware_version,
+                )
+                for c in info.controllers
+            ],
+            backplane=BackplaneOut(serial_number=info.backplane.serial_number,
+                                   id=info.backplane.id, mcu_version=info.backplane.mcu_version),
+            licenses=LicensesOut(ssd_cache=enabled(info.ssd_cache_license),
+                                 auto_tiering=enabled(info.auto_tiering_license)),
+        )
+
+
+class SensorOut(Wire):
+    id: str
+    type: str
+    location: str
+    name: str
+    value: float | str
+    unit: str
+    status: str
+
+
+class EnclosureOut(Wire):
+    id: int
+    name: str
+    sensors: list[SensorOut]
+
+
+class HardwareMonitorOut(Wire):
+    system_health: str
+    enclosures: list[EnclosureOut]
+
+    @classmethod
+    def from_domain(
+        cls, health: m.SystemHealth, enclosures: tuple[m.Enclosure, ...]
+    ) -> HardwareMonitorOut:
+        return cls(
+            system_health=health.value,
+            enclosures=[
+                EnclosureOut(
+                    id=e.id, name=e.name,
+                    sensors=[SensorOut(id=s.id, type=s.type.value, location=s.location,
+                                       name=s.name, value=s.value, unit=s.unit,
+                                       status=s.status.value) for s in e.sensors],
+                )
+                for e in enclosures
+            ],
+        )
+
+
+class EventOut(Wire):
+    id: int
+    time: str
+    level: str
+    source: str
+    message: str
+
+
+class EventPageOut(Wire):
+    page: int
+    page_size: int
+    total_pages: int
+    total: int
+    events: list[EventOut]
+
+    @classmethod
+    def from_domain(cls, page: m.EventPage) -> EventPageOut:
+        return cls(
+            page=page.page, page_size=page.page_size, total_pages=page.total_pages,
+            total=page.total,
+            events=[EventOut(id=e.id, time=iso_time(e.time), level=e.level.value,
+                             source=e.source, message=e.message) for e in page.events],
+        )
+
+
+class DiskOut(Wire):
+    id: int
+    enclosure_id: int
+    slot: int
+    capacity_bytes: int
+    health: str
+    status: str
+    usage: str
+    pool_id: int | None
+    type: str
+    vendor: str
+    model: str
+    serial_number: str
+    firmware_version: str
+    interface_speed: str
+    temperature_c: int
+
+    @classmethod
+    def from_domain(cls, view: m.DiskView) -> DiskOut:
+        d = view.disk
+        return cls(
+            id=d.id, enclosure_id=d.enclosure_id, slot=d.slot, capacity_bytes=d.capacity_bytes,
+            health=d.health.value, status=d.status.value, usage=d.usage.value, pool_id=d.pool_id,
+            type=d.type.value, vendor=d.vendor, model=d.model, serial_number=d.serial_number,
+            firmware_version=d.firmware_version, interface_speed=d.interface_speed,
+            temperature_c=view.temperature_c,
+        )
+
+
+class SmartAttributeOut(Wire):
+    id: int
+    name: str
+    value: int
+    worst: int
+    threshold: int
+    raw: int
+    status: str
+
+
+class DiskSmartOut(Wire):
+    disk_id: int
+    enclosure_id: int
+    slot: int
+    health: str
+    temperature_c: int
+    power_on_hours: int
+    attributes: list[SmartAttributeOut]
+
+    @classmethod
+    def from_domain(cls, smart: m.DiskSmart) -> DiskSmartOut:
+        return cls(
+            disk_id=smart.disk_id, enclosure_id=smart.enclosure_id, slot=smart.slot,
+            health=smart.health.value, temperature_c=smart.temperature_c,
+            power_on_hours=smart.power_on_hours,
+            attributes=[SmartAttributeOut(id=a.id, name=a.name, value=a.value, worst=a.worst,
+                                          threshold=a.threshold, raw=a.raw, status=a.status)
+                        for a in smart.attributes],
+        )
+
+
+class PoolOut(Wire):
+    id: int
+    name: str
+    type: str
+    raid_level: str
+    health: str
+    status: str
+    capacity_bytes: int
+    used_bytes: int
+    free_bytes: int
+    disk_ids: list[int]
+    volume_count: int
+
+    @classmethod
+    def from_domain(cls, view: m.PoolView) -> PoolOut:
+        p = view.pool
+        return cls(
+            id=p.id, name=p.name, type=p.provision.value, raid_level=p.raid_level.value,
+            health=view.health.value, status=view.status.value,
+            capacity_bytes=view.capacity_bytes, used_bytes=view.used_bytes,
+            free_bytes=view.free_bytes, disk_ids=list(p.disk_ids),
+            volume_count=view.volume_count,
+        )
+
+
+class VolumeOut(Wire):
+    id: int
+    name: str
+    pool_id: int
+    capacity_bytes: int
+    used_bytes: int
+    provision: str
+    raid_level: str
+    health: str
+    status: str
+    cache_mode: str
+    wwn: str
+    snapshot_space_bytes: int
+    snapshot_used_bytes: int
+    snapshot_count: int
+    mapped: bool
+
+    @classmethod
+    def from_domain(cls, view: m.VolumeView) -> VolumeOut:
+        v = view.volume
+        return cls(
+            id=v.id, name=v.name, pool_id=v.pool_id, capacity_bytes=v.capacity_bytes,
+            used_bytes=view.used_bytes, provision=v.provision.value,
+            raid_level=view.raid_level.value, health=view.health.value,
+            status=view.status.value, cache_mode=v.cache_mode.value, wwn=v.wwn,
+            snapshot_space_bytes=v.snapshot_space_bytes,
+            snapshot_used_bytes=view.snapshot_used_bytes, snapshot_count=view.snapshot_count,
+            mapped=view.mapped,
+        )
+
+
+class SnapshotOut(Wire):
+    id: int
+    volume_id: int
+    name: str
+    created_at: str
+    used_bytes: int
+    status: str
+
+    @classmethod
+    def from_domain(cls, s: m.Snapshot) -> SnapshotOut:
+        return cls(id=s.id, volume_id=s.volume_id, name=s.name, created_at=iso_time(s.created_at),
+                   used_bytes=s.used_bytes, status=s.status)
+
+
+class SnapshotSpaceOut(Wire):
+    volume_id: int
+    snapshot_space_bytes: int
+    snapshot_used_bytes: int
+
+
+class SnapshotInfoOut(SnapshotSpaceOut):
+    snapshots: list[SnapshotOut]
+
+
+class TargetOut(Wire):
+    id: int
+    type: str
+    name: str
+    iqn: str
+    controller: int
+    node: int
+    portals: list[str]
+    lun_count: int
+
+    @classmethod
+    def from_domain(cls, view: m.TargetView) -> TargetOut:
+        t = view.target
+        return cls(id=t.id, type=t.type.value, name=t.name, iqn=t.iqn, controller=t.controller,
+                   node=t.node, portals=list(t.portals), lun_count=view.lun_count)
+
+
+class MappingOut(Wire):
+    target_id: int
+    lun: int
+    volume_id: int
+    volume_name: str
+    permission: str
+    hosts: list[str]
+    protocol: str
+
+    @classmethod
+    def from_domain(cls, view: m.MappingView) -> MappingOut:
+        mp = view.mapping
+        return cls(target_id=mp.target_id, lun=mp.lun, volume_id=mp.volume_id,
+                   volume_name=view.volume_name, permission=mp.permission.value,
+                   hosts=list(mp.hosts), protocol=view.protocol.value)
+
+
+class AvailableLunsOut(Wire):
+    target_id: int
+    luns: list[MappingOut]
+    free_luns: list[int]
+
+
+class ClockOut(Wire):
+    time: str
+
+
+class EmptyOut(Wire):
+    pass
+
+
+VOLUME_LIST = TypeAdapter(list[VolumeOut])
+POOL_LIST = TypeAdapter(list[PoolOut])
+DISK_LIST = TypeAdapter(list[DiskOut])
+SMART_LIST = TypeAdapter(list[DiskSmartOut])
+TARGET_LIST = TypeAdapter(list[TargetOut])
+MAPPING_LIST = TypeAdapter(list[MappingOut])
+HELP_LIST = TypeAdapter(list[HelpItem])

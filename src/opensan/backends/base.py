@@ -1,0 +1,167 @@
+"""The interface every backend implements, and the registry that picks one by name.
+
+The service decides what may change (domain rules) and records it; a backend makes the
+decided change real and reports live hardware. Every change method must be idempotent, so that
+the service can re-apply its records after a restart (tgtd, for one, forgets its targets).
+Optional operations raise NotSupported and are absent from capabilities().
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from enum import StrEnum
+from typing import Any
+
+from opensan.domain.errors import InvalidArgument, NotSupported
+from opensan.domain.models import (
+    ArrayState,
+    Disk,
+    DiskSmart,
+    Enclosure,
+    LunMapping,
+    Pool,
+    SensorStatus,
+    Snapshot,
+    SystemHealth,
+    SystemInfo,
+    Target,
+    Volume,
+)
+
+
+class Capability(StrEnum):
+    """Optional abilities; the API lists the matching extensions only where a backend has them."""
+
+    FAULT_INJECTION = "fault-injection"
+    SIMULATED_CLOCK = "simulated-clock"
+    HOST_WRITE_SIMULATION = "host-write-simulation"
+
+
+class StorageBackend(ABC):
+    """What the service needs from the world below it."""
+
+    name: str = "abstract"
+
+    def capabilities(self) -> frozenset[Capability]:
+        return frozenset()
+
+    # Identity and monitoring
+
+    @abstractmethod
+    def model_name(self) -> str:
+        """The array model reported in system information and IQNs, e.g. "XS5226D"."""
+
+    @abstractmethod
+    def serial_number(self) -> str:
+        """The system serial number, used in IQNs."""
+
+    @abstractmethod
+    def controller_count(self) -> int:
+        """How many controllers serve targets (1 or 2)."""
+
+    @abstractmethod
+    def discover_disks(self, now: float, new_id: Callable[[], int]) -> list[Disk]:
+        """The disks present on first start; IDs come from new_id so they never repeat."""
+
+    @abstractmethod
+    def system_info(
+        self, now: float, started_at: float, system_name: str, health: SystemHealth
+    ) -> SystemInfo:
+        """System information as in the manual's "Information for Technical Support" table."""
+
+    @abstractmethod
+    def enclosures(self, now: float, sensor_overrides: Mapping[str, SensorStatus]) -> tuple[
+        Enclosure, ...
+    ]:
+        """Live sensors per enclosure."""
+
+    @abstractmethod
+    def disk_smart(self, disk: Disk, now: float) -> DiskSmart:
+        """S.M.A.R.T. of one disk."""
+
+    @abstractmethod
+    def disk_temperature_c(self, disk: Disk, now: float) -> int:
+        """Current temperature of one disk."""
+
+    @abstractmethod
+    def portals(self, controller: int) -> tuple[str, ...]:
+        """The iSCSI portals (address:port) of one controller."""
+
+    # Changes: each is called inside the store transaction that records it; raising rolls it back.
+
+    @abstractmethod
+    def create_pool(self, pool: Pool, disks: list[Disk]) -> None: ...
+
+    @abstractmethod
+    def delete_pool(self, pool: Pool) -> None: ...
+
+    @abstractmethod
+    def add_pool_disks(self, pool: Pool, disks: list[Disk]) -> None: ...
+
+    @abstractmethod
+    def create_volume(self, volume: Volume) -> None: ...
+
+    @abstractmethod
+    def extend_volume(self, volume: Volume) -> None: ...
+
+    @abstractmethod
+    def delete_volume(self, volume: Volume) -> None: ...
+
+    @abstractmethod
+    def set_snapshot_space(self, volume: Volume) -> None: ...
+
+    @abstractmethod
+    def create_snapshot(self, volume: Volume, snapshot: Snapshot) -> None: ...
+
+    @abstractmethod
+    def delete_snapshot(self, volume: Volume, snapshot: Snapshot) -> None: ...
+
+    @abstractmethod
+    def rollback_snapshot(self, volume: Volume, snapshot: Snapshot) -> None: ...
+
+    @abstractmethod
+    def create_target(self, target: Target) -> None: ...
+
+    @abstractmethod
+    def delete_target(self, target: Target) -> None: ...
+
+    @abstractmethod
+    def map_lun(self, target: Target, mapping: LunMapping, volume: Volume) -> None: ...
+
+    @abstractmethod
+    def unmap_lun(self, target: Target, mapping: LunMapping) -> None: ...
+
+    # Optional operations
+
+    def replacement_disk(self, failed: Disk, now: float, new_id: Callable[[], int]) -> Disk:
+        """A new disk in a failed disk's slot (fault injection)."""
+        raise NotSupported(f"The {self.name} backend cannot replace disks by itself.")
+
+    def set_change_latency(self, seconds: float) -> None:
+        """Make every change take this long (fault injection)."""
+        raise NotSupported(f"The {self.name} backend cannot simulate slow changes.")
+
+    def reconcile(self, state: ArrayState) -> None:
+        """Make the world match the records after a start or a restart of what serves them."""
+
+    def close(self) -> None:
+        """Stop whatever the backend started."""
+
+
+BackendFactory = Callable[[dict[str, Any]], StorageBackend]
+_REGISTRY: dict[str, BackendFactory] = {}
+
+
+def register_backend(name: str, factory: BackendFactory) -> None:
+    _REGISTRY[name] = factory
+
+
+def create_backend(name: str, options: dict[str, Any]) -> StorageBackend:
+    try:
+        factory = _REGISTRY[name]
+    except KeyError:
+        known = ", ".join(sorted(_REGISTRY))
+        raise InvalidArgument(f"Unknown backend {name!r}; available: {known}.") from None
+    return factory(options)
+

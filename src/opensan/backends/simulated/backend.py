@@ -1,0 +1,141 @@
+"""The virtual XCubeSAN: believable hardware from the model catalogue, no data plane.
+
+Storage changes need nothing real here: the service's records are the whole array. What this
+backend adds is the hardware (disks, S.M.A.R.T., sensors, identity), deterministic for the
+array's seed, and the fault knobs integrators use to test their monitoring.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from opensan.backends.base import Capability, StorageBackend, register_backend
+from opensan.backends.simulated import hardware
+from opensan.backends.simulated.catalogue import DEFAULT_MODEL, get_model
+from opensan.domain.models import (
+    Disk,
+    DiskSmart,
+    Enclosure,
+    LunMapping,
+    Pool,
+    SensorStatus,
+    Snapshot,
+    SystemHealth,
+    SystemInfo,
+    Target,
+    Volume,
+)
+
+ISCSI_PORT = 3260
+
+
+class SimulatedBackend(StorageBackend):
+    name = "simulated"
+
+    def __init__(self, model: str = DEFAULT_MODEL, seed: int = 0, ssd_bays: int = 2) -> None:
+        self.model = get_model(model)
+        self.seed = seed
+        self.ssd_bays = ssd_bays
+        self.identity = hardware.identity(self.model, seed)
+        self.change_latency_seconds = 0.0
+
+    def capabilities(self) -> frozenset[Capability]:
+        return frozenset(Capability)
+
+    def model_name(self) -> str:
+        return self.model.name
+
+    def serial_number(self) -> str:
+        return self.identity.system_serial
+
+    def controller_count(self) -> int:
+        return self.model.controllers
+
+    def discover_disks(self, now: float, new_id: Callable[[], int]) -> list[Disk]:
+        return hardware.generate_disks(self.model, self.seed, now, new_id, self.ssd_bays)
+
+    def system_info(
+        self, now: float, started_at: float, system_name: str, health: SystemHealth
+    ) -> SystemInfo:
+        return hardware.system_info(self.model, self.seed, now, started_at, system_name, health)
+
+    def enclosures(
+        self, now: float, sensor_overrides: Mapping[str, SensorStatus]
+    ) -> tuple[Enclosure, ...]:
+        return hardware.read_sensors(self.model, self.seed, now, sensor_overrides)
+
+    def disk_smart(self, disk: Disk, now: float) -> DiskSmart:
+        return hardware.smart_report(disk, self.seed, now)
+
+    def disk_temperature_c(self, disk: Disk, now: float) -> int:
+        return hardware.disk_temperature_c(disk, self.seed, now)
+
+    def portals(self, controller: int) -> tuple[str, ...]:
+        # Documentation addresses (RFC 5737): the data ports of a virtual array lead nowhere.
+        return tuple(f"192.0.2.{controller * 10 + port}:{ISCSI_PORT}" for port in (1, 2))
+
+    def replacement_disk(self, failed: Disk, now: float, new_id: Callable[[], int]) -> Disk:
+        return hardware.replacement_disk(failed, self.seed, now, new_id)
+
+    def set_change_latency(self, seconds: float) -> None:
+        self.change_latency_seconds = seconds
+
+    def _apply(self) -> None:
+        """A change on the virtual array takes no time unless a client asked for latency."""
+        if self.change_latency_seconds:
+            time.sleep(self.change_latency_seconds)
+
+    def create_pool(self, pool: Pool, disks: list[Disk]) -> None:
+        self._apply()
+
+    def delete_pool(self, pool: Pool) -> None:
+        self._apply()
+
+    def add_pool_disks(self, pool: Pool, disks: list[Disk]) -> None:
+        self._apply()
+
+    def create_volume(self, volume: Volume) -> None:
+        self._apply()
+
+    def extend_volume(self, volume: Volume) -> None:
+        self._apply()
+
+    def delete_volume(self, volume: Volume) -> None:
+        self._apply()
+
+    def set_snapshot_space(self, volume: Volume) -> None:
+        self._apply()
+
+    def create_snapshot(self, volume: Volume, snapshot: Snapshot) -> None:
+        self._apply()
+
+    def delete_snapshot(self, volume: Volume, snapshot: Snapshot) -> None:
+        self._apply()
+
+    def rollback_snapshot(self, volume: Volume, snapshot: Snapshot) -> None:
+        self._apply()
+
+    def create_target(self, target: Target) -> None:
+        self._apply()
+
+    def delete_target(self, target: Target) -> None:
+        self._apply()
+
+    def map_lun(self, target: Target, mapping: LunMapping, volume: Volume) -> None:
+        self._apply()
+
+    def unmap_lun(self, target: Target, mapping: LunMapping) -> None:
+        self._apply()
+
+
+def _create(options: dict[str, Any]) -> StorageBackend:
+    return SimulatedBackend(
+        model=options.get("model", DEFAULT_MODEL),
+        seed=int(options.get("seed", 0)),
+        ssd_bays=int(options.get("ssd_bays", 2)),
+    )
+
+
+register_backend("simulated", _create)

@@ -1,0 +1,64 @@
+"""The `opensan` command."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+from rich.console import Console
+
+from opensan.api.app import create_app, open_array
+from opensan.backends.simulated.catalogue import MODELS
+from opensan.config import Settings
+from opensan.domain.errors import SanError
+
+app = typer.Typer(help="OpenSAN: an open storage-array controller speaking the QSAN SANOS API.",
+                  no_args_is_help=True)
+err = Console(stderr=True)
+
+
+@app.callback()
+def main() -> None:
+    """OpenSAN command line."""
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port")] = 8080,
+    state_dir: Annotated[Path, typer.Option(help="Where the array keeps its records")] = Path(
+        "opensan-state"),
+    model: Annotated[str | None, typer.Option(
+        help=f"Model of a new virtual array, one of {', '.join(MODELS)} (default XS5226D)")] = None,
+    profile: Annotated[Path | None, typer.Option(
+        help="Profile TOML for a new array (docs/profile.md)")] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed of a new array's hardware")] = None,
+    backend: Annotated[str, typer.Option(help="Storage backend")] = "simulated",
+    log_level: Annotated[str, typer.Option(help="debug, info, warning or error")] = "info",
+) -> None:
+    """Serve the SANOS RESTful API on an array (the embedded virtual XCubeSAN by default)."""
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: "
+                        "%(message)s")
+    try:
+        settings = Settings(host=host, port=port, state_dir=state_dir, model=model,
+                            profile=profile, seed=seed, backend=backend)
+        array = open_array(settings)
+    except SanError as error:
+        err.print(f"[red]opensan: {error.message}[/red]")
+        raise typer.Exit(2) from None
+    for account in array.auth.accounts_with_default_password():
+        err.print(f"[yellow]WARNING: account {account!r} still has the default password; change "
+                  "it with POST /rest/account/setpassword/account/<username>/password/<new>."
+                  "[/yellow]")
+    info = array.service.system_info()
+    err.print(f"OpenSAN {info.model_name} ({settings.backend}) serial {info.serial_number}, "
+              f"state in {settings.state_dir}, API on http://{host}:{port}/rest/ "
+              f"(docs: http://{host}:{port}/docs)")
+    try:
+        uvicorn.run(create_app(array, tick_seconds=settings.tick_seconds), host=host, port=port,
+                    access_log=False, log_level=log_level.lower())
+    finally:
+        array.close()

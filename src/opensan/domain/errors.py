@@ -1,0 +1,137 @@
+"""Errors the array raises, each with its SANOS error code and HTTP status.
+
+The API layer turns a SanError into {"error": {"code", "message"}}; nothing below the API
+knows about HTTP beyond the status number carried here. docs/errors.md lists every code;
+a test keeps that table and ErrorCode in step.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ErrorCode(IntEnum):
+    # Request shape (ours)
+    INVALID_ARGUMENT = 10001
+    UNKNOWN_PARAMETER = 10002
+    CONFLICTING_PARAMETER = 10003
+    MISSING_PARAMETER = 10004
+    NO_SUCH_PATH = 10005
+    METHOD_NOT_ALLOWED = 10006
+    # Authentication (ours)
+    NOT_LOGGED_IN = 10101
+    SESSION_EXPIRED = 10102
+    WRONG_CREDENTIALS = 10103
+    FORBIDDEN = 10104
+    TOO_MANY_LOGINS = 10105
+    # Objects (10300, 12002, 13502 and 13514 are QSAN's own)
+    VOLUME_NOT_FOUND = 10300
+    VOLUME_NAME_TAKEN = 10301
+    VOLUME_IN_USE = 10302
+    VOLUME_NOT_READY = 12002
+    POOL_NOT_FOUND = 10400
+    POOL_NAME_TAKEN = 10401
+    POOL_NOT_EMPTY = 10402
+    DISK_NOT_FOUND = 10500
+    DISK_IN_USE = 10501
+    TARGET_NOT_FOUND = 10600
+    TARGET_IN_USE = 10601
+    TARGET_LIMIT = 10602
+    LUN_IN_USE = 10700
+    LUN_NOT_MAPPED = 10701
+    VOLUME_ALREADY_MAPPED = 10702
+    SNAPSHOT_NOT_FOUND = 13500
+    INVALID_SNAPSHOT_NAME = 13502
+    NO_SNAPSHOT_SPACE = 13503
+    SNAPSHOT_LIMIT = 13504
+    SNAPSHOT_SPACE_IN_USE = 13505
+    SNAPSHOT_NAME_TAKEN = 13514
+    INSUFFICIENT_CAPACITY = 14000
+    NOT_SUPPORTED = 15000
+    BACKEND_ERROR = 15001
+    ACCOUNT_NOT_FOUND = 16000
+    INTERNAL_ERROR = 19999
+
+
+class SanError(Exception):
+    """Base of every error the array reports to a client."""
+
+    http_status = 500
+    code = ErrorCode.INTERNAL_ERROR
+
+    def __init__(self, message: str, code: ErrorCode | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+
+
+class InvalidArgument(SanError):
+    http_status = 400
+    code = ErrorCode.INVALID_ARGUMENT
+
+
+class NotAuthenticated(SanError):
+    http_status = 401
+    code = ErrorCode.NOT_LOGGED_IN
+
+
+class Forbidden(SanError):
+    http_status = 403
+    code = ErrorCode.FORBIDDEN
+
+
+class NotFound(SanError):
+    http_status = 404
+
+
+class Conflict(SanError):
+    """The request clashes with the array's current state (taken, in use, not empty)."""
+
+    http_status = 409
+
+
+class TooManyAttempts(SanError):
+    http_status = 429
+    code = ErrorCode.TOO_MANY_LOGINS
+
+    def __init__(self, message: str, retry_after_seconds: int) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
+
+
+class InsufficientCapacity(SanError):
+    http_status = 507
+    code = ErrorCode.INSUFFICIENT_CAPACITY
+
+
+class NotSupported(SanError):
+    """The backend cannot do this (see StorageBackend.capabilities())."""
+
+    http_status = 501
+    code = ErrorCode.NOT_SUPPORTED
+
+
+class BackendError(SanError):
+    http_status = 500
+    code = ErrorCode.BACKEND_ERROR
+
+
+def volume_not_found(volume_id: int) -> NotFound:
+    return NotFound(f"Volume {volume_id} does not exist.", ErrorCode.VOLUME_NOT_FOUND)
+
+
+def pool_not_found(pool_id: int) -> NotFound:
+    return NotFound(f"Pool {pool_id} does not exist.", ErrorCode.POOL_NOT_FOUND)
+
+
+def disk_not_found(disk_id: int) -> NotFound:
+    return NotFound(f"Disk {disk_id} does not exist.", ErrorCode.DISK_NOT_FOUND)
+
+
+def target_not_found(target_id: int) -> NotFound:
+    return NotFound(f"Target {target_id} does not exist.", ErrorCode.TARGET_NOT_FOUND)
+
+
+def snapshot_not_found(snapshot_id: int) -> NotFound:
+    return NotFound(f"Snapshot {snapshot_id} does not exist.", ErrorCode.SNAPSHOT_NOT_FOUND)

@@ -1,0 +1,393 @@
+"""The array's objects as plain data: no I/O, no wire names.
+
+Enum values are QSAN's own state words (api-contract.md, "State words"), because every
+backend and every client reports exactly these words.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from opensan.domain.raid import RaidLevel
+
+
+class DiskHealth(StrEnum):
+    GOOD = "Good"
+    FAILED = "Failed"
+    ERROR_ALERT = "Error Alert"
+    READ_ERRORS = "Read Errors"
+
+
+class DiskStatus(StrEnum):
+    ONLINE = "Online"
+    REBUILDING = "Rebuilding"
+    TRANSITION = "Transition"
+    SCRUBBING = "Scrubbing"
+    MISSING = "Missing"
+
+
+class DiskUsage(StrEnum):
+    FREE = "Free"
+    RAID = "RAID"
+    DEDICATED_SPARE = "Dedicated Spare"
+    LOCAL_SPARE = "Local Spare"
+    GLOBAL_SPARE = "Global Spare"
+
+
+class DiskType(StrEnum):
+    SAS_HDD = "SAS HDD"
+    NL_SAS_HDD = "NL-SAS HDD"
+    SAS_SSD = "SAS SSD"
+    SATA_SSD = "SATA SSD"
+
+
+class PoolHealth(StrEnum):
+    GOOD = "Good"
+    DEGRADED = "Degraded"
+    FAILED = "Failed"
+
+
+class PoolStatus(StrEnum):
+    ONLINE = "Online"
+    OFFLINE = "Offline"
+    REBUILDING = "Rebuilding"
+    INITIATING = "Initiating"
+
+
+class Provision(StrEnum):
+    THICK = "Thick"
+    THIN = "Thin"
+
+
+class VolumeHealth(StrEnum):
+    OPTIMAL = "Optimal"
+    DEGRADED = "Degraded"
+    FAILED = "Failed"
+    PARTIALLY_OPTIMAL = "Partially optimal"
+
+
+class VolumeStatus(StrEnum):
+    ONLINE = "Online"
+    OFFLINE = "Offline"
+    INITIATING = "Initiating"
+    REBUILD = "Rebuild"
+    MIGRATE = "Migrate"
+    ROLLBACK = "Rollback"
+    PARITY_CHECKING = "Parity checking"
+
+
+class CacheMode(StrEnum):
+    WRITE_BACK = "Write-back"
+    WRITE_THROUGH = "Write-through"
+
+
+class Permission(StrEnum):
+    READ_WRITE = "Read-write"
+    READ_ONLY = "Read-only"
+
+
+class TargetType(StrEnum):
+    ISCSI = "iSCSI"
+    FC = "FC"
+
+
+class SystemHealth(StrEnum):
+    GOOD = "Good"
+    DEGRADED = "Degraded"
+    FAILED = "Failed"
+
+
+class SensorType(StrEnum):
+    TEMPERATURE = "temperature"
+    FAN = "fan"
+    PSU = "psu"
+    VOLTAGE = "voltage"
+    BATTERY = "battery"
+
+
+class SensorStatus(StrEnum):
+    GOOD = "Good"
+    WARNING = "Warning"
+    FAILED = "Failed"
+
+
+class EventLevel(StrEnum):
+    INFO = "INFO"
+    WARNING = "WARNING"
+    ERROR = "ERROR"
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    USER = "user"
+
+
+@dataclass(frozen=True)
+class Disk:
+    id: int
+    enclosure_id: int
+    slot: int
+    capacity_bytes: int
+    type: DiskType
+    vendor: str
+    model: str
+    serial_number: str
+    firmware_version: str
+    interface_speed: str
+    health: DiskHealth = DiskHealth.GOOD
+    status: DiskStatus = DiskStatus.ONLINE
+    usage: DiskUsage = DiskUsage.FREE
+    pool_id: int | None = None
+    # Set while the disk is rebuilding into its pool: when the rebuild started (unix seconds).
+    rebuild_started_at: float | None = None
+    # Power-on hours when the disk entered this array; S.M.A.R.T. counts on from here.
+    power_on_hours: int = 0
+    installed_at: float = 0.0
+
+
+@dataclass(frozen=True)
+class Pool:
+    id: int
+    name: str
+    raid_level: RaidLevel
+    provision: Provision
+    disk_ids: tuple[int, ...]
+    created_at: float
+
+
+@dataclass(frozen=True)
+class Volume:
+    id: int
+    name: str
+    pool_id: int
+    capacity_bytes: int
+    provision: Provision
+    wwn: str
+    created_at: float
+    # Bytes hosts have written; a thick volume allocates its whole capacity regardless.
+    written_bytes: int = 0
+    snapshot_space_bytes: int = 0
+    cache_mode: CacheMode = CacheMode.WRITE_BACK
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    id: int
+    volume_id: int
+    name: str
+    created_at: float
+    used_bytes: int = 0
+    status: str = "Active"
+
+
+@dataclass(frozen=True)
+class Target:
+    id: int
+    type: TargetType
+    controller: int
+    node: int
+    iqn: str
+    name: str
+    portals: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class LunMapping:
+    target_id: int
+    lun: int
+    volume_id: int
+    permission: Permission = Permission.READ_WRITE
+    hosts: tuple[str, ...] = ("*",)
+
+
+@dataclass(frozen=True)
+class Sensor:
+    id: str
+    type: SensorType
+    location: str
+    name: str
+    value: float | str
+    unit: str
+    status: SensorStatus = SensorStatus.GOOD
+
+
+@dataclass(frozen=True)
+class Enclosure:
+    id: int
+    name: str
+    sensors: tuple[Sensor, ...]
+
+
+@dataclass(frozen=True)
+class SmartAttribute:
+    id: int
+    name: str
+    value: int
+    worst: int
+    threshold: int
+    raw: int
+    status: str  # "OK" or "FAILING_NOW"
+
+
+@dataclass(frozen=True)
+class DiskSmart:
+    disk_id: int
+    enclosure_id: int
+    slot: int
+    health: DiskHealth
+    temperature_c: int
+    power_on_hours: int
+    attributes: tuple[SmartAttribute, ...]
+
+
+@dataclass(frozen=True)
+class HostCardSlot:
+    slot: int
+    card: str
+
+
+@dataclass(frozen=True)
+class Controller:
+    slot: int
+    status: str
+    serial_number: str
+    cpu: str
+    memory_gb: int
+    host_card_slots: tuple[HostCardSlot, ...]
+    firmware_version: str
+    sas_ioc_firmware_version: str
+    sas_expander_firmware_version: str
+
+
+@dataclass(frozen=True)
+class Backplane:
+    serial_number: str
+    id: str
+    mcu_version: str
+
+
+@dataclass(frozen=True)
+class SystemInfo:
+    system_name: str
+    model_name: str
+    serial_number: str
+    firmware_version: str
+    system_health: SystemHealth
+    controller_mode: str
+    master_controller: str
+    form_factor: str
+    bays: int
+    rack_units: int
+    time: float
+    uptime_seconds: int
+    controllers: tuple[Controller, ...]
+    backplane: Backplane
+    ssd_cache_license: bool
+    auto_tiering_license: bool
+
+
+@dataclass(frozen=True)
+class Event:
+    id: int
+    time: float
+    level: EventLevel
+    source: str
+    message: str
+
+
+@dataclass(frozen=True)
+class EventPage:
+    page: int
+    page_size: int
+    total: int
+    events: tuple[Event, ...]
+
+    @property
+    def total_pages(self) -> int:
+        return max(1, -(-self.total // self.page_size))
+
+
+@dataclass(frozen=True)
+class Account:
+    name: str
+    role: Role
+    password_hash: str
+    default_password: bool = False
+
+
+@dataclass(frozen=True)
+class Session:
+    token_hash: str
+    account: str
+    role: Role
+    created_at: float
+    last_used_at: float
+
+
+@dataclass(frozen=True)
+class DiskView:
+    disk: Disk
+    temperature_c: int
+
+
+@dataclass(frozen=True)
+class PoolView:
+    """A pool with what follows from its disks and volumes."""
+
+    pool: Pool
+    health: PoolHealth
+    status: PoolStatus
+    capacity_bytes: int
+    used_bytes: int
+    volume_count: int
+
+    @property
+    def free_bytes(self) -> int:
+        return max(0, self.capacity_bytes - self.used_bytes)
+
+
+@dataclass(frozen=True)
+class VolumeView:
+    """A volume with what follows from its pool, snapshots and mappings."""
+
+    volume: Volume
+    raid_level: RaidLevel
+    health: VolumeHealth
+    status: VolumeStatus
+    used_bytes: int
+    snapshot_used_bytes: int
+    snapshot_count: int
+    mapped: bool
+
+
+@dataclass(frozen=True)
+class TargetView:
+    target: Target
+    lun_count: int
+
+
+@dataclass(frozen=True)
+class MappingView:
+    mapping: LunMapping
+    volume_name: str
+    protocol: TargetType
+
+
+@dataclass
+class ArrayState:
+    """Everything the store holds about the array's configuration, keyed by ID."""
+
+    disks: dict[int, Disk] = field(default_factory=dict)
+    pools: dict[int, Pool] = field(default_factory=dict)
+    volumes: dict[int, Volume] = field(default_factory=dict)
+    snapshots: dict[int, Snapshot] = field(default_factory=dict)
+    targets: dict[int, Target] = field(default_factory=dict)
+    mappings: dict[tuple[int, int], LunMapping] = field(default_factory=dict)
+
+    def copy(self) -> ArrayState:
+        """A draft for one change: new dicts, shared (immutable) objects."""
+        return ArrayState(
+            dict(self.disks), dict(self.pools), dict(self.volumes),
+            dict(self.snapshots), dict(self.targets), dict(self.mappings),
+        )

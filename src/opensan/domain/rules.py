@@ -1,0 +1,74 @@
+"""Names, sizes and limits that every backend obeys (api-contract.md, "Array rules")."""
+
+from __future__ import annotations
+
+import re
+
+from opensan.domain.errors import ErrorCode, InvalidArgument
+
+GIB = 1024**3
+NAME_MAX_LENGTH = 32
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,31}")
+MAX_SNAPSHOTS_PER_VOLUME = 64
+MIN_VOLUME_GB = 1
+# 1 PiB, the largest volume a SANOS array creates; anything larger is a typo, not a request.
+MAX_VOLUME_GB = 1024 * 1024
+MAX_LUN = 254
+MAX_HOSTS_PER_MAPPING = 64
+MAX_NODES_PER_CONTROLLER = 32
+_IQN = re.compile(r"iqn\.\d{4}-\d{2}\.[a-z0-9][a-z0-9.-]*[a-z0-9](:[A-Za-z0-9.:_-]{1,200})?")
+_EUI = re.compile(r"eui\.[0-9A-Fa-f]{16}")
+_NAA = re.compile(r"naa\.(?:[0-9A-Fa-f]{16}|[0-9A-Fa-f]{32})")
+
+
+def check_name(name: str, what: str, code: ErrorCode = ErrorCode.INVALID_ARGUMENT) -> str:
+    if not _NAME.fullmatch(name):
+        raise InvalidArgument(
+            f"Invalid {what} name {name[:40]!r}: use 1-{NAME_MAX_LENGTH} letters, digits, "
+            "'-', '_' or '.', starting with a letter or a digit.",
+            code,
+        )
+    return name
+
+
+def check_snapshot_name(name: str) -> str:
+    return check_name(name, "snapshot", ErrorCode.INVALID_SNAPSHOT_NAME)
+
+
+def check_volume_size_gb(size_gb: int) -> int:
+    if not MIN_VOLUME_GB <= size_gb <= MAX_VOLUME_GB:
+        raise InvalidArgument(
+            f"Volume size must be {MIN_VOLUME_GB} to {MAX_VOLUME_GB} GiB, got {size_gb}."
+        )
+    return size_gb
+
+
+def check_snapshot_space_gb(size_gb: int) -> int:
+    if not 0 <= size_gb <= MAX_VOLUME_GB:
+        raise InvalidArgument(f"Snapshot space must be 0 to {MAX_VOLUME_GB} GiB, got {size_gb}.")
+    return size_gb
+
+
+def check_lun(lun: int) -> int:
+    if not 0 <= lun <= MAX_LUN:
+        raise InvalidArgument(f"LUN must be 0 to {MAX_LUN}, got {lun}.")
+    return lun
+
+
+def check_host(host: str) -> str:
+    """A host is an initiator name (iqn., eui. or naa.) or "*" for every host."""
+    if host == "*" or _IQN.fullmatch(host) or _EUI.fullmatch(host) or _NAA.fullmatch(host):
+        return host
+    raise InvalidArgument(
+        f"Invalid host {host[:80]!r}: give an initiator name such as "
+        "iqn.1994-05.com.redhat:host1, or * for every host."
+    )
+
+
+def check_hosts(hosts: list[str]) -> tuple[str, ...]:
+    if not hosts or len(hosts) > MAX_HOSTS_PER_MAPPING:
+        raise InvalidArgument(f"Give 1 to {MAX_HOSTS_PER_MAPPING} hosts.")
+    checked = tuple(dict.fromkeys(check_host(host) for host in hosts))
+    if "*" in checked and len(checked) > 1:
+        raise InvalidArgument("Host * already means every host; do not combine it with names.")
+    return checked
