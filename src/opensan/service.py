@@ -293,7 +293,8 @@ class ArrayService:
 
     def pools(self) -> list[PoolView]:
         state = self._state
-        return [self._pool_view(state, pool) for pool in state.pools.values()]
+        ordered = sorted(state.pools.values(), key=lambda p: (p.created_at, p.id))
+        return [self._pool_view(state, pool) for pool in ordered]
 
     def volumes(self) -> list[VolumeView]:
         state = self._state
@@ -308,7 +309,7 @@ class ArrayService:
                 state, volume, snapshots_by_volume.get(volume.id, []), volume.id in mapped,
                 pool_health[volume.pool_id], pool_status[volume.pool_id],
             )
-            for volume in state.volumes.values()
+            for volume in sorted(state.volumes.values(), key=lambda v: (v.created_at, v.id))
         ]
 
     def volume_snapshots(self, volume_id: int) -> tuple[SnapshotSpace, list[Snapshot]]:
@@ -340,7 +341,7 @@ class ArrayService:
                 mapping, state.volumes[mapping.volume_id].name,
                 state.targets[mapping.target_id].type,
             )
-            for mapping in state.mappings.values()
+            for _key, mapping in sorted(state.mappings.items())
         ]
 
     def event_page(self, page: int) -> EventPage:

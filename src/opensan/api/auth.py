@@ -85,7 +85,8 @@ class Authenticator:
                     tx.put_account(Account(name, DEFAULT_ACCOUNTS[name],
                                            hash_password(DEFAULT_PASSWORD), default_password=True))
         now = self.service.clock.now()
-        live, expired = [], []
+        live: list[Session] = []
+        expired: list[Session] = []
         for session in self.store.sessions():
             (expired if self._is_expired(session, now) else live).append(session)
         self.store.delete_sessions(s.token_hash for s in expired)

@@ -1,0 +1,3 @@
+from opensan.cli.main import app
+
+app(prog_name="opensan")

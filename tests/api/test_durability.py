@@ -1,0 +1,155 @@
+"""State survives restarts and kill -9: a change is all there or not there at all."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from conftest import Api, LiveServer, array_state
+
+from opensan.api.app import open_array
+from opensan.config import Settings
+from opensan.domain.errors import BackendError
+
+
+def test_restart_keeps_everything(live_server: LiveServer) -> None:
+    with httpx.Client(base_url=live_server.url, timeout=30) as http:
+        admin = Api(http).login("admin")
+        pool = admin.ok("GET", "/rest/storage/poolinfo")[0]
+        volume = admin.ok("POST", f"/rest/storage/createvolume/poolid/{pool['id']}/name/kept/"
+                          "sizegb/3")
+        admin.ok("POST", f"/rest/storage/snapspace/vdid/{volume['id']}/sizegb/1")
+        admin.ok("POST", f"/rest/storage/snapshot/vdid/{volume['id']}/name/s1")
+        admin.ok("POST", f"/rest/storage/maplun/targetid/0/lun/4/vdid/{volume['id']}/"
+                 "permission/ro/host/iqn.1994-05.com.redhat:h1")
+        admin.ok("POST", "/rest/account/setpassword/account/user/password/s3cret-pw")
+        before = array_state(admin)
+        events_before = admin.ok("GET", "/rest/log/list/1")
+        system_before = admin.ok("GET", "/rest/dashboard/systeminfo")
+        token = admin.token
+    live_server.stop()
+    live_server.start()
+    with httpx.Client(base_url=live_server.url, timeout=30) as http:
+        same_session = Api(http, token)
+        assert array_state(same_session) == before  # the session survived the restart too
+        # A restart writes nothing: the log reads exactly as before.
+        assert same_session.ok("GET", "/rest/log/list/1") == events_before
+        system_after = same_session.ok("GET", "/rest/dashboard/systeminfo")
+        for key in ("serialNumber", "systemName", "modelName", "controllers", "backplane"):
+            assert system_after[key] == system_before[key]
+        assert Api(http).login("user", "s3cret-pw").token
+        assert http.post("/rest/login/account/user/password/1234").status_code == 401
+
+
+def test_kill_during_a_change_leaves_none_of_it(live_server: LiveServer) -> None:
+    with httpx.Client(base_url=live_server.url, timeout=30) as http:
+        admin = Api(http).login("admin")
+        pool = admin.ok("GET", "/rest/storage/poolinfo")[0]
+        before = array_state(admin)
+        total_before = admin.ok("GET", "/rest/log/list/1")["total"]
+        # Every change now sleeps 5 s inside its transaction, after its records are written.
+        admin.ok("POST", "/rest/sim/latency/ms/5000")
+        started = threading.Event()
+        outcome: list[object] = []
+
+        def create() -> None:
+            started.set()
+            try:
+                outcome.append(admin.post(
+                    f"/rest/storage/createvolume/poolid/{pool['id']}/name/halfway/sizegb/7"))
+            except httpx.TransportError as error:
+                outcome.append(error)  # the server died under the request: that is the point
+
+        worker = threading.Thread(target=create)
+        worker.start()
+        started.wait()
+        time.sleep(1.0)
+        live_server.kill()
+        worker.join(30)
+    live_server.start()
+    with httpx.Client(base_url=live_server.url, timeout=30) as http:
+        admin = Api(http).login("admin")
+        after = array_state(admin)
+        assert after == before
+        assert all(v["name"] != "halfway" for v in after["volumes"])
+        page = admin.ok("GET", "/rest/log/list/1")
+        messages = [e["message"] for e in page["events"]]
+        assert not any("halfway" in m for m in messages)
+        # The latency setting was a committed change, and the login after the restart is new.
+        assert page["total"] == total_before + 2
+        admin.ok("POST", "/rest/sim/latency/ms/0")
+        admin.ok("POST", f"/rest/storage/createvolume/poolid/{pool['id']}/name/halfway/sizegb/7")
+
+
+def test_kill_at_random_moments_keeps_every_change_whole(live_server: LiveServer) -> None:
+    """Changes run back to back while the server is killed; each is complete or absent."""
+    for round_number in range(3):
+        with httpx.Client(base_url=live_server.url, timeout=30) as http:
+            admin = Api(http).login("admin")
+            pool_id = admin.ok("GET", "/rest/storage/poolinfo")[0]["id"]
+            stop = threading.Event()
+
+            def churn(round_number: int = round_number) -> None:
+                i = 0
+                while not stop.is_set():
+                    try:
+                        volume = admin.post(f"/rest/storage/createvolume/poolid/{pool_id}/"
+                                            f"name/r{round_number}v{i}/sizegb/1")
+                        if volume.status_code == 200:
+                            vdid = volume.json()["id"]
+                            admin.post(f"/rest/storage/snapspace/vdid/{vdid}/sizegb/1")
+                    except httpx.TransportError:
+                        return
+                    i += 1
+
+            worker = threading.Thread(target=churn)
+            worker.start()
+            time.sleep(0.5 + 0.3 * round_number)
+            live_server.kill()
+            stop.set()
+            worker.join(30)
+        live_server.start()
+        with httpx.Client(base_url=live_server.url, timeout=30) as http:
+            admin = Api(http).login("admin")
+            volumes = admin.ok("GET", "/rest/storage/volumeinfo")
+            pool = admin.ok("GET", "/rest/storage/poolinfo")[0]
+            allocated = sum(v["capacityBytes"] + v["snapshotSpaceBytes"] for v in volumes)
+            assert pool["usedBytes"] == allocated
+            assert pool["volumeCount"] == len(volumes)
+            pages = admin.ok("GET", "/rest/log/list/1")["totalPages"]
+            messages = " ".join(e["message"] for page in range(1, pages + 1)
+                                for e in admin.ok("GET", f"/rest/log/list/{page}")["events"])
+            names = {v["name"] for v in volumes}
+            # Every recorded creation has its volume, and every volume its record.
+            assert set(re.findall(r"Volume (r\d+v\d+) created", messages)) == \
+                {n for n in names if n.startswith("r")}
+            for volume in volumes:
+                if volume["name"].startswith("r"):
+                    assert f"Volume {volume['name']} created" in messages
+                    if volume["snapshotSpaceBytes"]:
+                        assert f"Snapshot space of volume {volume['name']} set" in messages
+
+
+def test_a_failing_backend_leaves_nothing_behind(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    array = open_array(Settings(state_dir=tmp_path / "state", seed=7))
+    try:
+        service = array.service
+        before = (dict(service.state.volumes), service.store.event_count(), service.version)
+
+        def refuse(volume: object) -> None:
+            raise BackendError("disk full")
+
+        monkeypatch.setattr(service.backend, "create_volume", refuse)
+        pool_id = next(iter(service.state.pools))
+        with pytest.raises(BackendError):
+            service.create_volume(pool_id, "doomed", 1)
+        assert (dict(service.state.volumes), service.store.event_count(), service.version) \
+            == before
+        assert all(v.name != "doomed" for v in service.store.load_state().volumes.values())
+    finally:
+        array.close()
