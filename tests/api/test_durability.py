@@ -93,7 +93,8 @@ def test_kill_at_random_moments_keeps_every_change_whole(live_server: LiveServer
             pool_id = admin.ok("GET", "/rest/storage/poolinfo")[0]["id"]
             stop = threading.Event()
 
-            def churn(round_number: int = round_number) -> None:
+            def churn(round_number: int = round_number, admin: Api = admin,
+                      pool_id: int = pool_id) -> None:
                 i = 0
                 while not stop.is_set():
                     try:

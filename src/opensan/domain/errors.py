@@ -18,6 +18,8 @@ class ErrorCode(IntEnum):
     MISSING_PARAMETER = 10004
     NO_SUCH_PATH = 10005
     METHOD_NOT_ALLOWED = 10006
+    STATE_CONFLICT = 10007
+    OBJECT_NOT_FOUND = 10008
     # Authentication (ours)
     NOT_LOGGED_IN = 10101
     SESSION_EXPIRED = 10102
@@ -83,12 +85,14 @@ class Forbidden(SanError):
 
 class NotFound(SanError):
     http_status = 404
+    code = ErrorCode.OBJECT_NOT_FOUND
 
 
 class Conflict(SanError):
     """The request clashes with the array's current state (taken, in use, not empty)."""
 
     http_status = 409
+    code = ErrorCode.STATE_CONFLICT
 
 
 class TooManyAttempts(SanError):

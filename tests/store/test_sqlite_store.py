@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from opensan.domain.models import (
+    Disk,
+    DiskType,
+    DiskUsage,
+    EventLevel,
+    LunMapping,
+    Permission,
+    Pool,
+    Provision,
+)
+from opensan.domain.raid import RaidLevel
+from opensan.store.sqlite import SqliteStore
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> SqliteStore:
+    store = SqliteStore(tmp_path / "s.db")
+    with store.transaction() as tx:
+        tx.set_meta("seed", 42)
+    return store
+
+
+def test_objects_round_trip_with_their_types(store: SqliteStore) -> None:
+    disk = Disk(1234567890, 0, 3, 10**12, DiskType.SAS_SSD, "SEAGATE", "XS1920", "S1", "0104",
+                "12.0Gb/s", usage=DiskUsage.RAID, pool_id=2345678901)
+    pool = Pool(2345678901, "p", RaidLevel.RAID10, Provision.THIN, (1, 2, 3, 4), 1.5)
+    mapping = LunMapping(0, 7, 3456789012, Permission.READ_ONLY, ("iqn.1994-05.com.x:y",))
+    with store.transaction() as tx:
+        tx.put_disk(disk)
+        tx.put_pool(pool)
+        tx.put_mapping(mapping)
+    state = store.load_state()
+    assert state.disks == {disk.id: disk}
+    assert state.pools == {pool.id: pool}
+    assert state.mappings == {(0, 7): mapping}
+    assert isinstance(state.pools[pool.id].raid_level, RaidLevel)
+    assert isinstance(state.pools[pool.id].disk_ids, tuple)
+
+
+def test_a_failed_transaction_writes_nothing(store: SqliteStore) -> None:
+    with pytest.raises(RuntimeError), store.transaction() as tx:
+        tx.add_event(1.0, EventLevel.INFO, "Test", "half")
+        tx.set_meta("x", 1)
+        raise RuntimeError("boom")
+    assert store.event_count() == 0 and store.get_meta("x") is None
+
+
+def test_ids_are_ten_digit_unique_and_deterministic(tmp_path: Path) -> None:
+    def issue(path: Path) -> list[int]:
+        store = SqliteStore(path)
+        with store.transaction() as tx:
+            tx.set_meta("seed", 7)
+            ids = [tx.new_object_id() for _ in range(2000)]
+        store.close()
+        return ids
+
+    first = issue(tmp_path / "a.db")
+    assert len(set(first)) == 2000 and all(10**9 <= i < 10**10 for i in first)
+    assert issue(tmp_path / "b.db") == first
+
+
+def test_event_pages_are_newest_first_without_gaps(store: SqliteStore) -> None:
+    with store.transaction() as tx:
+        for i in range(1, 106):
+            tx.add_event(float(i), EventLevel.INFO, "Test", f"event {i}")
+    first = store.event_page(1, 50)
+    assert first.total == 105 and first.total_pages == 3
+    assert [e.id for e in first.events] == list(range(105, 55, -1))
+    last = store.event_page(3, 50)
+    assert [e.id for e in last.events] == [5, 4, 3, 2, 1]
+    assert store.event_page(4, 50).events == ()
+    assert store.event_page(10**9, 50).events == ()
