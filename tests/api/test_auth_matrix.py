@@ -80,6 +80,11 @@ class Spec:
     placeholder: str
     required: bool
 
+    @property
+    def name(self) -> str:
+        """The key; for a positional value, its placeholder."""
+        return self.key or self.placeholder
+
 
 _PAIR = re.compile(r"(\[)?/([^/\[\]<>]+)/<([^<>]+)>\]?")
 
@@ -134,18 +139,18 @@ class Endpoint:
 
 def concrete(endpoint: Endpoint, values: Mapping[str, str], *, optional: bool = True,
              leave_out: str | None = None, replace: Mapping[str, str] | None = None) -> str:
-    """The manual path with each <placeholder> filled in from values.
+    """The manual path with each parameter filled in from values (keyed by Spec.name).
 
     Optional parts are filled in too (unless optional=False); leave_out drops one parameter,
-    replace gives some placeholders other (raw, already percent-encoded) values.
+    replace gives some parameters other (raw, already percent-encoded) values.
     """
     parts = [endpoint.prefix.rstrip("/") or "/"] if endpoint.specs else [endpoint.prefix]
     for spec in endpoint.specs:
-        if spec.placeholder == leave_out or not (spec.required or optional):
+        if spec.name == leave_out or not (spec.required or optional):
             continue
-        value = (replace or {}).get(spec.placeholder, values.get(spec.placeholder))
+        value = (replace or {}).get(spec.name, values.get(spec.name))
         if value is None:
-            raise KeyError(f"no value for <{spec.placeholder}> of {endpoint.id}")
+            raise KeyError(f"no value for {spec.name} of {endpoint.id}")
         parts.append(f"/{value}" if spec.key is None else f"/{spec.key}/{value}")
     return "".join(parts)
 
@@ -243,25 +248,26 @@ class ArrayIds:
         )
 
     def values(self, endpoint: Endpoint) -> dict[str, str]:
-        """A valid value for each placeholder of this endpoint (optional ones included)."""
+        """A valid value for each parameter (by Spec.name) of this endpoint, optional ones too."""
         values = {
-            "username": "user", "password": "1234", "new_password": NEW_PASSWORD,
-            "page_num": "1", "vdid": str(self.snap_volume), "target_id": str(self.target),
-            "pool_id": str(self.pool), "snapshot_id": str(self.snapshot),
-            "disk_ids": str(self.free_disks[0]), "disk_id": str(self.free_disks[0]),
-            "controller": "1", "node": str(self.free_node), "sensor_id": self.sensor,
-            "status": "warning", "ms": "0", "seconds": "1", "permission": "ro",
-            "iqn-or-*": "iqn.1994-05.com.redhat:host1", "raid_level": "5", "provision": "thick",
+            "account": "user", "password": "1234", "page_num": "1",
+            "vdid": str(self.snap_volume), "targetid": str(self.target), "poolid": str(self.pool),
+            "snapid": str(self.snapshot), "diskids": str(self.free_disks[0]),
+            "diskid": str(self.free_disks[0]), "controller": "1", "node": str(self.free_node),
+            "sensor": self.sensor, "status": "warning", "ms": "0", "seconds": "1",
+            "permission": "ro", "host": "iqn.1994-05.com.redhat:host1", "raidlevel": "5",
+            "provision": "thick",
         }
         plain = str(self.plain_volume)
         overrides: dict[str, dict[str, str]] = {
-            "login": {"username": "admin"},
+            "login": {"account": "admin"},
+            "setpassword": {"password": NEW_PASSWORD},
             "snapspace": {"vdid": plain, "sizegb": "10"},
             "snapshot": {"name": "snap-opensan-test"},
             "maplun": {"vdid": plain, "lun": str(self.free_lun)},
             "unmaplun": {"lun": str(self.mapped_lun)},
             "createpool": {"name": "pool-opensan-test", "type": "thick",
-                           "disk_ids": ",".join(str(d) for d in self.free_disks[:3])},
+                           "diskids": ",".join(str(d) for d in self.free_disks[:3])},
             "createvolume": {"name": "vol-opensan-test", "sizegb": "10"},
             "extendvolume": {"vdid": plain, "sizegb": str(self.plain_volume_gib + 10)},
             "deletevolume": {"vdid": plain},

@@ -85,6 +85,20 @@ def test_kill_during_a_change_leaves_none_of_it(live_server: LiveServer) -> None
         admin.ok("POST", f"/rest/storage/createvolume/poolid/{pool['id']}/name/halfway/sizegb/7")
 
 
+def churn(admin: Api, pool_id: int, prefix: str, stop: threading.Event) -> None:
+    """Create volumes with snapshot space, back to back, until stopped or the server dies."""
+    i = 0
+    while not stop.is_set():
+        try:
+            volume = admin.post(f"/rest/storage/createvolume/poolid/{pool_id}/name/{prefix}{i}/"
+                                "sizegb/1")
+            if volume.status_code == 200:
+                admin.post(f"/rest/storage/snapspace/vdid/{volume.json()['id']}/sizegb/1")
+        except httpx.TransportError:
+            return
+        i += 1
+
+
 def test_kill_at_random_moments_keeps_every_change_whole(live_server: LiveServer) -> None:
     """Changes run back to back while the server is killed; each is complete or absent."""
     for round_number in range(3):
@@ -93,21 +107,8 @@ def test_kill_at_random_moments_keeps_every_change_whole(live_server: LiveServer
             pool_id = admin.ok("GET", "/rest/storage/poolinfo")[0]["id"]
             stop = threading.Event()
 
-            def churn(round_number: int = round_number, admin: Api = admin,
-                      pool_id: int = pool_id) -> None:
-                i = 0
-                while not stop.is_set():
-                    try:
-                        volume = admin.post(f"/rest/storage/createvolume/poolid/{pool_id}/"
-                                            f"name/r{round_number}v{i}/sizegb/1")
-                        if volume.status_code == 200:
-                            vdid = volume.json()["id"]
-                            admin.post(f"/rest/storage/snapspace/vdid/{vdid}/sizegb/1")
-                    except httpx.TransportError:
-                        return
-                    i += 1
-
-            worker = threading.Thread(target=churn)
+            worker = threading.Thread(target=churn,
+                                      args=(admin, pool_id, f"r{round_number}v", stop))
             worker.start()
             time.sleep(0.5 + 0.3 * round_number)
             live_server.kill()
