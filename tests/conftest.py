@@ -46,9 +46,13 @@ class LiveServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def log_path(self) -> Path:
+        return self.state_dir.parent / f"server-{self.port}.log"
+
     def start(self) -> LiveServer:
         self.port = free_port()
-        log = open(self.state_dir.parent / f"server-{self.port}.log", "wb")  # noqa: SIM115
+        log = open(self.log_path, "wb")  # noqa: SIM115
         self.process = subprocess.Popen(
             [sys.executable, "-m", "opensan", "serve", "--port", str(self.port),
              "--state-dir", str(self.state_dir), "--seed", str(SEED), *self.extra_args],

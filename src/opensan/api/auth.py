@@ -30,6 +30,8 @@ DEFAULT_PASSWORD = "1234"
 DEFAULT_ACCOUNTS = {"admin": Role.ADMIN, "user": Role.USER}
 _SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**14, 8, 1
 _PERSIST_EVERY_SECONDS = 60.0
+# Throttle records beyond this many are pruned of the ones that no longer matter.
+_THROTTLE_RECORDS = 4096
 MIN_PASSWORD_LENGTH, MAX_PASSWORD_LENGTH = 4, 64
 
 
@@ -108,8 +110,8 @@ class Authenticator:
         now = self.service.clock.now()
         key = (account_name, client)
         with self._lock:
-            throttle = self._throttles.setdefault(key, _Throttle(deque()))
-            if throttle.locked_until > now:
+            throttle = self._throttles.get(key)
+            if throttle is not None and throttle.locked_until > now:
                 retry = int(throttle.locked_until - now) + 1
                 self.service.record_event(
                     EventLevel.INFO, "Account",
@@ -139,9 +141,19 @@ class Authenticator:
         """Only known account names reach events: a mistyped name may be a password."""
         return account_name if account_name in DEFAULT_ACCOUNTS else "(unknown)"
 
+    def _prune_throttles(self, now: float) -> None:
+        """Forget clients whose failures have aged out, so guessing names cannot fill memory."""
+        if len(self._throttles) <= _THROTTLE_RECORDS:
+            return
+        horizon = now - self.policy.window_seconds
+        for key, throttle in list(self._throttles.items()):
+            if throttle.locked_until <= now and all(t <= horizon for t in throttle.failures):
+                del self._throttles[key]
+
     def _record_failure(self, account_name: str, known: bool, client: str, now: float) -> None:
         shown = account_name if known else "(unknown)"
         with self._lock:
+            self._prune_throttles(now)
             throttle = self._throttles.setdefault((account_name, client), _Throttle(deque()))
             throttle.failures.append(now)
             while throttle.failures and throttle.failures[0] <= now - self.policy.window_seconds:

@@ -1,0 +1,60 @@
+"""Credentials never reach the access log."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import httpx
+import pytest
+from conftest import Api, LiveServer
+from fastapi.testclient import TestClient
+
+from opensan.api.app import _redacted, create_app, open_array
+from opensan.config import Settings
+
+# "1234" (the default password) could appear in a port number, so it is checked in context.
+SECRETS = ("/password/1234", "Wr0ngSecret", "N3wSecret")
+
+
+def use_passwords(http: httpx.Client) -> None:
+    admin = Api(http).login("admin", "1234")
+    http.post("/rest/login/account/admin/password/Wr0ngSecret")
+    admin.ok("POST", "/rest/account/setpassword/account/user/password/N3wSecret")
+    http.post("/rest/login", params={"account": "user", "password": "N3wSecret"})
+
+
+def test_access_log_redacts_passwords(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    array = open_array(Settings(state_dir=tmp_path / "s", seed=3))
+    try:
+        with caplog.at_level(logging.INFO, logger="opensan.access"), \
+                TestClient(create_app(array)) as http:
+            use_passwords(http)
+    finally:
+        array.close()
+    lines = [r.getMessage() for r in caplog.records if r.name == "opensan.access"]
+    assert len(lines) == 4
+    assert all("/password/***" in line or "password=%2A%2A%2A" in line for line in lines)
+    assert not any(secret in "\n".join(lines) for secret in SECRETS)
+
+
+def test_live_server_output_has_no_password(live_server: LiveServer) -> None:
+    with httpx.Client(base_url=live_server.url) as http:
+        use_passwords(http)
+    live_server.stop()
+    output = live_server.log_path.read_text()
+    assert output.count("/rest/login") == 3  # the access log is on, and redacted
+    assert not any(secret in output for secret in SECRETS)
+
+
+def test_redaction_keeps_the_rest_of_the_line() -> None:
+    assert _redacted("/rest/login/account/admin/password/x", "") == \
+        "/rest/login/account/admin/password/***"
+    assert _redacted("/rest/storage/volumeinfo", "a=1&PassWord=2") == \
+        "/rest/storage/volumeinfo?a=1&PassWord=%2A%2A%2A"
+
+
+def test_anonymous_is_refused_with_contract_body(anonymous: Api) -> None:
+    response = anonymous.get("/rest/storage/volumeinfo")
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == 10101
