@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from opensan.api.endpoint import Access, Call, Endpoint, Kind, Param
@@ -11,8 +12,9 @@ SESSION_COOKIE = "opensan_session"
 
 
 async def login(call: Call) -> Response:
-    token, session = call.auth.login(call.params["account"], call.params["password"],
-                                     call.client)
+    # scrypt takes tens of milliseconds: keep it off the event loop.
+    token, session = await run_in_threadpool(call.auth.login, call.params["account"],
+                                             call.params["password"], call.client)
     body = LoginOut(access_token=token, expire_time=call.auth.expire_time(session),
                     account=session.account, role=session.role.value)
     response = Response(body.model_dump_json(by_alias=True), media_type="application/json")
@@ -23,7 +25,7 @@ async def login(call: Call) -> Response:
 
 async def logout(call: Call) -> Response:
     assert call.session is not None
-    call.auth.logout(call.session)
+    await run_in_threadpool(call.auth.logout, call.session)
     response = Response(EmptyOut().model_dump_json(), media_type="application/json")
     response.delete_cookie(SESSION_COOKIE)
     return response
@@ -31,7 +33,8 @@ async def logout(call: Call) -> Response:
 
 async def set_password(call: Call) -> EmptyOut:
     assert call.session is not None
-    call.auth.set_password(call.params["account"], call.params["password"], call.session)
+    await run_in_threadpool(call.auth.set_password, call.params["account"],
+                            call.params["password"], call.session)
     return EmptyOut()
 
 
