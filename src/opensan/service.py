@@ -923,7 +923,7 @@ class ArrayService:
         self._require(Capability.FAULT_INJECTION)
         known = {s.id: s for e in self.enclosures() for s in e.sensors}
         if sensor_id not in known:
-            raise InvalidArgument(f"Unknown sensor {sensor_id[:60]!r}; see /rest/dashboard/hwmonitor.")
+            raise NotFound(f"No sensor {sensor_id[:60]!r}; /rest/dashboard/hwmonitor lists them.")
         overrides = dict(self._sensor_overrides)
         if status is SensorStatus.GOOD:
             overrides.pop(sensor_id, None)

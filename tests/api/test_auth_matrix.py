@@ -480,7 +480,7 @@ GARBAGE = {
     "raw": {"Authorization": "not-a-token"},
     "bearer": {"Authorization": "Bearer not-a-token"},
     "cookie": {"Cookie": f"{SESSION_COOKIE}=not-a-token"},
-    "empty-bearer": {"Authorization": "Bearer "},
+    "bearer-without-token": {"Authorization": "Bearer"},
 }
 
 
@@ -675,6 +675,11 @@ def test_credentials_never_reach_the_event_log(harness: Harness,
     for account in ("user", "admin", "nosuchuser"):
         response = bare(http, "POST", f"/rest/login/account/{account}/password/{secret}")
         messages.append(assert_error(response, 401)["message"])
+    # The same keys from the query string and from a JSON body.
+    response = bare(http, "POST", f"/rest/login?account=user&password={secret}")
+    messages.append(assert_error(response, 401)["message"])
+    response = bare(http, "POST", "/rest/login", json={"account": "user", "password": secret})
+    messages.append(assert_error(response, 401)["message"])
     admin = harness.anonymous.login("admin")
     http.cookies.clear()
     changed = admin.post(f"/rest/account/setpassword/account/user/password/{secret}")

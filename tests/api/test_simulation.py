@@ -120,7 +120,7 @@ def test_sensor_faults_change_health_and_write_events(admin: Api) -> None:
     assert event["level"] == "ERROR" and event["source"] == "Hardware"
     admin.ok("POST", f"/rest/sim/sensor/sensor/{fan['id']}/status/good")
     assert admin.ok("GET", "/rest/dashboard/hwmonitor")["systemHealth"] == "Good"
-    assert_error(admin.post("/rest/sim/sensor/sensor/no-such-fan/status/failed"), 400)
+    assert_error(admin.post("/rest/sim/sensor/sensor/no-such-fan/status/failed"), 404, 10008)
     assert_error(admin.post(f"/rest/sim/sensor/sensor/{fan['id']}/status/smoking"), 400)
 
 

@@ -11,13 +11,14 @@ TB = 10**12
 
 @pytest.mark.parametrize("text, level", [
     ("RAID 5", RaidLevel.RAID5), ("raid5", RaidLevel.RAID5), ("5", RaidLevel.RAID5),
-    ("RAID-10", RaidLevel.RAID10), ("raid_60", RaidLevel.RAID60), (" raid 0 ", RaidLevel.RAID0),
+    ("RAID-10", RaidLevel.RAID10), ("raid 1", RaidLevel.RAID1), ("raid_60", RaidLevel.RAID60),
+    (" raid 0 ", RaidLevel.RAID0),
 ])
 def test_parse_raid_level(text: str, level: RaidLevel) -> None:
     assert raid.parse_raid_level(text) is level
 
 
-@pytest.mark.parametrize("text", ["RAID 7", "raid", "", "55", "RAID 5x", "RAID 3"])
+@pytest.mark.parametrize("text", ["RAID 7", "raid", "", "55", "RAID 5x", "RAID 3", "-1", "\uff11"])
 def test_parse_raid_level_refuses(text: str) -> None:
     with pytest.raises(InvalidArgument):
         raid.parse_raid_level(text)

@@ -45,7 +45,7 @@ NESTED_GROUPS = 2
 
 def parse_raid_level(text: str) -> RaidLevel:
     """Accept "RAID 5", "raid5", "RAID-5" or "5"."""
-    match = re.fullmatch(r"(?:raid)?[ _-]?(\d{1,2})", text.strip().lower())
+    match = re.fullmatch(r"(?:raid[ _-]?)?([0-9]{1,2})", text.strip().lower())
     if match:
         wanted = f"RAID {int(match.group(1))}"
         for level in RaidLevel:
