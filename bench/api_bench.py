@@ -134,6 +134,27 @@ def bare_server(body_path: Path, log_path: Path) -> AbstractContextManager[Serve
     return running("bare ASGI", command, port, log_path)
 
 
+def startup_times(state_dir: Path, log_path: Path, count: int) -> list[float]:
+    """Start-up times of `count` extra starts of the server (each stopped right away)."""
+    times = []
+    for _ in range(count):
+        with opensan_server(state_dir, log_path) as server:
+            times.append(server.startup_s)
+    return times
+
+
+def uvicorn_flavour() -> str:
+    """Which event loop and HTTP parser uvicorn's "auto" picks here (both servers use the same)."""
+    names = []
+    for module, fast, slow in (("uvloop", "uvloop", "asyncio"), ("httptools", "httptools", "h11")):
+        try:
+            __import__(module)
+            names.append(fast)
+        except ImportError:
+            names.append(slow)
+    return " + ".join(names)
+
+
 def login(base_url: str) -> str:
     answer = httpx.post(f"{base_url}/rest/login/account/admin/password/1234", timeout=10)
     answer.raise_for_status()
@@ -244,7 +265,7 @@ def scrape(client: httpx.Client, paths: list[str]) -> tuple[float, dict[str, flo
 
 @dataclass(frozen=True)
 class ScrapeResult:
-    startup_s: float
+    startups: list[float]
     cold_s: float
     warm_median_s: float
     cold_each: dict[str, float]
@@ -254,8 +275,9 @@ class ScrapeResult:
     hwm_mb: float
 
 
-def measure_scrape(state_dir: Path, log_dir: Path, scrapes: int) -> ScrapeResult:
+def measure_scrape(state_dir: Path, log_dir: Path, scrapes: int, starts: int) -> ScrapeResult:
     paths = scrape_paths(state_dir / "opensan.db")
+    startups = startup_times(state_dir, log_dir / "opensan-scrape.log", starts - 1)
     with opensan_server(state_dir, log_dir / "opensan-scrape.log") as server:
         token = login(server.base_url)
         headers = {"Authorization": f"Bearer {token}"}
@@ -265,7 +287,7 @@ def measure_scrape(state_dir: Path, log_dir: Path, scrapes: int) -> ScrapeResult
             sizes = {path: len(client.get(path).content) for path in paths}
         rss, hwm = server.rss_mb()
         return ScrapeResult(
-            startup_s=server.startup_s,
+            startups=[*startups, server.startup_s],
             cold_s=cold_s,
             warm_median_s=statistics.median(total for total, _ in warm),
             cold_each=cold_each,
@@ -301,6 +323,13 @@ def print_table(title: str, header: tuple[str, ...], rows: list[tuple[str, ...]]
         print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)))
 
 
+def startup_row(label: str, startups: list[float]) -> Row:
+    median = statistics.median(startups)
+    return Row(f"start-up, {label}",
+               f"{median:.2f} s (median of {len(startups)}, max {max(startups):.2f})",
+               f"< {MAX_STARTUP_S:g} s", median < MAX_STARTUP_S)
+
+
 def wrk_rows(result: WrkResult) -> list[Row]:
     note = f" ({result.errors})" if result.errors else ""
     return [
@@ -326,6 +355,8 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--scrapes", type=int, default=5, help="Warm scrapes after the cold one")
+    parser.add_argument("--starts", type=int, default=3,
+                        help="Server starts timed per state (the last one is benchmarked)")
     parser.add_argument("--state-root", type=Path, default=Path("/tmp/opensan-bench"))
     parser.add_argument("--reuse-state", action="store_true",
                         help="Keep state dirs already seeded to the same figures")
@@ -338,14 +369,17 @@ def main() -> None:
 
     load_spec = SeedSpec(args.volumes, args.snapshots, args.events)
     scrape_spec = SeedSpec(args.scrape_volumes, args.scrape_snapshots, args.scrape_events)
-    print(f"Machine: {os.cpu_count()} CPUs; wrk -t{options.threads} -c{options.connections} "
-          f"-d{options.duration_s}s (after {options.warmup_s} s of warm-up)", flush=True)
+    print(f"Machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} (other work on "
+          f"the machine skews every figure); uvicorn on {uvicorn_flavour()}; wrk "
+          f"-t{options.threads} -c{options.connections} -d{options.duration_s}s (after "
+          f"{options.warmup_s} s of warm-up)", flush=True)
     load = seed(root / f"load-{args.volumes}v", load_spec, reuse=args.reuse_state)
     print(describe(load), flush=True)
     scraped = seed(root / f"scrape-{args.scrape_volumes}v", scrape_spec, reuse=args.reuse_state)
     print(describe(scraped), flush=True)
 
     print(f"\nLoad state: opensan serve on {load.state_dir}", flush=True)
+    load_startups = startup_times(load.state_dir, root / "opensan-load.log", args.starts - 1)
     with opensan_server(load.state_dir, root / "opensan-load.log") as server:
         token = login(server.base_url)
         auth = {"Authorization": f"Bearer {token}"}
@@ -369,20 +403,19 @@ def main() -> None:
         page_last = run_wrk(f"GET /rest/log/list/{last_page}", f"{url}/rest/log/list/{last_page}",
                             token, options)
         load_rss, load_hwm = server.rss_mb()
-        load_startup = server.startup_s
+        load_startups.append(server.startup_s)
         with bare_server(body_path, root / "bare.log") as bare:
             check = httpx.get(f"{bare.base_url}/anything", timeout=10).content
             assert check == body, "the bare app must answer the same bytes"
             bare_result = run_wrk("bare ASGI app, same bytes", f"{bare.base_url}/", None, options)
 
     print(f"\nScrape state: opensan serve on {scraped.state_dir}", flush=True)
-    result = measure_scrape(scraped.state_dir, root, args.scrapes)
+    result = measure_scrape(scraped.state_dir, root, args.scrapes, args.starts)
 
     vs_bare = volumeinfo.median_ms / bare_result.median_ms
     last_vs_first = page_last.median_ms / page_first.median_ms
     rows = [
-        Row(f"start-up, load state ({args.volumes} volumes)", f"{load_startup:.2f} s",
-            f"< {MAX_STARTUP_S:g} s", load_startup < MAX_STARTUP_S),
+        startup_row(f"load state ({args.volumes} volumes)", load_startups),
         *wrk_rows(volumeinfo),
         *wrk_rows(bare_result),
         Row("volumeinfo median / bare median", f"{vs_bare:.2f}x",
@@ -396,8 +429,7 @@ def main() -> None:
         Row("last page p99 / first page p99", f"{page_last.p99_ms / page_first.p99_ms:.2f}x"),
         Row("server RSS after wrk, load state", f"{load_rss:.0f} MiB (peak {load_hwm:.0f})",
             f"< {MAX_RSS_MB:g} MB", load_rss < MAX_RSS_MB),
-        Row(f"start-up, scrape state ({args.scrape_volumes} volumes)", f"{result.startup_s:.2f} s",
-            f"< {MAX_STARTUP_S:g} s", result.startup_s < MAX_STARTUP_S),
+        startup_row(f"scrape state ({args.scrape_volumes} volumes)", result.startups),
         Row("full scrape, cold (first after start-up)", f"{result.cold_s * 1000:.0f} ms",
             f"< {MAX_SCRAPE_S:g} s", result.cold_s < MAX_SCRAPE_S),
         Row(f"full scrape, warm (median of {args.scrapes})",
@@ -416,6 +448,7 @@ def main() -> None:
                 f"{load.total_events:,} events; {options.connections} connections",
                 ("figure", "measured", "target", "result"),
                 [(r.figure, r.value, r.target, r.verdict) for r in rows])
+    print(f"Load average at the end: {os.getloadavg()[0]:.2f}")
     failed = [r.figure for r in rows if r.passed is False]
     print(f"\n{len(failed)} of {sum(r.passed is not None for r in rows)} targets missed"
           + (": " + "; ".join(failed) if failed else "."))

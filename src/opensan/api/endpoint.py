@@ -210,9 +210,11 @@ def convert(endpoint: Endpoint, texts: dict[str, str]) -> dict[str, Any]:
 
 
 async def read_call_params(endpoint: Endpoint, prefix: str, request: Request) -> dict[str, Any]:
+    query = request.scope.get("query_string", b"")
+    if not endpoint.params and not query and request.method == "GET":
+        return {}  # the common monitoring read: nothing to parse, nothing to refuse
     raw_path = request.scope.get("raw_path", request.url.path.encode()).decode("latin-1")
     raw_path = raw_path.split("?", 1)[0]
     body = await request.body() if request.method == "POST" else b""
-    texts = collect(endpoint, raw_path, prefix, request.scope.get("query_string", b"").decode(
-        "latin-1"), body)
+    texts = collect(endpoint, raw_path, prefix, query.decode("latin-1"), body)
     return convert(endpoint, texts)

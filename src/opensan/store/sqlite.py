@@ -10,6 +10,7 @@ and a page is found by arithmetic on the ID instead of a scan.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import random
 import sqlite3
@@ -85,8 +86,14 @@ def _coerce(hint: Any, value: Any) -> Any:
     return value
 
 
+@functools.cache
+def _field_types(cls: type) -> dict[str, Any]:
+    """Resolved field annotations; resolving them per row would dominate start-up."""
+    return typing.get_type_hints(cls)
+
+
 def _decode_dict(cls: type[T], data: dict[str, Any]) -> T:
-    hints = typing.get_type_hints(cls)
+    hints = _field_types(cls)
     return cls(**{name: _coerce(hints[name], value) for name, value in data.items()})
 
 
