@@ -301,7 +301,7 @@ class ArrayService:
         snapshots_by_volume: dict[int, list[Snapshot]] = {}
         for snapshot in state.snapshots.values():
             snapshots_by_volume.setdefault(snapshot.volume_id, []).append(snapshot)
-        mapped = {mapping.volume_id for mapping in state.mappings.values()}
+        mapped = {m.volume_id for m in state.mappings.values() if m.snapshot_id is None}
         pool_health = {p.id: self._pool_health(state, p) for p in state.pools.values()}
         pool_status = {p.id: self._pool_status(state, p) for p in state.pools.values()}
         return [
@@ -336,13 +336,18 @@ class ArrayService:
 
     def mappings(self) -> list[MappingView]:
         state = self._state
-        return [
-            MappingView(
-                mapping, state.volumes[mapping.volume_id].name,
-                state.targets[mapping.target_id].type,
-            )
-            for _key, mapping in sorted(state.mappings.items())
-        ]
+        return [self._mapping_view(state, mapping) for _key, mapping in sorted(state.mappings.items())]
+
+    @staticmethod
+    def _mapping_view(state: ArrayState, mapping: LunMapping) -> MappingView:
+        snapshot = state.snapshots[mapping.snapshot_id] if mapping.snapshot_id else None
+        return MappingView(mapping, state.volumes[mapping.volume_id].name,
+                           state.targets[mapping.target_id].type,
+                           snapshot.name if snapshot else None)
+
+    @staticmethod
+    def _snapshot_mappings(state: ArrayState, snapshot_ids: set[int]) -> list[LunMapping]:
+        return [m for m in state.mappings.values() if m.snapshot_id in snapshot_ids]
 
     def event_page(self, page: int) -> EventPage:
         if page < 1:
@@ -519,6 +524,9 @@ class ArrayService:
         with self._change() as change:
             snapshot = self.get_snapshot(snapshot_id)
             volume = self.get_volume(snapshot.volume_id)
+            if self._snapshot_mappings(change.state, {snapshot.id}):
+                raise Conflict(f"Snapshot {snapshot.name} is mapped; unmap it first.",
+                               ErrorCode.SNAPSHOT_IN_USE)
             self.backend.delete_snapshot(volume, snapshot)
             change.delete_snapshot(snapshot.id)
             change.event(EventLevel.INFO, "Snapshot",
@@ -535,6 +543,10 @@ class ArrayService:
                 s for s in self._snapshots_of(change.state, volume.id)
                 if (s.created_at, s.id) > (snapshot.created_at, snapshot.id)
             ]
+            if self._snapshot_mappings(change.state, {s.id for s in later}):
+                raise Conflict(f"A snapshot of {volume.name} taken after {snapshot.name} is mapped; "
+                               "rolling back would delete it, so unmap it first.",
+                               ErrorCode.SNAPSHOT_IN_USE)
             self.backend.rollback_snapshot(volume, snapshot)
             for gone in later:
                 change.delete_snapshot(gone.id)
@@ -555,26 +567,49 @@ class ArrayService:
         permission: Permission = Permission.READ_WRITE,
         hosts: tuple[str, ...] = ("*",),
     ) -> MappingView:
+        """Export a volume as a LUN of a target."""
+        return self._map(target_id, lun, volume_id, None, permission, hosts)
+
+    def map_snapshot(
+        self, target_id: int, lun: int, snapshot_id: int, hosts: tuple[str, ...] = ("*",)
+    ) -> MappingView:
+        """Export a snapshot, read-only, as a LUN: the volume's past, next to its present."""
+        snapshot = self.get_snapshot(snapshot_id)
+        return self._map(target_id, lun, snapshot.volume_id, snapshot_id, Permission.READ_ONLY,
+                         hosts)
+
+    def _map(
+        self,
+        target_id: int,
+        lun: int,
+        volume_id: int,
+        snapshot_id: int | None,
+        permission: Permission,
+        hosts: tuple[str, ...],
+    ) -> MappingView:
         rules.check_lun(lun)
         hosts = rules.check_hosts(list(hosts))
         with self._change() as change:
             target = self.get_target(target_id)
             volume = self.get_volume(volume_id)
+            snapshot = self.get_snapshot(snapshot_id) if snapshot_id is not None else None
+            what = f"Snapshot {snapshot.name} of volume {volume.name}" if snapshot \
+                else f"Volume {volume.name}"
             if (target_id, lun) in change.state.mappings:
                 raise Conflict(f"LUN {lun} of target {target_id} is already in use.",
                                ErrorCode.LUN_IN_USE)
             if any(m.target_id == target_id and m.volume_id == volume_id
-                   for m in change.state.mappings.values()):
-                raise Conflict(f"Volume {volume.name} is already mapped on target {target_id}.",
+                   and m.snapshot_id == snapshot_id for m in change.state.mappings.values()):
+                raise Conflict(f"{what} is already mapped on target {target_id}.",
                                ErrorCode.VOLUME_ALREADY_MAPPED)
             self._require_volume_ready(change.state, volume)
-            mapping = LunMapping(target_id, lun, volume_id, permission, hosts)
-            self.backend.map_lun(target, mapping, volume)
+            mapping = LunMapping(target_id, lun, volume_id, permission, hosts, snapshot_id)
+            self.backend.map_lun(target, mapping, volume, snapshot)
             change.put_mapping(mapping)
             change.event(EventLevel.INFO, "LUN",
-                         f"Volume {volume.name} mapped to target {target_id} ({target.iqn}) as "
+                         f"{what} mapped to target {target_id} ({target.iqn}) as "
                          f"LUN {lun}, {permission.value}, hosts {','.join(hosts)}.")
-            return MappingView(mapping, volume.name, target.type)
+            return self._mapping_view(change.state, mapping)
 
     def unmap_lun(self, target_id: int, lun: int) -> MappingView:
         rules.check_lun(lun)
@@ -585,12 +620,14 @@ class ArrayService:
             except KeyError:
                 raise NotFound(f"LUN {lun} of target {target_id} is not mapped.",
                                ErrorCode.LUN_NOT_MAPPED) from None
-            volume = change.state.volumes[mapping.volume_id]
+            view = self._mapping_view(change.state, mapping)
             self.backend.unmap_lun(target, mapping)
             change.delete_mapping(mapping)
+            what = f"Snapshot {view.snapshot_name} of volume {view.volume_name}" \
+                if view.snapshot_name else f"Volume {view.volume_name}"
             change.event(EventLevel.INFO, "LUN",
-                         f"Volume {volume.name} unmapped from target {target_id} LUN {lun}.")
-            return MappingView(mapping, volume.name, target.type)
+                         f"{what} unmapped from target {target_id} LUN {lun}.")
+            return view
 
     # Pools (extensions)
 
@@ -725,7 +762,8 @@ class ArrayService:
 
     def _view_of(self, state: ArrayState, volume: Volume) -> VolumeView:
         pool = state.pools[volume.pool_id]
-        mapped = any(m.volume_id == volume.id for m in state.mappings.values())
+        mapped = any(m.volume_id == volume.id and m.snapshot_id is None
+                     for m in state.mappings.values())
         return self._volume_view(state, volume, self._snapshots_of(state, volume.id), mapped,
                                  self._pool_health(state, pool), self._pool_status(state, pool))
 

@@ -266,6 +266,7 @@ class ArrayIds:
             "snapshot": {"name": "snap-opensan-test"},
             "maplun": {"vdid": plain, "lun": str(self.free_lun)},
             "unmaplun": {"lun": str(self.mapped_lun)},
+            "mapsnapshot": {"lun": str(self.free_lun)},
             "createpool": {"name": "pool-opensan-test", "type": "thick",
                            "diskids": ",".join(str(d) for d in self.free_disks[:3])},
             "createvolume": {"name": "vol-opensan-test", "sizegb": "10"},

@@ -19,7 +19,8 @@ POOL_FIELDS = {"id", "name", "type", "raidLevel", "health", "status", "capacityB
 DISK_FIELDS = {"id", "enclosureId", "slot", "capacityBytes", "health", "status", "usage", "poolId",
                "type", "vendor", "model", "serialNumber", "firmwareVersion", "interfaceSpeed",
                "temperatureC"}
-MAPPING_FIELDS = {"targetId", "lun", "volumeId", "volumeName", "permission", "hosts", "protocol"}
+MAPPING_FIELDS = {"targetId", "lun", "volumeId", "volumeName", "permission", "hosts", "protocol",
+                  "snapshotId", "snapshotName"}
 TARGET_FIELDS = {"id", "type", "name", "iqn", "controller", "portals", "lunCount"}
 
 
@@ -277,7 +278,7 @@ def test_map_and_unmap(admin: Api) -> None:
     mapping = admin.ok("POST", f"/rest/storage/maplun/targetid/0/lun/7/vdid/{volume['id']}")
     assert mapping == {"targetId": 0, "lun": 7, "volumeId": volume["id"],
                        "volumeName": volume["name"], "permission": "Read-write", "hosts": ["*"],
-                       "protocol": "iSCSI"}
+                       "protocol": "iSCSI", "snapshotId": None, "snapshotName": None}
     assert mapping in admin.ok("GET", "/rest/storage/lunmappinginfo")
     assert 7 not in admin.ok("GET", "/storage/availlun/targetid/0")["freeLuns"]
     assert volume_named(admin, volume["name"])["mapped"] is True
@@ -418,3 +419,27 @@ def test_temperatures_drift_with_the_clock(admin: Api) -> None:
     after = temperatures()
     assert before != after
     assert all(abs(a - b) < 15 for a, b in zip(before, after, strict=True))
+
+
+def test_map_a_snapshot_read_only(admin: Api) -> None:
+    db = volume_named(admin, "vol-db")
+    daily1, daily2 = admin.ok("GET", f"/rest/storage/snapshot/vdid/{db['id']}")["snapshots"]
+    mapping = admin.ok("POST", f"/rest/storage/mapsnapshot/targetid/0/lun/9/snapid/{daily1['id']}"
+                       "/host/iqn.1994-05.com.redhat:backup")
+    assert mapping["permission"] == "Read-only" and mapping["volumeId"] == db["id"]
+    assert mapping["snapshotId"] == daily1["id"] and mapping["snapshotName"] == "daily-1"
+    volume_mapping = next(m for m in admin.ok("GET", "/rest/storage/lunmappinginfo")
+                          if m["lun"] == 0 and m["targetId"] == 0)
+    assert volume_mapping["snapshotId"] is None and volume_mapping["snapshotName"] is None
+    assert_error(admin.post(f"/rest/storage/mapsnapshot/targetid/0/lun/10/snapid/{daily1['id']}"),
+                 409, 10702)
+    assert_error(admin.post(f"/rest/storage/deletesnapshot/snapid/{daily1['id']}"), 409, 13515)
+    # Rolling back to daily-1 is fine (it stays); a mapped later snapshot would block it.
+    admin.ok("POST", f"/rest/storage/mapsnapshot/targetid/1/lun/9/snapid/{daily2['id']}")
+    assert_error(admin.post(f"/rest/storage/rollback/snapid/{daily1['id']}"), 409, 13515)
+    admin.ok("POST", "/rest/storage/unmaplun/targetid/1/lun/9")
+    admin.ok("POST", f"/rest/storage/rollback/snapid/{daily1['id']}")
+    unmapped = admin.ok("POST", "/rest/storage/unmaplun/targetid/0/lun/9")
+    assert unmapped["snapshotName"] == "daily-1"
+    assert "Snapshot daily-1 of volume vol-db unmapped" in " ".join(
+        e["message"] for e in events(admin))

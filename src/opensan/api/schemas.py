@@ -351,13 +351,16 @@ class MappingOut(Wire):
     permission: str
     hosts: list[str]
     protocol: str
+    snapshot_id: int | None
+    snapshot_name: str | None
 
     @classmethod
     def from_domain(cls, view: m.MappingView) -> MappingOut:
         mp = view.mapping
         return cls(target_id=mp.target_id, lun=mp.lun, volume_id=mp.volume_id,
                    volume_name=view.volume_name, permission=mp.permission.value,
-                   hosts=list(mp.hosts), protocol=view.protocol.value)
+                   hosts=list(mp.hosts), protocol=view.protocol.value,
+                   snapshot_id=mp.snapshot_id, snapshot_name=view.snapshot_name)
 
 
 class AvailableLunsOut(Wire):

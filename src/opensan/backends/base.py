@@ -127,7 +127,10 @@ class StorageBackend(ABC):
     def delete_target(self, target: Target) -> None: ...
 
     @abstractmethod
-    def map_lun(self, target: Target, mapping: LunMapping, volume: Volume) -> None: ...
+    def map_lun(
+        self, target: Target, mapping: LunMapping, volume: Volume, snapshot: Snapshot | None
+    ) -> None:
+        """Export the volume, or its snapshot read-only, as mapping.lun of the target."""
 
     @abstractmethod
     def unmap_lun(self, target: Target, mapping: LunMapping) -> None: ...

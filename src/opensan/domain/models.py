@@ -199,6 +199,8 @@ class LunMapping:
     volume_id: int
     permission: Permission = Permission.READ_WRITE
     hosts: tuple[str, ...] = ("*",)
+    # Set when the LUN exports a snapshot of the volume (always read-only) instead of the volume.
+    snapshot_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -372,6 +374,7 @@ class MappingView:
     mapping: LunMapping
     volume_name: str
     protocol: TargetType
+    snapshot_name: str | None = None
 
 
 @dataclass

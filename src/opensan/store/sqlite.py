@@ -93,7 +93,7 @@ def _field_types(cls: type) -> dict[str, Any]:
 
 
 def _decode_dict(cls: type[T], data: dict[str, Any]) -> T:
-    hints = _field_types(cls)
+    hints = _field_types(typing.cast(type, cls))
     return cls(**{name: _coerce(hints[name], value) for name, value in data.items()})
 
 

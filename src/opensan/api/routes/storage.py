@@ -135,6 +135,13 @@ async def map_lun(call: Call) -> MappingOut:
     return MappingOut.from_domain(view)
 
 
+async def map_snapshot(call: Call) -> MappingOut:
+    hosts = tuple(call.params.get("host", ["*"]))
+    view = await run_in_threadpool(call.service.map_snapshot, call.params["targetid"],
+                                   call.params["lun"], call.params["snapid"], hosts)
+    return MappingOut.from_domain(view)
+
+
 async def unmap_lun(call: Call) -> MappingOut:
     view = await run_in_threadpool(call.service.unmap_lun, call.params["targetid"],
                                    call.params["lun"])
@@ -213,6 +220,8 @@ async def set_spare(call: Call) -> bytes:
 
 AVAILLUN_ALIASES = ("/rest/storage/availlun", "/storage/avaiilun", "/rest/storage/avaiilun")
 NAME = Param("name", Kind.TEXT, "Name: 1-32 letters, digits, '-', '_', '.'")
+HOSTS = Param("host", Kind.TEXT_LIST, "Initiator IQNs, comma-separated, or * (default)",
+              required=False, placeholder="iqn-or-*")
 
 ENDPOINTS = [
     Endpoint("GET", "/rest/storage/diskinfo", "Show disk information.", disk_info),
@@ -240,11 +249,13 @@ ENDPOINTS = [
              params=(TARGET_ID, LUN, VDID,
                      Param("permission", Kind.TEXT, "rw (default) or ro", required=False,
                            placeholder="rw|ro"),
-                     Param("host", Kind.TEXT_LIST, "Initiator IQNs, comma-separated, or * "
-                           "(default)", required=False, placeholder="iqn-or-*")),
+                     HOSTS),
              access=Access.ADMIN),
     Endpoint("POST", "/rest/storage/unmaplun", "Unmap the LUN.", unmap_lun,
              params=(TARGET_ID, LUN), access=Access.ADMIN),
+    Endpoint("POST", "/rest/storage/mapsnapshot",
+             "Map a snapshot, read-only, to a LUN of a target.", map_snapshot,
+             params=(TARGET_ID, LUN, SNAPSHOT_ID, HOSTS), access=Access.ADMIN, extension=True),
     Endpoint("POST", "/rest/storage/createpool", "Create a pool from free disks.", create_pool,
              params=(NAME, Param("raidlevel", Kind.TEXT, "RAID 0, 1, 5, 6, 10, 50 or 60",
                                  placeholder="raid_level"), DISK_IDS,

@@ -123,7 +123,9 @@ class SimulatedBackend(StorageBackend):
     def delete_target(self, target: Target) -> None:
         self._apply()
 
-    def map_lun(self, target: Target, mapping: LunMapping, volume: Volume) -> None:
+    def map_lun(
+        self, target: Target, mapping: LunMapping, volume: Volume, snapshot: Snapshot | None
+    ) -> None:
         self._apply()
 
     def unmap_lun(self, target: Target, mapping: LunMapping) -> None:
