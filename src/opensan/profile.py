@@ -80,7 +80,7 @@ class Profile(_Section):
         for pool in self.pools:
             free = sorted(
                 (d for d in service.state.disks.values()
-                 if d.usage is DiskUsage.FREE and "HDD" in d.type.value),
+                 if d.usage is DiskUsage.FREE and not d.type.solid_state),
                 key=lambda d: d.slot,
             )
             wanted = pool.disks + pool.global_spares

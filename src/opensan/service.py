@@ -300,7 +300,7 @@ class ArrayService:
         state = self._state
         snapshots_by_volume: dict[int, list[Snapshot]] = {}
         for snapshot in state.snapshots.values():
-            snapshots_by_volume.setdefault(snapshot.volume_id, []).append(snapshot)
+            snapshots_by_volume.setdefault(snapshot.volume_id, []).append(self._measured(snapshot))
         mapped = {m.volume_id for m in state.mappings.values() if m.snapshot_id is None}
         pool_health = {p.id: self._pool_health(state, p) for p in state.pools.values()}
         pool_status = {p.id: self._pool_status(state, p) for p in state.pools.values()}
@@ -356,9 +356,8 @@ class ArrayService:
 
     # Derived values
 
-    @staticmethod
-    def _snapshots_of(state: ArrayState, volume_id: int) -> list[Snapshot]:
-        found = [s for s in state.snapshots.values() if s.volume_id == volume_id]
+    def _snapshots_of(self, state: ArrayState, volume_id: int) -> list[Snapshot]:
+        found = [self._measured(s) for s in state.snapshots.values() if s.volume_id == volume_id]
         return sorted(found, key=lambda s: (s.created_at, s.id))
 
     @staticmethod
@@ -396,14 +395,34 @@ class ArrayService:
 
     def _pool_view(self, state: ArrayState, pool: Pool) -> PoolView:
         volumes = [v for v in state.volumes.values() if v.pool_id == pool.id]
+        measured = self.backend.measured_pool_usage(pool)
+        capacity, used = measured or (
+            self._pool_capacity(state, pool), sum(self._allocated_bytes(v) for v in volumes))
         return PoolView(
             pool=pool,
             health=self._pool_health(state, pool),
             status=self._pool_status(state, pool),
-            capacity_bytes=self._pool_capacity(state, pool),
-            used_bytes=sum(self._allocated_bytes(v) for v in volumes),
+            capacity_bytes=capacity,
+            used_bytes=used,
             volume_count=len(volumes),
         )
+
+    def _measured(self, snapshot: Snapshot) -> Snapshot:
+        """The snapshot with its use as the backend measures it, where it does."""
+        measured = self.backend.measured_snapshot_bytes(snapshot)
+        return snapshot if measured is None else replace(snapshot, used_bytes=measured)
+
+    def _volume_used_bytes(self, volume: Volume) -> int:
+        measured = self.backend.measured_volume_bytes(volume)
+        if measured is not None:
+            return measured
+        return volume.capacity_bytes if volume.provision is Provision.THICK \
+            else volume.written_bytes
+
+    def usage_epoch(self) -> int:
+        """Changes when measured use may have moved; part of every cached read's key."""
+        refresh = self.backend.usage_refresh_seconds
+        return int(time.monotonic() / refresh) if refresh else 0
 
     def _volume_view(
         self,
@@ -428,8 +447,7 @@ class ArrayService:
             raid_level=state.pools[volume.pool_id].raid_level,
             health=health,
             status=status,
-            used_bytes=volume.capacity_bytes
-            if volume.provision is Provision.THICK else volume.written_bytes,
+            used_bytes=self._volume_used_bytes(volume),
             snapshot_used_bytes=sum(s.used_bytes for s in snapshots),
             snapshot_count=len(snapshots),
             mapped=mapped,
@@ -644,14 +662,14 @@ class ArrayService:
             if disk.usage is not DiskUsage.FREE:
                 raise Conflict(f"Disk {disk.id} (slot {disk.slot}) is in use as {disk.usage.value}.",
                                ErrorCode.DISK_IN_USE)
-        kinds = {"SSD" in disk.type.value for disk in disks}
+        kinds = {disk.type.solid_state for disk in disks}
         if len(kinds) > 1:
             raise InvalidArgument("A pool cannot mix SSDs and hard disks.")
         return disks
 
     def create_pool(
         self, name: str, raid_level: RaidLevel, disk_ids: list[int],
-        provision: Provision = Provision.THICK,
+        provision: Provision = Provision.THICK, force: bool = False,
     ) -> PoolView:
         rules.check_name(name, "pool")
         raid.check_disk_count(raid_level, len(disk_ids))
@@ -661,7 +679,7 @@ class ArrayService:
             disks = self._free_disks(change.state, disk_ids)
             pool = Pool(change.tx.new_object_id(), name, raid_level, provision,
                         tuple(disk_ids), change.now)
-            self.backend.create_pool(pool, disks)
+            self.backend.create_pool(pool, disks, force)
             change.put_pool(pool)
             for disk in disks:
                 change.put_disk(replace(disk, usage=DiskUsage.RAID, pool_id=pool.id))
@@ -677,7 +695,7 @@ class ArrayService:
                 raise Conflict(f"Pool {pool.name} is not healthy; add disks once it is.")
             disks = self._free_disks(change.state, disk_ids)
             members = [change.state.disks[d] for d in pool.disk_ids]
-            if {"SSD" in d.type.value for d in members + disks} != {"SSD" in members[0].type.value}:
+            if {d.type.solid_state for d in members + disks} != {members[0].type.solid_state}:
                 raise InvalidArgument("A pool cannot mix SSDs and hard disks.")
             raid.check_disk_count(pool.raid_level, len(pool.disk_ids) + len(disks))
             grown = replace(pool, disk_ids=pool.disk_ids + tuple(disk_ids))
@@ -915,7 +933,7 @@ class ArrayService:
         usable = [
             d for d in state.disks.values()
             if d.health is DiskHealth.GOOD and d.capacity_bytes >= failed.capacity_bytes
-            and ("SSD" in d.type.value) == ("SSD" in failed.type.value)
+            and d.type.solid_state == failed.type.solid_state
         ]
         dedicated = [d for d in usable
                      if d.usage is DiskUsage.DEDICATED_SPARE and d.pool_id == pool.id]
@@ -998,7 +1016,10 @@ class ArrayService:
         return self.clock.now()
 
     def tick(self) -> None:
-        """Finish rebuilds whose time has come (called every second and after the clock moves)."""
+        """Called every second and after the clock moves: let the backend repair what the world
+        forgot, and finish rebuilds whose time has come."""
+        for level, source, message in self.backend.poll():
+            self.record_event(level, source, message)
         now = self.clock.now()
         due = [
             disk for disk in self._state.disks.values()

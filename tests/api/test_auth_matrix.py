@@ -256,7 +256,7 @@ class ArrayIds:
             "diskid": str(self.free_disks[0]), "controller": "1", "node": str(self.free_node),
             "sensor": self.sensor, "status": "warning", "ms": "0", "seconds": "1",
             "permission": "ro", "host": "iqn.1994-05.com.redhat:host1", "raidlevel": "5",
-            "provision": "thick",
+            "provision": "thick", "force": "no",
         }
         plain = str(self.plain_volume)
         overrides: dict[str, dict[str, str]] = {

@@ -74,7 +74,7 @@ BAD_VALUES = {
 UNKNOWN = {"zero", "unknown-id", "unknown-small-id"}  # well-formed numbers
 NOT_A_NUMBER = set(BAD_VALUES) - UNKNOWN
 OBJECT_IDS = {"vdid", "poolid", "snapid", "diskid", "diskids"}
-CHOICES = {"type", "provision", "permission", "status", "host"}
+CHOICES = {"type", "provision", "permission", "status", "host", "force"}
 ANY = frozenset({400, 404})
 
 
@@ -111,9 +111,8 @@ def expected_status(endpoint: Endpoint, name: str, label: str) -> frozenset[int]
         valid = {"abc", "zero", "two-pow-63", "unknown-id", "unknown-small-id", "decimal", "hex"}
         return None if label in valid else bad
     if name == "raidlevel":
-        # "0" is RAID 0; "-1" reads as RAID-1 and " 1" as RAID 1 (the reader trims); the
-        # parser's \d also takes a full-width digit. Tolerance there is not bad input.
-        tolerated = {"zero", "negative", "leading-space", "fullwidth-digit"}
+        # "0" is RAID 0 and " 1" RAID 1 (the reader trims): tolerance, not bad input.
+        tolerated = {"zero", "leading-space"}
         return None if label in tolerated else bad
     if name in CHOICES:
         return bad

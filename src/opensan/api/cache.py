@@ -14,13 +14,13 @@ class ReadCache:
     def __init__(self, service: ArrayService) -> None:
         self._service = service
         self._lock = threading.Lock()
-        self._version = -1
+        self._version: tuple[int, int] = (-1, -1)
         self._entries: dict[Hashable, bytes] = {}
 
     def get(self, key: Hashable, build: Callable[[], bytes]) -> bytes:
         # Read the version before building: a change during the build makes the entry
         # newer than its version, never older, so the next request simply rebuilds it.
-        version = self._service.version
+        version = (self._service.version, self._service.usage_epoch())
         with self._lock:
             if version != self._version:
                 self._entries.clear()

@@ -201,7 +201,7 @@ class DiskOut(Wire):
     serial_number: str
     firmware_version: str
     interface_speed: str
-    temperature_c: int
+    temperature_c: int | None
 
     @classmethod
     def from_domain(cls, view: m.DiskView) -> DiskOut:
@@ -230,9 +230,11 @@ class DiskSmartOut(Wire):
     enclosure_id: int
     slot: int
     health: str
-    temperature_c: int
-    power_on_hours: int
+    temperature_c: int | None
+    power_on_hours: int | None
     attributes: list[SmartAttributeOut]
+    supported: bool
+    note: str
 
     @classmethod
     def from_domain(cls, smart: m.DiskSmart) -> DiskSmartOut:
@@ -243,6 +245,7 @@ class DiskSmartOut(Wire):
             attributes=[SmartAttributeOut(id=a.id, name=a.name, value=a.value, worst=a.worst,
                                           threshold=a.threshold, raw=a.raw, status=a.status)
                         for a in smart.attributes],
+            supported=smart.supported, note=smart.note,
         )
 
 

@@ -19,6 +19,7 @@ from opensan.domain.models import (
     Disk,
     DiskSmart,
     Enclosure,
+    EventLevel,
     LunMapping,
     Pool,
     SensorStatus,
@@ -81,8 +82,8 @@ class StorageBackend(ABC):
         """S.M.A.R.T. of one disk."""
 
     @abstractmethod
-    def disk_temperature_c(self, disk: Disk, now: float) -> int:
-        """Current temperature of one disk."""
+    def disk_temperature_c(self, disk: Disk, now: float) -> int | None:
+        """Current temperature of one disk; None where the device cannot tell."""
 
     @abstractmethod
     def portals(self, controller: int) -> tuple[str, ...]:
@@ -91,7 +92,8 @@ class StorageBackend(ABC):
     # Changes: each is called inside the store transaction that records it; raising rolls it back.
 
     @abstractmethod
-    def create_pool(self, pool: Pool, disks: list[Disk]) -> None: ...
+    def create_pool(self, pool: Pool, disks: list[Disk], force: bool) -> None:
+        """Build the pool; refuse disks that hold data (a file-system signature) unless force."""
 
     @abstractmethod
     def delete_pool(self, pool: Pool) -> None: ...
@@ -134,6 +136,29 @@ class StorageBackend(ABC):
 
     @abstractmethod
     def unmap_lun(self, target: Target, mapping: LunMapping) -> None: ...
+
+    # Live usage: backends that measure it (a real file system) override these; None means
+    # "not measured", and the service then computes use from its own records.
+
+    # How long a measured figure may be reused; None when use changes only through the service.
+    usage_refresh_seconds: float | None = None
+
+    def measured_pool_usage(self, pool: Pool) -> tuple[int, int] | None:
+        """(capacity_bytes, used_bytes) as the pool's storage reports them."""
+        return None
+
+    def measured_volume_bytes(self, volume: Volume) -> int | None:
+        """Bytes the volume really occupies."""
+        return None
+
+    def measured_snapshot_bytes(self, snapshot: Snapshot) -> int | None:
+        """Bytes only this snapshot holds (blocks the volume has overwritten since)."""
+        return None
+
+    def poll(self) -> list[tuple[EventLevel, str, str]]:
+        """Called every tick: repair what the world forgot; returns (level, source, message)
+        events to record, e.g. that a crashed iSCSI daemon was restarted."""
+        return []
 
     # Optional operations
 

@@ -40,6 +40,14 @@ class DiskType(StrEnum):
     NL_SAS_HDD = "NL-SAS HDD"
     SAS_SSD = "SAS SSD"
     SATA_SSD = "SATA SSD"
+    # Seen on Linux hosts, not in QSAN's enclosures:
+    SATA_HDD = "SATA HDD"
+    NVME_SSD = "NVMe SSD"
+    VIRTUAL = "Virtual Disk"
+
+    @property
+    def solid_state(self) -> bool:
+        return "SSD" in self.value
 
 
 class PoolHealth(StrEnum):
@@ -144,6 +152,8 @@ class Disk:
     # Power-on hours when the disk entered this array; S.M.A.R.T. counts on from here.
     power_on_hours: int = 0
     installed_at: float = 0.0
+    # The block device behind the disk on a real host (None on the virtual array).
+    device_path: str | None = None
 
 
 @dataclass(frozen=True)
@@ -238,9 +248,12 @@ class DiskSmart:
     enclosure_id: int
     slot: int
     health: DiskHealth
-    temperature_c: int
-    power_on_hours: int
+    temperature_c: int | None
+    power_on_hours: int | None
     attributes: tuple[SmartAttribute, ...]
+    # False where the device has no S.M.A.R.T. at all (a loop device); note says why.
+    supported: bool = True
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -330,7 +343,7 @@ class Session:
 @dataclass(frozen=True)
 class DiskView:
     disk: Disk
-    temperature_c: int
+    temperature_c: int | None
 
 
 @dataclass(frozen=True)

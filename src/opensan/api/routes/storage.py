@@ -152,9 +152,11 @@ async def unmap_lun(call: Call) -> MappingOut:
 
 async def create_pool(call: Call) -> PoolOut:
     provision = _provision(call.params.get("type")) or Provision.THICK
+    force = _choice(call.params.get("force", "no"), {"yes": True, "no": False}, "force")
     view = await run_in_threadpool(
         call.service.create_pool, call.params["name"],
-        parse_raid_level(call.params["raidlevel"]), call.params["diskids"], provision)
+        parse_raid_level(call.params["raidlevel"]), call.params["diskids"], provision,
+        force is True)
     return PoolOut.from_domain(view)
 
 
@@ -260,7 +262,9 @@ ENDPOINTS = [
              params=(NAME, Param("raidlevel", Kind.TEXT, "RAID 0, 1, 5, 6, 10, 50 or 60",
                                  placeholder="raid_level"), DISK_IDS,
                      Param("type", Kind.TEXT, "thick (default) or thin", required=False,
-                           placeholder="thick|thin")),
+                           placeholder="thick|thin"),
+                     Param("force", Kind.TEXT, "yes: use disks that hold a file system",
+                           required=False, placeholder="yes|no")),
              access=Access.ADMIN, extension=True),
     Endpoint("POST", "/rest/storage/addpooldisk", "Add free disks to a pool.", add_pool_disks,
              params=(POOL_ID, DISK_IDS), access=Access.ADMIN, extension=True),

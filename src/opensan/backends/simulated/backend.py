@@ -87,7 +87,7 @@ class SimulatedBackend(StorageBackend):
         if self.change_latency_seconds:
             time.sleep(self.change_latency_seconds)
 
-    def create_pool(self, pool: Pool, disks: list[Disk]) -> None:
+    def create_pool(self, pool: Pool, disks: list[Disk], force: bool) -> None:
         self._apply()
 
     def delete_pool(self, pool: Pool) -> None:
