@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from pydantic import BaseModel, ConfigDict, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from pydantic.alias_generators import to_camel
 
 from opensan.domain import models as m
@@ -57,7 +57,7 @@ class ControllerOut(Wire):
     status: str
     serial_number: str
     cpu: str
-    memory_gb: int
+    memory_gb: int = Field(alias="memoryGB")  # the contract's spelling, not to_camel's
     host_card_slots: list[HostCardSlotOut]
     firmware_version: str
     sas_ioc_firmware_version: str

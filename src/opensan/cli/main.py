@@ -62,3 +62,11 @@ def serve(
                     access_log=False, log_level=log_level.lower())
     finally:
         array.close()
+
+
+# ----------------------------------------------------------------------------------------------
+# The commands that talk to an array (login, disks, pools, volumes, snapshot, map, events, ...):
+# they live in cli/commands.py; this block only adds them to `opensan`.
+from opensan.cli.commands import register  # noqa: E402
+
+register(app)

@@ -1,0 +1,913 @@
+"""The `opensan` commands that talk to an array: one per endpoint of the SANOS API and its extensions.
+
+`opensan login URL` saves a session (cli/session.py); every other command uses it through the SDK.
+Each command shows a table, or with `--json` the array's JSON; each failure is one line on stderr
+and an exit code from ExitCode, so scripts can tell a refusal from an unreachable array.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+import time
+import warnings
+from collections.abc import Callable
+from enum import IntEnum, StrEnum
+from pathlib import Path
+from typing import Annotated, Literal, ParamSpec
+
+import typer
+from rich.text import Text
+
+from opensan.cli import render
+from opensan.cli.render import capacity_bar, condition, level, size, state, table, when
+from opensan.cli.session import SavedSession, forget_session, load_session, save_session
+from opensan.client import (
+    AuthenticationError,
+    ConnectionFailed,
+    InsecureTlsWarning,
+    InvalidUrl,
+    NotFound,
+    RequestRefused,
+    SanosClient,
+    SanosError,
+)
+from opensan.client.models import Event, LunMapping
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    REFUSED = 1  # the array answered and refused (4xx, 501, 507); also a local name not found
+    USAGE = 2  # a wrong command line or URL (typer's own usage errors exit 2 as well)
+    AUTHENTICATION = 3  # not logged in, session ended, wrong password, too many logins
+    CONNECTION = 4  # no answer: refused connection, unknown host, time-out, TLS
+    SERVER = 5  # the array failed (5xx) or answered something that is not SANOS JSON
+
+
+EXIT_CODES_HELP = (
+    "Exit codes: 0 done; 1 the array refused the request (4xx); 2 usage error or bad URL; "
+    "3 not logged in or authentication failed; 4 connection or TLS failure; 5 the array failed "
+    "(5xx) or did not answer SANOS JSON."
+)
+
+JsonOutput = Annotated[bool, typer.Option("--json", help="Print the array's JSON answer, for scripts.")]
+Yes = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
+VolumeArg = Annotated[str, typer.Argument(metavar="VOLUME", help="Volume ID or name.")]
+PoolArg = Annotated[str, typer.Argument(metavar="POOL", help="Pool ID or name.")]
+TargetArg = Annotated[int, typer.Argument(metavar="TARGET", help="Target ID (see `opensan targets`).")]
+DiskIdsArg = Annotated[list[str], typer.Argument(metavar="DISK_IDS...",
+                                                 help="Disk IDs, separated by spaces or commas.")]
+
+READ = "Read the array"
+CHANGE = "Change the array"
+SESSION = "Session"
+VIRTUAL = "Virtual array only"
+
+P = ParamSpec("P")
+
+
+def exit_code(error: SanosError) -> ExitCode:
+    if isinstance(error, AuthenticationError):
+        return ExitCode.AUTHENTICATION
+    if isinstance(error, InvalidUrl):
+        return ExitCode.USAGE
+    if isinstance(error, ConnectionFailed):
+        return ExitCode.CONNECTION
+    if isinstance(error, RequestRefused):
+        return ExitCode.REFUSED
+    return ExitCode.SERVER
+
+
+def reports_errors(command: Callable[P, None]) -> Callable[P, None]:
+    """Turn a SanosError into one line on stderr and its exit code, never a traceback."""
+
+    @functools.wraps(command)
+    def run(*args: P.args, **kwargs: P.kwargs) -> None:
+        try:
+            command(*args, **kwargs)
+        except SanosError as error:
+            render.err.print(f"opensan: {error}", style="red", soft_wrap=True)
+            raise typer.Exit(exit_code(error)) from None
+
+    return run
+
+
+def _client(url: str, account: str, *, password: str | None = None, token: str | None = None,
+            ca_file: str | None = None, insecure: bool = False,
+            timeout: float = 30.0) -> SanosClient:
+    if insecure and url.startswith("https:"):
+        render.warn(f"TLS certificate verification is off for {url}; the session token can be "
+                    "read by anyone on the way.")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", InsecureTlsWarning)  # said above, in one line
+        return SanosClient(url, account, password, token=token, verify=not insecure,
+                           ca_file=ca_file, timeout=timeout)
+
+
+def connect() -> SanosClient:
+    """A client on the saved session; it cannot log in by itself (no password is saved)."""
+    saved = load_session()
+    if saved is None:
+        raise AuthenticationError("Not logged in: run `opensan login URL` first.")
+    return _client(saved.url, saved.account, token=saved.token, ca_file=saved.ca_file,
+                   insecure=saved.insecure)
+
+
+def _maybe(value: int | None) -> str:
+    """A number the array may not know (a disk without a temperature sensor)."""
+    return "-" if value is None else str(value)
+
+
+def _is_id(text: str) -> bool:
+    return text.isascii() and text.isdigit()
+
+
+def volume_id(array: SanosClient, volume: str) -> int:
+    """An all-digit argument is an ID; anything else is looked up as a volume name."""
+    if _is_id(volume):
+        return int(volume)
+    for found in array.volumes():
+        if found.name == volume:
+            return found.id
+    raise NotFound(f"No volume is named {volume!r}; `opensan volumes` lists them.")
+
+
+def pool_id(array: SanosClient, pool: str) -> int:
+    if _is_id(pool):
+        return int(pool)
+    for found in array.pools():
+        if found.name == pool:
+            return found.id
+    raise NotFound(f"No pool is named {pool!r}; `opensan pools` lists them.")
+
+
+def disk_ids(values: list[str]) -> list[int]:
+    ids = [part.strip() for value in values for part in value.split(",") if part.strip()]
+    if not ids or not all(_is_id(i) for i in ids):
+        raise typer.BadParameter("give disk IDs as numbers, e.g. 4781160641 6363880151",
+                                 param_hint="DISK_IDS")
+    return [int(i) for i in ids]
+
+
+def confirm(question: str, yes: bool) -> None:
+    if not yes:
+        typer.confirm(question, abort=True, err=True)
+
+
+# Session
+
+@reports_errors
+def login(
+    url: Annotated[str, typer.Argument(help="The array, e.g. https://192.168.1.234 or "
+                                       "http://127.0.0.1:8080")],
+    account: Annotated[str, typer.Option("--account", "-a", help="Account to log in as")] = "admin",
+    password: Annotated[str | None, typer.Option(
+        prompt=True, hide_input=True, envvar="OPENSAN_PASSWORD",
+        help="Asked for when not given; never saved. Also read from $OPENSAN_PASSWORD")] = None,
+    ca_file: Annotated[Path | None, typer.Option(
+        exists=True, dir_okay=False, help="Trust the array's certificate from this PEM file")] = None,
+    insecure: Annotated[bool, typer.Option(
+        "--insecure", help="Do not verify the array's TLS certificate (not recommended)")] = False,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for an answer")] = 30.0,
+    as_json: JsonOutput = False,
+) -> None:
+    """Log in to an array and keep the session for the other commands (never the password)."""
+    if ca_file is not None and insecure:
+        raise typer.BadParameter("use either --ca-file or --insecure", param_hint="--insecure")
+    if not password:
+        raise typer.BadParameter("the password is empty", param_hint="--password")
+    ca_path = str(ca_file.resolve()) if ca_file else None
+    array = _client(url, account, password=password, ca_file=ca_path, insecure=insecure,
+                    timeout=timeout)
+    try:
+        session = array.login()
+    finally:
+        array.close()  # not logout: the session is what this command leaves behind
+    path = save_session(SavedSession(url=array.base_url, account=session.account,
+                                     token=session.access_token, ca_file=ca_path, insecure=insecure))
+    if as_json:
+        render.print_json({"url": array.base_url, "account": session.account, "role": session.role,
+                           "expireTime": session.expire_time, "sessionFile": str(path)})
+    else:
+        render.say(f"Logged in to {array.base_url} as {session.account} ({session.role}); "
+                   f"session saved in {path}.")
+    if password == "1234":
+        render.warn(f"account {session.account} still has QSAN's default password; set another "
+                    f"with `opensan password {session.account}`.")
+
+
+@reports_errors
+def logout(as_json: JsonOutput = False) -> None:
+    """End the saved session on the array and forget it here."""
+    if load_session() is None:
+        message = "Not logged in."
+    else:
+        try:
+            with connect() as array:
+                array.logout()
+        finally:
+            forget_session()
+        message = "Logged out."
+    if as_json:
+        render.print_json({})
+    else:
+        render.say(message)
+
+
+@reports_errors
+def set_password(
+    account: Annotated[str, typer.Argument(help="Account whose password to set, e.g. admin")],
+    new_password: Annotated[str | None, typer.Option(
+        prompt=True, hide_input=True, confirmation_prompt=True,
+        help="Asked for (twice) when not given")] = None,
+    as_json: JsonOutput = False,
+) -> None:
+    """Set an account's password (admin only); its other sessions end."""
+    if not new_password:
+        raise typer.BadParameter("the password is empty", param_hint="--new-password")
+    with connect() as array:
+        array.set_password(account, new_password)
+    if as_json:
+        render.print_json({})
+    else:
+        render.say(f"Password of {account} set; its other sessions have ended.")
+
+
+# Read the array
+
+@reports_errors
+def endpoints(as_json: JsonOutput = False) -> None:
+    """List every endpoint the array serves (GET /rest/)."""
+    with connect() as array:
+        found = array.endpoints()
+    if as_json:
+        return render.print_json(found)
+    grid = table(None, "Method", "Path", "Access", "What it does")
+    for item in found:
+        grid.add_row(item.method, item.path, item.access or "", item.description)
+    render.show(grid)
+
+
+@reports_errors
+def system(as_json: JsonOutput = False) -> None:
+    """Show the system: model, serial number, firmware, health, controllers."""
+    with connect() as array:
+        info = array.system_info()
+    if as_json:
+        return render.print_json(info)
+    render.show(render.facts(info.system_name, [
+        ("Model", info.model_name), ("Serial number", info.serial_number),
+        ("Firmware", info.firmware_version), ("Health", state(info.system_health)),
+        ("Controllers", info.controller_mode), ("Master", info.master_controller),
+        ("Form factor", f"{info.form_factor}, {info.bays} bays, {info.rack_units}U"),
+        ("Time (UTC)", when(info.time)), ("Up", render.duration(info.uptime_seconds)),
+        ("Licenses", f"SSD cache {info.licenses.ssd_cache}, auto tiering "
+                     f"{info.licenses.auto_tiering}"),
+    ]))
+    grid = table("Controllers", "Slot", "Status", "Serial number", "CPU", "Memory", "Firmware",
+                 "Host cards")
+    for c in info.controllers:
+        cards = ", ".join(f"{slot.slot}: {slot.card}" for slot in c.host_card_slots)
+        grid.add_row(str(c.slot), state(c.status), c.serial_number, c.cpu, f"{c.memory_gb} GB",
+                     c.firmware_version, cards)
+    render.show(grid)
+
+
+@reports_errors
+def hardware(as_json: JsonOutput = False) -> None:
+    """Show the sensors: temperatures, fans, power supplies, voltages, batteries."""
+    with connect() as array:
+        monitor = array.hardware_monitor()
+    if as_json:
+        return render.print_json(monitor)
+    render.out.print(Text.assemble("System health: ", state(monitor.system_health)))
+    for enclosure in monitor.enclosures:
+        grid = table(f"Enclosure {enclosure.id}: {enclosure.name}", "Location", "Sensor", "Value",
+                     "Status", "Sensor ID")
+        for sensor in enclosure.sensors:
+            grid.add_row(sensor.location, sensor.name, f"{sensor.value} {sensor.unit}".strip(),
+                         state(sensor.status), sensor.id or "")
+        render.show(grid)
+
+
+@reports_errors
+def disks(as_json: JsonOutput = False) -> None:
+    """List the disks of every enclosure."""
+    with connect() as array:
+        found = array.disks()
+        pools = {} if as_json else {p.id: p.name for p in array.pools()}
+    if as_json:
+        return render.print_json(found)
+    grid = table(None, "Slot", "ID", "Type", "Capacity", "Health", "Usage", "Pool", "Temp °C",
+                 "Model")
+    for d in found:
+        pool = "" if d.pool_id is None else pools.get(d.pool_id, str(d.pool_id))
+        grid.add_row(f"{d.enclosure_id}:{d.slot}", str(d.id), d.type, size(d.capacity_bytes),
+                     condition(d.health, d.status), d.usage, pool, _maybe(d.temperature_c),
+                     f"{d.vendor} {d.model}")
+    render.show(grid)
+
+
+@reports_errors
+def smart(
+    disk: Annotated[int | None, typer.Argument(metavar="[DISK_ID]",
+                                               help="Show this disk's attributes")] = None,
+    as_json: JsonOutput = False,
+) -> None:
+    """Show S.M.A.R.T. health of every disk, or the attributes of one."""
+    with connect() as array:
+        found = array.disk_smart()
+    if disk is not None:
+        found = [s for s in found if s.disk_id == disk]
+        if not found:
+            raise NotFound(f"No disk has ID {disk}; `opensan disks` lists them.")
+    if as_json:
+        return render.print_json(found)
+    if disk is None:
+        grid = table(None, "Slot", "Disk ID", "Health", "Temp °C", "Power-on hours", "Attributes")
+        for s in found:
+            failing = [a.name for a in s.attributes if a.status.upper() != "OK"]
+            attributes = (Text(s.note or "not supported", style="dim") if s.supported is False
+                          else Text(", ".join(failing), style="red") if failing
+                          else Text(f"{len(s.attributes)} OK", style="green"))
+            grid.add_row(f"{s.enclosure_id}:{s.slot}", str(s.disk_id), state(s.health),
+                         _maybe(s.temperature_c), _maybe(s.power_on_hours), attributes)
+        return render.show(grid)
+    one = found[0]
+    if one.supported is False:
+        return render.say(f"Disk {one.disk_id} has no S.M.A.R.T.: {one.note or 'not supported'}")
+    grid = table(f"Disk {one.disk_id} in slot {one.enclosure_id}:{one.slot}: {one.health}, "
+                 f"{_maybe(one.temperature_c)} °C, {_maybe(one.power_on_hours)} h", "ID",
+                 "Attribute", "Value", "Worst", "Threshold", "Raw", "Status")
+    for a in one.attributes:
+        grid.add_row(str(a.id), a.name, str(a.value), str(a.worst), str(a.threshold), str(a.raw),
+                     state(a.status))
+    render.show(grid)
+
+
+@reports_errors
+def pools(as_json: JsonOutput = False) -> None:
+    """List the pools with their health and how full they are."""
+    with connect() as array:
+        found = array.pools()
+    if as_json:
+        return render.print_json(found)
+    grid = table(None, "ID", "Name", "Type", "RAID", "Health", "Use", "Capacity", "Free", "Disks",
+                 "Volumes")
+    for p in found:
+        grid.add_row(str(p.id), p.name, p.type, p.raid_level, condition(p.health, p.status),
+                     capacity_bar(p.used_bytes, p.capacity_bytes), size(p.capacity_bytes),
+                     size(p.free_bytes), str(len(p.disk_ids)), str(p.volume_count))
+    render.show(grid)
+
+
+@reports_errors
+def volumes(as_json: JsonOutput = False) -> None:
+    """List the volumes with their health, use and snapshot space."""
+    with connect() as array:
+        found = array.volumes()
+        pool_names = {} if as_json else {p.id: p.name for p in array.pools()}
+    if as_json:
+        return render.print_json(found)
+    grid = table(None, "ID", "Name", "Pool", "Size", "Use", "Health", "Snapshot space", "Snapshots",
+                 "Mapped")
+    for v in found:
+        # A thick volume is allocated whole: a full bar would only alarm.
+        use = (capacity_bar(v.used_bytes, v.capacity_bytes) if v.provision.lower() == "thin"
+               else Text(v.provision.lower(), style="dim"))
+        space = (Text.assemble(capacity_bar(v.snapshot_used_bytes, v.snapshot_space_bytes, 6),
+                               f" of {size(v.snapshot_space_bytes)}")
+                 if v.snapshot_space_bytes else Text("none", style="dim"))
+        grid.add_row(str(v.id), v.name, pool_names.get(v.pool_id, str(v.pool_id)),
+                     size(v.capacity_bytes), use, condition(v.health, v.status), space,
+                     str(v.snapshot_count), "yes" if v.mapped else "no")
+    render.show(grid)
+
+
+@reports_errors
+def snapshots(volume: VolumeArg, as_json: JsonOutput = False) -> None:
+    """List a volume's snapshots and its snapshot space."""
+    with connect() as array:
+        found = array.snapshots(volume_id(array, volume))
+    if as_json:
+        return render.print_json(found)
+    if not found.snapshot_space_bytes:
+        render.say(f"Volume {found.volume_id} has no snapshot space: set some with "
+                   f"`opensan snapshot space {volume} SIZE_GB`.")
+    else:
+        render.out.print(Text.assemble(
+            f"Snapshot space of volume {found.volume_id}: ",
+            capacity_bar(found.snapshot_used_bytes, found.snapshot_space_bytes),
+            f"  {size(found.snapshot_used_bytes)} of {size(found.snapshot_space_bytes)} used"))
+    if found.snapshots:
+        grid = table(None, "ID", "Name", "Taken (UTC)", "Used", "Status")
+        for s in found.snapshots:
+            grid.add_row(str(s.id), s.name, when(s.created_at), size(s.used_bytes), state(s.status))
+        render.show(grid)
+
+
+@reports_errors
+def targets(as_json: JsonOutput = False) -> None:
+    """List the targets (iSCSI nodes) hosts can log in to."""
+    with connect() as array:
+        found = array.targets()
+    if as_json:
+        return render.print_json(found)
+    grid = table(None, "ID", "Type", "Name", "IQN / WWN", "Controller", "Portals", "LUNs")
+    for t in found:
+        grid.add_row(str(t.id), t.type, t.name, t.iqn or t.wwn or "", str(t.controller),
+                     ", ".join(t.portals), str(t.lun_count))
+    render.show(grid)
+
+
+def _mapped(mapping: LunMapping) -> str:
+    """The volume, or which of its snapshots, a LUN shows."""
+    if mapping.snapshot_name is None:
+        return mapping.volume_name
+    return f"{mapping.volume_name} @ {mapping.snapshot_name}"
+
+
+@reports_errors
+def luns(target: TargetArg, as_json: JsonOutput = False) -> None:
+    """List the LUNs of a target and the LUN numbers still free there."""
+    with connect() as array:
+        found = array.target_luns(target)
+    if as_json:
+        return render.print_json(found)
+    if found.luns:
+        grid = table(f"Target {found.target_id}", "LUN", "Volume", "Volume ID", "Permission", "Hosts")
+        for m in found.luns:
+            grid.add_row(str(m.lun), _mapped(m), str(m.volume_id), state(m.permission),
+                         ", ".join(m.hosts))
+        render.show(grid)
+    render.say(f"Free LUNs of target {found.target_id}: {render.number_ranges(found.free_luns)}")
+
+
+@reports_errors
+def mappings(as_json: JsonOutput = False) -> None:
+    """List every LUN mapping: which volume each host sees at which target and LUN."""
+    with connect() as array:
+        found = array.lun_mappings()
+    if as_json:
+        return render.print_json(found)
+    grid = table(None, "Target", "LUN", "Volume", "Volume ID", "Permission", "Hosts", "Protocol")
+    for m in found:
+        grid.add_row(str(m.target_id), str(m.lun), _mapped(m), str(m.volume_id),
+                     state(m.permission), ", ".join(m.hosts), m.protocol)
+    render.show(grid)
+
+
+def _print_event(event: Event, as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(event.to_wire(), ensure_ascii=False))
+        sys.stdout.flush()  # a pipe must see each event as it comes
+    else:
+        render.out.print(Text.assemble(when(event.time), "  ", level(f"{event.level:<7}"), "  ",
+                                       f"{event.source:<8}  ", event.message), soft_wrap=True)
+
+
+@reports_errors
+def events(
+    page: Annotated[int, typer.Option(min=1, help="Page 1 holds the newest events")] = 1,
+    follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing new events "
+                                         "(Ctrl-C stops)")] = False,
+    interval: Annotated[float, typer.Option(min=0.1, help="Seconds between polls with "
+                                            "--follow")] = 2.0,
+    as_json: JsonOutput = False,
+) -> None:
+    """Show the event log, newest first; --follow prints new events as they come (JSON Lines with --json)."""
+    with connect() as array:
+        if follow:
+            return _follow(array, interval, as_json)
+        found = array.events(page)
+    if as_json:
+        return render.print_json(found)
+    grid = table(f"Events, page {found.page} of {found.total_pages} ({found.total} events)",
+                 "ID", "Time (UTC)", "Level", "Source", "Message")
+    for e in found.events:
+        grid.add_row(str(e.id), when(e.time), level(e.level), e.source, e.message)
+    render.show(grid)
+
+
+def _follow(array: SanosClient, interval: float, as_json: bool) -> None:
+    """Like `tail -f`: the last ten events, then each new one, oldest first."""
+    new = list(reversed(array.events(1).events))[-10:]
+    last_seen = 0
+    try:
+        while True:
+            for event in new:
+                _print_event(event, as_json)
+                last_seen = max(last_seen, event.id)
+            time.sleep(interval)
+            new = array.events_since(last_seen)
+    except KeyboardInterrupt:
+        return
+
+
+# Change the array: the manual's POSTs
+
+snapshot_app = typer.Typer(help="Take, map, delete and roll back snapshots; set snapshot space.",
+                           no_args_is_help=True)
+
+
+@snapshot_app.command("take")
+@reports_errors
+def snapshot_take(
+    volume: VolumeArg,
+    name: Annotated[str | None, typer.Option(help="1-32 letters, digits, '-', '_', '.' "
+                                             "(default: made from the time)")] = None,
+    as_json: JsonOutput = False,
+) -> None:
+    """Take a snapshot of a volume (it needs snapshot space)."""
+    with connect() as array:
+        taken = array.take_snapshot(volume_id(array, volume), name)
+    if as_json:
+        return render.print_json(taken)
+    render.say(f"Took snapshot {taken.name} (ID {taken.id}) of volume {taken.volume_id}.")
+
+
+@snapshot_app.command("space")
+@reports_errors
+def snapshot_space(
+    volume: VolumeArg,
+    size_gb: Annotated[int, typer.Argument(min=0, metavar="SIZE_GB",
+                                           help="Snapshot space in GiB; 0 removes it")],
+    as_json: JsonOutput = False,
+) -> None:
+    """Set a volume's snapshot space (taken from its pool)."""
+    with connect() as array:
+        space = array.set_snapshot_space(volume_id(array, volume), size_gb)
+    if as_json:
+        return render.print_json(space)
+    if space.snapshot_space_bytes:
+        render.say(f"Snapshot space of volume {space.volume_id} is {size(space.snapshot_space_bytes)}"
+                   f" ({size(space.snapshot_used_bytes)} used).")
+    else:
+        render.say(f"Volume {space.volume_id} has no snapshot space any more.")
+
+
+@snapshot_app.command("delete")
+@reports_errors
+def snapshot_delete(
+    snapshot: Annotated[int, typer.Argument(metavar="SNAPSHOT_ID")],
+    yes: Yes = False,
+    as_json: JsonOutput = False,
+) -> None:
+    """Delete a snapshot."""
+    confirm(f"Delete snapshot {snapshot}?", yes)
+    with connect() as array:
+        deleted = array.delete_snapshot(snapshot)
+    if as_json:
+        return render.print_json(deleted)
+    render.say(f"Deleted snapshot {deleted.name} of volume {deleted.volume_id}.")
+
+
+@snapshot_app.command("rollback")
+@reports_errors
+def snapshot_rollback(
+    snapshot: Annotated[int, typer.Argument(metavar="SNAPSHOT_ID")],
+    yes: Yes = False,
+    as_json: JsonOutput = False,
+) -> None:
+    """Roll a volume back to a snapshot; the snapshots taken after it are deleted."""
+    confirm(f"Roll back to snapshot {snapshot}? Data written since, and later snapshots, are lost.",
+            yes)
+    with connect() as array:
+        snap = array.rollback_snapshot(snapshot)
+    if as_json:
+        return render.print_json(snap)
+    render.say(f"Volume {snap.volume_id} rolled back to snapshot {snap.name}.")
+
+
+@snapshot_app.command("map")
+@reports_errors
+def snapshot_map(
+    target: TargetArg,
+    lun: Annotated[int, typer.Argument(min=0, max=254, help="LUN number, 0-254")],
+    snapshot: Annotated[int, typer.Argument(metavar="SNAPSHOT_ID")],
+    host: Annotated[list[str] | None, typer.Option(
+        help="Initiator IQN allowed to see the LUN; repeat for more (default: every host)")] = None,
+    as_json: JsonOutput = False,
+) -> None:
+    """Map a snapshot, read-only, at a LUN of a target (`unmap` removes it)."""
+    with connect() as array:
+        mapping = array.map_snapshot(target, lun, snapshot, host)
+    if as_json:
+        return render.print_json(mapping)
+    render.say(f"Mapped snapshot {mapping.snapshot_name} of {mapping.volume_name} at LUN "
+               f"{mapping.lun} of target {mapping.target_id} (read-only, hosts "
+               f"{', '.join(mapping.hosts)}).")
+
+
+@reports_errors
+def map_lun(
+    target: TargetArg,
+    lun: Annotated[int, typer.Argument(min=0, max=254, help="LUN number, 0-254")],
+    volume: VolumeArg,
+    read_only: Annotated[bool, typer.Option("--read-only", help="Hosts may only read")] = False,
+    host: Annotated[list[str] | None, typer.Option(
+        help="Initiator IQN allowed to see the LUN; repeat for more (default: every host)")] = None,
+    as_json: JsonOutput = False,
+) -> None:
+    """Map a volume to a LUN of a target."""
+    with connect() as array:
+        mapping = array.map_lun(target, lun, volume_id(array, volume),
+                                "ro" if read_only else "rw", host)
+    if as_json:
+        return render.print_json(mapping)
+    render.say(f"Mapped {mapping.volume_name} at LUN {mapping.lun} of target {mapping.target_id} "
+               f"({mapping.permission}, hosts {', '.join(mapping.hosts)}).")
+
+
+@reports_errors
+def unmap_lun(
+    target: TargetArg,
+    lun: Annotated[int, typer.Argument(min=0, max=254, help="LUN number, 0-254")],
+    as_json: JsonOutput = False,
+) -> None:
+    """Unmap a LUN: hosts stop seeing that volume there."""
+    with connect() as array:
+        mapping = array.unmap_lun(target, lun)
+    if as_json:
+        return render.print_json(mapping)
+    render.say(f"Unmapped {mapping.volume_name} from LUN {mapping.lun} of target "
+               f"{mapping.target_id}.")
+
+
+# Change the array: extensions
+
+class ProvisionChoice(StrEnum):
+    thick = "thick"
+    thin = "thin"
+
+
+class SpareChoice(StrEnum):
+    global_ = "global"
+    dedicated = "dedicated"
+    free = "free"
+
+
+class SensorChoice(StrEnum):
+    good = "good"
+    warning = "warning"
+    failed = "failed"
+
+
+def _provision(choice: ProvisionChoice | None) -> Literal["thick", "thin"] | None:
+    return None if choice is None else choice.value
+
+
+pool_app = typer.Typer(help="Create pools, add disks, delete pools.", no_args_is_help=True)
+
+
+@pool_app.command("create")
+@reports_errors
+def pool_create(
+    name: Annotated[str, typer.Argument(help="1-32 letters, digits, '-', '_', '.'")],
+    raid_level: Annotated[str, typer.Argument(metavar="RAID_LEVEL", help="0, 1, 5, 6, 10, 50 or 60")],
+    disks: DiskIdsArg,
+    provision: Annotated[ProvisionChoice | None, typer.Option(
+        help="thick (default) or thin")] = None,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Use disks that hold a file system (their data is lost)")] = False,
+    as_json: JsonOutput = False,
+) -> None:
+    """Create a pool from free disks."""
+    with connect() as array:
+        pool = array.create_pool(name, raid_level, disk_ids(disks), _provision(provision),
+                                 force=force)
+    if as_json:
+        return render.print_json(pool)
+    render.say(f"Created pool {pool.name} (ID {pool.id}): {pool.raid_level}, "
+               f"{size(pool.capacity_bytes)} on {len(pool.disk_ids)} disks.")
+
+
+@pool_app.command("add-disks")
+@reports_errors
+def pool_add_disks(pool: PoolArg, disks: DiskIdsArg, as_json: JsonOutput = False) -> None:
+    """Add free disks to a pool (it keeps its RAID level)."""
+    with connect() as array:
+        grown = array.add_pool_disks(pool_id(array, pool), disk_ids(disks))
+    if as_json:
+        return render.print_json(grown)
+    render.say(f"Pool {grown.name} has {len(grown.disk_ids)} disks, {size(grown.capacity_bytes)}.")
+
+
+@pool_app.command("delete")
+@reports_errors
+def pool_delete(pool: PoolArg, yes: Yes = False, as_json: JsonOutput = False) -> None:
+    """Delete an empty pool; its disks become free."""
+    confirm(f"Delete pool {pool}?", yes)
+    with connect() as array:
+        deleted = array.delete_pool(pool_id(array, pool))
+    if as_json:
+        return render.print_json(deleted)
+    render.say(f"Deleted pool {deleted.name}.")
+
+
+volume_app = typer.Typer(help="Create, extend and delete volumes.", no_args_is_help=True)
+
+
+@volume_app.command("create")
+@reports_errors
+def volume_create(
+    pool: PoolArg,
+    name: Annotated[str, typer.Argument(help="1-32 letters, digits, '-', '_', '.'")],
+    size_gb: Annotated[int, typer.Argument(min=1, metavar="SIZE_GB", help="Size in GiB")],
+    provision: Annotated[ProvisionChoice | None, typer.Option(
+        help="thick or thin (default: the pool's type)")] = None,
+    as_json: JsonOutput = False,
+) -> None:
+    """Create a volume in a pool."""
+    with connect() as array:
+        created = array.create_volume(pool_id(array, pool), name, size_gb, _provision(provision))
+    if as_json:
+        return render.print_json(created)
+    render.say(f"Created volume {created.name} (ID {created.id}), {size(created.capacity_bytes)} "
+               f"{created.provision.lower()}.")
+
+
+@volume_app.command("extend")
+@reports_errors
+def volume_extend(
+    volume: VolumeArg,
+    size_gb: Annotated[int, typer.Argument(min=1, metavar="SIZE_GB", help="New size in GiB")],
+    as_json: JsonOutput = False,
+) -> None:
+    """Grow a volume to a new size (volumes never shrink)."""
+    with connect() as array:
+        grown = array.extend_volume(volume_id(array, volume), size_gb)
+    if as_json:
+        return render.print_json(grown)
+    render.say(f"Volume {grown.name} is now {size(grown.capacity_bytes)}.")
+
+
+@volume_app.command("delete")
+@reports_errors
+def volume_delete(volume: VolumeArg, yes: Yes = False, as_json: JsonOutput = False) -> None:
+    """Delete a volume that is neither mapped nor has snapshots."""
+    confirm(f"Delete volume {volume} and all its data?", yes)
+    with connect() as array:
+        deleted = array.delete_volume(volume_id(array, volume))
+    if as_json:
+        return render.print_json(deleted)
+    render.say(f"Deleted volume {deleted.name}.")
+
+
+target_app = typer.Typer(help="Create and delete iSCSI targets.", no_args_is_help=True)
+
+
+@target_app.command("create")
+@reports_errors
+def target_create(
+    controller: Annotated[int, typer.Argument(help="Controller, 1 or 2")],
+    node: Annotated[int | None, typer.Option(help="Node number (default: the lowest free)")] = None,
+    name: Annotated[str | None, typer.Option(help="Target alias")] = None,
+    as_json: JsonOutput = False,
+) -> None:
+    """Create an iSCSI target on a controller."""
+    with connect() as array:
+        created = array.create_target(controller, node, name)
+    if as_json:
+        return render.print_json(created)
+    render.say(f"Created target {created.id}: {created.iqn or created.wwn}.")
+
+
+@target_app.command("delete")
+@reports_errors
+def target_delete(target: TargetArg, yes: Yes = False, as_json: JsonOutput = False) -> None:
+    """Delete a target that has no LUNs."""
+    confirm(f"Delete target {target}?", yes)
+    with connect() as array:
+        deleted = array.delete_target(target)
+    if as_json:
+        return render.print_json(deleted)
+    render.say(f"Deleted target {deleted.id} ({deleted.name}).")
+
+
+@reports_errors
+def spare(
+    disks: DiskIdsArg,
+    kind: Annotated[SpareChoice, typer.Option("--type", help="global spare, spare dedicated to "
+                                              "--pool, or free again")] = SpareChoice.global_,
+    pool: Annotated[str | None, typer.Option(metavar="POOL",
+                                             help="Pool ID or name, for a dedicated spare")] = None,
+    as_json: JsonOutput = False,
+) -> None:
+    """Make disks spares, or free them again."""
+    with connect() as array:
+        changed = array.set_spare(disk_ids(disks),
+                                  kind.value,
+                                  None if pool is None else pool_id(array, pool))
+    if as_json:
+        return render.print_json(changed)
+    for d in changed:
+        render.say(f"Disk {d.id} in slot {d.enclosure_id}:{d.slot} is {d.usage}.")
+
+
+# Virtual array only: fault injection, time, host I/O
+
+sim_app = typer.Typer(help="Fault injection and time on the virtual array (OpenSAN only).",
+                      no_args_is_help=True)
+
+
+@sim_app.command("fail-disk")
+@reports_errors
+def sim_fail_disk(disk: Annotated[int, typer.Argument(metavar="DISK_ID")],
+                  as_json: JsonOutput = False) -> None:
+    """Make a disk fail; a spare starts rebuilding."""
+    with connect() as array:
+        failed = array.fail_disk(disk)
+    if as_json:
+        return render.print_json(failed)
+    render.out.print(Text.assemble(f"Disk {failed.id} in slot {failed.enclosure_id}:{failed.slot}: ",
+                                   state(failed.health)))
+
+
+@sim_app.command("replace-disk")
+@reports_errors
+def sim_replace_disk(disk: Annotated[int, typer.Argument(metavar="DISK_ID")],
+                     as_json: JsonOutput = False) -> None:
+    """Swap a failed disk for a new one in the same slot."""
+    with connect() as array:
+        new = array.replace_disk(disk)
+    if as_json:
+        return render.print_json(new)
+    render.say(f"Slot {new.enclosure_id}:{new.slot} holds new disk {new.id} ({new.usage}).")
+
+
+@sim_app.command("sensor")
+@reports_errors
+def sim_sensor(
+    sensor: Annotated[str, typer.Argument(metavar="SENSOR_ID",
+                                          help="From `opensan hardware`, e.g. fan-1")],
+    status: Annotated[SensorChoice, typer.Argument(help="good clears a forced status")],
+    as_json: JsonOutput = False,
+) -> None:
+    """Force a sensor's status."""
+    with connect() as array:
+        array.set_sensor_status(sensor, status.value)
+    if as_json:
+        return render.print_json({})
+    render.say(f"Sensor {sensor} set to {status.value}.")
+
+
+@sim_app.command("latency")
+@reports_errors
+def sim_latency(milliseconds: Annotated[int, typer.Argument(min=0, metavar="MS")],
+                as_json: JsonOutput = False) -> None:
+    """Make every change take this long."""
+    with connect() as array:
+        array.set_change_latency(milliseconds)
+    if as_json:
+        return render.print_json({})
+    render.say(f"Every change now takes {milliseconds} ms.")
+
+
+@sim_app.command("clock")
+@reports_errors
+def sim_clock(seconds: Annotated[int, typer.Argument(min=0, help="Seconds to move on")],
+              as_json: JsonOutput = False) -> None:
+    """Move the array clock forward (rebuilds, drift, session expiry)."""
+    with connect() as array:
+        clock = array.advance_clock(seconds)
+    if as_json:
+        return render.print_json(clock)
+    render.say(f"Array time is {when(clock.time)} UTC.")
+
+
+@sim_app.command("host-write")
+@reports_errors
+def sim_host_write(
+    volume: VolumeArg,
+    size_gb: Annotated[int, typer.Argument(min=0, metavar="SIZE_GB", help="GiB written")],
+    as_json: JsonOutput = False,
+) -> None:
+    """Pretend hosts wrote to a volume: thin volumes and snapshots grow."""
+    with connect() as array:
+        written = array.host_write(volume_id(array, volume), size_gb)
+    if as_json:
+        return render.print_json(written)
+    render.say(f"Volume {written.name}: {size(written.used_bytes)} used, snapshots "
+               f"{size(written.snapshot_used_bytes)}.")
+
+
+def register(app: typer.Typer) -> None:
+    """Add these commands to the `opensan` application (cli/main.py)."""
+    commands: list[tuple[Callable[..., None], str, str | None]] = [
+        (login, SESSION, None), (logout, SESSION, None), (set_password, SESSION, "password"),
+        (system, READ, None), (hardware, READ, None), (disks, READ, None), (smart, READ, None),
+        (pools, READ, None), (volumes, READ, None), (snapshots, READ, None),
+        (targets, READ, None), (luns, READ, None), (mappings, READ, None), (events, READ, None),
+        (endpoints, READ, None),
+        (map_lun, CHANGE, "map"), (unmap_lun, CHANGE, "unmap"), (spare, CHANGE, None),
+    ]
+    for command, panel, name in commands:
+        app.command(name, rich_help_panel=panel)(command)
+    for sub_app, name, panel in [
+        (snapshot_app, "snapshot", CHANGE), (pool_app, "pool", CHANGE),
+        (volume_app, "volume", CHANGE), (target_app, "target", CHANGE), (sim_app, "sim", VIRTUAL),
+    ]:
+        app.add_typer(sub_app, name=name, rich_help_panel=panel)
+    app.info.epilog = EXIT_CODES_HELP

@@ -1,0 +1,263 @@
+"""The objects a SANOS array answers, as typed Python (api-contract.md, "Objects").
+
+Attributes are snake_case; the wire's camelCase names are aliases. Fields the contract lists are
+typed; anything else an array sends (other firmware, newer OpenSAN) is kept, not refused: it is in
+`model_extra` and comes back out of `to_wire()`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+
+class SanosObject(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="allow")
+
+    def to_wire(self) -> dict[str, Any]:
+        """The object as the array sent it: camelCase names, unknown fields included."""
+        return self.model_dump(mode="json", by_alias=True, exclude_unset=True)
+
+
+class Session(SanosObject):
+    """A login's answer; `expire_time` (unix seconds) moves on with each use of the token."""
+
+    access_token: str
+    expire_time: int
+    account: str
+    role: str
+
+
+class ApiEndpoint(SanosObject):
+    """One line of `GET /rest/`: an endpoint this array serves."""
+
+    method: str
+    path: str
+    description: str
+    access: str | None = None
+    extension: bool | None = None
+
+
+class HostCardSlot(SanosObject):
+    slot: int
+    card: str
+
+
+class Controller(SanosObject):
+    slot: int
+    status: str
+    serial_number: str
+    cpu: str
+    # The contract spells it memoryGB (as OpenSAN sends it); older builds sent memoryGb.
+    memory_gb: int = Field(validation_alias=AliasChoices("memoryGB", "memoryGb", "memory_gb"),
+                           serialization_alias="memoryGB")
+    host_card_slots: list[HostCardSlot]
+    firmware_version: str
+    sas_ioc_firmware_version: str
+    sas_expander_firmware_version: str
+
+
+class Backplane(SanosObject):
+    serial_number: str
+    id: str
+    mcu_version: str
+
+
+class Licenses(SanosObject):
+    ssd_cache: str
+    auto_tiering: str
+
+
+class SystemInfo(SanosObject):
+    system_name: str
+    model_name: str
+    serial_number: str
+    firmware_version: str
+    system_health: str
+    controller_mode: str
+    master_controller: str
+    form_factor: str
+    bays: int
+    rack_units: int
+    time: datetime
+    uptime_seconds: int
+    controllers: list[Controller]
+    backplane: Backplane
+    licenses: Licenses
+
+
+class Sensor(SanosObject):
+    type: str
+    location: str
+    name: str
+    value: float | str
+    unit: str
+    status: str
+    id: str | None = None
+
+
+class Enclosure(SanosObject):
+    id: int
+    name: str
+    sensors: list[Sensor]
+
+
+class HardwareMonitor(SanosObject):
+    system_health: str
+    enclosures: list[Enclosure]
+
+
+class Event(SanosObject):
+    id: int
+    time: datetime
+    level: str
+    source: str
+    message: str
+
+
+class EventPage(SanosObject):
+    """One page of the event log, newest first; a page past the last has no events."""
+
+    page: int
+    page_size: int
+    total_pages: int
+    total: int
+    events: list[Event]
+
+
+class Disk(SanosObject):
+    id: int
+    enclosure_id: int
+    slot: int
+    capacity_bytes: int
+    health: str
+    status: str
+    usage: str
+    pool_id: int | None = None
+    type: str
+    vendor: str
+    model: str
+    serial_number: str
+    firmware_version: str
+    interface_speed: str
+    temperature_c: int | None = None  # None: the disk does not report one
+
+
+class SmartAttribute(SanosObject):
+    id: int
+    name: str
+    value: int
+    worst: int
+    threshold: int
+    raw: int
+    status: str
+
+
+class DiskSmart(SanosObject):
+    """A disk's S.M.A.R.T.; a disk without it has `supported` False and a `note` saying why."""
+
+    disk_id: int
+    enclosure_id: int
+    slot: int
+    health: str
+    temperature_c: int | None = None
+    power_on_hours: int | None = None
+    attributes: list[SmartAttribute]
+    supported: bool | None = None
+    note: str | None = None
+
+
+class Pool(SanosObject):
+    id: int
+    name: str
+    type: str
+    raid_level: str
+    health: str
+    status: str
+    capacity_bytes: int
+    used_bytes: int
+    free_bytes: int
+    disk_ids: list[int]
+    volume_count: int
+
+
+class Volume(SanosObject):
+    id: int
+    name: str
+    pool_id: int
+    capacity_bytes: int
+    used_bytes: int
+    provision: str
+    raid_level: str
+    health: str
+    status: str
+    cache_mode: str
+    wwn: str
+    snapshot_space_bytes: int
+    snapshot_used_bytes: int
+    snapshot_count: int
+    mapped: bool
+
+
+class Snapshot(SanosObject):
+    id: int
+    volume_id: int
+    name: str
+    created_at: datetime
+    used_bytes: int
+    status: str
+
+
+class SnapshotSpace(SanosObject):
+    """A volume's snapshot space; 0 bytes means it has none."""
+
+    volume_id: int
+    snapshot_space_bytes: int
+    snapshot_used_bytes: int
+
+
+class VolumeSnapshots(SnapshotSpace):
+    snapshots: list[Snapshot]
+
+
+class Target(SanosObject):
+    id: int
+    type: str
+    name: str
+    controller: int
+    portals: list[str]
+    lun_count: int
+    iqn: str | None = None
+    wwn: str | None = None
+    node: int | None = None
+
+
+class LunMapping(SanosObject):
+    """What a LUN shows hosts: a volume, or (with `snapshot_id`) one of its snapshots, read-only."""
+
+    target_id: int
+    lun: int
+    volume_id: int
+    volume_name: str
+    permission: str
+    hosts: list[str]
+    protocol: str
+    snapshot_id: int | None = None
+    snapshot_name: str | None = None
+
+
+class TargetLuns(SanosObject):
+    """The LUNs mapped on a target and the LUN numbers still free there."""
+
+    target_id: int
+    luns: list[LunMapping]
+    free_luns: list[int]
+
+
+class ArrayClock(SanosObject):
+    """The virtual array's clock after it was moved."""
+
+    time: datetime

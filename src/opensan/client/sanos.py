@@ -1,0 +1,518 @@
+"""SanosClient: one typed method per endpoint of the SANOS RESTful API and OpenSAN's extensions.
+
+Sessions are handled the way arrays behave: the client logs in on its first call, and when the
+array answers 401 (the session idled out, was logged out, or the array restarted) it logs in once
+more and sends the request again. That is safe for a POST too: a 401 means the array refused the
+request before acting on it, so sending it again after the login is its first execution, not a
+repetition. A POST that failed any other way (the connection dropped, a time-out) is never sent
+again by the client, because nobody can tell whether the array made the change. GETs change
+nothing, so they are retried on connection errors, with exponential backoff.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import ssl
+import threading
+import time
+import warnings
+from contextlib import suppress
+from functools import cache
+from os import PathLike
+from types import TracebackType
+from typing import Any, Literal, TypeVar
+from urllib.parse import quote
+
+import httpx
+from pydantic import TypeAdapter, ValidationError
+
+from opensan.client.errors import (
+    AuthenticationError,
+    ConnectionFailed,
+    InvalidUrl,
+    SanosError,
+    TlsError,
+    UnexpectedResponse,
+    error_from_response,
+)
+from opensan.client.models import (
+    ApiEndpoint,
+    ArrayClock,
+    Disk,
+    DiskSmart,
+    Event,
+    EventPage,
+    HardwareMonitor,
+    LunMapping,
+    Pool,
+    SanosObject,
+    Session,
+    Snapshot,
+    SnapshotSpace,
+    SystemInfo,
+    Target,
+    TargetLuns,
+    Volume,
+    VolumeSnapshots,
+)
+
+log = logging.getLogger("opensan.client")
+
+Model = TypeVar("Model", bound=SanosObject)
+Method = Literal["GET", "POST"]
+Provision = Literal["thick", "thin"]
+
+
+class _PasswordRedaction(logging.Filter):
+    """The manual puts the password in the login path, and httpx logs each URL at INFO level."""
+
+    _SEGMENT = re.compile(r"(/password/)[^/\s\"?]*", re.IGNORECASE)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(self._redacted(arg) for arg in record.args)
+        return True
+
+    def _redacted(self, arg: object) -> object:
+        text = str(arg)
+        redacted = self._SEGMENT.sub(r"\1***", text)
+        return arg if redacted == text else redacted
+
+
+logging.getLogger("httpx").addFilter(_PasswordRedaction())
+
+
+class InsecureTlsWarning(UserWarning):
+    """TLS certificate verification is off: anyone on the path can read the session token."""
+
+
+@cache
+def _list_of(kind: type[SanosObject]) -> TypeAdapter[list[Any]]:
+    return TypeAdapter(list[kind])  # type: ignore[valid-type]
+
+
+def _path(prefix: str, **params: object) -> str:
+    """The manual's key/value path; values percent-encoded, so `/` in a name or IQN is safe."""
+    parts = [prefix]
+    for key, value in params.items():
+        if value is None:
+            continue
+        text = ",".join(map(str, value)) if isinstance(value, list | tuple) else str(value)
+        parts += [key, quote(text, safe="")]
+    return "/".join(parts)
+
+
+def _tls_cause(error: BaseException) -> ssl.SSLError | None:
+    """The ssl error behind an httpx error, if the failure was TLS (httpx wraps it)."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, ssl.SSLError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+class SanosClient:
+    """A session with one SANOS array (a QSAN XCubeSAN or OpenSAN).
+
+    Give `account` and `password` to let the client log in by itself, and again whenever the
+    session expires; or give only `token` (from an earlier login) and it uses that session until
+    it ends. Use it as a context manager to end the session and close connections at the end.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        account: str = "admin",
+        password: str | None = None,
+        *,
+        token: str | None = None,
+        verify: bool = True,
+        ca_file: str | PathLike[str] | None = None,
+        timeout: float = 30.0,
+        get_attempts: int = 3,
+        retry_backoff: float = 0.5,
+    ) -> None:
+        self.base_url = _checked_url(base_url)
+        self.account = account
+        self.role: str | None = None
+        self._password = password
+        self._token = token
+        self._opened_session = False
+        self._get_attempts = max(1, get_attempts)
+        self._retry_backoff = retry_backoff
+        self._timeout = timeout
+        self._login_lock = threading.Lock()
+        self._http = httpx.Client(base_url=self.base_url, timeout=timeout,
+                                  verify=_verification(self.base_url, verify, ca_file))
+
+    def __repr__(self) -> str:
+        return f"SanosClient({self.base_url!r}, account={self.account!r})"
+
+    def __enter__(self) -> SanosClient:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        if self._opened_session:
+            # Best effort: a session that cannot be ended now idles out on the array anyway, and
+            # an error here must not hide the one that is leaving the with-block.
+            with suppress(SanosError):
+                self.logout()
+        self.close()
+
+    def close(self) -> None:
+        """Close the connections (the session stays open on the array; see logout())."""
+        self._http.close()
+
+    @property
+    def token(self) -> str | None:
+        """The session token in use, None before the first login."""
+        return self._token
+
+    # Sessions
+
+    def login(self) -> Session:
+        """Open a session with the account and password given to the client."""
+        if self._password is None:
+            raise AuthenticationError("No password was given to the client, so it cannot log in.",
+                                      status=None)
+        data = self._call("POST", _path("/rest/login", account=self.account,
+                                        password=self._password), public=True)
+        session = self._parse(Session, data)
+        self._token, self.role, self._opened_session = session.access_token, session.role, True
+        return session
+
+    def logout(self) -> None:
+        """End the session on the array; a session that already ended is not an error."""
+        token, self._token = self._token, None
+        self._opened_session = False
+        if token is None:
+            return
+        response = self._transmit("POST", "/rest/logout", token)
+        if response.status_code != 401:
+            self._decode(response)
+
+    def set_password(self, account: str, new_password: str) -> None:
+        """Set an account's password (admin only); the array ends that account's other sessions."""
+        self._call("POST", _path("/rest/account/setpassword", account=account,
+                                 password=new_password))
+        if account == self.account and self._password is not None:
+            self._password = new_password
+
+    # The manual's reads
+
+    def endpoints(self) -> list[ApiEndpoint]:
+        """`GET /rest/`: every endpoint this array serves (needs no session)."""
+        return self._parse_list(ApiEndpoint, self._call("GET", "/rest/", public=True))
+
+    def system_info(self) -> SystemInfo:
+        return self._parse(SystemInfo, self._call("GET", "/rest/dashboard/systeminfo"))
+
+    def hardware_monitor(self) -> HardwareMonitor:
+        return self._parse(HardwareMonitor, self._call("GET", "/rest/dashboard/hwmonitor"))
+
+    def events(self, page: int = 1) -> EventPage:
+        """One page of the event log; page 1 holds the newest events."""
+        return self._parse(EventPage, self._call("GET", f"/rest/log/list/{int(page)}"))
+
+    def events_since(self, event_id: int) -> list[Event]:
+        """Every event newer than `event_id`, oldest first: what a monitor has not seen yet."""
+        found: dict[int, Event] = {}
+        page = 1
+        while True:
+            answer = self.events(page)
+            found.update((e.id, e) for e in answer.events if e.id > event_id)
+            if (not answer.events or answer.events[-1].id <= event_id
+                    or page >= answer.total_pages):
+                return [found[i] for i in sorted(found)]
+            page += 1
+
+    def disks(self) -> list[Disk]:
+        return self._parse_list(Disk, self._call("GET", "/rest/storage/diskinfo"))
+
+    def disk_smart(self) -> list[DiskSmart]:
+        return self._parse_list(DiskSmart, self._call("GET", "/rest/storage/disksmart"))
+
+    def pools(self) -> list[Pool]:
+        return self._parse_list(Pool, self._call("GET", "/rest/storage/poolinfo"))
+
+    def volumes(self) -> list[Volume]:
+        return self._parse_list(Volume, self._call("GET", "/rest/storage/volumeinfo"))
+
+    def snapshots(self, volume_id: int) -> VolumeSnapshots:
+        """A volume's snapshot space and its snapshots."""
+        return self._parse(VolumeSnapshots,
+                           self._call("GET", _path("/rest/storage/snapshot", vdid=volume_id)))
+
+    def targets(self) -> list[Target]:
+        return self._parse_list(Target, self._call("GET", "/rest/storage/availtarget"))
+
+    def target_luns(self, target_id: int) -> TargetLuns:
+        # The manual's own path, without /rest, so that real arrays answer it too.
+        return self._parse(TargetLuns,
+                           self._call("GET", _path("/storage/availlun", targetid=target_id)))
+
+    def lun_mappings(self) -> list[LunMapping]:
+        return self._parse_list(LunMapping, self._call("GET", "/rest/storage/lunmappinginfo"))
+
+    # The manual's changes
+
+    def set_snapshot_space(self, volume_id: int, size_gb: int) -> SnapshotSpace:
+        """Set a volume's snapshot space in GiB; 0 removes it (refused while snapshots exist)."""
+        return self._parse(SnapshotSpace, self._call(
+            "POST", _path("/rest/storage/snapspace", vdid=volume_id, sizegb=size_gb)))
+
+    def take_snapshot(self, volume_id: int, name: str | None = None) -> Snapshot:
+        """Take a snapshot; without a name the array makes one from the time."""
+        return self._parse(Snapshot, self._call(
+            "POST", _path("/rest/storage/snapshot", vdid=volume_id, name=name)))
+
+    def map_lun(self, target_id: int, lun: int, volume_id: int, permission: Literal["rw", "ro"] = "rw",
+                hosts: list[str] | None = None) -> LunMapping:
+        """Map a volume at a LUN of a target; `hosts` are initiator IQNs (default: every host)."""
+        return self._parse(LunMapping, self._call("POST", _path(
+            "/rest/storage/maplun", targetid=target_id, lun=lun, vdid=volume_id,
+            permission=permission, host=hosts or None)))
+
+    def unmap_lun(self, target_id: int, lun: int) -> LunMapping:
+        """Unmap a LUN; answers the mapping that was removed."""
+        return self._parse(LunMapping, self._call(
+            "POST", _path("/rest/storage/unmaplun", targetid=target_id, lun=lun)))
+
+    # Extensions: pools, volumes, snapshots, targets, spares
+
+    def map_snapshot(self, target_id: int, lun: int, snapshot_id: int,
+                     hosts: list[str] | None = None) -> LunMapping:
+        """Map a snapshot, always read-only, at a LUN of a target (e.g. for a backup host)."""
+        return self._parse(LunMapping, self._call("POST", _path(
+            "/rest/storage/mapsnapshot", targetid=target_id, lun=lun, snapid=snapshot_id,
+            host=hosts or None)))
+
+    def create_pool(self, name: str, raid_level: str | int, disk_ids: list[int],
+                    provision: Provision | None = None, *, force: bool = False) -> Pool:
+        """Create a pool from free disks; `raid_level` as 6 or "RAID 6"; thick by default.
+
+        `force` lets a backend use disks that hold a file system (their data is lost).
+        """
+        return self._parse(Pool, self._call("POST", _path(
+            "/rest/storage/createpool", name=name, raidlevel=raid_level, diskids=disk_ids,
+            type=provision, force="yes" if force else None)))
+
+    def add_pool_disks(self, pool_id: int, disk_ids: list[int]) -> Pool:
+        return self._parse(Pool, self._call("POST", _path(
+            "/rest/storage/addpooldisk", poolid=pool_id, diskids=disk_ids)))
+
+    def delete_pool(self, pool_id: int) -> Pool:
+        return self._parse(Pool, self._call("POST", _path("/rest/storage/deletepool",
+                                                          poolid=pool_id)))
+
+    def create_volume(self, pool_id: int, name: str, size_gb: int,
+                      provision: Provision | None = None) -> Volume:
+        """Create a volume; without `provision` it takes the pool's type."""
+        return self._parse(Volume, self._call("POST", _path(
+            "/rest/storage/createvolume", poolid=pool_id, name=name, sizegb=size_gb,
+            provision=provision)))
+
+    def extend_volume(self, volume_id: int, size_gb: int) -> Volume:
+        """Grow a volume to `size_gb` GiB (volumes never shrink)."""
+        return self._parse(Volume, self._call("POST", _path(
+            "/rest/storage/extendvolume", vdid=volume_id, sizegb=size_gb)))
+
+    def delete_volume(self, volume_id: int) -> Volume:
+        return self._parse(Volume, self._call("POST", _path("/rest/storage/deletevolume",
+                                                            vdid=volume_id)))
+
+    def delete_snapshot(self, snapshot_id: int) -> Snapshot:
+        return self._parse(Snapshot, self._call("POST", _path("/rest/storage/deletesnapshot",
+                                                              snapid=snapshot_id)))
+
+    def rollback_snapshot(self, snapshot_id: int) -> Snapshot:
+        """Roll the volume back to this snapshot; the snapshots taken after it are deleted."""
+        return self._parse(Snapshot, self._call("POST", _path("/rest/storage/rollback",
+                                                              snapid=snapshot_id)))
+
+    def create_target(self, controller: int, node: int | None = None,
+                      name: str | None = None) -> Target:
+        return self._parse(Target, self._call("POST", _path(
+            "/rest/storage/createtarget", controller=controller, node=node, name=name)))
+
+    def delete_target(self, target_id: int) -> Target:
+        return self._parse(Target, self._call("POST", _path("/rest/storage/deletetarget",
+                                                            targetid=target_id)))
+
+    def set_spare(self, disk_ids: list[int], spare_type: Literal["global", "dedicated", "free"],
+                  pool_id: int | None = None) -> list[Disk]:
+        """Make disks global or dedicated (to `pool_id`) spares, or free them again."""
+        return self._parse_list(Disk, self._call("POST", _path(
+            "/rest/storage/setspare", diskids=disk_ids, type=spare_type, poolid=pool_id)))
+
+    # Extensions of the virtual array: fault injection, time, host I/O
+
+    def fail_disk(self, disk_id: int) -> Disk:
+        return self._parse(Disk, self._call("POST", _path("/rest/sim/faildisk", diskid=disk_id)))
+
+    def replace_disk(self, disk_id: int) -> Disk:
+        return self._parse(Disk, self._call("POST", _path("/rest/sim/replacedisk",
+                                                          diskid=disk_id)))
+
+    def set_sensor_status(self, sensor_id: str,
+                          status: Literal["good", "warning", "failed"]) -> None:
+        self._call("POST", _path("/rest/sim/sensor", sensor=sensor_id, status=status))
+
+    def set_change_latency(self, milliseconds: int) -> None:
+        self._call("POST", _path("/rest/sim/latency", ms=milliseconds))
+
+    def advance_clock(self, seconds: int) -> ArrayClock:
+        """Move the array clock on; sessions idle out on this clock too, and the client copes."""
+        return self._parse(ArrayClock, self._call("POST", _path("/rest/sim/clock",
+                                                                seconds=seconds)))
+
+    def host_write(self, volume_id: int, size_gb: int) -> Volume:
+        return self._parse(Volume, self._call("POST", _path("/rest/sim/hostwrite",
+                                                            vdid=volume_id, sizegb=size_gb)))
+
+    # Transport
+
+    def _call(self, method: Method, path: str, *, public: bool = False) -> Any:
+        """Send one request and return its JSON; logs in first and again after a 401."""
+        if public:
+            return self._decode(self._transmit(method, path, None))
+        token = self._session_token()
+        response = self._transmit(method, path, token)
+        if response.status_code == 401:
+            # Refused before it was acted on (see the module's docstring): send it once more.
+            token = self._renewed_token(token, response)
+            response = self._transmit(method, path, token)
+        return self._decode(response)
+
+    def _session_token(self) -> str:
+        with self._login_lock:
+            if self._token is None:
+                if self._password is None:
+                    raise AuthenticationError("Not logged in: give the client a password or a "
+                                              "session token (opensan login).", status=None)
+                self.login()
+            assert self._token is not None
+            return self._token
+
+    def _renewed_token(self, refused: str, response: httpx.Response) -> str:
+        with self._login_lock:
+            if self._token != refused and self._token is not None:
+                return self._token  # another thread has logged in again meanwhile
+            self._token = None
+            if self._password is None:
+                error = self._decode_error(response)
+                raise AuthenticationError(
+                    f"{error.message} The client has no password to log in again: run "
+                    "`opensan login` again (or give SanosClient a password).",
+                    status=error.status, code=error.code)
+            log.info("Session on %s ended; logging in again as %s", self.base_url, self.account)
+            self.login()
+            assert self._token is not None
+            return self._token
+
+    def _transmit(self, method: Method, path: str, token: str | None) -> httpx.Response:
+        """Send once; a GET up to `get_attempts` times while the connection fails."""
+        headers = {"Authorization": token} if token else {}
+        attempts = self._get_attempts if method == "GET" else 1
+        attempt = 1
+        while True:
+            try:
+                return self._http.request(method, path, headers=headers)
+            except httpx.TransportError as error:
+                failure = self._connection_failure(method, error, attempt)
+                if isinstance(failure, TlsError) or attempt >= attempts:
+                    raise failure from error
+                delay = self._retry_backoff * 2 ** (attempt - 1)
+                attempt += 1
+                log.warning("GET %s%s failed (%s); attempt %d of %d in %.2f s", self.base_url,
+                            path, type(error).__name__, attempt, attempts, delay)
+                time.sleep(delay)
+
+    def _connection_failure(self, method: Method, error: httpx.TransportError,
+                            attempt: int) -> SanosError:
+        tried = f" ({attempt} attempts)" if attempt > 1 else ""
+        tls = _tls_cause(error)
+        if tls is not None:
+            if tls.reason == "WRONG_VERSION_NUMBER":
+                return TlsError(f"{self.base_url} does not speak TLS on that port; is it http://?")
+            reason = getattr(tls, "verify_message", None) or tls.reason or str(tls)
+            return TlsError(f"TLS with {self.base_url} failed: {reason}. Trust its certificate "
+                            "with a CA file, or turn verification off.")
+        if isinstance(error, httpx.UnsupportedProtocol):
+            return InvalidUrl(f"{self.base_url} is not an http:// or https:// URL.")
+        reason = str(error) or type(error).__name__
+        if isinstance(error, httpx.ConnectError | httpx.ConnectTimeout):
+            return ConnectionFailed(f"Cannot connect to {self.base_url}: {reason}{tried}.")
+        what = (f"No answer from {self.base_url} within {self._timeout:g} s"
+                if isinstance(error, httpx.TimeoutException)
+                else f"The connection to {self.base_url} dropped ({reason})")
+        if method == "POST":
+            # The request may have reached the array: only a person can tell whether to repeat it.
+            return ConnectionFailed(f"{what}; the change may or may not have been made: check the "
+                                    "array before repeating it.")
+        return ConnectionFailed(f"{what}{tried}.")
+
+    def _decode(self, response: httpx.Response) -> Any:
+        if response.status_code != 200:
+            raise self._decode_error(response)
+        try:
+            return response.json()
+        except ValueError:
+            raise UnexpectedResponse(f"The answer of {self.base_url} is not JSON: is this a SANOS "
+                                     "array?", status=200) from None
+
+    @staticmethod
+    def _decode_error(response: httpx.Response) -> SanosError:
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        return error_from_response(response.status_code, body, response.headers.get("Retry-After"))
+
+    def _parse(self, kind: type[Model], data: Any) -> Model:
+        try:
+            return kind.model_validate(data)
+        except ValidationError as error:
+            raise self._unexpected(kind, error) from None
+
+    def _parse_list(self, kind: type[Model], data: Any) -> list[Model]:
+        try:
+            return _list_of(kind).validate_python(data)
+        except ValidationError as error:
+            raise self._unexpected(kind, error) from None
+
+    def _unexpected(self, kind: type[SanosObject], error: ValidationError) -> UnexpectedResponse:
+        first = error.errors()[0]
+        where = ".".join(map(str, first["loc"])) or "the answer"
+        return UnexpectedResponse(f"{self.base_url} answered a {kind.__name__} that this client "
+                                  f"cannot read: {where}: {first['msg']}.", status=200)
+
+
+def _checked_url(base_url: str) -> str:
+    try:
+        url = httpx.URL(base_url.strip())
+    except httpx.InvalidURL as error:
+        raise InvalidUrl(f"{base_url!r} is not a valid URL: {error}.") from None
+    if url.scheme not in ("http", "https") or not url.host:
+        raise InvalidUrl(f"{base_url!r} is not a valid array URL: give http(s)://host[:port].")
+    return str(url).rstrip("/")
+
+
+def _verification(base_url: str, verify: bool,
+                  ca_file: str | PathLike[str] | None) -> ssl.SSLContext | bool:
+    if not verify:
+        if ca_file is not None:
+            raise ValueError("ca_file needs verify=True")
+        if base_url.startswith("https:"):
+            warnings.warn(f"TLS certificate verification is off for {base_url}.",
+                          InsecureTlsWarning, stacklevel=3)
+        return False
+    if ca_file is None:
+        return True
+    try:
+        return ssl.create_default_context(cafile=str(ca_file))
+    except (OSError, ssl.SSLError) as error:
+        raise TlsError(f"Cannot use CA file {ca_file}: {error}.") from None
