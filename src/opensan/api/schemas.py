@@ -57,7 +57,7 @@ class ControllerOut(Wire):
     status: str
     serial_number: str
     cpu: str
-    memory_gb: int = Field(alias="memoryGB")  # the contract's spelling, not to_camel's
+    memory_gb: int = Field(serialization_alias="memoryGB")  # the contract spells it so
     host_card_slots: list[HostCardSlotOut]
     firmware_version: str
     sas_ioc_firmware_version: str
