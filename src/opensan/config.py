@@ -15,6 +15,7 @@ class Settings(BaseSettings):
     port: int = Field(default=8080, ge=0, le=65535)
     state_dir: Path = Path("opensan-state")
     backend: str = "simulated"
+    backend_config: Path | None = Field(default=None, description="The backend's own file")
     model: str | None = Field(default=None, description="Simulated model; a new array only")
     profile: Path | None = Field(default=None, description="Profile for a new array")
     seed: int | None = Field(default=None, ge=0, description="Seed for a new array")

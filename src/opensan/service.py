@@ -360,9 +360,9 @@ class ArrayService:
         found = [self._measured(s) for s in state.snapshots.values() if s.volume_id == volume_id]
         return sorted(found, key=lambda s: (s.created_at, s.id))
 
-    @staticmethod
-    def _snapshot_space(volume: Volume, snapshots: list[Snapshot]) -> SnapshotSpace:
-        used = sum(snapshot.used_bytes for snapshot in snapshots)
+    def _snapshot_space(self, volume: Volume, snapshots: list[Snapshot]) -> SnapshotSpace:
+        measured = self.backend.measured_snapshot_space_used(volume)
+        used = sum(s.used_bytes for s in snapshots) if measured is None else measured
         return SnapshotSpace(volume.id, volume.snapshot_space_bytes, used)
 
     @staticmethod
@@ -448,7 +448,7 @@ class ArrayService:
             health=health,
             status=status,
             used_bytes=self._volume_used_bytes(volume),
-            snapshot_used_bytes=sum(s.used_bytes for s in snapshots),
+            snapshot_used_bytes=self._snapshot_space(volume, snapshots).used_bytes,
             snapshot_count=len(snapshots),
             mapped=mapped,
         )
@@ -565,9 +565,10 @@ class ArrayService:
                 raise Conflict(f"A snapshot of {volume.name} taken after {snapshot.name} is mapped; "
                                "rolling back would delete it, so unmap it first.",
                                ErrorCode.SNAPSHOT_IN_USE)
-            self.backend.rollback_snapshot(volume, snapshot)
             for gone in later:
+                self.backend.delete_snapshot(volume, gone)
                 change.delete_snapshot(gone.id)
+            self.backend.rollback_snapshot(volume, snapshot)
             # The snapshot now matches the volume again: it holds no changed blocks.
             change.put_snapshot(replace(snapshot, used_bytes=0))
             dropped = f"; later snapshots deleted: {', '.join(s.name for s in later)}" if later else ""

@@ -17,8 +17,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BaseModel
 
-import opensan.backends.simulated.backend  # noqa: F401  (registers the backend)
-from opensan.api.auth import Authenticator, LoginPolicy
+from opensan.api.auth import Authenticator, LoginPolicy, ensure_default_accounts
 from opensan.api.cache import ReadCache
 from opensan.api.endpoint import Access, Call, Endpoint, Kind, read_call_params
 from opensan.api.errors import install_error_handlers
@@ -52,32 +51,58 @@ class Array:
 def open_array(settings: Settings) -> Array:
     """Open (or create) the array in settings.state_dir."""
     store = SqliteStore(settings.database)
+    try:
+        return _open(settings, store)
+    except BaseException:
+        store.close()
+        raise
+
+
+def _open(settings: Settings, store: SqliteStore) -> Array:
     stored = store.get_meta("backend_options")
     if stored is None:
-        profile = Profile.load(settings.profile)
+        # A linux array starts empty: the profile (a virtual array's contents) is not applied.
+        profile = Profile.load(settings.profile) if settings.backend == "simulated" else Profile()
         options: dict[str, Any] = {
+            "backend": settings.backend,
             "model": settings.model or "XS5226D",
             "seed": settings.seed if settings.seed is not None else secrets.randbelow(2**31),
             "ssd_bays": profile.ssd_bays,
         }
-        with store.transaction() as tx:
-            tx.set_meta("backend_options", options)
     else:
-        options = stored
-        profile = Profile()
+        options, profile = stored, Profile()
+        if settings.backend != options.get("backend", "simulated"):
+            raise InvalidArgument(
+                f"{settings.state_dir} holds a {options.get('backend', 'simulated')} array; "
+                f"it cannot be served by the {settings.backend} backend.")
         if settings.model and settings.model.upper() != str(options["model"]).upper():
-            store.close()
             raise InvalidArgument(
                 f"{settings.state_dir} holds a {options['model']} array; start it without "
                 "--model or use another --state-dir.")
-    backend = create_backend(settings.backend, options)
+    config = {"config": str(settings.backend_config)} if settings.backend_config else {}
+    backend = create_backend(settings.backend, {**options, **config})
+    ensure_default_accounts(store)
+    defaults = [a.name for a in store.accounts().values() if a.default_password]
+    if defaults and not backend.allows_default_passwords:
+        raise InvalidArgument(
+            f"Accounts {', '.join(sorted(defaults))} still have QSAN's default password; a real "
+            f"array does not start so. Set them first: opensan passwd --state-dir "
+            f"{settings.state_dir} <account>.")
+    if stored is None:
+        with store.transaction() as tx:
+            tx.set_meta("backend_options", options)
     service = ArrayService(store, backend, event_page_size=settings.event_page_size)
-    service.open(profile, int(options["seed"]), settings.system_name)
-    auth = Authenticator(service, LoginPolicy(
-        max_failures=settings.login_max_failures, window_seconds=settings.login_window_seconds,
-        lockout_seconds=settings.login_lockout_seconds,
-        session_idle_seconds=settings.session_idle_seconds))
-    auth.open()
+    try:
+        service.open(profile, int(options["seed"]), settings.system_name)
+        auth = Authenticator(service, LoginPolicy(
+            max_failures=settings.login_max_failures,
+            window_seconds=settings.login_window_seconds,
+            lockout_seconds=settings.login_lockout_seconds,
+            session_idle_seconds=settings.session_idle_seconds))
+        auth.open()
+    except BaseException:
+        backend.close()
+        raise
     return Array(service, auth)
 
 

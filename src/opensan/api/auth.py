@@ -25,6 +25,7 @@ from opensan.domain.errors import (
 )
 from opensan.domain.models import Account, EventLevel, Role, Session
 from opensan.service import ArrayService
+from opensan.store.sqlite import SqliteStore
 
 DEFAULT_PASSWORD = "1234"
 DEFAULT_ACCOUNTS = {"admin": Role.ADMIN, "user": Role.USER}
@@ -49,6 +50,39 @@ def password_matches(password: str, stored: str) -> bool:
 
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def ensure_default_accounts(store: SqliteStore) -> None:
+    """A new array has QSAN's two accounts with QSAN's default password."""
+    accounts = store.accounts()
+    missing = [name for name in DEFAULT_ACCOUNTS if name not in accounts]
+    if missing:
+        with store.transaction() as tx:
+            for name in missing:
+                tx.put_account(Account(name, DEFAULT_ACCOUNTS[name],
+                                       hash_password(DEFAULT_PASSWORD), default_password=True))
+
+
+def change_password(
+    store: SqliteStore, account_name: str, new_password: str, now: float, *, changed_by: str,
+    end_sessions: bool,
+) -> None:
+    """Set a password (and record who did it); end_sessions logs the account out everywhere."""
+    if not MIN_PASSWORD_LENGTH <= len(new_password) <= MAX_PASSWORD_LENGTH or not (
+        new_password.isprintable()
+    ):
+        raise InvalidArgument(
+            f"A password is {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} printable characters.")
+    account = store.accounts().get(account_name)
+    if account is None:
+        raise NotFound("No such account.", ErrorCode.ACCOUNT_NOT_FOUND)
+    updated = replace(account, password_hash=hash_password(new_password), default_password=False)
+    with store.transaction() as tx:
+        tx.put_account(updated)
+        if end_sessions:
+            tx.delete_sessions_of(account_name)
+        tx.add_event(now, EventLevel.INFO, "Account",
+                     f"Password of account {account_name} changed by {changed_by}.")
 
 
 @dataclass(frozen=True)
@@ -79,13 +113,7 @@ class Authenticator:
 
     def open(self) -> None:
         """Create the default accounts on a new array and reload live sessions."""
-        accounts = self.store.accounts()
-        missing = [name for name in DEFAULT_ACCOUNTS if name not in accounts]
-        if missing:
-            with self.store.transaction() as tx:
-                for name in missing:
-                    tx.put_account(Account(name, DEFAULT_ACCOUNTS[name],
-                                           hash_password(DEFAULT_PASSWORD), default_password=True))
+        ensure_default_accounts(self.store)
         now = self.service.clock.now()
         live: list[Session] = []
         expired: list[Session] = []
@@ -215,24 +243,8 @@ class Authenticator:
     def set_password(self, account_name: str, new_password: str, by: Session) -> None:
         if by.role is not Role.ADMIN:
             raise Forbidden("Only an administrator can change passwords.")
-        if not MIN_PASSWORD_LENGTH <= len(new_password) <= MAX_PASSWORD_LENGTH or not (
-            new_password.isprintable()
-        ):
-            raise InvalidArgument(
-                f"A password is {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} printable "
-                "characters.")
-        account = self.store.accounts().get(account_name)
-        if account is None:
-            raise NotFound("No such account.", ErrorCode.ACCOUNT_NOT_FOUND)
-        updated = replace(account, password_hash=hash_password(new_password),
-                          default_password=False)
-        with self.store.transaction() as tx:
-            tx.put_account(updated)
-            if account_name != by.account:
-                # Someone else's password changed: their open sessions must log in again.
-                tx.delete_sessions_of(account_name)
-            tx.add_event(self.service.clock.now(), EventLevel.INFO, "Account",
-                         f"Password of account {account_name} changed by {by.account}.")
+        change_password(self.store, account_name, new_password, self.service.clock.now(),
+                        changed_by=by.account, end_sessions=account_name != by.account)
         if account_name != by.account:
             with self._lock:
                 for hashed in [h for h, s in self._sessions.items() if s.account == account_name]:

@@ -8,6 +8,7 @@ Optional operations raise NotSupported and are absent from capabilities().
 
 from __future__ import annotations
 
+import importlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from enum import StrEnum
@@ -43,6 +44,8 @@ class StorageBackend(ABC):
     """What the service needs from the world below it."""
 
     name: str = "abstract"
+    # A real array must not serve with QSAN's well-known default passwords; the virtual one may.
+    allows_default_passwords: bool = False
 
     def capabilities(self) -> frozenset[Capability]:
         return frozenset()
@@ -152,7 +155,11 @@ class StorageBackend(ABC):
         return None
 
     def measured_snapshot_bytes(self, snapshot: Snapshot) -> int | None:
-        """Bytes only this snapshot holds (blocks the volume has overwritten since)."""
+        """Bytes only this snapshot holds: what deleting it would free."""
+        return None
+
+    def measured_snapshot_space_used(self, volume: Volume) -> int | None:
+        """Bytes the volume's snapshots take out of its snapshot space, all together."""
         return None
 
     def poll(self) -> list[tuple[EventLevel, str, str]]:
@@ -177,19 +184,20 @@ class StorageBackend(ABC):
         """Stop whatever the backend started."""
 
 
-BackendFactory = Callable[[dict[str, Any]], StorageBackend]
-_REGISTRY: dict[str, BackendFactory] = {}
-
-
-def register_backend(name: str, factory: BackendFactory) -> None:
-    _REGISTRY[name] = factory
+# Each backend's module has a create(options) factory; it is imported only when chosen, so the
+# virtual array never loads the Linux tooling and vice versa.
+BACKENDS = {
+    "simulated": "opensan.backends.simulated.backend",
+    "linux": "opensan.backends.linux.backend",
+}
 
 
 def create_backend(name: str, options: dict[str, Any]) -> StorageBackend:
     try:
-        factory = _REGISTRY[name]
+        module = importlib.import_module(BACKENDS[name])
     except KeyError:
-        known = ", ".join(sorted(_REGISTRY))
+        known = ", ".join(sorted(BACKENDS))
         raise InvalidArgument(f"Unknown backend {name!r}; available: {known}.") from None
-    return factory(options)
+    backend: StorageBackend = module.create(options)
+    return backend
 

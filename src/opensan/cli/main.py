@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -11,9 +12,11 @@ import uvicorn
 from rich.console import Console
 
 from opensan.api.app import create_app, open_array
+from opensan.api.auth import change_password, ensure_default_accounts
 from opensan.backends.simulated.catalogue import MODELS
 from opensan.config import Settings
 from opensan.domain.errors import SanError
+from opensan.store.sqlite import SqliteStore
 
 app = typer.Typer(help="OpenSAN: an open storage-array controller speaking the QSAN SANOS API.",
                   no_args_is_help=True)
@@ -36,7 +39,10 @@ def serve(
     profile: Annotated[Path | None, typer.Option(
         help="Profile TOML for a new array (docs/profile.md)")] = None,
     seed: Annotated[int | None, typer.Option(help="Seed of a new array's hardware")] = None,
-    backend: Annotated[str, typer.Option(help="Storage backend")] = "simulated",
+    backend: Annotated[str, typer.Option(help="simulated (the virtual array) or linux")] = (
+        "simulated"),
+    config: Annotated[Path | None, typer.Option(
+        help="The backend's config file (linux: docs/linux.md)")] = None,
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error")] = "info",
 ) -> None:
     """Serve the SANOS RESTful API on an array (the embedded virtual XCubeSAN by default)."""
@@ -44,7 +50,8 @@ def serve(
                         "%(message)s")
     try:
         settings = Settings(host=host, port=port, state_dir=state_dir, model=model,
-                            profile=profile, seed=seed, backend=backend)
+                            profile=profile, seed=seed, backend=backend,
+                            backend_config=config)
         array = open_array(settings)
     except SanError as error:
         err.print(f"[red]opensan: {error.message}[/red]")
@@ -62,6 +69,29 @@ def serve(
                     access_log=False, log_level=log_level.lower())
     finally:
         array.close()
+
+
+@app.command()
+def passwd(
+    account: Annotated[str, typer.Argument(help="admin or user")],
+    state_dir: Annotated[Path, typer.Option(help="The array's state dir")] = Path(
+        "opensan-state"),
+) -> None:
+    """Set an account's password in a state dir, with the server stopped (a real array does not
+    start while QSAN's default passwords are set)."""
+    password = typer.prompt(f"New password for {account}", hide_input=True,
+                            confirmation_prompt=True)
+    store = SqliteStore(Settings(state_dir=state_dir).database)
+    try:
+        ensure_default_accounts(store)
+        change_password(store, account, password, time.time(), changed_by="opensan passwd",
+                        end_sessions=True)
+    except SanError as error:
+        err.print(f"[red]opensan: {error.message}[/red]")
+        raise typer.Exit(2) from None
+    finally:
+        store.close()
+    err.print(f"Password of {account} set in {state_dir}.")
 
 
 # ----------------------------------------------------------------------------------------------

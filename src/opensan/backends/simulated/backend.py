@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from opensan.backends.base import Capability, StorageBackend, register_backend
+from opensan.backends.base import Capability, StorageBackend
 from opensan.backends.simulated import hardware
 from opensan.backends.simulated.catalogue import DEFAULT_MODEL, get_model
 from opensan.domain.models import (
@@ -33,6 +33,7 @@ ISCSI_PORT = 3260
 
 class SimulatedBackend(StorageBackend):
     name = "simulated"
+    allows_default_passwords = True
 
     def __init__(self, model: str = DEFAULT_MODEL, seed: int = 0, ssd_bays: int = 2) -> None:
         self.model = get_model(model)
@@ -132,12 +133,10 @@ class SimulatedBackend(StorageBackend):
         self._apply()
 
 
-def _create(options: dict[str, Any]) -> StorageBackend:
+def create(options: dict[str, Any]) -> StorageBackend:
     return SimulatedBackend(
         model=options.get("model", DEFAULT_MODEL),
         seed=int(options.get("seed", 0)),
         ssd_bays=int(options.get("ssd_bays", 2)),
     )
 
-
-register_backend("simulated", _create)

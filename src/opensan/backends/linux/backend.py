@@ -1,0 +1,536 @@
+"""The Linux backend: real block devices, btrfs RAID pools, COW snapshots, iSCSI through tgtd.
+
+Layout on a pool's file system (mounted at <data_dir>/pools/<pool id>):
+  volumes/<volume id>/lun.img                 one subvolume per volume; the LUN's image file
+  snapshots/<volume id>/<snapshot id>/lun.img read-only snapshots of that subvolume
+Snapshot space is a btrfs level-1 quota group per volume (1/<volume id>) holding the volume's
+subvolume and its snapshots, limited to the volume's capacity plus its snapshot space: once
+the volume and its snapshots together hold that much, writes to the volume fail.
+
+tgt's ACLs are per target, not per LUN. So each SANOS target becomes one tgt target with its own
+IQN holding the LUNs mapped to every host (*), plus one companion target per distinct host list,
+named <iqn>.acl-<digest> and bound to exactly those initiators; an initiator not on a list
+neither discovers that companion nor can log in to it. tgt keeps LUN 0 of every target for its
+controller, so SANOS LUN n is tgt LUN n + 1. tgtd forgets everything when it stops: every change
+re-applies the whole export layout from the records, and poll() restarts a tgtd that died.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from opensan import __version__
+from opensan.backends.base import StorageBackend
+from opensan.backends.linux import btrfs, disks, hwmon
+from opensan.backends.linux.config import LinuxConfig
+from opensan.backends.linux.runner import run
+from opensan.backends.linux.tgt import (
+    Tgtadm,
+    TgtDaemon,
+    TgtLun,
+    TgtTarget,
+    reported_size_bytes,
+)
+from opensan.domain.errors import BackendError, Conflict, ErrorCode, InvalidArgument
+from opensan.domain.models import (
+    ArrayState,
+    Backplane,
+    Controller,
+    Disk,
+    DiskSmart,
+    DiskType,
+    Enclosure,
+    EventLevel,
+    LunMapping,
+    Permission,
+    Pool,
+    Provision,
+    SensorStatus,
+    Snapshot,
+    SystemHealth,
+    SystemInfo,
+    Target,
+    Volume,
+)
+
+log = logging.getLogger("opensan.linux")
+IMAGE = "lun.img"
+# Quota slack above capacity + snapshot space: btrfs counts a subvolume's metadata too.
+QUOTA_SLACK_BYTES = 64 * 1024**2
+
+
+@dataclass(frozen=True)
+class Export:
+    target_id: int
+    mapping: LunMapping
+    path: Path
+
+
+def _disk_type(device: disks.BlockDevice) -> DiskType:
+    if device.kind == "loop":
+        return DiskType.VIRTUAL
+    if device.transport == "nvme":
+        return DiskType.NVME_SSD
+    if device.rotational:
+        return DiskType.SAS_HDD if device.transport == "sas" else DiskType.SATA_HDD
+    return DiskType.SAS_SSD if device.transport == "sas" else DiskType.SATA_SSD
+
+
+def _machine_serial() -> str:
+    try:
+        machine_id = Path("/etc/machine-id").read_text().strip()
+    except OSError:
+        machine_id = socket.gethostname()
+    return hashlib.sha256(machine_id.encode()).hexdigest()[:12].upper()
+
+
+class LinuxBackend(StorageBackend):
+    name = "linux"
+    usage_refresh_seconds = 2.0
+
+    def __init__(self, config: LinuxConfig) -> None:
+        self.config = config
+        self.data_dir = config.data_dir
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.tgtadm = Tgtadm(config.tgtd_control_port)
+        self.daemon: TgtDaemon | None = None
+        self._lock = threading.RLock()
+        self._targets: dict[int, Target] = {}
+        self._exports: dict[tuple[int, int], Export] = {}
+        self._suspended: set[int] = set()  # volumes whose LUNs are withdrawn (rollback)
+        self._usage: dict[int, tuple[float, btrfs.FsUsage, dict[str, btrfs.Qgroup]]] = {}
+        self._snapshots: dict[int, tuple[int, Path]] = {}  # snapshot id -> (pool id, directory)
+        self._subvolume_ids: dict[int, int] = {}
+        self._serial = _machine_serial()
+
+    # Identity and monitoring
+
+    def model_name(self) -> str:
+        return self.config.model_name
+
+    def serial_number(self) -> str:
+        return self._serial
+
+    def controller_count(self) -> int:
+        return 1
+
+    def discover_disks(self, now: float, new_id: Callable[[], int]) -> list[Disk]:
+        found = disks.read_block_devices(self.config.devices)
+        return [
+            Disk(
+                id=new_id(), enclosure_id=0, slot=slot, capacity_bytes=device.size_bytes,
+                type=_disk_type(device), vendor=device.vendor or "Linux",
+                model=device.model or ("Loop device" if device.kind == "loop" else device.name),
+                serial_number=device.serial or device.name, firmware_version=device.revision,
+                interface_speed=device.transport or "n/a", installed_at=now,
+                device_path=device.path,
+            )
+            for slot, device in enumerate(found, start=1)
+        ]
+
+    def system_info(
+        self, now: float, started_at: float, system_name: str, health: SystemHealth
+    ) -> SystemInfo:
+        return SystemInfo(
+            system_name=system_name, model_name=self.config.model_name,
+            serial_number=self._serial, firmware_version=f"OpenSAN {__version__}",
+            system_health=health, controller_mode="Single Controller",
+            master_controller="Controller 1", form_factor="Linux server",
+            bays=len(self.config.devices), rack_units=0, time=now,
+            uptime_seconds=int(now - started_at),
+            controllers=(Controller(
+                slot=1, status="Normal", serial_number=self._serial, cpu=_cpu_model(),
+                memory_gb=_memory_gb(), host_card_slots=(),
+                firmware_version=f"OpenSAN {__version__}",
+                sas_ioc_firmware_version="n/a", sas_expander_firmware_version="n/a"),),
+            backplane=Backplane(serial_number=self._serial, id=socket.gethostname(),
+                                mcu_version="n/a"),
+            ssd_cache_license=False, auto_tiering_license=False,
+        )
+
+    def enclosures(
+        self, now: float, sensor_overrides: Mapping[str, SensorStatus]
+    ) -> tuple[Enclosure, ...]:
+        return (Enclosure(0, f"{socket.gethostname()} (host sensors from /sys/class/hwmon)",
+                          hwmon.read_sensors()),)
+
+    def disk_smart(self, disk: Disk, now: float) -> DiskSmart:
+        report = disks.read_smart(disk.device_path or "", disk.id, disk.enclosure_id, disk.slot) \
+            if disk.device_path else None
+        if report is not None:
+            return report
+        return DiskSmart(
+            disk_id=disk.id, enclosure_id=disk.enclosure_id, slot=disk.slot, health=disk.health,
+            temperature_c=None, power_on_hours=None, attributes=(), supported=False,
+            note=f"{disk.device_path} reports no S.M.A.R.T. data (e.g. a loop device).")
+
+    def disk_temperature_c(self, disk: Disk, now: float) -> int | None:
+        return self.disk_smart(disk, now).temperature_c if disk.type is not DiskType.VIRTUAL \
+            else None
+
+    def portals(self, controller: int) -> tuple[str, ...]:
+        return (self.config.portal,)
+
+    # Paths
+
+    def _mountpoint(self, pool_id: int) -> Path:
+        return self.data_dir / "pools" / str(pool_id)
+
+    def _volume_dir(self, volume: Volume) -> Path:
+        return self._mountpoint(volume.pool_id) / "volumes" / str(volume.id)
+
+    def _snapshot_dir(self, volume: Volume, snapshot_id: int) -> Path:
+        return self._mountpoint(volume.pool_id) / "snapshots" / str(volume.id) / str(snapshot_id)
+
+    @staticmethod
+    def _quota_group(volume: Volume) -> str:
+        return f"1/{volume.id}"
+
+    def _quota_limit(self, volume: Volume) -> int:
+        return volume.capacity_bytes + volume.snapshot_space_bytes + QUOTA_SLACK_BYTES
+
+    # Pools
+
+    def create_pool(self, pool: Pool, members: list[Disk], force: bool) -> None:
+        devices = [self._device(disk) for disk in members]
+        for device in devices:
+            signature = disks.has_signature(device)
+            if signature and not force:
+                raise Conflict(f"{device} holds a {signature} signature; give force/yes to "
+                               "erase it.", ErrorCode.DISK_IN_USE)
+            if signature:
+                disks.wipe(device)
+        mountpoint = self._mountpoint(pool.id)
+        btrfs.make_filesystem(devices, pool.raid_level, f"opensan-{pool.id}")
+        mountpoint.mkdir(parents=True, exist_ok=True)
+        btrfs.mount(devices[0], mountpoint)
+        try:
+            btrfs.enable_quota(mountpoint)
+            (mountpoint / "volumes").mkdir(exist_ok=True)
+            (mountpoint / "snapshots").mkdir(exist_ok=True)
+        except Exception:
+            btrfs.unmount(mountpoint)
+            raise
+
+    def _device(self, disk: Disk) -> str:
+        if not disk.device_path or disk.device_path not in self.config.devices:
+            raise InvalidArgument(f"Disk {disk.id} is not one of the configured devices.")
+        return disk.device_path
+
+    def delete_pool(self, pool: Pool) -> None:
+        mountpoint = self._mountpoint(pool.id)
+        if btrfs.is_mounted(mountpoint):
+            btrfs.unmount(mountpoint)
+        mountpoint.rmdir()
+        self._usage.pop(pool.id, None)
+
+    def add_pool_disks(self, pool: Pool, members: list[Disk]) -> None:
+        btrfs.add_devices(self._mountpoint(pool.id), [self._device(d) for d in members],
+                          pool.raid_level)
+
+    def measured_pool_usage(self, pool: Pool) -> tuple[int, int] | None:
+        fs_usage, _groups = self._pool_figures(pool.id)
+        return fs_usage.size_bytes, fs_usage.used_bytes
+
+    def _pool_figures(self, pool_id: int) -> tuple[btrfs.FsUsage, dict[str, btrfs.Qgroup]]:
+        """Usage and quota groups of a pool, read at most every usage_refresh_seconds."""
+        cached = self._usage.get(pool_id)
+        now = time.monotonic()
+        if cached and now - cached[0] < self.usage_refresh_seconds:
+            return cached[1], cached[2]
+        mountpoint = self._mountpoint(pool_id)
+        # tgtd writes through the page cache: flush it, or overwritten blocks are not counted yet.
+        run(["sync", "--file-system", str(mountpoint)])
+        figures = (btrfs.usage(mountpoint), btrfs.qgroups(mountpoint))
+        self._usage[pool_id] = (now, *figures)
+        return figures
+
+    # Volumes
+
+    def create_volume(self, volume: Volume) -> None:
+        directory = self._volume_dir(volume)
+        mountpoint = self._mountpoint(volume.pool_id)
+        group = self._quota_group(volume)
+        btrfs.create_qgroup(mountpoint, group)
+        try:
+            btrfs.limit_qgroup(mountpoint, group, self._quota_limit(volume))
+            btrfs.create_subvolume(directory, qgroup=group)  # a member from birth: no rescan
+            try:
+                # No copy-on-write for the image (the directory's flag passes to new files): a
+                # host rewriting its disk overwrites in place instead of growing the volume, and
+                # only blocks a snapshot still holds are copied, once.
+                run(["chattr", "+C", str(directory)])
+                with open(directory / IMAGE, "wb") as file:
+                    if volume.provision is Provision.THICK:
+                        os.posix_fallocate(file.fileno(), 0, volume.capacity_bytes)
+                    else:
+                        file.truncate(volume.capacity_bytes)
+            except Exception:
+                btrfs.delete_subvolume(directory)
+                raise
+        except Exception:
+            btrfs.destroy_qgroup(mountpoint, group)
+            raise
+
+    def extend_volume(self, volume: Volume) -> None:
+        image = self._volume_dir(volume) / IMAGE
+        with open(image, "r+b") as file:
+            if volume.provision is Provision.THICK:
+                os.posix_fallocate(file.fileno(), 0, volume.capacity_bytes)
+            else:
+                file.truncate(volume.capacity_bytes)
+        btrfs.limit_qgroup(self._mountpoint(volume.pool_id), self._quota_group(volume),
+                           self._quota_limit(volume))
+        self._sync()  # tgt reads a LUN's size when it is created: re-create mapped ones
+
+    def delete_volume(self, volume: Volume) -> None:
+        btrfs.delete_subvolume(self._volume_dir(volume))
+        snapshots = self._mountpoint(volume.pool_id) / "snapshots" / str(volume.id)
+        if snapshots.exists():
+            snapshots.rmdir()  # empty: a volume with snapshots is never deleted
+        btrfs.destroy_qgroup(self._mountpoint(volume.pool_id), self._quota_group(volume))
+
+    def measured_volume_bytes(self, volume: Volume) -> int | None:
+        try:
+            return (self._volume_dir(volume) / IMAGE).stat().st_blocks * 512
+        except OSError:
+            return None
+
+    # Snapshots
+
+    def set_snapshot_space(self, volume: Volume) -> None:
+        btrfs.limit_qgroup(self._mountpoint(volume.pool_id), self._quota_group(volume),
+                           self._quota_limit(volume))
+
+    def create_snapshot(self, volume: Volume, snapshot: Snapshot) -> None:
+        destination = self._snapshot_dir(volume, snapshot.id)
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        btrfs.snapshot(self._volume_dir(volume), destination, readonly=True,
+                       qgroup=self._quota_group(volume))
+        self._snapshots[snapshot.id] = (volume.pool_id, destination)
+
+    def delete_snapshot(self, volume: Volume, snapshot: Snapshot) -> None:
+        btrfs.delete_subvolume(self._snapshot_dir(volume, snapshot.id))
+        self._snapshots.pop(snapshot.id, None)
+        self._subvolume_ids.pop(snapshot.id, None)
+
+    def measured_snapshot_bytes(self, snapshot: Snapshot) -> int | None:
+        """What only this snapshot holds: its quota group's exclusive bytes."""
+        where = self._snapshots.get(snapshot.id)
+        if where is None:
+            return None
+        pool_id, directory = where
+        if snapshot.id not in self._subvolume_ids:
+            self._subvolume_ids[snapshot.id] = btrfs.subvolume_id(directory)
+        _usage, groups = self._pool_figures(pool_id)
+        group = groups.get(f"0/{self._subvolume_ids[snapshot.id]}")
+        return group.exclusive if group else None
+
+    def measured_snapshot_space_used(self, volume: Volume) -> int | None:
+        """What the volume's quota group holds beyond the volume's own data: the old blocks its
+        snapshots keep. Quota numbers count whole extents and btrfs frees an extent only when
+        no part of it is used, so neither a snapshot's exclusive bytes nor the volume's
+        referenced bytes tell this; the image's allocated blocks do."""
+        if volume.snapshot_space_bytes == 0:
+            return 0
+        _usage, groups = self._pool_figures(volume.pool_id)
+        group = groups.get(self._quota_group(volume))
+        own = self.measured_volume_bytes(volume)
+        if group is None or own is None:
+            return None
+        return max(0, group.exclusive - own)
+
+    def rollback_snapshot(self, volume: Volume, snapshot: Snapshot) -> None:
+        """Withdraw the volume's LUNs, swap its subvolume for a writable copy of the snapshot,
+        export again: tgt holds the image open, so the swap cannot happen under it."""
+        with self._lock:
+            self._suspended.add(volume.id)
+            try:
+                self._sync()
+                directory = self._volume_dir(volume)
+                btrfs.delete_subvolume(directory)
+                btrfs.snapshot(self._snapshot_dir(volume, snapshot.id), directory,
+                               readonly=False, qgroup=self._quota_group(volume))
+            finally:
+                self._suspended.discard(volume.id)
+                self._sync()
+
+    # Targets and LUNs
+
+    def create_target(self, target: Target) -> None:
+        with self._lock:
+            self._targets[target.id] = target
+            self._sync()
+
+    def delete_target(self, target: Target) -> None:
+        with self._lock:
+            self._targets.pop(target.id, None)
+            self._sync()
+
+    def map_lun(
+        self, target: Target, mapping: LunMapping, volume: Volume, snapshot: Snapshot | None
+    ) -> None:
+        path = (self._snapshot_dir(volume, snapshot.id) if snapshot
+                else self._volume_dir(volume)) / IMAGE
+        with self._lock:
+            self._exports[(target.id, mapping.lun)] = Export(target.id, mapping, path)
+            try:
+                self._sync()
+            except Exception:
+                del self._exports[(target.id, mapping.lun)]
+                self._sync()
+                raise
+
+    def unmap_lun(self, target: Target, mapping: LunMapping) -> None:
+        with self._lock:
+            self._exports.pop((target.id, mapping.lun), None)
+            self._sync()
+
+    def _layout(self) -> list[TgtTarget]:
+        """The tgt targets the records call for (tids are filled in by _sync)."""
+        wanted: list[TgtTarget] = []
+        for target in sorted(self._targets.values(), key=lambda t: t.id):
+            groups: dict[tuple[str, ...], list[TgtLun]] = {("*",): []}
+            for export in self._exports.values():
+                if export.target_id != target.id or export.mapping.volume_id in self._suspended:
+                    continue
+                lun = TgtLun(lun=export.mapping.lun + 1, path=str(export.path),
+                             readonly=export.mapping.permission is Permission.READ_ONLY,
+                             size_bytes=reported_size_bytes(export.path.stat().st_size))
+                groups.setdefault(tuple(sorted(export.mapping.hosts)), []).append(lun)
+            for hosts, luns in groups.items():
+                acl: tuple[str, ...]
+                if hosts == ("*",):
+                    iqn, acl = target.iqn, ("ALL",)
+                else:
+                    digest = hashlib.sha256(",".join(hosts).encode()).hexdigest()[:8]
+                    iqn, acl = f"{target.iqn}.acl-{digest}", hosts
+                wanted.append(TgtTarget(0, iqn, tuple(sorted(luns, key=lambda x: x.lun)), acl))
+        return wanted
+
+    def _ours(self, iqn: str) -> bool:
+        prefix = f"iqn.2004-08.com.qsan:{self.config.model_name.lower()}-{self._serial.lower()}:"
+        return iqn.startswith(prefix)
+
+    def _sync(self) -> None:
+        """Make tgtd's targets, LUNs and ACLs exactly what the records call for."""
+        with self._lock:
+            self._ensure_tgtd()
+            current = {t.iqn: t for t in self.tgtadm.show()}
+            wanted = self._layout()
+            for target in current.values():
+                if self._ours(target.iqn) and target.iqn not in {w.iqn for w in wanted}:
+                    self.tgtadm.delete_target(target.tid)
+            used_tids = {t.tid for t in current.values()}
+            for want in wanted:
+                have = current.get(want.iqn)
+                if have is None:
+                    tid = min(set(range(1, len(used_tids) + 2)) - used_tids)
+                    used_tids.add(tid)
+                    self.tgtadm.new_target(tid, want.iqn)
+                    have = TgtTarget(tid, want.iqn, (), ())
+                self._sync_target(have, want)
+
+    def _sync_target(self, have: TgtTarget, want: TgtTarget) -> None:
+        present = {lun.lun: lun for lun in have.luns}
+        desired = {lun.lun: lun for lun in want.luns}
+        for number, lun in present.items():
+            if desired.get(number) != lun:
+                self.tgtadm.delete_lun(have.tid, number)
+        for number, lun in desired.items():
+            if present.get(number) != lun:
+                self.tgtadm.new_lun(have.tid, number, lun.path, lun.readonly)
+        for entry in set(have.acl) - set(want.acl):
+            self.tgtadm.unbind(have.tid, entry)
+        for entry in set(want.acl) - set(have.acl):
+            self.tgtadm.bind(have.tid, entry)
+
+    # Start-up, supervision, shutdown
+
+    def reconcile(self, state: ArrayState) -> None:
+        """Mount every pool and export every mapping, as after a reboot or a crash."""
+        with self._lock:
+            for pool in state.pools.values():
+                mountpoint = self._mountpoint(pool.id)
+                if not btrfs.is_mounted(mountpoint):
+                    mountpoint.mkdir(parents=True, exist_ok=True)
+                    btrfs.mount(self._device(state.disks[pool.disk_ids[0]]), mountpoint)
+            self._targets = dict(state.targets)
+            self._snapshots = {
+                s.id: (state.volumes[s.volume_id].pool_id,
+                       self._snapshot_dir(state.volumes[s.volume_id], s.id))
+                for s in state.snapshots.values()
+            }
+            self._exports = {}
+            for (target_id, lun), mapping in state.mappings.items():
+                volume = state.volumes[mapping.volume_id]
+                snapshot_dir = self._snapshot_dir(volume, mapping.snapshot_id) \
+                    if mapping.snapshot_id else self._volume_dir(volume)
+                self._exports[(target_id, lun)] = Export(target_id, mapping,
+                                                         snapshot_dir / IMAGE)
+            self._sync()
+
+    def _ensure_tgtd(self) -> bool:
+        """Start our tgtd when it is not running; True when it had to be (re)started."""
+        if self.tgtadm.ready():
+            return False
+        if self.config.adopt_tgtd:
+            raise BackendError(f"No tgtd answers on control port {self.config.tgtd_control_port} "
+                               "(adopt_tgtd is set, so OpenSAN does not start one).")
+        if self.daemon is None:
+            self.daemon = TgtDaemon(self.config.tgtd_control_port, self.config.portal,
+                                    self.data_dir / "tgtd.log")
+        self.daemon.start()
+        return True
+
+    def poll(self) -> list[tuple[EventLevel, str, str]]:
+        with self._lock:
+            if self.tgtadm.ready():
+                return []
+            if self.config.adopt_tgtd:
+                return [(EventLevel.ERROR, "iSCSI", "The adopted tgtd does not answer; LUNs "
+                         "are offline until it is back.")]
+            self._sync()
+        return [(EventLevel.WARNING, "iSCSI",
+                 f"tgtd had stopped; restarted it and re-applied {len(self._exports)} LUNs.")]
+
+    def close(self) -> None:
+        with self._lock:
+            if self.daemon is not None:
+                self.daemon.stop()
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown"
+
+
+def _memory_gb() -> int:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                return round(int(line.split()[1]) / 1024**2)
+    except OSError:
+        pass
+    return 0
+
+
+def create(options: dict[str, Any]) -> StorageBackend:
+    if "config" not in options:
+        raise InvalidArgument("The linux backend needs --config FILE (docs/linux.md).")
+    return LinuxBackend(LinuxConfig.load(Path(options["config"])))
+
