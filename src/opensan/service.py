@@ -715,7 +715,7 @@ class ArrayService:
             if view.volume_count:
                 raise Conflict(f"Pool {pool.name} still holds {view.volume_count} volumes.",
                                ErrorCode.POOL_NOT_EMPTY)
-            self.backend.delete_pool(pool)
+            self.backend.delete_pool(pool, [change.state.disks[d] for d in pool.disk_ids])
             for disk in change.state.disks.values():
                 if disk.pool_id == pool.id:
                     change.put_disk(replace(disk, usage=DiskUsage.FREE, pool_id=None,

@@ -178,11 +178,20 @@ def test_pool_is_btrfs_raid_with_measured_capacity(linux_array: LinuxArray) -> N
     assert volume["usedBytes"] < 16 * 1024**2  # thin: nothing written yet
 
 
-def test_refuses_a_device_with_a_file_system_unless_forced(linux_array: LinuxArray) -> None:
+def test_refuses_a_device_with_a_file_system_unless_forced(linux_array: LinuxArray,
+                                                            tmp_path: Path) -> None:
     disks = linux_array.admin.ok("GET", "/rest/storage/diskinfo")
     ids = ",".join(str(d["id"]) for d in disks[:2])
+    # A pool's own file system is erased when the pool is deleted: its disks are free again.
     pool = linux_array.admin.ok("POST", f"/rest/storage/createpool/name/a/raidlevel/1/diskids/{ids}")
     linux_array.admin.ok("POST", f"/rest/storage/deletepool/poolid/{pool['id']}")
+    pool = linux_array.admin.ok("POST", f"/rest/storage/createpool/name/a/raidlevel/1/diskids/{ids}")
+    linux_array.admin.ok("POST", f"/rest/storage/deletepool/poolid/{pool['id']}")
+    # Someone else's file system is not erased without force.
+    device = next(line.split(":")[0] for line in subprocess.run(
+        ["losetup", "-a"], capture_output=True, text=True).stdout.splitlines()
+        if str(tmp_path) in line and "disk0.img" in line)
+    subprocess.run(["mkfs.btrfs", "-q", "-f", device], check=True)
     before = array_state(linux_array.admin)
     assert_error(linux_array.admin.post(f"/rest/storage/createpool/name/b/raidlevel/1/diskids/"
                                         f"{ids}"), 409)
@@ -261,3 +270,40 @@ def test_default_passwords_are_refused(tmp_path: Path, make_loop: Callable[[int]
         capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert "default password" in result.stderr and "opensan passwd" in result.stderr
+
+
+def test_snapshot_space_stops_growth_at_its_limit(linux_array: LinuxArray) -> None:
+    """Each snapshot keeps the blocks rewritten after it; once they fill the snapshot space
+    (1 GiB here) of a thick volume, writes to the volume fail instead of eating the pool."""
+    volume = make_volume(linux_array, provision="thick")
+    iqn = target_iqn(linux_array)
+    linux_array.admin.ok("POST", f"/rest/storage/maplun/targetid/0/lun/0/vdid/{volume['id']}")
+    assert pattern_ok(linux_array.qemu_io(iqn, 0, "write -P 0x01 0 256M"))
+    refused = None
+    for round_number in range(2, 12):
+        linux_array.admin.ok("POST", f"/rest/storage/snapshot/vdid/{volume['id']}/name/"
+                             f"s{round_number}")
+        result = linux_array.qemu_io(iqn, 0, f"write -P {round_number} 0 256M")
+        if not pattern_ok(result):
+            refused = round_number
+            break
+    # 1 GiB of snapshot space (plus 64 MiB of slack) holds four rewrites of 256 MiB.
+    assert refused in (5, 6), refused
+    time.sleep(2.5)
+    info = linux_array.admin.ok("GET", f"/rest/storage/snapshot/vdid/{volume['id']}")
+    assert 900 * 1024**2 <= info["snapshotUsedBytes"] <= GIB + 64 * 1024**2
+    # Deleting the oldest snapshot gives room back.
+    oldest = info["snapshots"][0]
+    linux_array.admin.ok("POST", f"/rest/storage/deletesnapshot/snapid/{oldest['id']}")
+    assert pattern_ok(linux_array.qemu_io(iqn, 0, "write -P 0x77 0 64M"))
+
+
+def test_restart_removes_what_an_interrupted_change_left(linux_array: LinuxArray) -> None:
+    volume = make_volume(linux_array, space_gb=0)
+    pool = linux_array.admin.ok("GET", "/rest/storage/poolinfo")[0]
+    mountpoint = linux_array.data_dir / "pools" / str(pool["id"])
+    orphan = mountpoint / "volumes" / "1234567890"  # as a create killed before its commit
+    btrfs.create_subvolume(orphan)
+    linux_array.restart()
+    assert not orphan.exists()
+    assert (mountpoint / "volumes" / str(volume["id"]) / "lun.img").exists()

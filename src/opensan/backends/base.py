@@ -99,7 +99,8 @@ class StorageBackend(ABC):
         """Build the pool; refuse disks that hold data (a file-system signature) unless force."""
 
     @abstractmethod
-    def delete_pool(self, pool: Pool) -> None: ...
+    def delete_pool(self, pool: Pool, members: list[Disk]) -> None:
+        """Remove the pool and leave its disks free for another pool."""
 
     @abstractmethod
     def add_pool_disks(self, pool: Pool, disks: list[Disk]) -> None: ...

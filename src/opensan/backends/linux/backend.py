@@ -66,6 +66,7 @@ log = logging.getLogger("opensan.linux")
 IMAGE = "lun.img"
 # Quota slack above capacity + snapshot space: btrfs counts a subvolume's metadata too.
 QUOTA_SLACK_BYTES = 64 * 1024**2
+SMART_REFRESH_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,7 @@ class LinuxBackend(StorageBackend):
         self._usage: dict[int, tuple[float, btrfs.FsUsage, dict[str, btrfs.Qgroup]]] = {}
         self._snapshots: dict[int, tuple[int, Path]] = {}  # snapshot id -> (pool id, directory)
         self._subvolume_ids: dict[int, int] = {}
+        self._smart: dict[int, tuple[float, DiskSmart]] = {}
         self._serial = _machine_serial()
 
     # Identity and monitoring
@@ -164,7 +166,16 @@ class LinuxBackend(StorageBackend):
                           hwmon.read_sensors()),)
 
     def disk_smart(self, disk: Disk, now: float) -> DiskSmart:
-        report = disks.read_smart(disk.device_path or "", disk.id, disk.enclosure_id, disk.slot) \
+        """smartctl takes a while per disk: its report is reused for SMART_REFRESH_SECONDS."""
+        cached = self._smart.get(disk.id)
+        if cached and time.monotonic() - cached[0] < SMART_REFRESH_SECONDS:
+            return cached[1]
+        report = self._read_smart(disk)
+        self._smart[disk.id] = (time.monotonic(), report)
+        return report
+
+    def _read_smart(self, disk: Disk) -> DiskSmart:
+        report = disks.read_smart(disk.device_path, disk.id, disk.enclosure_id, disk.slot) \
             if disk.device_path else None
         if report is not None:
             return report
@@ -174,8 +185,7 @@ class LinuxBackend(StorageBackend):
             note=f"{disk.device_path} reports no S.M.A.R.T. data (e.g. a loop device).")
 
     def disk_temperature_c(self, disk: Disk, now: float) -> int | None:
-        return self.disk_smart(disk, now).temperature_c if disk.type is not DiskType.VIRTUAL \
-            else None
+        return self.disk_smart(disk, now).temperature_c
 
     def portals(self, controller: int) -> tuple[str, ...]:
         return (self.config.portal,)
@@ -226,12 +236,15 @@ class LinuxBackend(StorageBackend):
             raise InvalidArgument(f"Disk {disk.id} is not one of the configured devices.")
         return disk.device_path
 
-    def delete_pool(self, pool: Pool) -> None:
+    def delete_pool(self, pool: Pool, members: list[Disk]) -> None:
         mountpoint = self._mountpoint(pool.id)
         if btrfs.is_mounted(mountpoint):
             btrfs.unmount(mountpoint)
         mountpoint.rmdir()
         self._usage.pop(pool.id, None)
+        for disk in members:
+            # The file system was ours: erase it, so the disks are free again, not "in use".
+            disks.wipe(self._device(disk))
 
     def add_pool_disks(self, pool: Pool, members: list[Disk]) -> None:
         btrfs.add_devices(self._mountpoint(pool.id), [self._device(d) for d in members],
@@ -464,6 +477,7 @@ class LinuxBackend(StorageBackend):
                 if not btrfs.is_mounted(mountpoint):
                     mountpoint.mkdir(parents=True, exist_ok=True)
                     btrfs.mount(self._device(state.disks[pool.disk_ids[0]]), mountpoint)
+                self._remove_orphans(pool, state)
             self._targets = dict(state.targets)
             self._snapshots = {
                 s.id: (state.volumes[s.volume_id].pool_id,
@@ -478,6 +492,28 @@ class LinuxBackend(StorageBackend):
                 self._exports[(target_id, lun)] = Export(target_id, mapping,
                                                          snapshot_dir / IMAGE)
             self._sync()
+
+    def _remove_orphans(self, pool: Pool, state: ArrayState) -> None:
+        """Delete what a change killed before its commit left behind: subvolumes and quota
+        groups of volumes and snapshots the records do not have (the records are the truth)."""
+        mountpoint = self._mountpoint(pool.id)
+        volumes = {str(v.id) for v in state.volumes.values() if v.pool_id == pool.id}
+        snapshots = {str(s.id) for s in state.snapshots.values()}
+        for directory in sorted((mountpoint / "snapshots").glob("*/*")):
+            if directory.name not in snapshots:
+                log.warning("Removing orphaned snapshot %s", directory)
+                btrfs.delete_subvolume(directory)
+        for directory in sorted((mountpoint / "snapshots").glob("*")):
+            if directory.name not in volumes and not any(directory.iterdir()):
+                directory.rmdir()
+        for directory in sorted((mountpoint / "volumes").glob("*")):
+            if directory.name not in volumes:
+                log.warning("Removing orphaned volume %s", directory)
+                btrfs.delete_subvolume(directory)
+        for group in btrfs.qgroups(mountpoint):
+            level, _, number = group.partition("/")
+            if level == "1" and number not in volumes:
+                btrfs.destroy_qgroup(mountpoint, group)
 
     def _ensure_tgtd(self) -> bool:
         """Start our tgtd when it is not running; True when it had to be (re)started."""

@@ -91,7 +91,7 @@ class SimulatedBackend(StorageBackend):
     def create_pool(self, pool: Pool, disks: list[Disk], force: bool) -> None:
         self._apply()
 
-    def delete_pool(self, pool: Pool) -> None:
+    def delete_pool(self, pool: Pool, members: list[Disk]) -> None:
         self._apply()
 
     def add_pool_disks(self, pool: Pool, disks: list[Disk]) -> None:
