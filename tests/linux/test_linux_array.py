@@ -307,3 +307,23 @@ def test_restart_removes_what_an_interrupted_change_left(linux_array: LinuxArray
     linux_array.restart()
     assert not orphan.exists()
     assert (mountpoint / "volumes" / str(volume["id"]) / "lun.img").exists()
+
+
+def test_extending_a_mapped_volume_grows_the_lun(linux_array: LinuxArray) -> None:
+    volume = make_volume(linux_array, space_gb=0, provision="thin")
+    iqn = target_iqn(linux_array)
+    linux_array.admin.ok("POST", f"/rest/storage/maplun/targetid/0/lun/0/vdid/{volume['id']}")
+    assert pattern_ok(linux_array.qemu_io(iqn, 0, "write -P 0x42 0 1M"))
+
+    def capacity() -> int:
+        output = subprocess.run(
+            ["iscsi-readcapacity16", "-s", "-i", HOST_A, f"iscsi://{linux_array.portal}/{iqn}/1"],
+            capture_output=True, text=True, timeout=60).stdout
+        return int(output.strip())
+
+    assert capacity() == GIB
+    grown = linux_array.admin.ok("POST", f"/rest/storage/extendvolume/vdid/{volume['id']}/"
+                                 "sizegb/2")
+    assert grown["capacityBytes"] == 2 * GIB
+    assert capacity() == 2 * GIB
+    assert pattern_ok(linux_array.qemu_io(iqn, 0, "read -P 0x42 0 1M"))
