@@ -211,8 +211,11 @@ class ArrayService:
     def _change(self) -> Iterator[Change]:
         with self._lock:
             draft = self._state.copy()
-            with self.store.transaction() as tx:
-                yield Change(tx, draft, self.clock.now())
+            try:
+                with self.store.transaction() as tx:
+                    yield Change(tx, draft, self.clock.now())
+            finally:
+                self.backend.forget_measurements()  # a failed change may have moved data too
             self._state = draft
             self.version += 1
 

@@ -163,6 +163,9 @@ class StorageBackend(ABC):
         """Bytes the volume's snapshots take out of its snapshot space, all together."""
         return None
 
+    def forget_measurements(self) -> None:
+        """Called after every change: measured figures from before it are stale now."""
+
     def poll(self) -> list[tuple[EventLevel, str, str]]:
         """Called every tick: repair what the world forgot; returns (level, source, message)
         events to record, e.g. that a crashed iSCSI daemon was restarted."""

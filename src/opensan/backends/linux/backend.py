@@ -254,6 +254,9 @@ class LinuxBackend(StorageBackend):
         fs_usage, _groups = self._pool_figures(pool.id)
         return fs_usage.size_bytes, fs_usage.used_bytes
 
+    def forget_measurements(self) -> None:
+        self._usage.clear()
+
     def _pool_figures(self, pool_id: int) -> tuple[btrfs.FsUsage, dict[str, btrfs.Qgroup]]:
         """Usage and quota groups of a pool, read at most every usage_refresh_seconds."""
         cached = self._usage.get(pool_id)
