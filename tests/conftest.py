@@ -1,17 +1,32 @@
-"""Fixtures: a fresh virtual array per test, in-process by default or as a live server.
+"""Fixtures: a fresh array per test, in-process by default or as a live server, on the simulated
+backend by default or on the Linux one.
 
 Set OPENSAN_TEST_LIVE=1 to run the same API tests against a real `opensan serve` process
 (a new one, with its own state dir and free port, for every test).
+
+Set OPENSAN_TEST_BACKEND=linux to run them against the Linux backend (root, btrfs and tgt
+needed, as for tests/linux): every array then gets its own loop devices, tgtd control port and
+iSCSI portal, passwords set offline (a real array refuses QSAN's default ones) and the profile
+tests/api/linux_profile.toml. Tests that need what only the virtual array has are marked
+`simulated`; on another backend they are deselected with -m "not simulated", never skipped.
+
+The Linux tooling lives here for tests/linux too (loop devices, mounts, a private tgtd). Every
+context manager and fixture below releases what it set up, also when a test fails: tgtd is
+stopped before the pools are unmounted, and those before their loop devices are detached.
 """
 
 from __future__ import annotations
 
+import itertools
+import json
 import os
+import random
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,16 +36,253 @@ import pytest
 from fastapi.testclient import TestClient
 
 from opensan.api.app import Array, create_app, open_array
+from opensan.api.auth import change_password, ensure_default_accounts
+from opensan.backends.linux import btrfs
+from opensan.backends.linux.runner import run
+from opensan.backends.linux.tgt import MAX_CONTROL_PORT, SOCKET_DIRECTORY, Tgtadm, TgtDaemon
 from opensan.config import Settings
+from opensan.store.sqlite import SqliteStore
 
 LIVE = os.environ.get("OPENSAN_TEST_LIVE") == "1"
+BACKEND = os.environ.get("OPENSAN_TEST_BACKEND", "simulated")
+SIMULATED = BACKEND == "simulated"
 SEED = 20261129
+GIB = 1024**3
+
+# QSAN's default password, which the virtual array keeps and a real array refuses to serve with.
+DEFAULT_PASSWORD = "1234"
+# The password every Linux test array's accounts get offline, before its first start.
+LINUX_PASSWORD = "s3cret-admin"
+# The password of both accounts (admin and user) of the arrays under test.
+PASSWORD = DEFAULT_PASSWORD if SIMULATED else LINUX_PASSWORD
+
+# A Linux test array: sparse loop devices (nothing is written to most of them), enough for the
+# profile's pool and spare plus the six free disks the pool tests use, and large enough for the
+# sizes the tests ask for (pools of more than 100 GiB, as on the virtual array).
+LINUX_DISKS = 10
+LINUX_DISK_BYTES = 64 * GIB
+LINUX_PROFILE = Path(__file__).parent / "api" / "linux_profile.toml"
+
+
+@dataclass(frozen=True)
+class Hardware:
+    """What a fresh array of a backend is made of."""
+
+    bays: int
+    controllers: int
+    model: str
+
+
+def _hardware(backend: str) -> Hardware:
+    known = {
+        "simulated": Hardware(bays=26, controllers=2, model="XS5226D"),  # the default model
+        "linux": Hardware(bays=LINUX_DISKS, controllers=1, model="OPENSAN-LNX"),
+    }
+    if backend not in known:
+        raise pytest.UsageError(f"OPENSAN_TEST_BACKEND={backend}: use simulated or linux.")
+    return known[backend]
+
+
+HARDWARE = _hardware(BACKEND)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "simulated(reason): needs what only the simulated backend has; select "
+        "with -m 'not simulated' on another backend")
+
+
+@pytest.hookimpl(trylast=True)  # after -m has deselected
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test the backend under test cannot run is deselected, not skipped (a skip would be
+    counted like a pass): refuse to run it at all."""
+    if SIMULATED:
+        return
+    gated = [item.nodeid for item in items if item.get_closest_marker("simulated")]
+    if gated:
+        raise pytest.UsageError(
+            f"{len(gated)} selected tests need the simulated backend (e.g. {gated[0]}); on the "
+            f"{BACKEND} backend select with -m 'not simulated'.")
 
 
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def free_control_port() -> int:
+    """A tgtd management channel (0-32767, a unix socket per number) that nothing uses."""
+    while True:
+        port = random.randint(1000, MAX_CONTROL_PORT)
+        if not (SOCKET_DIRECTORY / f"socket.{port}").exists():
+            return port
+
+
+# The Linux backend's tooling
+
+
+def require_root() -> None:
+    if os.geteuid() != 0:
+        pytest.fail("Linux backend tests need root (loop devices, mounts, tgtd).")
+
+
+@pytest.fixture
+def root() -> None:
+    require_root()
+
+
+@contextmanager
+def loop_device(image: Path, size_bytes: int) -> Iterator[str]:
+    """/dev/loopN over a new sparse file; detached and the file deleted on exit (sparse, but
+    it holds what was written: a pool's balance writes gigabytes)."""
+    with image.open("wb") as file:
+        file.truncate(size_bytes)
+    device = run(["losetup", "-f", "--show", image]).strip()
+    try:
+        yield device
+    finally:
+        run(["losetup", "-d", device])
+        image.unlink()
+
+
+@pytest.fixture
+def make_loop(root: None, tmp_path: Path) -> Iterator[Callable[[int], str]]:
+    """make_loop(size_bytes) -> /dev/loopN over a sparse file; all detached at teardown."""
+    numbers = itertools.count()
+    with ExitStack() as stack:
+        yield lambda size_bytes: stack.enter_context(
+            loop_device(tmp_path / f"disk{next(numbers)}.img", size_bytes))
+
+
+@pytest.fixture
+def mounts(make_loop: Callable[[int], str]) -> Iterator[list[Path]]:
+    """Mount points a test appends to; each still mounted at teardown is unmounted (before
+    make_loop, which this depends on, detaches the loop devices)."""
+    mounted: list[Path] = []
+    yield mounted
+    for mountpoint in reversed(mounted):
+        if btrfs.is_mounted(mountpoint):
+            btrfs.unmount(mountpoint)
+
+
+MakeDaemon = Callable[..., TgtDaemon]
+
+
+@pytest.fixture
+def make_daemon(root: None, tmp_path: Path) -> Iterator[MakeDaemon]:
+    """make_daemon(control_port=None, portal=None) -> a TgtDaemon, not started, on a free
+    control port and a free 127.0.0.1 portal unless given; every one is stopped at teardown."""
+    daemons: list[TgtDaemon] = []
+
+    def make(control_port: int | None = None, portal: str | None = None) -> TgtDaemon:
+        daemon = TgtDaemon(
+            free_control_port() if control_port is None else control_port,
+            f"127.0.0.1:{free_port()}" if portal is None else portal,
+            tmp_path / f"tgtd-{len(daemons)}.log",
+        )
+        daemons.append(daemon)
+        return daemon
+
+    yield make
+    for daemon in daemons:
+        daemon.stop()
+
+
+@pytest.fixture
+def tgtd(make_daemon: MakeDaemon) -> TgtDaemon:
+    """A running private tgtd on a free portal of 127.0.0.1; stopped at teardown."""
+    daemon = make_daemon()
+    daemon.start()
+    return daemon
+
+
+@dataclass(frozen=True)
+class LinuxHost:
+    """Where a Linux array keeps its pools, its portal and tgtd control port, and the backend
+    config file that names them and the array's loop devices."""
+
+    data_dir: Path
+    portal: str
+    control_port: int
+    config: Path
+
+
+def stop_tgtd(control_port: int) -> None:
+    """Stop a tgtd left behind on this control port (a killed server's), and its socket."""
+    tgtadm = Tgtadm(control_port)
+    if tgtadm.ready():
+        tgtadm.shutdown()
+    channel = SOCKET_DIRECTORY / f"socket.{control_port}"
+    for leftover in (channel, channel.with_name(channel.name + ".lock")):
+        leftover.unlink(missing_ok=True)
+
+
+def unmount_pools(data_dir: Path) -> None:
+    for mountpoint in (data_dir / "pools").glob("*"):
+        if btrfs.is_mounted(mountpoint):
+            btrfs.unmount(mountpoint)
+
+
+@contextmanager
+def linux_host(workdir: Path, disks: int, disk_bytes: int) -> Iterator[LinuxHost]:
+    """Loop devices and a config for a Linux array in workdir. On exit a tgtd still on the
+    control port is stopped, the pools are unmounted and the loop devices detached."""
+    require_root()
+    with ExitStack() as stack:
+        devices = [stack.enter_context(loop_device(workdir / f"disk{i}.img", disk_bytes))
+                   for i in range(disks)]
+        host = LinuxHost(workdir / "data", f"127.0.0.1:{free_port()}", free_control_port(),
+                         workdir / "linux.toml")
+        # JSON arrays and strings are TOML too.
+        host.config.write_text(
+            f"devices = {json.dumps(devices)}\ndata_dir = {json.dumps(str(host.data_dir))}\n"
+            f"portal = {json.dumps(host.portal)}\ntgtd_control_port = {host.control_port}\n")
+        stack.callback(unmount_pools, host.data_dir)
+        stack.callback(stop_tgtd, host.control_port)
+        yield host
+
+
+def set_passwords(state_dir: Path) -> None:
+    """Give both accounts LINUX_PASSWORD before the first start, as `opensan passwd` does."""
+    state_dir.mkdir(parents=True)
+    store = SqliteStore(state_dir / "opensan.db")
+    try:
+        ensure_default_accounts(store)
+        for account in ("admin", "user"):
+            change_password(store, account, LINUX_PASSWORD, time.time(), changed_by="test",
+                            end_sessions=True)
+    finally:
+        store.close()
+
+
+# Arrays of the backend under test
+
+
+@contextmanager
+def array_settings(workdir: Path) -> Iterator[Settings]:
+    """Settings of a new array of the backend under test, its state dir workdir/state. On
+    Linux, what the array may use is released on exit (see linux_host)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    state_dir = workdir / "state"
+    if SIMULATED:
+        yield Settings(state_dir=state_dir, seed=SEED)
+        return
+    with linux_host(workdir, LINUX_DISKS, LINUX_DISK_BYTES) as host:
+        set_passwords(state_dir)
+        yield Settings(state_dir=state_dir, seed=SEED, backend=BACKEND, backend_config=host.config,
+                       profile=LINUX_PROFILE)
+
+
+@contextmanager
+def local_array(workdir: Path) -> Iterator[Array]:
+    """A new array of the backend under test in this process; closed and released on exit."""
+    with array_settings(workdir) as settings:
+        array = open_array(settings)
+        try:
+            yield array
+        finally:
+            array.close()
 
 
 @dataclass
@@ -84,13 +336,26 @@ class LiveServer:
                 self.kill()
 
 
-@pytest.fixture
-def live_server(tmp_path: Path) -> Iterator[LiveServer]:
-    server = LiveServer(tmp_path / "state").start()
+@contextmanager
+def served(settings: Settings) -> Iterator[LiveServer]:
+    """A live server of the array these settings describe (the state dir, the backend and its
+    config, the profile); stopped on exit."""
+    options = ["--backend", settings.backend]
+    if settings.backend_config:
+        options += ["--config", str(settings.backend_config)]
+    if settings.profile:
+        options += ["--profile", str(settings.profile)]
+    server = LiveServer(settings.state_dir, options)
     try:
-        yield server
+        yield server.start()
     finally:
         server.stop()
+
+
+@pytest.fixture
+def live_server(tmp_path: Path) -> Iterator[LiveServer]:
+    with array_settings(tmp_path) as settings, served(settings) as server:
+        yield server
 
 
 class Api:
@@ -120,7 +385,7 @@ class Api:
         assert response.status_code == 200, (method, path, response.status_code, response.text)
         return response.json()
 
-    def login(self, account: str, password: str = "1234") -> Api:
+    def login(self, account: str, password: str = PASSWORD) -> Api:
         response = self.http.post(f"/rest/login/account/{account}/password/{password}")
         assert response.status_code == 200, response.text
         return Api(self.http, response.json()["accessToken"])
@@ -138,26 +403,22 @@ class Harness:
         return Api(self.http)
 
 
-def _settings(state_dir: Path, **overrides: Any) -> Settings:
-    return Settings(state_dir=state_dir, seed=SEED, **overrides)
+@contextmanager
+def fresh_array(workdir: Path) -> Iterator[Harness]:
+    """A new array of the backend under test, in this process or (LIVE) a live server's."""
+    if LIVE:
+        with array_settings(workdir) as settings, served(settings) as server, \
+                httpx.Client(base_url=server.url, timeout=30) as http:
+            yield Harness(http, None)
+    else:
+        with local_array(workdir) as array, TestClient(create_app(array)) as http:
+            yield Harness(http, array)
 
 
 @pytest.fixture
 def harness(tmp_path: Path) -> Iterator[Harness]:
-    if LIVE:
-        server = LiveServer(tmp_path / "state").start()
-        try:
-            with httpx.Client(base_url=server.url, timeout=30) as http:
-                yield Harness(http, None)
-        finally:
-            server.stop()
-        return
-    array = open_array(_settings(tmp_path / "state"))
-    try:
-        with TestClient(create_app(array)) as http:
-            yield Harness(http, array)
-    finally:
-        array.close()
+    with fresh_array(tmp_path) as fresh:
+        yield fresh
 
 
 @pytest.fixture

@@ -399,8 +399,17 @@ class ArrayService:
     def _pool_view(self, state: ArrayState, pool: Pool) -> PoolView:
         volumes = [v for v in state.volumes.values() if v.pool_id == pool.id]
         measured = self.backend.measured_pool_usage(pool)
-        capacity, used = measured or (
-            self._pool_capacity(state, pool), sum(self._allocated_bytes(v) for v in volumes))
+        if measured is None:
+            capacity = self._pool_capacity(state, pool)
+            used = sum(self._allocated_bytes(v) for v in volumes)
+        else:
+            # The file system sees snapshot space only as it fills; the array reserves all of
+            # it when it is set, so the part not yet filled counts as used too.
+            capacity, used = measured
+            used += sum(
+                max(0, v.snapshot_space_bytes
+                    - self._snapshot_space(v, self._snapshots_of(state, v.id)).used_bytes)
+                for v in volumes)
         return PoolView(
             pool=pool,
             health=self._pool_health(state, pool),

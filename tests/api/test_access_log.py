@@ -7,31 +7,26 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import Api, LiveServer
+from conftest import PASSWORD, Api, LiveServer, local_array
 from fastapi.testclient import TestClient
 
-from opensan.api.app import _redacted, create_app, open_array
-from opensan.config import Settings
+from opensan.api.app import _redacted, create_app
 
-# "1234" (the default password) could appear in a port number, so it is checked in context.
-SECRETS = ("/password/1234", "Wr0ngSecret", "N3wSecret")
+# A short password (QSAN's default, 1234) could appear in a port number: checked in context.
+SECRETS = (f"/password/{PASSWORD}", "Wr0ngSecret", "N3wSecret")
 
 
 def use_passwords(http: httpx.Client) -> None:
-    admin = Api(http).login("admin", "1234")
+    admin = Api(http).login("admin", PASSWORD)
     http.post("/rest/login/account/admin/password/Wr0ngSecret")
     admin.ok("POST", "/rest/account/setpassword/account/user/password/N3wSecret")
     http.post("/rest/login", params={"account": "user", "password": "N3wSecret"})
 
 
 def test_access_log_redacts_passwords(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    array = open_array(Settings(state_dir=tmp_path / "s", seed=3))
-    try:
-        with caplog.at_level(logging.INFO, logger="opensan.access"), \
-                TestClient(create_app(array)) as http:
-            use_passwords(http)
-    finally:
-        array.close()
+    with local_array(tmp_path) as array, caplog.at_level(logging.INFO, logger="opensan.access"), \
+            TestClient(create_app(array)) as http:
+        use_passwords(http)
     lines = [r.getMessage() for r in caplog.records if r.name == "opensan.access"]
     assert len(lines) == 4
     assert all("/password/***" in line or "password=%2A%2A%2A" in line for line in lines)

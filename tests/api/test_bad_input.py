@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import Harness, array_state, assert_error
+from conftest import PASSWORD, Harness, array_state, assert_error
 from test_auth_matrix import (
     ArrayIds,
     Endpoint,
@@ -189,6 +189,7 @@ def test_base_request_is_valid(harness: Harness, endpoint: Endpoint) -> None:
     assert response.status_code == expected.get(endpoint.action, 200), response.text
 
 
+@pytest.mark.simulated("sensor faults are injected through /rest/sim")
 def test_unknown_sensor_is_404(shared: SharedArray) -> None:
     response = shared.admin.post("/rest/sim/sensor/sensor/ctr1-no-such-sensor/status/warning")
     changes = shared.changes()
@@ -499,11 +500,11 @@ def test_unmap_twice_is_404(harness: Harness) -> None:
 def test_rejected_login_input_leaves_no_session(shared: SharedArray) -> None:
     """Login's own strings are free, but its keys are checked before any login is tried."""
     for path, kw in (
-        ("/rest/login/account/admin/password/1234/bogus/1", {}),
-        ("/rest/login/account/admin/password/1234/account/user", {}),
+        (f"/rest/login/account/admin/password/{PASSWORD}/bogus/1", {}),
+        (f"/rest/login/account/admin/password/{PASSWORD}/account/user", {}),
         ("/rest/login/account/admin", {}),
-        ("/rest/login/account/admin/password/1234", {"json": {"password": "other"}}),
-        ("/rest/login/account/%FF/password/1234", {}),
+        (f"/rest/login/account/admin/password/{PASSWORD}", {"json": {"password": "other"}}),
+        (f"/rest/login/account/%FF/password/{PASSWORD}", {}),
     ):
         response = bare(shared.http, "POST", path, **kw)
         changes = shared.changes()

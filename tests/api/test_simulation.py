@@ -13,6 +13,7 @@ from opensan.backends.simulated.catalogue import MODELS
 from opensan.config import Settings
 from opensan.domain.errors import InvalidArgument
 
+pytestmark = pytest.mark.simulated("the /rest/sim extensions and the virtual array's hardware")
 GIB = 1024**3
 
 

@@ -61,8 +61,12 @@ def open_array(settings: Settings) -> Array:
 def _open(settings: Settings, store: SqliteStore) -> Array:
     stored = store.get_meta("backend_options")
     if stored is None:
-        # A linux array starts empty: the profile (a virtual array's contents) is not applied.
-        profile = Profile.load(settings.profile) if settings.backend == "simulated" else Profile()
+        # A Linux array starts empty unless a profile is given explicitly: the default profile
+        # describes a virtual array's contents.
+        if settings.backend == "simulated" or settings.profile is not None:
+            profile = Profile.load(settings.profile)
+        else:
+            profile = Profile()
         options: dict[str, Any] = {
             "backend": settings.backend,
             "model": settings.model or "XS5226D",
@@ -209,9 +213,11 @@ class AccessLog:
             await self.app(scope, receive, record)
         finally:
             client = scope.get("client") or ("-", 0)
+            # An unhandled error reaches the client as a 500 from the outermost middleware.
             access_log.info("%s %s %s %d %.1fms", client[0], scope["method"],
                             _redacted(scope["path"], scope.get("query_string", b"").decode(
-                                "latin-1")), status[0], (time.perf_counter() - started) * 1000)
+                                "latin-1")), status[0] or 500,
+                            (time.perf_counter() - started) * 1000)
 
 
 def create_app(array: Array, *, tick_seconds: float = 1.0) -> FastAPI:

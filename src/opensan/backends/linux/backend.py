@@ -17,13 +17,15 @@ re-applies the whole export layout from the records, and poll() restarts a tgtd 
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import logging
 import os
 import socket
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,7 +34,7 @@ from opensan import __version__
 from opensan.backends.base import StorageBackend
 from opensan.backends.linux import btrfs, disks, hwmon
 from opensan.backends.linux.config import LinuxConfig
-from opensan.backends.linux.runner import run
+from opensan.backends.linux.runner import CommandFailed, run
 from opensan.backends.linux.tgt import (
     Tgtadm,
     TgtDaemon,
@@ -40,7 +42,13 @@ from opensan.backends.linux.tgt import (
     TgtTarget,
     reported_size_bytes,
 )
-from opensan.domain.errors import BackendError, Conflict, ErrorCode, InvalidArgument
+from opensan.domain.errors import (
+    BackendError,
+    Conflict,
+    ErrorCode,
+    InsufficientCapacity,
+    InvalidArgument,
+)
 from opensan.domain.models import (
     ArrayState,
     Backplane,
@@ -67,6 +75,8 @@ IMAGE = "lun.img"
 # Quota slack above capacity + snapshot space: btrfs counts a subvolume's metadata too.
 QUOTA_SLACK_BYTES = 64 * 1024**2
 SMART_REFRESH_SECONDS = 60.0
+ALLOCATION_RESERVE_BYTES = 1024**3
+BTRFS_NODE_BYTES = 16 * 1024  # mkfs.btrfs's default node size
 
 
 @dataclass(frozen=True)
@@ -251,8 +261,11 @@ class LinuxBackend(StorageBackend):
                           pool.raid_level)
 
     def measured_pool_usage(self, pool: Pool) -> tuple[int, int] | None:
+        """btrfs's size and use, less a reserve: its free estimate counts space that chunk
+        allocation and metadata will take, and a thick volume of the free size must fit."""
         fs_usage, _groups = self._pool_figures(pool.id)
-        return fs_usage.size_bytes, fs_usage.used_bytes
+        reserve = max(ALLOCATION_RESERVE_BYTES, fs_usage.size_bytes // 100)
+        return max(fs_usage.used_bytes, fs_usage.size_bytes - reserve), fs_usage.used_bytes
 
     def forget_measurements(self) -> None:
         self._usage.clear()
@@ -285,7 +298,7 @@ class LinuxBackend(StorageBackend):
                 # host rewriting its disk overwrites in place instead of growing the volume, and
                 # only blocks a snapshot still holds are copied, once.
                 run(["chattr", "+C", str(directory)])
-                with open(directory / IMAGE, "wb") as file:
+                with _space_errors(), open(directory / IMAGE, "wb") as file:
                     if volume.provision is Provision.THICK:
                         os.posix_fallocate(file.fileno(), 0, volume.capacity_bytes)
                     else:
@@ -294,18 +307,18 @@ class LinuxBackend(StorageBackend):
                 btrfs.delete_subvolume(directory)
                 raise
         except Exception:
-            btrfs.destroy_qgroup(mountpoint, group)
+            self._destroy_quota_group(mountpoint, group)
             raise
 
     def extend_volume(self, volume: Volume) -> None:
-        image = self._volume_dir(volume) / IMAGE
-        with open(image, "r+b") as file:
+        # The quota grows first: the new blocks of a thick volume count against it at once.
+        btrfs.limit_qgroup(self._mountpoint(volume.pool_id), self._quota_group(volume),
+                           self._quota_limit(volume))
+        with _space_errors(), open(self._volume_dir(volume) / IMAGE, "r+b") as file:
             if volume.provision is Provision.THICK:
                 os.posix_fallocate(file.fileno(), 0, volume.capacity_bytes)
             else:
                 file.truncate(volume.capacity_bytes)
-        btrfs.limit_qgroup(self._mountpoint(volume.pool_id), self._quota_group(volume),
-                           self._quota_limit(volume))
         self._sync()  # tgt reads a LUN's size when it is created: re-create mapped ones
 
     def delete_volume(self, volume: Volume) -> None:
@@ -313,7 +326,18 @@ class LinuxBackend(StorageBackend):
         snapshots = self._mountpoint(volume.pool_id) / "snapshots" / str(volume.id)
         if snapshots.exists():
             snapshots.rmdir()  # empty: a volume with snapshots is never deleted
-        btrfs.destroy_qgroup(self._mountpoint(volume.pool_id), self._quota_group(volume))
+        self._destroy_quota_group(self._mountpoint(volume.pool_id), self._quota_group(volume))
+
+    @staticmethod
+    def _destroy_quota_group(mountpoint: Path, group: str) -> None:
+        """Remove a volume's quota group once its subvolume is really gone. The volume is gone
+        already, so a failure here must not undo the change: the group is then removed as an
+        orphan at the next start."""
+        try:
+            btrfs.sync_subvolumes(mountpoint)
+            btrfs.destroy_qgroup(mountpoint, group)
+        except CommandFailed as error:
+            log.warning("Quota group %s stays until the next start: %s", group, error)
 
     def measured_volume_bytes(self, volume: Volume) -> int | None:
         try:
@@ -349,15 +373,18 @@ class LinuxBackend(StorageBackend):
             self._subvolume_ids[snapshot.id] = btrfs.subvolume_id(directory)
         _usage, groups = self._pool_figures(pool_id)
         group = groups.get(f"0/{self._subvolume_ids[snapshot.id]}")
-        return group.exclusive if group else None
+        # Not counted: the snapshot's own root node, which every snapshot has from birth.
+        return max(0, group.exclusive - BTRFS_NODE_BYTES) if group else None
 
     def measured_snapshot_space_used(self, volume: Volume) -> int | None:
         """What the volume's quota group holds beyond the volume's own data: the old blocks its
         snapshots keep. Quota numbers count whole extents and btrfs frees an extent only when
         no part of it is used, so neither a snapshot's exclusive bytes nor the volume's
         referenced bytes tell this; the image's allocated blocks do."""
-        if volume.snapshot_space_bytes == 0:
-            return 0
+        snapshots = self._mountpoint(volume.pool_id) / "snapshots" / str(volume.id)
+        if volume.snapshot_space_bytes == 0 or not snapshots.is_dir() \
+                or not any(snapshots.iterdir()):
+            return 0  # without snapshots the group holds only the volume and its metadata
         _usage, groups = self._pool_figures(volume.pool_id)
         group = groups.get(self._quota_group(volume))
         own = self.measured_volume_bytes(volume)
@@ -546,6 +573,18 @@ class LinuxBackend(StorageBackend):
         with self._lock:
             if self.daemon is not None:
                 self.daemon.stop()
+
+
+@contextmanager
+def _space_errors() -> Iterator[None]:
+    """A full pool or quota while writing an image is the array's 507, not a defect."""
+    try:
+        yield
+    except OSError as error:
+        if error.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise InsufficientCapacity(f"The pool has no room for that: {error.strerror}.") \
+                from error
+        raise BackendError(f"Writing the volume image failed: {error}") from error
 
 
 def _cpu_model() -> str:

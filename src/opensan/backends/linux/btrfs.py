@@ -223,6 +223,11 @@ def snapshot(source: StrPath, dest: StrPath, readonly: bool, qgroup: str | None 
     run(["btrfs", "subvolume", "snapshot", *flags, *_inherit(qgroup), source, dest])
 
 
+def sync_subvolumes(mountpoint: StrPath) -> None:
+    """Wait until deleted subvolumes are really dropped (their quota groups free then)."""
+    run(["btrfs", "subvolume", "sync", mountpoint], timeout=_NO_TIMEOUT)
+
+
 def subvolume_id(path: StrPath) -> int:
     return int(run(["btrfs", "inspect-internal", "rootid", path]).strip())
 
