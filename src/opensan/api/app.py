@@ -228,7 +228,10 @@ def create_app(array: Array, *, tick_seconds: float = 1.0) -> FastAPI:
         async def advance() -> None:
             while True:
                 await asyncio.sleep(tick_seconds)
-                await run_in_threadpool(service.tick)
+                try:
+                    await run_in_threadpool(service.tick)
+                except Exception:  # a failed tick must not stop the next ones
+                    logging.getLogger("opensan").exception("Periodic check failed")
 
         ticker = asyncio.create_task(advance())
         try:

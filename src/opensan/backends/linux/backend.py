@@ -122,6 +122,7 @@ class LinuxBackend(StorageBackend):
         self._snapshots: dict[int, tuple[int, Path]] = {}  # snapshot id -> (pool id, directory)
         self._subvolume_ids: dict[int, int] = {}
         self._smart: dict[int, tuple[float, DiskSmart]] = {}
+        self._outage_reported = False
         self._serial = _machine_serial()
 
     # Identity and monitoring
@@ -545,10 +546,10 @@ class LinuxBackend(StorageBackend):
             if level == "1" and number not in volumes:
                 btrfs.destroy_qgroup(mountpoint, group)
 
-    def _ensure_tgtd(self) -> bool:
-        """Start our tgtd when it is not running; True when it had to be (re)started."""
+    def _ensure_tgtd(self) -> None:
+        """Start our tgtd when it is not running."""
         if self.tgtadm.ready():
-            return False
+            return
         if self.config.adopt_tgtd:
             raise BackendError(f"No tgtd answers on control port {self.config.tgtd_control_port} "
                                "(adopt_tgtd is set, so OpenSAN does not start one).")
@@ -556,16 +557,20 @@ class LinuxBackend(StorageBackend):
             self.daemon = TgtDaemon(self.config.tgtd_control_port, self.config.portal,
                                     self.data_dir / "tgtd.log")
         self.daemon.start()
-        return True
 
     def poll(self) -> list[tuple[EventLevel, str, str]]:
+        """Restart a tgtd that died and re-apply every export; one event per outage."""
         with self._lock:
             if self.tgtadm.ready():
                 return []
-            if self.config.adopt_tgtd:
-                return [(EventLevel.ERROR, "iSCSI", "The adopted tgtd does not answer; LUNs "
-                         "are offline until it is back.")]
-            self._sync()
+            try:
+                self._sync()
+            except BackendError as error:
+                if self._outage_reported:
+                    return []
+                self._outage_reported = True
+                return [(EventLevel.ERROR, "iSCSI", f"LUNs are offline: {error.message}")]
+            self._outage_reported = False
         return [(EventLevel.WARNING, "iSCSI",
                  f"tgtd had stopped; restarted it and re-applied {len(self._exports)} LUNs.")]
 
