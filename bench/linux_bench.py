@@ -41,10 +41,9 @@ from typing import Any
 
 import httpx
 
-from opensan.api.auth import change_password, ensure_default_accounts
+from opensan.api.auth import set_password_offline
 from opensan.backends.linux import btrfs
 from opensan.backends.linux.tgt import MAX_CONTROL_PORT, SOCKET_DIRECTORY, Tgtadm, TgtDaemon
-from opensan.store.sqlite import SqliteStore
 
 GIB = 1024**3
 MIB = 1024**2
@@ -243,15 +242,8 @@ def shutdown_tgtd(control_port: int) -> None:
 
 def set_passwords(state_dir: Path) -> None:
     """What `opensan passwd` does before a first start: no default passwords on a real array."""
-    state_dir.mkdir(parents=True, exist_ok=True)
-    store = SqliteStore(state_dir / "opensan.db")
-    try:
-        ensure_default_accounts(store)
-        for account in ("admin", "user"):
-            change_password(store, account, PASSWORD, time.time(), changed_by="bench",
-                            end_sessions=True)
-    finally:
-        store.close()
+    for account in ("admin", "user"):
+        set_password_offline(state_dir, account, PASSWORD, changed_by="bench")
 
 
 @contextmanager

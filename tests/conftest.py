@@ -36,12 +36,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from opensan.api.app import Array, create_app, open_array
-from opensan.api.auth import change_password, ensure_default_accounts
+from opensan.api.auth import set_password_offline
 from opensan.backends.linux import btrfs
 from opensan.backends.linux.runner import run
 from opensan.backends.linux.tgt import MAX_CONTROL_PORT, SOCKET_DIRECTORY, Tgtadm, TgtDaemon
 from opensan.config import Settings
-from opensan.store.sqlite import SqliteStore
 
 LIVE = os.environ.get("OPENSAN_TEST_LIVE") == "1"
 BACKEND = os.environ.get("OPENSAN_TEST_BACKEND", "simulated")
@@ -245,15 +244,8 @@ def linux_host(workdir: Path, disks: int, disk_bytes: int) -> Iterator[LinuxHost
 
 def set_passwords(state_dir: Path) -> None:
     """Give both accounts LINUX_PASSWORD before the first start, as `opensan passwd` does."""
-    state_dir.mkdir(parents=True)
-    store = SqliteStore(state_dir / "opensan.db")
-    try:
-        ensure_default_accounts(store)
-        for account in ("admin", "user"):
-            change_password(store, account, LINUX_PASSWORD, time.time(), changed_by="test",
-                            end_sessions=True)
-    finally:
-        store.close()
+    for account in ("admin", "user"):
+        set_password_offline(state_dir, account, LINUX_PASSWORD, changed_by="test")
 
 
 # Arrays of the backend under test

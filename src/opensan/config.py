@@ -7,6 +7,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from opensan.store.sqlite import DATABASE_NAME
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="OPENSAN_", extra="forbid")
@@ -29,4 +31,4 @@ class Settings(BaseSettings):
 
     @property
     def database(self) -> Path:
-        return self.state_dir / "opensan.db"
+        return self.state_dir / DATABASE_NAME

@@ -12,8 +12,10 @@ import hashlib
 import hmac
 import secrets
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from opensan.domain.errors import (
     ErrorCode,
@@ -25,7 +27,7 @@ from opensan.domain.errors import (
 )
 from opensan.domain.models import Account, EventLevel, Role, Session
 from opensan.service import ArrayService
-from opensan.store.sqlite import SqliteStore
+from opensan.store.sqlite import DATABASE_NAME, SqliteStore
 
 DEFAULT_PASSWORD = "1234"
 DEFAULT_ACCOUNTS = {"admin": Role.ADMIN, "user": Role.USER}
@@ -83,6 +85,21 @@ def change_password(
             tx.delete_sessions_of(account_name)
         tx.add_event(now, EventLevel.INFO, "Account",
                      f"Password of account {account_name} changed by {changed_by}.")
+
+
+def set_password_offline(
+    state_dir: Path, account_name: str, new_password: str, changed_by: str
+) -> None:
+    """Set a password in a state dir while no server runs (`opensan passwd`): a real array
+    does not start with QSAN's default passwords, so this comes before its first start."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    store = SqliteStore(state_dir / DATABASE_NAME)
+    try:
+        ensure_default_accounts(store)
+        change_password(store, account_name, new_password, time.time(), changed_by=changed_by,
+                        end_sessions=True)
+    finally:
+        store.close()
 
 
 @dataclass(frozen=True)

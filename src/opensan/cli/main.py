@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from pathlib import Path
 from typing import Annotated
 
@@ -12,11 +11,10 @@ import uvicorn
 from rich.console import Console
 
 from opensan.api.app import create_app, open_array
-from opensan.api.auth import change_password, ensure_default_accounts
+from opensan.api.auth import set_password_offline
 from opensan.backends.simulated.catalogue import MODELS
 from opensan.config import Settings
 from opensan.domain.errors import SanError
-from opensan.store.sqlite import SqliteStore
 
 app = typer.Typer(help="OpenSAN: an open storage-array controller speaking the QSAN SANOS API.",
                   no_args_is_help=True)
@@ -81,16 +79,11 @@ def passwd(
     start while QSAN's default passwords are set)."""
     password = typer.prompt(f"New password for {account}", hide_input=True,
                             confirmation_prompt=True)
-    store = SqliteStore(Settings(state_dir=state_dir).database)
     try:
-        ensure_default_accounts(store)
-        change_password(store, account, password, time.time(), changed_by="opensan passwd",
-                        end_sessions=True)
+        set_password_offline(state_dir, account, password, changed_by="opensan passwd")
     except SanError as error:
         err.print(f"[red]opensan: {error.message}[/red]")
         raise typer.Exit(2) from None
-    finally:
-        store.close()
     err.print(f"Password of {account} set in {state_dir}.")
 
 

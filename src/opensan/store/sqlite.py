@@ -42,6 +42,7 @@ from opensan.domain.models import (
 T = TypeVar("T")
 
 SCHEMA_VERSION = 1
+DATABASE_NAME = "opensan.db"  # the store's file inside a state dir
 _OBJECT_TABLES = ("disks", "pools", "volumes", "snapshots", "targets")
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
