@@ -7,12 +7,8 @@ Snapshot space is a btrfs level-1 quota group per volume (1/<volume id>) holding
 subvolume and its snapshots, limited to the volume's capacity plus its snapshot space: once
 the volume and its snapshots together hold that much, writes to the volume fail.
 
-tgt's ACLs are per target, not per LUN. So each SANOS target becomes one tgt target with its own
-IQN holding the LUNs mapped to every host (*), plus one companion target per distinct host list,
-named <iqn>.acl-<digest> and bound to exactly those initiators; an initiator not on a list
-neither discovers that companion nor can log in to it. tgt keeps LUN 0 of every target for its
-controller, so SANOS LUN n is tgt LUN n + 1. tgtd forgets everything when it stops: every change
-re-applies the whole export layout from the records, and poll() restarts a tgtd that died.
+LUNs are served by a private tgtd through tgt.ExportTable (ACLs, LUN numbering, re-applying
+after a tgtd restart are explained there); poll() restarts a tgtd that died.
 """
 
 from __future__ import annotations
@@ -22,11 +18,9 @@ import hashlib
 import logging
 import os
 import socket
-import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,13 +29,7 @@ from opensan.backends.base import StorageBackend
 from opensan.backends.linux import btrfs, disks, hwmon
 from opensan.backends.linux.config import LinuxConfig
 from opensan.backends.linux.runner import CommandFailed, run
-from opensan.backends.linux.tgt import (
-    Tgtadm,
-    TgtDaemon,
-    TgtLun,
-    TgtTarget,
-    reported_size_bytes,
-)
+from opensan.backends.linux.tgt import Backing, Export, ExportTable, Tgtadm, TgtDaemon
 from opensan.domain.errors import (
     BackendError,
     Conflict,
@@ -59,7 +47,6 @@ from opensan.domain.models import (
     Enclosure,
     EventLevel,
     LunMapping,
-    Permission,
     Pool,
     Provision,
     SensorStatus,
@@ -77,13 +64,6 @@ QUOTA_SLACK_BYTES = 64 * 1024**2
 SMART_REFRESH_SECONDS = 60.0
 ALLOCATION_RESERVE_BYTES = 1024**3
 BTRFS_NODE_BYTES = 16 * 1024  # mkfs.btrfs's default node size
-
-
-@dataclass(frozen=True)
-class Export:
-    target_id: int
-    mapping: LunMapping
-    path: Path
 
 
 def _disk_type(device: disks.BlockDevice) -> DiskType:
@@ -112,18 +92,15 @@ class LinuxBackend(StorageBackend):
         self.config = config
         self.data_dir = config.data_dir
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.tgtadm = Tgtadm(config.tgtd_control_port)
         self.daemon: TgtDaemon | None = None
-        self._lock = threading.RLock()
-        self._targets: dict[int, Target] = {}
-        self._exports: dict[tuple[int, int], Export] = {}
-        self._suspended: set[int] = set()  # volumes whose LUNs are withdrawn (rollback)
+        self._serial = _machine_serial()
+        prefix = f"iqn.2004-08.com.qsan:{config.model_name.lower()}-{self._serial.lower()}:"
+        self.luns = ExportTable(Tgtadm(config.tgtd_control_port), prefix, self._start_tgtd,
+                                lambda backing: Path(backing.path).stat().st_size)
         self._usage: dict[int, tuple[float, btrfs.FsUsage, dict[str, btrfs.Qgroup]]] = {}
         self._snapshots: dict[int, tuple[int, Path]] = {}  # snapshot id -> (pool id, directory)
         self._subvolume_ids: dict[int, int] = {}
         self._smart: dict[int, tuple[float, DiskSmart]] = {}
-        self._outage_reported = False
-        self._serial = _machine_serial()
 
     # Identity and monitoring
 
@@ -320,7 +297,7 @@ class LinuxBackend(StorageBackend):
                 os.posix_fallocate(file.fileno(), 0, volume.capacity_bytes)
             else:
                 file.truncate(volume.capacity_bytes)
-        self._sync()  # tgt reads a LUN's size when it is created: re-create mapped ones
+        self.luns.sync()  # tgt reads a LUN's size when it is created: re-create mapped ones
 
     def delete_volume(self, volume: Volume) -> None:
         btrfs.delete_subvolume(self._volume_dir(volume))
@@ -396,133 +373,53 @@ class LinuxBackend(StorageBackend):
     def rollback_snapshot(self, volume: Volume, snapshot: Snapshot) -> None:
         """Withdraw the volume's LUNs, swap its subvolume for a writable copy of the snapshot,
         export again: tgt holds the image open, so the swap cannot happen under it."""
-        with self._lock:
-            self._suspended.add(volume.id)
-            try:
-                self._sync()
-                directory = self._volume_dir(volume)
-                btrfs.delete_subvolume(directory)
-                btrfs.snapshot(self._snapshot_dir(volume, snapshot.id), directory,
-                               readonly=False, qgroup=self._quota_group(volume))
-            finally:
-                self._suspended.discard(volume.id)
-                self._sync()
+        with self.luns.withdrawn(volume.id):
+            directory = self._volume_dir(volume)
+            btrfs.delete_subvolume(directory)
+            btrfs.snapshot(self._snapshot_dir(volume, snapshot.id), directory,
+                           readonly=False, qgroup=self._quota_group(volume))
 
     # Targets and LUNs
 
     def create_target(self, target: Target) -> None:
-        with self._lock:
-            self._targets[target.id] = target
-            self._sync()
+        self.luns.put_target(target)
 
     def delete_target(self, target: Target) -> None:
-        with self._lock:
-            self._targets.pop(target.id, None)
-            self._sync()
+        self.luns.remove_target(target.id)
 
     def map_lun(
         self, target: Target, mapping: LunMapping, volume: Volume, snapshot: Snapshot | None
     ) -> None:
         path = (self._snapshot_dir(volume, snapshot.id) if snapshot
                 else self._volume_dir(volume)) / IMAGE
-        with self._lock:
-            self._exports[(target.id, mapping.lun)] = Export(target.id, mapping, path)
-            try:
-                self._sync()
-            except Exception:
-                del self._exports[(target.id, mapping.lun)]
-                self._sync()
-                raise
+        self.luns.export(Export(target.id, mapping, Backing(str(path))))
 
     def unmap_lun(self, target: Target, mapping: LunMapping) -> None:
-        with self._lock:
-            self._exports.pop((target.id, mapping.lun), None)
-            self._sync()
-
-    def _layout(self) -> list[TgtTarget]:
-        """The tgt targets the records call for (tids are filled in by _sync)."""
-        wanted: list[TgtTarget] = []
-        for target in sorted(self._targets.values(), key=lambda t: t.id):
-            groups: dict[tuple[str, ...], list[TgtLun]] = {("*",): []}
-            for export in self._exports.values():
-                if export.target_id != target.id or export.mapping.volume_id in self._suspended:
-                    continue
-                lun = TgtLun(lun=export.mapping.lun + 1, path=str(export.path),
-                             readonly=export.mapping.permission is Permission.READ_ONLY,
-                             size_bytes=reported_size_bytes(export.path.stat().st_size))
-                groups.setdefault(tuple(sorted(export.mapping.hosts)), []).append(lun)
-            for hosts, luns in groups.items():
-                acl: tuple[str, ...]
-                if hosts == ("*",):
-                    iqn, acl = target.iqn, ("ALL",)
-                else:
-                    digest = hashlib.sha256(",".join(hosts).encode()).hexdigest()[:8]
-                    iqn, acl = f"{target.iqn}.acl-{digest}", hosts
-                wanted.append(TgtTarget(0, iqn, tuple(sorted(luns, key=lambda x: x.lun)), acl))
-        return wanted
-
-    def _ours(self, iqn: str) -> bool:
-        prefix = f"iqn.2004-08.com.qsan:{self.config.model_name.lower()}-{self._serial.lower()}:"
-        return iqn.startswith(prefix)
-
-    def _sync(self) -> None:
-        """Make tgtd's targets, LUNs and ACLs exactly what the records call for."""
-        with self._lock:
-            self._ensure_tgtd()
-            current = {t.iqn: t for t in self.tgtadm.show()}
-            wanted = self._layout()
-            for target in current.values():
-                if self._ours(target.iqn) and target.iqn not in {w.iqn for w in wanted}:
-                    self.tgtadm.delete_target(target.tid)
-            used_tids = {t.tid for t in current.values()}
-            for want in wanted:
-                have = current.get(want.iqn)
-                if have is None:
-                    tid = min(set(range(1, len(used_tids) + 2)) - used_tids)
-                    used_tids.add(tid)
-                    self.tgtadm.new_target(tid, want.iqn)
-                    have = TgtTarget(tid, want.iqn, (), ())
-                self._sync_target(have, want)
-
-    def _sync_target(self, have: TgtTarget, want: TgtTarget) -> None:
-        present = {lun.lun: lun for lun in have.luns}
-        desired = {lun.lun: lun for lun in want.luns}
-        for number, lun in present.items():
-            if desired.get(number) != lun:
-                self.tgtadm.delete_lun(have.tid, number)
-        for number, lun in desired.items():
-            if present.get(number) != lun:
-                self.tgtadm.new_lun(have.tid, number, lun.path, lun.readonly)
-        for entry in set(have.acl) - set(want.acl):
-            self.tgtadm.unbind(have.tid, entry)
-        for entry in set(want.acl) - set(have.acl):
-            self.tgtadm.bind(have.tid, entry)
+        self.luns.unexport(target.id, mapping.lun)
 
     # Start-up, supervision, shutdown
 
     def reconcile(self, state: ArrayState) -> None:
         """Mount every pool and export every mapping, as after a reboot or a crash."""
-        with self._lock:
+        with self.luns.lock:
             for pool in state.pools.values():
                 mountpoint = self._mountpoint(pool.id)
                 if not btrfs.is_mounted(mountpoint):
                     mountpoint.mkdir(parents=True, exist_ok=True)
                     btrfs.mount(self._device(state.disks[pool.disk_ids[0]]), mountpoint)
                 self._remove_orphans(pool, state)
-            self._targets = dict(state.targets)
             self._snapshots = {
                 s.id: (state.volumes[s.volume_id].pool_id,
                        self._snapshot_dir(state.volumes[s.volume_id], s.id))
                 for s in state.snapshots.values()
             }
-            self._exports = {}
-            for (target_id, lun), mapping in state.mappings.items():
+            exports = []
+            for (target_id, _lun), mapping in state.mappings.items():
                 volume = state.volumes[mapping.volume_id]
                 snapshot_dir = self._snapshot_dir(volume, mapping.snapshot_id) \
                     if mapping.snapshot_id else self._volume_dir(volume)
-                self._exports[(target_id, lun)] = Export(target_id, mapping,
-                                                         snapshot_dir / IMAGE)
-            self._sync()
+                exports.append(Export(target_id, mapping, Backing(str(snapshot_dir / IMAGE))))
+            self.luns.replace_all(state.targets, exports)
 
     def _remove_orphans(self, pool: Pool, state: ArrayState) -> None:
         """Delete what a change killed before its commit left behind: subvolumes and quota
@@ -546,10 +443,8 @@ class LinuxBackend(StorageBackend):
             if level == "1" and number not in volumes:
                 btrfs.destroy_qgroup(mountpoint, group)
 
-    def _ensure_tgtd(self) -> None:
-        """Start our tgtd when it is not running."""
-        if self.tgtadm.ready():
-            return
+    def _start_tgtd(self) -> None:
+        """Start our tgtd (none answers on the control port)."""
         if self.config.adopt_tgtd:
             raise BackendError(f"No tgtd answers on control port {self.config.tgtd_control_port} "
                                "(adopt_tgtd is set, so OpenSAN does not start one).")
@@ -559,23 +454,10 @@ class LinuxBackend(StorageBackend):
         self.daemon.start()
 
     def poll(self) -> list[tuple[EventLevel, str, str]]:
-        """Restart a tgtd that died and re-apply every export; one event per outage."""
-        with self._lock:
-            if self.tgtadm.ready():
-                return []
-            try:
-                self._sync()
-            except BackendError as error:
-                if self._outage_reported:
-                    return []
-                self._outage_reported = True
-                return [(EventLevel.ERROR, "iSCSI", f"LUNs are offline: {error.message}")]
-            self._outage_reported = False
-        return [(EventLevel.WARNING, "iSCSI",
-                 f"tgtd had stopped; restarted it and re-applied {len(self._exports)} LUNs.")]
+        return self.luns.check()
 
     def close(self) -> None:
-        with self._lock:
+        with self.luns.lock:
             if self.daemon is not None:
                 self.daemon.stop()
 
