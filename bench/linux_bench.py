@@ -44,6 +44,7 @@ import httpx
 from opensan.api.auth import set_password_offline
 from opensan.backends.linux import btrfs
 from opensan.backends.linux.tgt import MAX_CONTROL_PORT, SOCKET_DIRECTORY, Tgtadm, TgtDaemon
+from opensan.store.sqlite import DATABASE_NAME, SqliteStore
 
 GIB = 1024**3
 MIB = 1024**2
@@ -243,7 +244,8 @@ def shutdown_tgtd(control_port: int) -> None:
 def set_passwords(state_dir: Path) -> None:
     """What `opensan passwd` does before a first start: no default passwords on a real array."""
     for account in ("admin", "user"):
-        set_password_offline(state_dir, account, PASSWORD, changed_by="bench")
+        set_password_offline(SqliteStore(state_dir / DATABASE_NAME), account, PASSWORD,
+                             changed_by="bench")
 
 
 @contextmanager

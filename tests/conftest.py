@@ -35,7 +35,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from opensan.api.app import Array, create_app, open_array
+from opensan.api.app import Array, create_app, open_array, open_store
 from opensan.api.auth import set_password_offline
 from opensan.backends.linux import btrfs
 from opensan.backends.linux.runner import run
@@ -242,10 +242,10 @@ def linux_host(workdir: Path, disks: int, disk_bytes: int) -> Iterator[LinuxHost
         yield host
 
 
-def set_passwords(state_dir: Path) -> None:
+def set_passwords(settings: Settings) -> None:
     """Give both accounts LINUX_PASSWORD before the first start, as `opensan passwd` does."""
     for account in ("admin", "user"):
-        set_password_offline(state_dir, account, LINUX_PASSWORD, changed_by="test")
+        set_password_offline(open_store(settings), account, LINUX_PASSWORD, changed_by="test")
 
 
 # Arrays of the backend under test
@@ -261,9 +261,10 @@ def array_settings(workdir: Path) -> Iterator[Settings]:
         yield Settings(state_dir=state_dir, seed=SEED)
         return
     with linux_host(workdir, LINUX_DISKS, LINUX_DISK_BYTES) as host:
-        set_passwords(state_dir)
-        yield Settings(state_dir=state_dir, seed=SEED, backend=BACKEND, backend_config=host.config,
-                       profile=LINUX_PROFILE)
+        settings = Settings(state_dir=state_dir, seed=SEED, backend=BACKEND,
+                            backend_config=host.config, profile=LINUX_PROFILE)
+        set_passwords(settings)
+        yield settings
 
 
 @contextmanager

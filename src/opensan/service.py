@@ -64,7 +64,7 @@ from opensan.domain.models import (
 from opensan.domain.raid import RaidLevel
 from opensan.domain.rules import GIB
 from opensan.profile import Profile
-from opensan.store.sqlite import SqliteStore, Transaction
+from opensan.store.base import Store, StoreTransaction
 
 QSAN_IQN_PREFIX = "iqn.2004-08.com.qsan"
 # QSAN's IEEE OUI; volume WWNs are NAA 6 names under it.
@@ -86,7 +86,7 @@ class Clock:
 class Change:
     """The draft state and the store transaction of one change, written together."""
 
-    def __init__(self, tx: Transaction, draft: ArrayState, now: float) -> None:
+    def __init__(self, tx: StoreTransaction, draft: ArrayState, now: float) -> None:
         self.tx = tx
         self.state = draft
         self.now = now
@@ -153,7 +153,7 @@ class SnapshotSpace:
 class ArrayService:
     def __init__(
         self,
-        store: SqliteStore,
+        store: Store,
         backend: StorageBackend,
         *,
         clock: Clock | None = None,
@@ -169,6 +169,9 @@ class ArrayService:
         self.started_at = time.time()
         # Bumped after every committed change; the API caches serialized reads per version.
         self.version = 0
+        # The store generation self._state was loaded at (a shared store moves it on when the
+        # other controller changed the records).
+        self._generation = store.generation
 
     # Start-up
 
@@ -182,6 +185,7 @@ class ArrayService:
         if Capability.FAULT_INJECTION in self.backend.capabilities():
             self.backend.set_change_latency(float(self.store.get_meta("change_latency", 0.0)))
         self._state = self.store.load_state()
+        self._generation = self.store.generation
         self.backend.reconcile(self._state)
         self.started_at = self.clock.now()
         self.version += 1
@@ -192,8 +196,13 @@ class ArrayService:
             tx.set_meta("seed", seed)
             name = system_name or profile.system_name or self._default_system_name()
             tx.set_meta("system_name", rules.check_name(name, "system"))
-            for disk in self.backend.discover_disks(now, tx.new_object_id):
+            disks = self.backend.discover_disks(now, tx.new_object_id)
+            for disk in disks:
                 tx.put_disk(disk)
+            for pool in self.backend.adopt_pools(now, tx.new_object_id, disks):
+                tx.put_pool(pool)
+                tx.add_event(now, EventLevel.INFO, "Pool",
+                             f"Pool {pool.name} ({pool.protection}) taken over from the cluster.")
             tx.set_meta("created_at", now)
             tx.add_event(now, EventLevel.INFO, "System",
                          f"Array {self.backend.model_name()} initialized.")
@@ -210,14 +219,34 @@ class ArrayService:
     @contextmanager
     def _change(self) -> Iterator[Change]:
         with self._lock:
-            draft = self._state.copy()
             try:
                 with self.store.transaction() as tx:
+                    # A shared store's transaction starts from the records as they are now.
+                    self._catch_up()
+                    draft = self._state.copy()
                     yield Change(tx, draft, self.clock.now())
             finally:
                 self.backend.forget_measurements()  # a failed change may have moved data too
             self._state = draft
             self.version += 1
+
+    def refresh(self) -> None:
+        """Take in what the other controller changed (a shared store only): called before
+        every request and every tick, so a change made there is seen here at once."""
+        if not self.store.shared:
+            return
+        with self._lock:
+            self.store.refresh()
+            self._catch_up()
+
+    def _catch_up(self) -> None:
+        if self.store.generation == self._generation:
+            return
+        self._state = self.store.load_state()
+        self._generation = self.store.generation
+        self.version += 1
+        self.backend.forget_measurements()
+        self.backend.reconcile(self._state)  # e.g. export the LUNs mapped over there
 
     def record_event(self, level: EventLevel, source: str, message: str) -> None:
         """An event that is not part of a change (logins, for one)."""
@@ -272,8 +301,11 @@ class ArrayService:
     def system_health(self) -> SystemHealth:
         state = self._state
         pool_health = {self._pool_health(state, pool) for pool in state.pools.values()}
-        if PoolHealth.FAILED in pool_health:
+        storage = self.backend.system_health()
+        if PoolHealth.FAILED in pool_health or storage is SystemHealth.FAILED:
             return SystemHealth.FAILED
+        if storage is SystemHealth.DEGRADED:
+            return SystemHealth.DEGRADED
         sensors_bad = any(
             sensor.status is not SensorStatus.GOOD
             for enclosure in self.enclosures() for sensor in enclosure.sensors
@@ -456,7 +488,7 @@ class ArrayService:
         }.get(pool_status, VolumeStatus.ONLINE)
         return VolumeView(
             volume=volume,
-            raid_level=state.pools[volume.pool_id].raid_level,
+            protection=state.pools[volume.pool_id].protection_label,
             health=health,
             status=status,
             used_bytes=self._volume_used_bytes(volume),
@@ -662,7 +694,9 @@ class ArrayService:
 
     # Pools (extensions)
 
-    def _free_disks(self, state: ArrayState, disk_ids: list[int]) -> list[Disk]:
+    def _pool_disks(self, state: ArrayState, disk_ids: list[int]) -> list[Disk]:
+        """The disks of a new pool: healthy, one kind, and free unless the backend's pools share
+        their disks (every Ceph pool spans the cluster's OSDs)."""
         if not disk_ids:
             raise InvalidArgument("Give at least one disk ID.")
         if len(set(disk_ids)) != len(disk_ids):
@@ -672,7 +706,7 @@ class ArrayService:
             if disk.health is not DiskHealth.GOOD:
                 raise Conflict(f"Disk {disk.id} (slot {disk.slot}) is {disk.health.value}.",
                                ErrorCode.DISK_IN_USE)
-            if disk.usage is not DiskUsage.FREE:
+            if disk.usage is not DiskUsage.FREE and not self.backend.pools_share_disks:
                 raise Conflict(f"Disk {disk.id} (slot {disk.slot}) is in use as {disk.usage.value}.",
                                ErrorCode.DISK_IN_USE)
         kinds = {disk.type.solid_state for disk in disks}
@@ -680,33 +714,43 @@ class ArrayService:
             raise InvalidArgument("A pool cannot mix SSDs and hard disks.")
         return disks
 
+    def _require_dedicated_disks(self, what: str) -> None:
+        if self.backend.pools_share_disks:
+            raise NotSupported(f"On the {self.backend.name} backend every pool spans the "
+                               f"cluster's disks: {what} is the cluster's own business.")
+
     def create_pool(
         self, name: str, raid_level: RaidLevel, disk_ids: list[int],
-        provision: Provision = Provision.THICK, force: bool = False,
+        provision: Provision | None = None, force: bool = False,
     ) -> PoolView:
+        """A new pool; provision defaults to the backend's (thick, or thin on Ceph)."""
         rules.check_name(name, "pool")
         raid.check_disk_count(raid_level, len(disk_ids))
+        provision = provision or self.backend.default_provision
         with self._change() as change:
             if any(pool.name == name for pool in change.state.pools.values()):
                 raise Conflict(f"A pool named {name} already exists.", ErrorCode.POOL_NAME_TAKEN)
-            disks = self._free_disks(change.state, disk_ids)
+            disks = self._pool_disks(change.state, disk_ids)
             pool = Pool(change.tx.new_object_id(), name, raid_level, provision,
-                        tuple(disk_ids), change.now)
+                        tuple(disk_ids), change.now,
+                        self.backend.pool_protection(raid_level, len(disks)))
             self.backend.create_pool(pool, disks, force)
             change.put_pool(pool)
-            for disk in disks:
-                change.put_disk(replace(disk, usage=DiskUsage.RAID, pool_id=pool.id))
+            if not self.backend.pools_share_disks:
+                for disk in disks:
+                    change.put_disk(replace(disk, usage=DiskUsage.RAID, pool_id=pool.id))
             change.event(EventLevel.INFO, "Pool",
-                         f"Pool {name} created: {raid_level.value}, {provision.value}, "
+                         f"Pool {name} created: {pool.protection_label}, {provision.value}, "
                          f"{len(disks)} disks.")
             return self._pool_view(change.state, pool)
 
     def add_pool_disks(self, pool_id: int, disk_ids: list[int]) -> PoolView:
+        self._require_dedicated_disks("growing a pool")
         with self._change() as change:
             pool = self.get_pool(pool_id)
             if self._pool_health(change.state, pool) is not PoolHealth.GOOD:
                 raise Conflict(f"Pool {pool.name} is not healthy; add disks once it is.")
-            disks = self._free_disks(change.state, disk_ids)
+            disks = self._pool_disks(change.state, disk_ids)
             members = [change.state.disks[d] for d in pool.disk_ids]
             if {d.type.solid_state for d in members + disks} != {members[0].type.solid_state}:
                 raise InvalidArgument("A pool cannot mix SSDs and hard disks.")
@@ -881,6 +925,7 @@ class ArrayService:
             raise InvalidArgument("Give a pool ID for a dedicated spare, and only then.")
         if not disk_ids or len(set(disk_ids)) != len(disk_ids):
             raise InvalidArgument("Give each disk ID once, and at least one.")
+        self._require_dedicated_disks("recovering from a failed disk")
         with self._change() as change:
             pool = self.get_pool(pool_id) if pool_id is not None else None
             disks = [self.get_disk(disk_id) for disk_id in disk_ids]
@@ -1029,10 +1074,16 @@ class ArrayService:
         return self.clock.now()
 
     def tick(self) -> None:
-        """Called every second and after the clock moves: let the backend repair what the world
-        forgot, and finish rebuilds whose time has come."""
+        """Called every second and after the clock moves: take in the other controller's changes,
+        let the backend repair what the world forgot, follow the storage's own health and disks,
+        keep snapshots within their space, and finish rebuilds whose time has come."""
+        self.refresh()
         for level, source, message in self.backend.poll():
             self.record_event(level, source, message)
+        self._follow_health_checks()
+        self._follow_disks()
+        if not self.backend.enforces_snapshot_space:
+            self._enforce_snapshot_space()
         now = self.clock.now()
         due = [
             disk for disk in self._state.disks.values()
@@ -1051,6 +1102,72 @@ class ArrayService:
                              f"Pool {pool.name} finished rebuilding onto slot {disk.slot}.")
                 if self._pool_health(change.state, pool) is PoolHealth.GOOD:
                     change.event(EventLevel.INFO, "Pool", f"Pool {pool.name} is healthy again.")
+
+    def _follow_health_checks(self) -> None:
+        """One event each time a health check of the storage is raised, changes or clears. The
+        last checks seen are a record, so the two controllers of a shared store write each
+        event once: the second finds it written when its change starts."""
+        checks = self.backend.health_checks()
+        if checks is None:
+            return
+        seen = {name: [level.value, message] for name, (level, message) in checks.items()}
+        if seen == self.store.get_meta("health_checks", {}):
+            return
+        with self._change() as change:
+            before: dict[str, list[str]] = change.tx.get_meta("health_checks", {})
+            if before == seen:
+                return
+            for name in sorted(before.keys() - seen.keys()):
+                change.event(EventLevel.INFO, "Health",
+                             f"Cleared: {name} ({before[name][1]}).")
+            for name, (level, message) in sorted(seen.items()):
+                if before.get(name) != [level, message]:
+                    change.event(EventLevel(level), "Health", f"{name}: {message}")
+            change.tx.set_meta("health_checks", seen)
+
+    def _follow_disks(self) -> None:
+        """Record disks whose state changed below the array, and disks that joined it."""
+        if not self.backend.disk_updates(self._state.disks, self.clock.now()):
+            return
+        with self._change() as change:
+            for disk in self.backend.disk_updates(change.state.disks, change.now):
+                if disk.id == 0:
+                    disk = replace(disk, id=change.tx.new_object_id())
+                    change.event(EventLevel.INFO, "Disk",
+                                 f"Disk {disk.model} ({disk.serial_number}) joined the array.")
+                else:
+                    level = EventLevel.INFO if disk.health is DiskHealth.GOOD \
+                        else EventLevel.ERROR
+                    change.event(level, "Disk", f"Disk {disk.model} is {disk.health.value}, "
+                                                f"{disk.status.value}.")
+                change.put_disk(disk)
+
+    def _enforce_snapshot_space(self) -> None:
+        """Delete the oldest unmapped snapshot of each volume whose snapshots hold more than
+        its snapshot space, as an array does when the space runs out, with a warning."""
+        for volume in list(self._state.volumes.values()):
+            if not volume.snapshot_space_bytes:
+                continue
+            snapshots = self._snapshots_of(self._state, volume.id)
+            if not snapshots:
+                continue
+            used = self._snapshot_space(volume, snapshots).used_bytes
+            if used <= volume.snapshot_space_bytes:
+                continue
+            mapped = {m.snapshot_id for m in self._state.mappings.values()}
+            oldest = next((s for s in snapshots if s.id not in mapped), None)
+            if oldest is None:
+                continue
+            with self._change() as change:
+                if oldest.id not in change.state.snapshots:
+                    continue  # the other controller was first
+                self.backend.delete_snapshot(volume, oldest)
+                change.delete_snapshot(oldest.id)
+                change.event(EventLevel.WARNING, "Snapshot",
+                             f"Snapshot space of volume {volume.name} is full "
+                             f"({-(-used // GIB)} GiB used of "
+                             f"{volume.snapshot_space_bytes // GIB} GiB): deleted its oldest "
+                             f"snapshot {oldest.name}.")
 
     def host_write(self, volume_id: int, size_gb: int) -> VolumeView:
         """Pretend hosts wrote size_gb to a volume: thin volumes grow, snapshots hold old blocks."""

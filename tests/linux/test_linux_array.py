@@ -75,9 +75,9 @@ def pattern_ok(result: subprocess.CompletedProcess[str]) -> bool:
 def linux_array(tmp_path: Path) -> Iterator[LinuxArray]:
     """A live server on four 2 GiB loop devices, without a profile: it starts empty."""
     with linux_host(tmp_path, disks=4, disk_bytes=2 * GIB) as host:
-        state_dir = tmp_path / "state"
-        set_passwords(state_dir)
-        settings = Settings(state_dir=state_dir, backend="linux", backend_config=host.config)
+        settings = Settings(state_dir=tmp_path / "state", backend="linux",
+                            backend_config=host.config)
+        set_passwords(settings)
         with served(settings) as server:
             http = httpx.Client(base_url=server.url, timeout=60)
             array = LinuxArray(server, host.portal, host.control_port, host.data_dir, http,

@@ -24,12 +24,13 @@ from opensan.api.errors import install_error_handlers
 from opensan.api.routes import dashboard, help, log, login, simulation, storage
 from opensan.api.routes.help import HELP_KEY
 from opensan.api.routes.login import SESSION_COOKIE
-from opensan.backends.base import create_backend
+from opensan.backends.base import create_backend, open_backend_store
 from opensan.config import Settings
 from opensan.domain.errors import Forbidden, InvalidArgument
 from opensan.domain.models import Role
 from opensan.profile import Profile
 from opensan.service import ArrayService
+from opensan.store.base import Store
 from opensan.store.sqlite import SqliteStore
 
 access_log = logging.getLogger("opensan.access")
@@ -48,9 +49,20 @@ class Array:
         self.service.store.close()
 
 
+def open_store(settings: Settings) -> Store:
+    """The array's records: in the backend's own storage where it keeps them (Ceph), else in
+    the state dir."""
+    config = str(settings.backend_config) if settings.backend_config else None
+    shared = open_backend_store(settings.backend, config)
+    if shared is not None:
+        return shared
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    return SqliteStore(settings.database)
+
+
 def open_array(settings: Settings) -> Array:
-    """Open (or create) the array in settings.state_dir."""
-    store = SqliteStore(settings.database)
+    """Open (or create) the array in settings.state_dir (or, on Ceph, in the cluster)."""
+    store = open_store(settings)
     try:
         return _open(settings, store)
     except BaseException:
@@ -58,7 +70,7 @@ def open_array(settings: Settings) -> Array:
         raise
 
 
-def _open(settings: Settings, store: SqliteStore) -> Array:
+def _open(settings: Settings, store: Store) -> Array:
     stored = store.get_meta("backend_options")
     if stored is None:
         # A Linux array starts empty unless a profile is given explicitly: the default profile

@@ -15,7 +15,6 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 from opensan.domain.errors import (
     ErrorCode,
@@ -27,7 +26,7 @@ from opensan.domain.errors import (
 )
 from opensan.domain.models import Account, EventLevel, Role, Session
 from opensan.service import ArrayService
-from opensan.store.sqlite import DATABASE_NAME, SqliteStore
+from opensan.store.base import Store
 
 DEFAULT_PASSWORD = "1234"
 DEFAULT_ACCOUNTS = {"admin": Role.ADMIN, "user": Role.USER}
@@ -54,7 +53,7 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def ensure_default_accounts(store: SqliteStore) -> None:
+def ensure_default_accounts(store: Store) -> None:
     """A new array has QSAN's two accounts with QSAN's default password."""
     accounts = store.accounts()
     missing = [name for name in DEFAULT_ACCOUNTS if name not in accounts]
@@ -66,7 +65,7 @@ def ensure_default_accounts(store: SqliteStore) -> None:
 
 
 def change_password(
-    store: SqliteStore, account_name: str, new_password: str, now: float, *, changed_by: str,
+    store: Store, account_name: str, new_password: str, now: float, *, changed_by: str,
     end_sessions: bool,
 ) -> None:
     """Set a password (and record who did it); end_sessions logs the account out everywhere."""
@@ -88,12 +87,10 @@ def change_password(
 
 
 def set_password_offline(
-    state_dir: Path, account_name: str, new_password: str, changed_by: str
+    store: Store, account_name: str, new_password: str, changed_by: str
 ) -> None:
-    """Set a password in a state dir while no server runs (`opensan passwd`): a real array
-    does not start with QSAN's default passwords, so this comes before its first start."""
-    state_dir.mkdir(parents=True, exist_ok=True)
-    store = SqliteStore(state_dir / DATABASE_NAME)
+    """Set a password while no server runs (`opensan passwd`): a real array does not start
+    with QSAN's default passwords, so this comes before its first start."""
     try:
         ensure_default_accounts(store)
         change_password(store, account_name, new_password, time.time(), changed_by=changed_by,

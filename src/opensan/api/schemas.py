@@ -266,7 +266,7 @@ class PoolOut(Wire):
     def from_domain(cls, view: m.PoolView) -> PoolOut:
         p = view.pool
         return cls(
-            id=p.id, name=p.name, type=p.provision.value, raid_level=p.raid_level.value,
+            id=p.id, name=p.name, type=p.provision.value, raid_level=p.protection_label,
             health=view.health.value, status=view.status.value,
             capacity_bytes=view.capacity_bytes, used_bytes=view.used_bytes,
             free_bytes=view.free_bytes, disk_ids=list(p.disk_ids),
@@ -297,7 +297,7 @@ class VolumeOut(Wire):
         return cls(
             id=v.id, name=v.name, pool_id=v.pool_id, capacity_bytes=v.capacity_bytes,
             used_bytes=view.used_bytes, provision=v.provision.value,
-            raid_level=view.raid_level.value, health=view.health.value,
+            raid_level=view.protection, health=view.health.value,
             status=view.status.value, cache_mode=v.cache_mode.value, wwn=v.wwn,
             snapshot_space_bytes=v.snapshot_space_bytes,
             snapshot_used_bytes=view.snapshot_used_bytes, snapshot_count=view.snapshot_count,

@@ -23,6 +23,7 @@ from opensan.domain.models import (
     EventLevel,
     LunMapping,
     Pool,
+    Provision,
     SensorStatus,
     Snapshot,
     SystemHealth,
@@ -30,6 +31,8 @@ from opensan.domain.models import (
     Target,
     Volume,
 )
+from opensan.domain.raid import RaidLevel
+from opensan.store.base import Store
 
 
 class Capability(StrEnum):
@@ -46,6 +49,13 @@ class StorageBackend(ABC):
     name: str = "abstract"
     # A real array must not serve with QSAN's well-known default passwords; the virtual one may.
     allows_default_passwords: bool = False
+    # True where every pool spans all disks (Ceph): disks are then never free, spare or added.
+    pools_share_disks: bool = False
+    # The provisioning of a pool created without one.
+    default_provision: Provision = Provision.THICK
+    # False where nothing below the service stops snapshots outgrowing their space (Ceph): the
+    # service then deletes the oldest snapshots of a volume whose measured use is over.
+    enforces_snapshot_space: bool = True
 
     def capabilities(self) -> frozenset[Capability]:
         return frozenset()
@@ -166,6 +176,29 @@ class StorageBackend(ABC):
     def forget_measurements(self) -> None:
         """Called after every change: measured figures from before it are stale now."""
 
+    def pool_protection(self, raid_level: RaidLevel, disk_count: int) -> str | None:
+        """What will protect a new pool's data when that is not the RAID level itself (e.g.
+        "Replica 2"); raises NotSupported for a level the backend cannot build."""
+        return None
+
+    def adopt_pools(self, now: float, new_id: Callable[[], int], disks: list[Disk]) -> list[Pool]:
+        """Pools that exist below the array before its first start and become its pools."""
+        return []
+
+    def health_checks(self) -> dict[str, tuple[EventLevel, str]] | None:
+        """The storage's own health checks now: name -> (level, message); None where it has
+        none. The service writes an event whenever one is raised, changes or clears."""
+        return None
+
+    def system_health(self) -> SystemHealth | None:
+        """The storage's own verdict on its health, where it has one."""
+        return None
+
+    def disk_updates(self, disks: Mapping[int, Disk], now: float) -> list[Disk]:
+        """Disks whose state changed below the array (an OSD went down), with id 0 for disks
+        that are new; the service records them."""
+        return []
+
     def poll(self) -> list[tuple[EventLevel, str, str]]:
         """Called every tick: repair what the world forgot; returns (level, source, message)
         events to record, e.g. that a crashed iSCSI daemon was restarted."""
@@ -193,6 +226,7 @@ class StorageBackend(ABC):
 BACKENDS = {
     "simulated": "opensan.backends.simulated.backend",
     "linux": "opensan.backends.linux.backend",
+    "ceph": "opensan.backends.ceph.backend",
 }
 
 
@@ -205,3 +239,18 @@ def create_backend(name: str, options: dict[str, Any]) -> StorageBackend:
     backend: StorageBackend = module.create(options)
     return backend
 
+
+
+def open_backend_store(name: str, config: str | None) -> Store | None:
+    """The store a backend keeps its records in itself (Ceph: in the cluster, shared by both
+    controllers); None for a backend whose records live in the state dir."""
+    if name not in BACKENDS:
+        return None
+    module = importlib.import_module(BACKENDS[name])
+    opener = getattr(module, "open_store", None)
+    if opener is None:
+        return None
+    if config is None:
+        raise InvalidArgument(f"The {name} backend needs --config FILE.")
+    store: Store = opener(config)
+    return store

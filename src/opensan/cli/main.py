@@ -10,7 +10,7 @@ import typer
 import uvicorn
 from rich.console import Console
 
-from opensan.api.app import create_app, open_array
+from opensan.api.app import create_app, open_array, open_store
 from opensan.api.auth import set_password_offline
 from opensan.backends.simulated.catalogue import MODELS
 from opensan.config import Settings
@@ -37,10 +37,10 @@ def serve(
     profile: Annotated[Path | None, typer.Option(
         help="Profile TOML for a new array (docs/profile.md)")] = None,
     seed: Annotated[int | None, typer.Option(help="Seed of a new array's hardware")] = None,
-    backend: Annotated[str, typer.Option(help="simulated (the virtual array) or linux")] = (
-        "simulated"),
+    backend: Annotated[str, typer.Option(
+        help="simulated (the virtual array), linux or ceph")] = "simulated",
     config: Annotated[Path | None, typer.Option(
-        help="The backend's config file (linux: docs/linux.md)")] = None,
+        help="The backend's config file (docs/linux.md, docs/ceph.md)")] = None,
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error")] = "info",
 ) -> None:
     """Serve the SANOS RESTful API on an array (the embedded virtual XCubeSAN by default)."""
@@ -74,17 +74,22 @@ def passwd(
     account: Annotated[str, typer.Argument(help="admin or user")],
     state_dir: Annotated[Path, typer.Option(help="The array's state dir")] = Path(
         "opensan-state"),
+    backend: Annotated[str, typer.Option(help="The array's backend")] = "simulated",
+    config: Annotated[Path | None, typer.Option(
+        help="The backend's config file (on Ceph it names where the records are)")] = None,
 ) -> None:
-    """Set an account's password in a state dir, with the server stopped (a real array does not
-    start while QSAN's default passwords are set)."""
+    """Set an account's password with the servers stopped (a real array does not start while
+    QSAN's default passwords are set): in the state dir, or on Ceph in the cluster."""
     password = typer.prompt(f"New password for {account}", hide_input=True,
                             confirmation_prompt=True)
     try:
-        set_password_offline(state_dir, account, password, changed_by="opensan passwd")
+        settings = Settings(state_dir=state_dir, backend=backend, backend_config=config)
+        set_password_offline(open_store(settings), account, password,
+                             changed_by="opensan passwd")
     except SanError as error:
         err.print(f"[red]opensan: {error.message}[/red]")
         raise typer.Exit(2) from None
-    err.print(f"Password of {account} set in {state_dir}.")
+    err.print(f"Password of {account} set.")
 
 
 # ----------------------------------------------------------------------------------------------

@@ -164,6 +164,13 @@ class Pool:
     provision: Provision
     disk_ids: tuple[int, ...]
     created_at: float
+    # What really protects the data where that is no RAID level, e.g. "Replica 3" or "EC 4+2"
+    # for a Ceph pool; shown as its RAID level.
+    protection: str | None = None
+
+    @property
+    def protection_label(self) -> str:
+        return self.protection or self.raid_level.value
 
 
 @dataclass(frozen=True)
@@ -367,7 +374,7 @@ class VolumeView:
     """A volume with what follows from its pool, snapshots and mappings."""
 
     volume: Volume
-    raid_level: RaidLevel
+    protection: str  # the pool's protection label
     health: VolumeHealth
     status: VolumeStatus
     used_bytes: int

@@ -9,17 +9,11 @@ and a page is found by arithmetic on the ID instead of a scan.
 
 from __future__ import annotations
 
-import dataclasses
-import functools
 import json
-import random
 import sqlite3
 import threading
-import types
-import typing
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from enum import Enum
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -38,6 +32,7 @@ from opensan.domain.models import (
     Target,
     Volume,
 )
+from opensan.store.codec import decode, encode, object_id_candidate
 
 T = TypeVar("T")
 
@@ -61,47 +56,6 @@ CREATE TABLE IF NOT EXISTS events (
     source TEXT NOT NULL, message TEXT NOT NULL);
 """
 
-MIN_OBJECT_ID = 1_000_000_000
-MAX_OBJECT_ID = 9_999_999_999
-
-
-def _encode(obj: Any) -> str:
-    return json.dumps(dataclasses.asdict(obj), separators=(",", ":"))
-
-
-def _coerce(hint: Any, value: Any) -> Any:
-    """Turn a JSON value back into the type a dataclass field declares (enums, tuples)."""
-    if value is None:
-        return None
-    origin = typing.get_origin(hint)
-    if origin in (typing.Union, types.UnionType):
-        real = [arg for arg in typing.get_args(hint) if arg is not type(None)]
-        return _coerce(real[0], value) if len(real) == 1 else value
-    if origin is tuple:
-        item = typing.get_args(hint)[0]
-        return tuple(_coerce(item, element) for element in value)
-    if isinstance(hint, type) and issubclass(hint, Enum):
-        return hint(value)
-    if dataclasses.is_dataclass(hint) and isinstance(hint, type):
-        return _decode_dict(hint, value)
-    return value
-
-
-@functools.cache
-def _field_types(cls: type) -> dict[str, Any]:
-    """Resolved field annotations; resolving them per row would dominate start-up."""
-    return typing.get_type_hints(cls)
-
-
-def _decode_dict(cls: type[T], data: dict[str, Any]) -> T:
-    hints = _field_types(typing.cast(type, cls))
-    return cls(**{name: _coerce(hints[name], value) for name, value in data.items()})
-
-
-def _decode(cls: type[T], text: str) -> T:
-    return _decode_dict(cls, json.loads(text))
-
-
 class Transaction:
     """The writes of one change; they reach the file together when the block ends."""
 
@@ -110,7 +64,7 @@ class Transaction:
 
     def _put(self, table: str, object_id: int, obj: Any) -> None:
         self._db.execute(
-            f"INSERT OR REPLACE INTO {table} (id, data) VALUES (?, ?)", (object_id, _encode(obj))
+            f"INSERT OR REPLACE INTO {table} (id, data) VALUES (?, ?)", (object_id, encode(obj))
         )
 
     def _delete(self, table: str, object_id: int) -> None:
@@ -149,7 +103,7 @@ class Transaction:
     def put_mapping(self, mapping: LunMapping) -> None:
         self._db.execute(
             "INSERT OR REPLACE INTO mappings (target_id, lun, data) VALUES (?, ?, ?)",
-            (mapping.target_id, mapping.lun, _encode(mapping)),
+            (mapping.target_id, mapping.lun, encode(mapping)),
         )
 
     def delete_mapping(self, target_id: int, lun: int) -> None:
@@ -158,7 +112,7 @@ class Transaction:
     def put_account(self, account: Account) -> None:
         self._db.execute(
             "INSERT OR REPLACE INTO accounts (name, data) VALUES (?, ?)",
-            (account.name, _encode(account)),
+            (account.name, encode(account)),
         )
 
     def delete_sessions_of(self, account: str) -> None:
@@ -187,7 +141,7 @@ class Transaction:
         counter = int(self.get_meta("id_counter", 0))
         while True:
             counter += 1
-            candidate = random.Random(f"{seed}:id:{counter}").randint(MIN_OBJECT_ID, MAX_OBJECT_ID)
+            candidate = object_id_candidate(seed, counter)
             taken = self._db.execute("SELECT 1 FROM issued_ids WHERE id = ?", (candidate,))
             if taken.fetchone() is None:
                 break
@@ -198,6 +152,9 @@ class Transaction:
 
 class SqliteStore:
     """One SQLite file in the state directory; one writer at a time, readers alongside (WAL)."""
+
+    shared = False  # only this server writes the file
+    generation = 0
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -241,6 +198,9 @@ class SqliteStore:
                 raise
             self._writer.execute("COMMIT")
 
+    def refresh(self) -> None:
+        """Nobody else writes the file: it never changes behind this server's back."""
+
     def get_meta(self, key: str, default: Any = None) -> Any:
         with self._read_lock:
             return Transaction(self._reader).get_meta(key, default)
@@ -258,20 +218,20 @@ class SqliteStore:
             state.snapshots = {s.id: s for s in self._rows(db, "snapshots", Snapshot)}
             state.targets = {t.id: t for t in self._rows(db, "targets", Target)}
             rows = db.execute("SELECT data FROM mappings ORDER BY target_id, lun")
-            mappings = (_decode(LunMapping, data) for (data,) in rows)
+            mappings = (decode(LunMapping, data) for (data,) in rows)
             state.mappings = {(m.target_id, m.lun): m for m in mappings}
         return state
 
     @staticmethod
     def _rows(db: sqlite3.Connection, table: str, cls: type[T]) -> Iterable[T]:
-        return [_decode(cls, data) for (data,) in db.execute(f"SELECT data FROM {table}")]
+        return [decode(cls, data) for (data,) in db.execute(f"SELECT data FROM {table}")]
 
     # Accounts and sessions
 
     def accounts(self) -> dict[str, Account]:
         with self._read_lock:
             rows = self._reader.execute("SELECT data FROM accounts").fetchall()
-        return {a.name: a for a in (_decode(Account, data) for (data,) in rows)}
+        return {a.name: a for a in (decode(Account, data) for (data,) in rows)}
 
     def sessions(self) -> list[Session]:
         with self._read_lock:

@@ -151,7 +151,7 @@ async def unmap_lun(call: Call) -> MappingOut:
 # Extensions: pools, volumes, snapshots, targets, spares
 
 async def create_pool(call: Call) -> PoolOut:
-    provision = _provision(call.params.get("type")) or Provision.THICK
+    provision = _provision(call.params.get("type"))
     force = _choice(call.params.get("force", "no"), {"yes": True, "no": False}, "force")
     view = await run_in_threadpool(
         call.service.create_pool, call.params["name"],

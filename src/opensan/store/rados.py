@@ -1,0 +1,353 @@
+"""The array's records in the Ceph cluster: one RADOS object whose omap holds every record.
+
+Both controllers of a Ceph array read and write this object, so it is the one truth they share.
+A change runs under the object's exclusive RADOS lock (cls_lock, with a lease so that a
+controller killed in the middle of a change does not block the other for ever), starts from the
+records as they are in the cluster, and commits as one atomic RADOS write operation that first
+compares the record version with the one the change started from: if the lease ran out and the
+other controller committed meanwhile, the comparison fails and nothing is written.
+
+Keys: "meta/<key>", "disk/<id>", "pool/<id>", "volume/<id>", "snapshot/<id>", "target/<id>",
+"mapping/<target id>/<lun>", "issued/<id>", "account/<name>", "session/<token hash>",
+"event/<12-digit id>", and two counters: "version" (bumped by every change of the records)
+and "events" (the newest event ID; IDs are contiguous, so a page is found by arithmetic).
+Each server keeps a copy of every record but the events and re-reads it when "version" moved;
+`generation` counts those re-reads, so the service knows when to reload its state.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import threading
+import time
+import uuid
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager, suppress
+from typing import Any, TypeVar
+
+import rados
+
+from opensan.domain.errors import BackendError, Conflict, ErrorCode
+from opensan.domain.models import (
+    Account,
+    ArrayState,
+    Disk,
+    Event,
+    EventLevel,
+    EventPage,
+    LunMapping,
+    Pool,
+    Session,
+    Snapshot,
+    Target,
+    Volume,
+)
+from opensan.store.codec import decode, encode, object_id_candidate
+
+T = TypeVar("T")
+
+RECORD_PREFIXES = ("meta/", "disk/", "pool/", "volume/", "snapshot/", "target/", "mapping/",
+                   "issued/", "account/", "session/")
+LOCK_NAME = "opensan-change"
+# How long a change may hold the lock before the other controller may take it over.
+LOCK_LEASE_SECONDS = 30.0
+# How long a change waits for the other controller's change to finish.
+LOCK_WAIT_SECONDS = 45.0
+OMAP_PAGE = 1000
+
+
+def _event_key(event_id: int) -> str:
+    return f"event/{event_id:012d}"
+
+
+class RadosTransaction:
+    """Writes collected for one atomic RADOS write operation; reads see them."""
+
+    def __init__(self, records: dict[str, str], events: int) -> None:
+        self._records = records
+        self.writes: dict[str, str | None] = {}  # key -> value, None to delete
+        self.events = events
+
+    def _get(self, key: str) -> str | None:
+        return self.writes[key] if key in self.writes else self._records.get(key)
+
+    def _put(self, key: str, value: str) -> None:
+        self.writes[key] = value
+
+    def _delete(self, key: str) -> None:
+        self.writes[key] = None
+
+    def put_disk(self, disk: Disk) -> None:
+        self._put(f"disk/{disk.id}", encode(disk))
+
+    def delete_disk(self, disk_id: int) -> None:
+        self._delete(f"disk/{disk_id}")
+
+    def put_pool(self, pool: Pool) -> None:
+        self._put(f"pool/{pool.id}", encode(pool))
+
+    def delete_pool(self, pool_id: int) -> None:
+        self._delete(f"pool/{pool_id}")
+
+    def put_volume(self, volume: Volume) -> None:
+        self._put(f"volume/{volume.id}", encode(volume))
+
+    def delete_volume(self, volume_id: int) -> None:
+        self._delete(f"volume/{volume_id}")
+
+    def put_snapshot(self, snapshot: Snapshot) -> None:
+        self._put(f"snapshot/{snapshot.id}", encode(snapshot))
+
+    def delete_snapshot(self, snapshot_id: int) -> None:
+        self._delete(f"snapshot/{snapshot_id}")
+
+    def put_target(self, target: Target) -> None:
+        self._put(f"target/{target.id}", encode(target))
+
+    def delete_target(self, target_id: int) -> None:
+        self._delete(f"target/{target_id}")
+
+    def put_mapping(self, mapping: LunMapping) -> None:
+        self._put(f"mapping/{mapping.target_id}/{mapping.lun}", encode(mapping))
+
+    def delete_mapping(self, target_id: int, lun: int) -> None:
+        self._delete(f"mapping/{target_id}/{lun}")
+
+    def put_account(self, account: Account) -> None:
+        self._put(f"account/{account.name}", encode(account))
+
+    def delete_sessions_of(self, account: str) -> None:
+        for key in list(self._records) + list(self.writes):
+            value = self._get(key)
+            if key.startswith("session/") and value and json.loads(value)["account"] == account:
+                self._delete(key)
+
+    def put_session(self, session: Session) -> None:
+        self._put(f"session/{session.token_hash}", encode(session))
+
+    def delete_session(self, token_hash: str) -> None:
+        self._delete(f"session/{token_hash}")
+
+    def set_meta(self, key: str, value: Any) -> None:
+        self._put(f"meta/{key}", json.dumps(value))
+
+    def get_meta(self, key: str, default: Any = None) -> Any:
+        value = self._get(f"meta/{key}")
+        return default if value is None else json.loads(value)
+
+    def add_event(self, time: float, level: EventLevel, source: str, message: str) -> int:
+        self.events += 1
+        self._put(_event_key(self.events), json.dumps([time, level.value, source, message]))
+        return self.events
+
+    def new_object_id(self) -> int:
+        seed = self.get_meta("seed", 0)
+        counter = int(self.get_meta("id_counter", 0))
+        while True:
+            counter += 1
+            candidate = object_id_candidate(seed, counter)
+            if self._get(f"issued/{candidate}") is None:
+                break
+        self._put(f"issued/{candidate}", "")
+        self.set_meta("id_counter", counter)
+        return candidate
+
+    @property
+    def changes_records(self) -> bool:
+        """Whether the transaction writes more than events (those do not move "version")."""
+        return any(not key.startswith("event/") for key in self.writes)
+
+
+class RadosStore:
+    """The records object of one array in a RADOS pool (and namespace) of the cluster."""
+
+    shared = True
+
+    def __init__(self, ioctx: rados.Ioctx, object_name: str) -> None:
+        self._ioctx = ioctx
+        self._object = object_name
+        self._cookie = uuid.uuid4().hex  # this server's lock cookie
+        self._lock = threading.RLock()
+        self._records: dict[str, str] = {}
+        self._version = -1
+        self._events = 0
+        self.generation = 0
+        self._create_object()
+        self.refresh()
+
+    def _create_object(self) -> None:
+        """The records object with its counters, unless it exists (the other controller's)."""
+        with rados.WriteOpCtx() as op:
+            op.new(rados.LIBRADOS_CREATE_EXCLUSIVE)
+            self._ioctx.set_omap(op, ("version", "events"), (b"0", b"0"))
+            with suppress(rados.ObjectExists):
+                self._ioctx.operate_write_op(op, self._object)
+
+    def close(self) -> None:
+        """The connection belongs to the backend, which closes it."""
+
+    # Reading
+
+    def _read_keys(self, keys: tuple[str, ...]) -> dict[str, str]:
+        with rados.ReadOpCtx() as op:
+            values, _ = self._ioctx.get_omap_vals_by_keys(op, keys)
+            self._ioctx.operate_read_op(op, self._object)
+            return {key: value.decode() for key, value in values}
+
+    def _read_prefix(self, prefix: str) -> dict[str, str]:
+        found: dict[str, str] = {}
+        after = ""
+        while True:
+            with rados.ReadOpCtx() as op:
+                values, _ = self._ioctx.get_omap_vals(op, after, prefix, OMAP_PAGE)
+                self._ioctx.operate_read_op(op, self._object)
+                page = [(key, value.decode()) for key, value in values]
+            found.update(page)
+            if len(page) < OMAP_PAGE:
+                return found
+            after = page[-1][0]
+
+    def refresh(self) -> None:
+        with self._lock:
+            counters = self._read_keys(("version", "events"))
+            self._events = int(counters["events"])
+            version = int(counters["version"])
+            if version == self._version:
+                return
+            records: dict[str, str] = {}
+            for prefix in RECORD_PREFIXES:
+                records.update(self._read_prefix(prefix))
+            self._records, self._version = records, version
+            self.generation += 1
+
+    def get_meta(self, key: str, default: Any = None) -> Any:
+        value = self._records.get(f"meta/{key}")
+        return default if value is None else json.loads(value)
+
+    def is_new(self) -> bool:
+        return self.get_meta("created_at") is None
+
+    def _decoded(self, prefix: str, cls: type[T]) -> list[T]:
+        return [decode(cls, value) for key, value in self._records.items()
+                if key.startswith(prefix)]
+
+    def load_state(self) -> ArrayState:
+        with self._lock:
+            state = ArrayState()
+            state.disks = {d.id: d for d in self._decoded("disk/", Disk)}
+            state.pools = {p.id: p for p in self._decoded("pool/", Pool)}
+            state.volumes = {v.id: v for v in self._decoded("volume/", Volume)}
+            state.snapshots = {s.id: s for s in self._decoded("snapshot/", Snapshot)}
+            state.targets = {t.id: t for t in self._decoded("target/", Target)}
+            mappings = sorted(self._decoded("mapping/", LunMapping),
+                              key=lambda m: (m.target_id, m.lun))
+            state.mappings = {(m.target_id, m.lun): m for m in mappings}
+            return state
+
+    def accounts(self) -> dict[str, Account]:
+        return {a.name: a for a in self._decoded("account/", Account)}
+
+    def sessions(self) -> list[Session]:
+        return self._decoded("session/", Session)
+
+    # Writing
+
+    @contextmanager
+    def _cluster_lock(self) -> Iterator[None]:
+        """The records object's exclusive lock, waited for while the other controller holds it."""
+        deadline = time.monotonic() + LOCK_WAIT_SECONDS
+        pause = 0.002
+        while True:
+            try:
+                self._ioctx.lock_exclusive(self._object, LOCK_NAME, self._cookie,
+                                           desc="an OpenSAN change", duration=LOCK_LEASE_SECONDS)
+                break
+            except (rados.ObjectBusy, rados.ObjectExists):
+                if time.monotonic() > deadline:
+                    raise BackendError("The other controller has held the change lock for "
+                                       f"{LOCK_WAIT_SECONDS:.0f} s; try again.") from None
+                time.sleep(pause)
+                pause = min(pause * 2, 0.05)
+        try:
+            yield
+        finally:
+            # ObjectNotFound: the lease ran out (the commit's version check covered that).
+            with suppress(rados.ObjectNotFound):
+                self._ioctx.unlock(self._object, LOCK_NAME, self._cookie)
+
+    @contextmanager
+    def transaction(self) -> Iterator[RadosTransaction]:
+        with self._lock, self._cluster_lock():
+            self.refresh()
+            tx = RadosTransaction(self._records, self._events)
+            yield tx
+            self._commit(tx)
+
+    def _commit(self, tx: RadosTransaction) -> None:
+        if not tx.writes:
+            return
+        version = self._version + 1 if tx.changes_records else self._version
+        sets = {key: value for key, value in tx.writes.items() if value is not None}
+        sets.update(version=str(version), events=str(tx.events))
+        removals = tuple(key for key, value in tx.writes.items() if value is None)
+        with rados.WriteOpCtx() as op:
+            # Written only if nobody committed since this change read the records.
+            op.omap_cmp("version", str(self._version).encode(), rados.LIBRADOS_CMPXATTR_OP_EQ)
+            op.omap_cmp("events", str(self._events).encode(), rados.LIBRADOS_CMPXATTR_OP_EQ)
+            self._ioctx.set_omap(op, tuple(sets), tuple(v.encode() for v in sets.values()))
+            if removals:
+                self._ioctx.remove_omap_keys(op, removals)
+            try:
+                self._ioctx.operate_write_op(op, self._object)
+            except rados.Error as error:
+                if getattr(error, "errno", None) == errno.ECANCELED:
+                    self._version = -1  # re-read everything next time
+                    raise Conflict("The other controller changed the array at the same moment; "
+                                   "nothing was changed here. Try again.",
+                                   ErrorCode.STATE_CONFLICT) from error
+                raise BackendError(f"Writing the records to the cluster failed: {error}") \
+                    from error
+        for key, value in tx.writes.items():
+            if key.startswith("event/"):
+                continue
+            if value is None:
+                self._records.pop(key, None)
+            else:
+                self._records[key] = value
+        self._version, self._events = version, tx.events
+
+    def put_session(self, session: Session) -> None:
+        with self.transaction() as tx:
+            tx.put_session(session)
+
+    def delete_sessions(self, token_hashes: Iterable[str]) -> None:
+        hashes = list(token_hashes)
+        if not hashes:
+            return
+        with self.transaction() as tx:
+            for token_hash in hashes:
+                tx.delete_session(token_hash)
+
+    # Events
+
+    def add_event(self, time: float, level: EventLevel, source: str, message: str) -> int:
+        with self.transaction() as tx:
+            return tx.add_event(time, level, source, message)
+
+    def event_count(self) -> int:
+        return int(self._read_keys(("events",))["events"])
+
+    def event_page(self, page: int, page_size: int) -> EventPage:
+        """Page 1 holds the newest events; their IDs are computed, so every page costs the same."""
+        total = self.event_count()
+        newest = total - (page - 1) * page_size
+        ids = range(newest, max(0, newest - page_size), -1)
+        values = self._read_keys(tuple(_event_key(i) for i in ids)) if ids else {}
+        events = []
+        for event_id in ids:
+            value = values.get(_event_key(event_id))
+            if value is not None:
+                time_, level, source, message = json.loads(value)
+                events.append(Event(event_id, time_, EventLevel(level), source, message))
+        return EventPage(page=page, page_size=page_size, total=total, events=tuple(events))
