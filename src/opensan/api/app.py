@@ -142,7 +142,11 @@ def _respond(result: Any) -> Response:
 def _route_handler(
     endpoint: Endpoint, prefix: str, array: Array, cache: ReadCache
 ) -> Callable[[Request], Awaitable[Response]]:
+    shared = array.service.store.shared
+
     async def handle(request: Request) -> Response:
+        if shared:  # the other controller may have changed the array a moment ago
+            await run_in_threadpool(array.service.refresh)
         token = _token(request)
         session = None
         if endpoint.access is not Access.PUBLIC:

@@ -112,6 +112,7 @@ class SensorType(StrEnum):
     PSU = "psu"
     VOLTAGE = "voltage"
     BATTERY = "battery"
+    HEALTH = "health"  # a storage cluster's own check (Ceph's mons, mgr, OSDs)
 
 
 class SensorStatus(StrEnum):

@@ -55,6 +55,11 @@ def parse_raid_level(text: str) -> RaidLevel:
     raise InvalidArgument(f"Unknown RAID level {text!r}; use one of {choices}.")
 
 
+def fault_tolerance(level: RaidLevel) -> int:
+    """How many failed disks any group of the level survives at least (RAID 1 and 10: one)."""
+    return RULES[level].redundancy_per_group
+
+
 def check_disk_count(level: RaidLevel, disk_count: int) -> None:
     rule = RULES[level]
     if disk_count < rule.min_disks:

@@ -22,7 +22,7 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from typing import Any, TypeVar
 
@@ -164,9 +164,11 @@ class RadosStore:
 
     shared = True
 
-    def __init__(self, ioctx: rados.Ioctx, object_name: str) -> None:
+    def __init__(self, ioctx: rados.Ioctx, object_name: str,
+                 on_close: Callable[[], None] | None = None) -> None:
         self._ioctx = ioctx
         self._object = object_name
+        self._on_close = on_close  # e.g. shut the store's own cluster connection down
         self._cookie = uuid.uuid4().hex  # this server's lock cookie
         self._lock = threading.RLock()
         self._records: dict[str, str] = {}
@@ -185,7 +187,9 @@ class RadosStore:
                 self._ioctx.operate_write_op(op, self._object)
 
     def close(self) -> None:
-        """The connection belongs to the backend, which closes it."""
+        self._ioctx.close()
+        if self._on_close is not None:
+            self._on_close()
 
     # Reading
 
@@ -193,7 +197,7 @@ class RadosStore:
         with rados.ReadOpCtx() as op:
             values, _ = self._ioctx.get_omap_vals_by_keys(op, keys)
             self._ioctx.operate_read_op(op, self._object)
-            return {key: value.decode() for key, value in values}
+            return {key: (value or b"").decode() for key, value in values}
 
     def _read_prefix(self, prefix: str) -> dict[str, str]:
         found: dict[str, str] = {}
@@ -202,7 +206,7 @@ class RadosStore:
             with rados.ReadOpCtx() as op:
                 values, _ = self._ioctx.get_omap_vals(op, after, prefix, OMAP_PAGE)
                 self._ioctx.operate_read_op(op, self._object)
-                page = [(key, value.decode()) for key, value in values]
+                page = [(key, (value or b"").decode()) for key, value in values]
             found.update(page)
             if len(page) < OMAP_PAGE:
                 return found
@@ -293,8 +297,8 @@ class RadosStore:
         removals = tuple(key for key, value in tx.writes.items() if value is None)
         with rados.WriteOpCtx() as op:
             # Written only if nobody committed since this change read the records.
-            op.omap_cmp("version", str(self._version).encode(), rados.LIBRADOS_CMPXATTR_OP_EQ)
-            op.omap_cmp("events", str(self._events).encode(), rados.LIBRADOS_CMPXATTR_OP_EQ)
+            op.omap_cmp("version", str(self._version), rados.LIBRADOS_CMPXATTR_OP_EQ)
+            op.omap_cmp("events", str(self._events), rados.LIBRADOS_CMPXATTR_OP_EQ)
             self._ioctx.set_omap(op, tuple(sets), tuple(v.encode() for v in sets.values()))
             if removals:
                 self._ioctx.remove_omap_keys(op, removals)

@@ -1,0 +1,620 @@
+"""The Ceph backend: the array's objects on a Ceph cluster, LUNs through tgt's rbd backing store.
+
+What each SANOS object is here:
+  disk      an OSD (slot = OSD id); up and in is Online, down is Missing and Failed
+  pool      a Ceph pool <pool_prefix><name>, replicated: a RAID level becomes the replica count
+            that survives as many failed disks (RAID 0: 1 copy, RAID 1/5/10/50: 2, RAID 6/60: 3),
+            placed by a CRUSH rule for the disks' device class; capacity and use from `ceph df`
+  volume    an RBD image vol-<volume id>; always thin (a thick request is refused)
+  snapshot  an RBD snapshot snap-<snapshot id>; its use and the snapshot space's use come from
+            `rbd du`, and the service deletes the oldest snapshot when a volume's are over
+  LUN       a tgt LUN with --bstype rbd, served by this controller's own tgtd for the targets
+            of this controller; the other controller's server serves its own targets
+  health    the cluster's health checks: the service writes an event when one is raised,
+            changes or clears, and the hardware monitor shows them
+The records live in the cluster too (store/rados.py), so both controllers share them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import rados
+import rbd
+
+from opensan import __version__
+from opensan.backends.base import StorageBackend
+from opensan.backends.ceph.config import CephConfig
+from opensan.backends.linux.runner import CommandFailed, run
+from opensan.backends.linux.tgt import Backing, Export, ExportTable, Tgtadm, TgtDaemon
+from opensan.domain.errors import BackendError, Conflict, ErrorCode, InvalidArgument, NotSupported
+from opensan.domain.models import (
+    ArrayState,
+    Backplane,
+    Controller,
+    Disk,
+    DiskHealth,
+    DiskSmart,
+    DiskStatus,
+    DiskType,
+    DiskUsage,
+    Enclosure,
+    EventLevel,
+    LunMapping,
+    Pool,
+    Provision,
+    Sensor,
+    SensorStatus,
+    SensorType,
+    Snapshot,
+    SystemHealth,
+    SystemInfo,
+    Target,
+    Volume,
+)
+from opensan.domain.raid import RaidLevel, fault_tolerance
+from opensan.store.rados import RadosStore
+
+log = logging.getLogger("opensan.ceph")
+REFRESH_SECONDS = 2.0  # how long cluster figures (OSDs, df, du) are reused
+BUSY_WAIT_SECONDS = 5.0  # how long to wait for the other controller to let go of an image
+_SEVERITY = {"HEALTH_WARN": EventLevel.WARNING, "HEALTH_ERR": EventLevel.ERROR}
+_HEALTH = {"HEALTH_OK": SystemHealth.GOOD, "HEALTH_WARN": SystemHealth.DEGRADED,
+           "HEALTH_ERR": SystemHealth.FAILED}
+_SENSOR = {"HEALTH_OK": SensorStatus.GOOD, "HEALTH_WARN": SensorStatus.WARNING,
+           "HEALTH_ERR": SensorStatus.FAILED}
+_DISK_TYPES = {"hdd": DiskType.SATA_HDD, "ssd": DiskType.SATA_SSD, "nvme": DiskType.NVME_SSD}
+
+
+def connect(config: CephConfig) -> rados.Rados:
+    """A client connection to the cluster that config names."""
+    options = {"keyring": str(config.keyring)} if config.keyring else {}
+    cluster = rados.Rados(conffile=str(config.ceph_conf), name=f"client.{config.client_id}",
+                          conf=options)
+    try:
+        cluster.connect(timeout=15)
+    except rados.Error as error:
+        raise BackendError(f"Cannot reach the Ceph cluster of {config.ceph_conf}: {error}") \
+            from error
+    return cluster
+
+
+def mon_command(cluster: rados.Rados, prefix: str, **arguments: Any) -> Any:
+    """A monitor command with JSON output, like `ceph <prefix> --format json`."""
+    command = json.dumps({"prefix": prefix, "format": "json", **arguments})
+    code, output, status = cluster.mon_command(command, b"", timeout=30)
+    if code != 0:
+        raise BackendError(f"ceph {prefix} failed: {status or code}")
+    return json.loads(output) if output.strip() else None
+
+
+def ensure_pool(cluster: rados.Rados, name: str, application: str) -> None:
+    if not cluster.pool_exists(name):
+        mon_command(cluster, "osd pool create", pool=name)
+    mon_command(cluster, "osd pool application enable", pool=name, app=application,
+                yes_i_really_mean_it=True)
+
+
+@contextmanager
+def _rbd_errors(what: str) -> Iterator[None]:
+    try:
+        yield
+    except (rbd.Error, rados.Error) as error:
+        raise BackendError(f"{what} failed: {error}") from error
+
+
+class CephBackend(StorageBackend):
+    name = "ceph"
+    pools_share_disks = True
+    default_provision = Provision.THIN
+    enforces_snapshot_space = False
+    usage_refresh_seconds = REFRESH_SECONDS
+
+    def __init__(self, config: CephConfig, cluster: rados.Rados) -> None:
+        self.config = config
+        self.cluster = cluster
+        self._serial = str(cluster.get_fsid()).replace("-", "")[:12].upper()
+        self._ioctxs: dict[str, rados.Ioctx] = {}
+        self._pool_names: dict[int, str] = {}  # pool id -> Ceph pool name
+        self._volumes: dict[int, Volume] = {}  # for measuring snapshots by their volume
+        self._sizes: dict[str, int] = {}  # backing spec -> bytes
+        self._cache: dict[str, tuple[float, Any]] = {}
+        self._cache_lock = threading.Lock()
+        self.daemon: TgtDaemon | None = None
+        config.log_dir.mkdir(parents=True, exist_ok=True)
+        prefix = f"iqn.2004-08.com.qsan:{config.model_name.lower()}-{self._serial.lower()}:"
+        self.luns = ExportTable(Tgtadm(config.tgtd_control_port), prefix, self._start_tgtd,
+                                self._backing_size)
+
+    # Cluster figures, reused for REFRESH_SECONDS
+
+    def _cached(self, key: str, read: Callable[[], Any]) -> Any:
+        with self._cache_lock:
+            hit = self._cache.get(key)
+            if hit and time.monotonic() - hit[0] < REFRESH_SECONDS:
+                return hit[1]
+        value = read()
+        with self._cache_lock:
+            self._cache[key] = (time.monotonic(), value)
+        return value
+
+    def forget_measurements(self) -> None:
+        with self._cache_lock:
+            self._cache.clear()
+
+    def _osds(self) -> dict[int, dict[str, Any]]:
+        """Every OSD: id, uuid, up, in, device class, size, host, version."""
+        def read() -> dict[int, dict[str, Any]]:
+            osds = {o["osd"]: dict(o) for o in mon_command(self.cluster, "osd dump")["osds"]}
+            for node in mon_command(self.cluster, "osd df")["nodes"]:
+                if node["id"] in osds:
+                    osds[node["id"]].update(device_class=node.get("device_class", ""),
+                                            size_bytes=node.get("kb", 0) * 1024)
+            for meta in mon_command(self.cluster, "osd metadata") or []:
+                if meta.get("id") in osds:
+                    osds[meta["id"]].update(host=meta.get("hostname", ""),
+                                            version=meta.get("ceph_version_short", ""))
+            return osds
+        result: dict[int, dict[str, Any]] = self._cached("osds", read)
+        return result
+
+    def _health(self) -> dict[str, Any]:
+        result: dict[str, Any] = self._cached(
+            "health", lambda: mon_command(self.cluster, "health", detail="detail"))
+        return result
+
+    # Identity and monitoring
+
+    def model_name(self) -> str:
+        return self.config.model_name
+
+    def serial_number(self) -> str:
+        """From the cluster's fsid: the same on both controllers, so are the IQNs."""
+        return self._serial
+
+    def controller_count(self) -> int:
+        return 2
+
+    def _disk(self, osd: dict[str, Any], disk_id: int, now: float) -> Disk:
+        up, in_ = bool(osd.get("up")), bool(osd.get("in"))
+        return Disk(
+            id=disk_id, enclosure_id=0, slot=osd["osd"], capacity_bytes=osd.get("size_bytes", 0),
+            type=_DISK_TYPES.get(osd.get("device_class", ""), DiskType.VIRTUAL), vendor="Ceph",
+            model=f"osd.{osd['osd']} ({osd.get('device_class') or 'no class'}) on "
+                  f"{osd.get('host') or 'unknown host'}",
+            serial_number=osd.get("uuid", ""), firmware_version=osd.get("version", ""),
+            interface_speed="n/a", installed_at=now, device_path=f"osd.{osd['osd']}",
+            usage=DiskUsage.RAID,
+            health=DiskHealth.GOOD if up else DiskHealth.FAILED,
+            status=DiskStatus.ONLINE if up and in_ else
+            DiskStatus.TRANSITION if up else DiskStatus.MISSING,
+        )
+
+    def discover_disks(self, now: float, new_id: Callable[[], int]) -> list[Disk]:
+        return [self._disk(osd, new_id(), now) for _, osd in sorted(self._osds().items())]
+
+    def disk_updates(self, disks: Mapping[int, Disk], now: float) -> list[Disk]:
+        known = {disk.slot: disk for disk in disks.values()}
+        updates = []
+        for osd_id, osd in sorted(self._osds().items()):
+            disk = known.get(osd_id)
+            if disk is None:
+                updates.append(self._disk(osd, 0, now))
+                continue
+            live = self._disk(osd, disk.id, disk.installed_at)
+            if (live.health, live.status, live.capacity_bytes) != (
+                    disk.health, disk.status, disk.capacity_bytes):
+                updates.append(replace(disk, health=live.health, status=live.status,
+                                       capacity_bytes=live.capacity_bytes))
+        return updates
+
+    def health_checks(self) -> dict[str, tuple[EventLevel, str]]:
+        checks = self._health().get("checks", {})
+        return {name: (_SEVERITY.get(check.get("severity", ""), EventLevel.WARNING),
+                       check.get("summary", {}).get("message", name))
+                for name, check in checks.items()}
+
+    def system_health(self) -> SystemHealth:
+        return _HEALTH.get(self._health().get("status", ""), SystemHealth.DEGRADED)
+
+    def system_info(
+        self, now: float, started_at: float, system_name: str, health: SystemHealth
+    ) -> SystemInfo:
+        release = self._cached("version", lambda: mon_command(self.cluster, "version"))
+        firmware = f"OpenSAN {__version__} on {release.get('version', 'Ceph')}"
+        controllers = tuple(
+            Controller(slot=slot, status="Normal", serial_number=f"{self._serial}-{slot}",
+                       cpu="n/a" if slot != self.config.controller else _cpu_model(),
+                       memory_gb=0, host_card_slots=(), firmware_version=firmware,
+                       sas_ioc_firmware_version="n/a", sas_expander_firmware_version="n/a")
+            for slot in (1, 2))
+        return SystemInfo(
+            system_name=system_name, model_name=self.config.model_name,
+            serial_number=self._serial, firmware_version=firmware, system_health=health,
+            controller_mode="Dual Controller", master_controller="Controller 1",
+            form_factor="Ceph cluster", bays=len(self._osds()), rack_units=0, time=now,
+            uptime_seconds=int(now - started_at), controllers=controllers,
+            backplane=Backplane(serial_number=self._serial, id=self.cluster.get_fsid(),
+                                mcu_version="n/a"),
+            ssd_cache_license=False, auto_tiering_license=False,
+        )
+
+    def enclosures(
+        self, now: float, sensor_overrides: Mapping[str, SensorStatus]
+    ) -> tuple[Enclosure, ...]:
+        """The cluster's health as sensors: the overall status, each health check, each OSD."""
+        health = self._health()
+        status = health.get("status", "HEALTH_ERR")
+        sensors = [Sensor("ceph-health", SensorType.HEALTH, "Cluster", "Ceph health", status, "",
+                          _SENSOR.get(status, SensorStatus.FAILED))]
+        for name, check in sorted(health.get("checks", {}).items()):
+            severity = check.get("severity", "HEALTH_WARN")
+            sensors.append(Sensor(f"ceph-check-{name.lower()}", SensorType.HEALTH, "Cluster",
+                                  name, check.get("summary", {}).get("message", ""), "",
+                                  _SENSOR.get(severity, SensorStatus.WARNING)))
+        for osd_id, osd in sorted(self._osds().items()):
+            word = f"{'up' if osd.get('up') else 'down'}, {'in' if osd.get('in') else 'out'}"
+            sensors.append(Sensor(f"ceph-osd-{osd_id}", SensorType.HEALTH,
+                                  osd.get("host") or "Cluster", f"osd.{osd_id}", word, "",
+                                  SensorStatus.GOOD if osd.get("up") else SensorStatus.FAILED))
+        return (Enclosure(0, f"Ceph cluster {self.cluster.get_fsid()}", tuple(sensors)),)
+
+    def disk_smart(self, disk: Disk, now: float) -> DiskSmart:
+        return DiskSmart(
+            disk_id=disk.id, enclosure_id=disk.enclosure_id, slot=disk.slot, health=disk.health,
+            temperature_c=None, power_on_hours=None, attributes=(), supported=False,
+            note=f"{disk.device_path} is a Ceph OSD; its devices' health is Ceph's "
+                 "(`ceph device ls`), not read through this API.")
+
+    def disk_temperature_c(self, disk: Disk, now: float) -> int | None:
+        return None
+
+    def portals(self, controller: int) -> tuple[str, ...]:
+        portals = self.config.portals
+        return (portals[controller - 1],) if controller <= len(portals) else ()
+
+    # Pools
+
+    def _ceph_pool(self, pool_name: str) -> str:
+        name = f"{self.config.pool_prefix}{pool_name}"
+        if self.config.pools and name not in self.config.pools:
+            raise Conflict(f"Ceph pool {name} is not one this array may use (pools in the "
+                           "config).", ErrorCode.STATE_CONFLICT)
+        return name
+
+    def _ioctx(self, ceph_pool: str) -> rados.Ioctx:
+        if ceph_pool not in self._ioctxs:
+            with _rbd_errors(f"Opening Ceph pool {ceph_pool}"):
+                self._ioctxs[ceph_pool] = self.cluster.open_ioctx(ceph_pool)
+        return self._ioctxs[ceph_pool]
+
+    def pool_protection(self, raid_level: RaidLevel, disk_count: int) -> str:
+        copies = fault_tolerance(raid_level) + 1
+        return f"Replica {copies}"
+
+    def create_pool(self, pool: Pool, disks: list[Disk], force: bool) -> None:
+        name = self._ceph_pool(pool.name)
+        if pool.provision is Provision.THICK:
+            raise NotSupported("RBD images are thin: create a thin pool (type/thin).")
+        copies = fault_tolerance(pool.raid_level) + 1
+        up = [d for d in disks if d.health is DiskHealth.GOOD]
+        if len(up) < copies:
+            raise InvalidArgument(f"{copies} copies need {copies} OSDs; {len(up)} given.")
+        if self.cluster.pool_exists(name):
+            if any(True for _ in self._ioctx(name).list_objects()) and not force:
+                raise Conflict(f"Ceph pool {name} exists and holds objects; give force/yes to "
+                               "take it over.", ErrorCode.DISK_IN_USE)
+        else:
+            device_class = {d.model.split("(")[1].split(")")[0] for d in disks}
+            rule = self._crush_rule(next(iter(device_class)) if len(device_class) == 1 else "")
+            mon_command(self.cluster, "osd pool create", pool=name, rule=rule)
+        mon_command(self.cluster, "osd pool set", pool=name, var="size", val=str(copies),
+                    yes_i_really_mean_it=True)
+        mon_command(self.cluster, "osd pool set", pool=name, var="min_size",
+                    val=str(max(1, copies - 1)))
+        mon_command(self.cluster, "osd pool application enable", pool=name, app="rbd",
+                    yes_i_really_mean_it=True)
+        self._pool_names[pool.id] = name
+
+    def _crush_rule(self, device_class: str) -> str:
+        """A replicated CRUSH rule over the OSDs of one device class (all, without one)."""
+        usable = device_class if device_class and device_class != "no class" else ""
+        name = f"opensan-{usable or 'any'}-{self.config.failure_domain}"
+        arguments = {"class": usable} if usable else {}
+        mon_command(self.cluster, "osd crush rule create-replicated", name=name, root="default",
+                    type=self.config.failure_domain, **arguments)
+        return name
+
+    def delete_pool(self, pool: Pool, members: list[Disk]) -> None:
+        name = self._ceph_pool(pool.name)
+        ioctx = self._ioctxs.pop(name, None)
+        if ioctx is not None:
+            ioctx.close()
+        mon_command(self.cluster, "osd pool rm", pool=name, pool2=name,
+                    yes_i_really_really_mean_it=True)
+
+    def add_pool_disks(self, pool: Pool, disks: list[Disk]) -> None:
+        raise NotSupported("A Ceph pool grows when OSDs join the cluster.")
+
+    def adopt_pools(self, now: float, new_id: Callable[[], int], disks: list[Disk]) -> list[Pool]:
+        """The configured pools that already exist in the cluster, with their real protection."""
+        if not self.config.pools:
+            return []
+        details = {p["pool_name"]: p for p in mon_command(self.cluster, "osd pool ls",
+                                                          detail="detail")}
+        adopted = []
+        for name in self.config.pools:
+            detail = details.get(name)
+            if detail is None or not name.startswith(self.config.pool_prefix):
+                continue
+            if detail.get("erasure_code_profile") and detail.get("type") == 3:
+                profile = mon_command(self.cluster, "osd erasure-code-profile get",
+                                      name=detail["erasure_code_profile"])
+                k, m = int(profile["k"]), int(profile["m"])
+                protection, tolerance = f"EC {k}+{m}", m
+            else:
+                protection, tolerance = f"Replica {detail['size']}", int(detail["size"]) - 1
+            level = {0: RaidLevel.RAID0, 1: RaidLevel.RAID5}.get(tolerance, RaidLevel.RAID6)
+            adopted.append(Pool(new_id(), name[len(self.config.pool_prefix):], level,
+                                Provision.THIN, tuple(d.id for d in disks), now, protection))
+        return adopted
+
+    def measured_pool_usage(self, pool: Pool) -> tuple[int, int] | None:
+        """`ceph df`: what is stored, and what could still be (after replication)."""
+        name = self._ceph_pool(pool.name)
+        frame = self._cached("df", lambda: mon_command(self.cluster, "df"))
+        for entry in frame.get("pools", []):
+            if entry["name"] == name:
+                stats = entry["stats"]
+                return stats["stored"] + stats["max_avail"], stats["stored"]
+        return None
+
+    # Volumes
+
+    def _pool_of(self, volume: Volume) -> str:
+        try:
+            return self._pool_names[volume.pool_id]
+        except KeyError:
+            raise BackendError(f"Pool {volume.pool_id} is not known here yet.") from None
+
+    @staticmethod
+    def _image_name(volume_id: int) -> str:
+        return f"vol-{volume_id}"
+
+    @staticmethod
+    def _snapshot_name(snapshot_id: int) -> str:
+        return f"snap-{snapshot_id}"
+
+    @contextmanager
+    def _image(self, volume: Volume) -> Iterator[rbd.Image]:
+        with _rbd_errors(f"Opening image {self._image_name(volume.id)}"), \
+                rbd.Image(self._ioctx(self._pool_of(volume)), self._image_name(volume.id)) as image:
+            yield image
+
+    def _spec(self, volume: Volume, snapshot_id: int | None = None) -> str:
+        spec = f"{self._pool_of(volume)}/{self._image_name(volume.id)}"
+        return f"{spec}@{self._snapshot_name(snapshot_id)}" if snapshot_id else spec
+
+    def create_volume(self, volume: Volume) -> None:
+        if volume.provision is Provision.THICK:
+            raise NotSupported("RBD images are thin: create a thin volume (type/thin).")
+        ioctx = self._ioctx(self._pool_of(volume))
+        name = self._image_name(volume.id)
+        with _rbd_errors(f"Creating image {name}"):
+            rbd.RBD().create(ioctx, name, volume.capacity_bytes, old_format=False,
+                             features=rbd.RBD_FEATURE_LAYERING | rbd.RBD_FEATURE_EXCLUSIVE_LOCK)
+            with rbd.Image(ioctx, name) as image:
+                # Both controllers' tgtd open the image: no client-side cache may keep a write
+                # from the other path (an image setting, so every client obeys it).
+                image.metadata_set("conf_rbd_cache", "false")
+        self._sizes[self._spec(volume)] = volume.capacity_bytes
+        self._volumes[volume.id] = volume
+
+    def extend_volume(self, volume: Volume) -> None:
+        with self._image(volume) as image, _rbd_errors("Resizing"):
+            image.resize(volume.capacity_bytes)
+        self._sizes[self._spec(volume)] = volume.capacity_bytes
+        self.luns.sync()  # tgt reads a LUN's size when it is created: re-create mapped ones
+
+    def delete_volume(self, volume: Volume) -> None:
+        """Remove the image, waiting a moment for the other controller to close it (it lets go
+        when it takes in the unmapping, within a tick)."""
+        ioctx = self._ioctx(self._pool_of(volume))
+        deadline = time.monotonic() + BUSY_WAIT_SECONDS
+        while True:
+            try:
+                rbd.RBD().remove(ioctx, self._image_name(volume.id))
+                break
+            except rbd.ImageNotFound:
+                break
+            except rbd.ImageBusy as error:
+                if time.monotonic() > deadline:
+                    raise Conflict("The image is still open (the other controller still "
+                                   "exports it?); try again.", ErrorCode.STATE_CONFLICT) \
+                        from error
+                time.sleep(0.2)
+            except (rbd.Error, rados.Error) as error:
+                raise BackendError(f"Removing image failed: {error}") from error
+        self._sizes.pop(self._spec(volume), None)
+        self._volumes.pop(volume.id, None)
+
+    def _du(self, volume: Volume) -> dict[str | None, int]:
+        """`rbd du` of an image: used bytes of the image itself (key None) and of each snapshot
+        (by RBD snapshot name), i.e. what changed between it and the one before."""
+        spec = self._spec(volume)
+
+        def read() -> dict[str | None, int]:
+            argv = ["rbd", "-c", str(self.config.ceph_conf), "--id", self.config.client_id,
+                    "du", "--format", "json", spec]
+            if self.config.keyring:
+                argv[1:1] = ["--keyring", str(self.config.keyring)]
+            report = json.loads(run(argv, timeout=60))
+            return {entry.get("snapshot"): int(entry["used_size"])
+                    for entry in report.get("images", [])}
+        try:
+            result: dict[str | None, int] = self._cached(f"du:{spec}", read)
+        except CommandFailed as error:
+            log.warning("rbd du %s failed: %s", spec, error)
+            return {}
+        return result
+
+    def measured_volume_bytes(self, volume: Volume) -> int | None:
+        if volume.pool_id not in self._pool_names:
+            return None
+        return self._du(volume).get(None)
+
+    def measured_snapshot_bytes(self, snapshot: Snapshot) -> int | None:
+        volume = self._volumes.get(snapshot.volume_id)
+        if volume is None:
+            return None
+        return self._du(volume).get(self._snapshot_name(snapshot.id))
+
+    def measured_snapshot_space_used(self, volume: Volume) -> int | None:
+        if volume.pool_id not in self._pool_names:
+            return None
+        return sum(used for name, used in self._du(volume).items() if name is not None)
+
+    # Snapshots
+
+    def set_snapshot_space(self, volume: Volume) -> None:
+        """Nothing below enforces it: the service does, from measured use."""
+
+    def create_snapshot(self, volume: Volume, snapshot: Snapshot) -> None:
+        with self._image(volume) as image, _rbd_errors("Taking the snapshot"):
+            image.create_snap(self._snapshot_name(snapshot.id))
+        self._volumes[volume.id] = volume
+
+    def delete_snapshot(self, volume: Volume, snapshot: Snapshot) -> None:
+        with self._image(volume) as image, _rbd_errors("Deleting the snapshot"):
+            if image.snap_exists(self._snapshot_name(snapshot.id)):
+                image.remove_snap(self._snapshot_name(snapshot.id))
+
+    def rollback_snapshot(self, volume: Volume, snapshot: Snapshot) -> None:
+        """Withdraw this controller's LUNs of the volume, roll the image back, export again
+        (tgt holds the image open). A LUN of the other controller's keeps it open there."""
+        with self.luns.withdrawn(volume.id), self._image(volume) as image:
+            deadline = time.monotonic() + BUSY_WAIT_SECONDS
+            while True:
+                try:
+                    image.rollback_to_snap(self._snapshot_name(snapshot.id))
+                    return
+                except (rbd.ReadOnlyImage, rbd.ImageBusy) as error:
+                    if time.monotonic() > deadline:
+                        raise Conflict(
+                            "The image is open elsewhere (a LUN of the other controller?); "
+                            "unmap it there, then roll back.", ErrorCode.STATE_CONFLICT) from error
+                    time.sleep(0.2)
+                except (rbd.Error, rados.Error) as error:
+                    raise BackendError(f"Rolling back failed: {error}") from error
+
+    # Targets and LUNs: only this controller's
+
+    def _backing(self, volume: Volume, snapshot_id: int | None) -> Backing:
+        spec = self._spec(volume, snapshot_id)
+        if spec not in self._sizes:
+            with _rbd_errors(f"Reading the size of {spec}"), rbd.Image(
+                    self._ioctx(self._pool_of(volume)), self._image_name(volume.id),
+                    snapshot=self._snapshot_name(snapshot_id) if snapshot_id else None,
+                    read_only=True) as image:
+                self._sizes[spec] = image.size()
+        options = f"conf={self.config.ceph_conf};id={self.config.client_id}"
+        return Backing(spec, "rbd", options)
+
+    def _own(self, target: Target) -> bool:
+        return target.controller == self.config.controller
+
+    def create_target(self, target: Target) -> None:
+        if self._own(target):
+            self.luns.put_target(target)
+
+    def delete_target(self, target: Target) -> None:
+        if self._own(target):
+            self.luns.remove_target(target.id)
+
+    def map_lun(
+        self, target: Target, mapping: LunMapping, volume: Volume, snapshot: Snapshot | None
+    ) -> None:
+        backing = self._backing(volume, snapshot.id if snapshot else None)
+        if self._own(target):
+            self.luns.export(Export(target.id, mapping, backing))
+
+    def unmap_lun(self, target: Target, mapping: LunMapping) -> None:
+        if self._own(target):
+            self.luns.unexport(target.id, mapping.lun)
+
+    def reconcile(self, state: ArrayState) -> None:
+        """Learn the pools and volumes, and serve exactly this controller's LUNs: at start-up,
+        after tgtd died, and whenever the other controller changed the records."""
+        with self.luns.lock:
+            self._pool_names = {p.id: self._ceph_pool(p.name) for p in state.pools.values()}
+            self._volumes = dict(state.volumes)
+            exports = []
+            for (target_id, _lun), mapping in state.mappings.items():
+                target = state.targets[target_id]
+                if not self._own(target):
+                    continue
+                volume = state.volumes[mapping.volume_id]
+                exports.append(Export(target_id, mapping,
+                                      self._backing(volume, mapping.snapshot_id)))
+            own = {t.id: t for t in state.targets.values() if self._own(t)}
+            self.luns.replace_all(own, exports)
+
+    def poll(self) -> list[tuple[EventLevel, str, str]]:
+        return self.luns.check()
+
+    def close(self) -> None:
+        with self.luns.lock:
+            if self.daemon is not None:
+                self.daemon.stop()
+        for ioctx in self._ioctxs.values():
+            ioctx.close()
+        self.cluster.shutdown()
+
+    def _start_tgtd(self) -> None:
+        if self.daemon is None:
+            self.daemon = TgtDaemon(self.config.tgtd_control_port, self.config.portal,
+                                    self.config.log_dir / f"tgtd-{self.config.controller}.log")
+        self.daemon.start()
+
+    def _backing_size(self, backing: Backing) -> int:
+        return self._sizes[backing.path]
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return socket.gethostname()
+
+
+def open_store(config_path: str) -> RadosStore:
+    """The array's records in the cluster (the records pool is created on first use)."""
+    config = CephConfig.load(Path(config_path))
+    cluster = connect(config)
+    try:
+        ensure_pool(cluster, config.records_pool, "opensan")
+        return RadosStore(cluster.open_ioctx(config.records_pool), config.records_object,
+                          on_close=cluster.shutdown)
+    except BaseException:
+        cluster.shutdown()
+        raise
+
+
+def create(options: dict[str, Any]) -> StorageBackend:
+    if "config" not in options:
+        raise InvalidArgument("The ceph backend needs --config FILE (docs/ceph.md).")
+    config = CephConfig.load(Path(options["config"]))
+    return CephBackend(config, connect(config))
+
