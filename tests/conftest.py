@@ -4,6 +4,12 @@ backend by default or on the Linux one.
 Set OPENSAN_TEST_LIVE=1 to run the same API tests against a real `opensan serve` process
 (a new one, with its own state dir and free port, for every test).
 
+Set OPENSAN_TEST_BACKEND=ceph to run them against the Ceph backend: one throwaway single-node
+Ceph cluster (MiniCluster) serves the whole session, and every array gets its own records object,
+Ceph pool prefix, tgtd and portals, the passwords set offline and tests/api/ceph_profile.toml;
+its pools are deleted when the test ends. Tests that need pools with disks of their own (spares,
+free disks, thick volumes) are marked `dedicated_disks` and deselected there like `simulated`.
+
 Set OPENSAN_TEST_BACKEND=linux to run them against the Linux backend (root, btrfs and tgt
 needed, as for tests/linux): every array then gets its own loop devices, tgtd control port and
 iSCSI portal, passwords set offline (a real array refuses QSAN's default ones) and the profile
@@ -17,6 +23,7 @@ stopped before the pools are unmounted, and those before their loop devices are 
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
@@ -24,6 +31,7 @@ import random
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -37,8 +45,9 @@ from fastapi.testclient import TestClient
 
 from opensan.api.app import Array, create_app, open_array, open_store
 from opensan.api.auth import set_password_offline
+from opensan.backends.ceph.minicluster import MiniCluster
 from opensan.backends.linux import btrfs
-from opensan.backends.linux.runner import run
+from opensan.backends.linux.runner import CommandFailed, run
 from opensan.backends.linux.tgt import MAX_CONTROL_PORT, SOCKET_DIRECTORY, Tgtadm, TgtDaemon
 from opensan.config import Settings
 
@@ -61,6 +70,15 @@ PASSWORD = DEFAULT_PASSWORD if SIMULATED else LINUX_PASSWORD
 LINUX_DISKS = 10
 LINUX_DISK_BYTES = 64 * GIB
 LINUX_PROFILE = Path(__file__).parent / "api" / "linux_profile.toml"
+CEPH_PROFILE = Path(__file__).parent / "api" / "ceph_profile.toml"
+CEPH_OSDS = 3
+# memstore keeps data in RAM but takes this as its size: the pools are larger than 100 GiB, as
+# on the virtual array, while the tests write a few MiB.
+CEPH_OSD_BYTES = 100 * GIB
+# On Ceph every pool spans the OSDs: a disk is never free, any good one may go into a new pool,
+# and pools are thin (RBD images are).
+POOLS_SHARE_DISKS = BACKEND == "ceph"
+NEW_POOL_TYPE = "thin" if POOLS_SHARE_DISKS else "thick"
 
 
 @dataclass(frozen=True)
@@ -76,9 +94,10 @@ def _hardware(backend: str) -> Hardware:
     known = {
         "simulated": Hardware(bays=26, controllers=2, model="XS5226D"),  # the default model
         "linux": Hardware(bays=LINUX_DISKS, controllers=1, model="OPENSAN-LNX"),
+        "ceph": Hardware(bays=CEPH_OSDS, controllers=2, model="OPENSAN-CEPH"),
     }
     if backend not in known:
-        raise pytest.UsageError(f"OPENSAN_TEST_BACKEND={backend}: use simulated or linux.")
+        raise pytest.UsageError(f"OPENSAN_TEST_BACKEND={backend}: use simulated, linux or ceph.")
     return known[backend]
 
 
@@ -89,19 +108,30 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "simulated(reason): needs what only the simulated backend has; select "
         "with -m 'not simulated' on another backend")
+    config.addinivalue_line(
+        "markers", "dedicated_disks(reason): needs pools made of disks of their own (free "
+        "disks, spares, thick volumes), which Ceph has not; select with -m 'not dedicated_disks'")
+
+
+# The markers a backend cannot run: such tests must be deselected with -m.
+_GATES = {"linux": ("simulated",), "ceph": ("simulated", "dedicated_disks")}
 
 
 @pytest.hookimpl(trylast=True)  # after -m has deselected
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """A test the backend under test cannot run is deselected, not skipped (a skip would be
     counted like a pass): refuse to run it at all."""
-    if SIMULATED:
-        return
-    gated = [item.nodeid for item in items if item.get_closest_marker("simulated")]
-    if gated:
-        raise pytest.UsageError(
-            f"{len(gated)} selected tests need the simulated backend (e.g. {gated[0]}); on the "
-            f"{BACKEND} backend select with -m 'not simulated'.")
+    for marker in _GATES.get(BACKEND, ()):
+        gated = [item.nodeid for item in items if item.get_closest_marker(marker)]
+        if gated:
+            raise pytest.UsageError(
+                f"{len(gated)} selected tests are marked {marker} (e.g. {gated[0]}); on the "
+                f"{BACKEND} backend select with -m 'not {marker}'.")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _CEPH_CLUSTER:
+        _CEPH_CLUSTER.pop().stop()
 
 
 def free_port() -> int:
@@ -251,14 +281,81 @@ def set_passwords(settings: Settings) -> None:
 # Arrays of the backend under test
 
 
+# The Ceph backend's tooling: one cluster for the whole session, started on first use.
+_CEPH_CLUSTER: list[MiniCluster] = []
+_CEPH_ARRAYS = itertools.count(1)
+
+
+def ceph_cluster() -> MiniCluster:
+    require_root()
+    if not _CEPH_CLUSTER:
+        workdir = Path(tempfile.mkdtemp(prefix="opensan-ceph-"))
+        cluster = MiniCluster(workdir, osds=CEPH_OSDS, osd_bytes=CEPH_OSD_BYTES)
+        cluster.start()
+        _CEPH_CLUSTER.append(cluster)
+    return _CEPH_CLUSTER[0]
+
+
+@dataclass(frozen=True)
+class CephHost:
+    """One array on the session's cluster: a config file per controller."""
+
+    cluster: MiniCluster
+    pool_prefix: str
+    portals: tuple[str, str]
+    control_ports: tuple[int, int]
+    configs: tuple[Path, Path]
+
+
+def remove_ceph_array(cluster: MiniCluster, pool_prefix: str, records_object: str) -> None:
+    """Delete an array's Ceph pools and its records object."""
+    for name in cluster.ceph("osd", "pool", "ls") or []:
+        if name.startswith(pool_prefix):
+            cluster.ceph("osd", "pool", "rm", name, name, "--yes-i-really-really-mean-it")
+    with contextlib.suppress(CommandFailed):  # a test that never opened the array has none
+        run(["rados", "-c", str(cluster.conf_path), "-p", "opensan", "rm", records_object])
+
+
+@contextmanager
+def ceph_host(workdir: Path) -> Iterator[CephHost]:
+    """Configs of a new array of both controllers on the session's cluster. On exit the
+    controllers' tgtds still running are stopped and the array's pools and records deleted."""
+    cluster = ceph_cluster()
+    number = next(_CEPH_ARRAYS)
+    name, prefix = f"t{os.getpid()}-{number}", f"t{os.getpid()}-{number}-"
+    portals = (f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}")
+    ports = (free_control_port(), free_control_port())
+    configs = (workdir / "ceph-ctr1.toml", workdir / "ceph-ctr2.toml")
+    for controller, config in enumerate(configs, start=1):
+        config.write_text(
+            f"ceph_conf = {json.dumps(str(cluster.conf_path))}\narray_name = {json.dumps(name)}\n"
+            f"pool_prefix = {json.dumps(prefix)}\nfailure_domain = \"osd\"\n"
+            f"controller = {controller}\nportals = {json.dumps(list(portals))}\n"
+            f"tgtd_control_port = {ports[controller - 1]}\n"
+            f"log_dir = {json.dumps(str(workdir / 'log'))}\n")
+    try:
+        yield CephHost(cluster, prefix, portals, ports, configs)
+    finally:
+        for port in ports:
+            stop_tgtd(port)
+        remove_ceph_array(cluster, prefix, f"opensan.{name}.records")
+
+
 @contextmanager
 def array_settings(workdir: Path) -> Iterator[Settings]:
     """Settings of a new array of the backend under test, its state dir workdir/state. On
-    Linux, what the array may use is released on exit (see linux_host)."""
+    Linux and Ceph, what the array may use is released on exit (see linux_host, ceph_host)."""
     workdir.mkdir(parents=True, exist_ok=True)
     state_dir = workdir / "state"
     if SIMULATED:
         yield Settings(state_dir=state_dir, seed=SEED)
+        return
+    if BACKEND == "ceph":
+        with ceph_host(workdir) as ceph:
+            settings = Settings(state_dir=state_dir, seed=SEED, backend=BACKEND,
+                                backend_config=ceph.configs[0], profile=CEPH_PROFILE)
+            set_passwords(settings)
+            yield settings
         return
     with linux_host(workdir, LINUX_DISKS, LINUX_DISK_BYTES) as host:
         settings = Settings(state_dir=state_dir, seed=SEED, backend=BACKEND,
@@ -429,6 +526,11 @@ def reader(harness: Harness) -> Api:
     return harness.anonymous.login("user")
 
 
+# Figures that move by themselves on Ceph: its own metadata writes (an image's header, exclusive
+# lock and object map as tgtd opens it) change what `ceph df` and `rbd du` report.
+MOVING_FIGURES = ("usedBytes", "freeBytes", "snapshotUsedBytes") if BACKEND == "ceph" else ()
+
+
 def array_state(api: Api) -> dict[str, Any]:
     """Everything a client can read about the array's configuration (not the clock or log)."""
     volumes = api.ok("GET", "/rest/storage/volumeinfo")
@@ -436,7 +538,7 @@ def array_state(api: Api) -> dict[str, Any]:
     for disk in disks:
         disk.pop("temperatureC")
     targets = api.ok("GET", "/rest/storage/availtarget")
-    return {
+    state = {
         "disks": disks,
         "pools": api.ok("GET", "/rest/storage/poolinfo"),
         "volumes": volumes,
@@ -446,6 +548,15 @@ def array_state(api: Api) -> dict[str, Any]:
         "luns": {t["id"]: api.ok("GET", f"/storage/availlun/targetid/{t['id']}") for t in targets},
         "mappings": api.ok("GET", "/rest/storage/lunmappinginfo"),
     }
+    return dict(_without(state, MOVING_FIGURES)) if MOVING_FIGURES else state
+
+
+def _without(value: Any, keys: tuple[str, ...]) -> Any:
+    if isinstance(value, dict):
+        return {k: _without(v, keys) for k, v in value.items() if k not in keys}
+    if isinstance(value, list):
+        return [_without(v, keys) for v in value]
+    return value
 
 
 def assert_error(response: httpx.Response, status: int, code: int | None = None) -> dict[str, Any]:

@@ -77,10 +77,11 @@ class Profile(_Section):
 
     def apply(self, service: ArrayService) -> None:
         pool_ids: dict[str, int] = {}
+        shared = service.backend.pools_share_disks  # every pool may use every disk
         for pool in self.pools:
             free = sorted(
                 (d for d in service.state.disks.values()
-                 if d.usage is DiskUsage.FREE and not d.type.solid_state),
+                 if (shared or d.usage is DiskUsage.FREE) and not d.type.solid_state),
                 key=lambda d: d.slot,
             )
             wanted = pool.disks + pool.global_spares

@@ -27,7 +27,9 @@ import httpx
 import pytest
 from conftest import (
     LIVE,
+    NEW_POOL_TYPE,
     PASSWORD,
+    POOLS_SHARE_DISKS,
     SIMULATED,
     Api,
     Harness,
@@ -237,7 +239,8 @@ class ArrayIds:
         targets = api.ok("GET", "/rest/storage/availtarget")
         pool = pools[0]
         kind = "SSD" in disks[pool["diskIds"][0]]["type"]
-        free = tuple(d["id"] for d in disks.values() if d["usage"] == "Free"
+        free = tuple(d["id"] for d in disks.values()
+                     if (d["usage"] == "Free" or POOLS_SHARE_DISKS)
                      and d["health"] == "Good" and ("SSD" in d["type"]) == kind)
         assert len(free) >= 3, "a fresh array has free disks"
         plain = next(v for v in volumes if not v["mapped"] and v["snapshotSpaceBytes"] == 0)
@@ -277,7 +280,7 @@ class ArrayIds:
             "maplun": {"vdid": plain, "lun": str(self.free_lun)},
             "unmaplun": {"lun": str(self.mapped_lun)},
             "mapsnapshot": {"lun": str(self.free_lun)},
-            "createpool": {"name": "pool-opensan-test", "type": "thick",
+            "createpool": {"name": "pool-opensan-test", "type": NEW_POOL_TYPE,
                            "diskids": ",".join(str(d) for d in self.free_disks[:3])},
             "createvolume": {"name": "vol-opensan-test", "sizegb": "10"},
             "extendvolume": {"vdid": plain, "sizegb": str(self.plain_volume_gib + 10)},

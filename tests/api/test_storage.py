@@ -106,6 +106,7 @@ def test_ids_are_ten_digit_and_distinct(admin: Api) -> None:
     assert len(set(ids)) == len(ids)
 
 
+@pytest.mark.dedicated_disks("a pool's capacity follows the RAID level of its own disks")
 def test_pool_capacity_follows_raid_level(admin: Api) -> None:
     disks = free_disks(admin)[:4]
     size = min(d["capacityBytes"] for d in disks)
@@ -124,6 +125,7 @@ def test_pool_capacity_follows_raid_level(admin: Api) -> None:
     assert_error(admin.post(f"/rest/storage/createpool/name/bad/raidlevel/6/diskids/{three}"), 400)
 
 
+@pytest.mark.dedicated_disks("disks belong to one pool, are added to it and freed again")
 def test_pool_lifecycle_and_refusals(admin: Api) -> None:
     disks = free_disks(admin)
     ids = ",".join(str(d["id"]) for d in disks[:3])
@@ -155,6 +157,7 @@ def test_mixing_ssd_and_hdd_is_refused(admin: Api) -> None:
                             f"{hdd['id']},{ssd['id']}"), 400)
 
 
+@pytest.mark.dedicated_disks("a thick volume takes its whole size from the pool at once")
 def test_volume_lifecycle(admin: Api) -> None:
     pool_before = pool(admin)
     volume = admin.ok("POST", f"/rest/storage/createvolume/poolid/{pool_before['id']}/name/"
@@ -173,11 +176,13 @@ def test_volume_lifecycle(admin: Api) -> None:
     assert_pool_use(admin, pool_before["usedBytes"])
 
 
+@pytest.mark.dedicated_disks("needs a thick pool")
 def test_thin_volume_in_thick_pool_is_refused(admin: Api) -> None:
     assert_error(admin.post(f"/rest/storage/createvolume/poolid/{pool(admin)['id']}/name/t/"
                             "sizegb/1/provision/thin"), 400)
 
 
+@pytest.mark.dedicated_disks("thick volumes cannot outgrow the pool")
 def test_capacity_is_enforced_with_507(admin: Api) -> None:
     free_gib = pool(admin)["freeBytes"] // GIB
     before = array_state(admin)
@@ -376,6 +381,7 @@ def test_target_lifecycle(admin: Api) -> None:
     assert_error(admin.post(f"/rest/storage/deletetarget/targetid/{created['id']}"), 404, 10600)
 
 
+@pytest.mark.dedicated_disks("spares stand by for the disks of one pool")
 def test_spares(admin: Api) -> None:
     disk = free_disks(admin)[0]
     pool_id = pool(admin)["id"]

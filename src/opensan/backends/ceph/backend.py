@@ -1,10 +1,11 @@
 """The Ceph backend: the array's objects on a Ceph cluster, LUNs through tgt's rbd backing store.
 
 What each SANOS object is here:
-  disk      an OSD (slot = OSD id); up and in is Online, down is Missing and Failed
+  disk      an OSD (slot = OSD id + 1); up and in is Online, down is Missing and Failed
   pool      a Ceph pool <pool_prefix><name>, replicated: a RAID level becomes the replica count
             that survives as many failed disks (RAID 0: 1 copy, RAID 1/5/10/50: 2, RAID 6/60: 3),
-            placed by a CRUSH rule for the disks' device class; capacity and use from `ceph df`
+            placed by a CRUSH rule for the disks' device class; capacity (raw size / copies)
+            and use from `ceph df`
   volume    an RBD image vol-<volume id>; always thin (a thick request is refused)
   snapshot  an RBD snapshot snap-<snapshot id>; its use and the snapshot space's use come from
             `rbd du`, and the service deletes the oldest snapshot when a volume's are over
@@ -77,7 +78,11 @@ _DISK_TYPES = {"hdd": DiskType.SATA_HDD, "ssd": DiskType.SATA_SSD, "nvme": DiskT
 
 def connect(config: CephConfig) -> rados.Rados:
     """A client connection to the cluster that config names."""
-    options = {"keyring": str(config.keyring)} if config.keyring else {}
+    # An operation on a PG that cannot be served (its OSDs down) fails after a while instead of
+    # holding an API request for ever.
+    options = {"rados_osd_op_timeout": "30", "rados_mon_op_timeout": "30"}
+    if config.keyring:
+        options["keyring"] = str(config.keyring)
     cluster = rados.Rados(conffile=str(config.ceph_conf), name=f"client.{config.client_id}",
                           conf=options)
     try:
@@ -98,8 +103,13 @@ def mon_command(cluster: rados.Rados, prefix: str, **arguments: Any) -> Any:
 
 
 def ensure_pool(cluster: rados.Rados, name: str, application: str) -> None:
+    """The pool, created if missing with up to 3 copies, so that the records it holds stay
+    readable while an OSD is down."""
     if not cluster.pool_exists(name):
         mon_command(cluster, "osd pool create", pool=name)
+        osds = len(mon_command(cluster, "osd ls"))
+        mon_command(cluster, "osd pool set", pool=name, var="size", val=str(min(3, osds)),
+                    yes_i_really_mean_it=True)
     mon_command(cluster, "osd pool application enable", pool=name, app=application,
                 yes_i_really_mean_it=True)
 
@@ -187,7 +197,9 @@ class CephBackend(StorageBackend):
     def _disk(self, osd: dict[str, Any], disk_id: int, now: float) -> Disk:
         up, in_ = bool(osd.get("up")), bool(osd.get("in"))
         return Disk(
-            id=disk_id, enclosure_id=0, slot=osd["osd"], capacity_bytes=osd.get("size_bytes", 0),
+            # Slots count from 1 as in an enclosure: osd.0 is in slot 1.
+            id=disk_id, enclosure_id=0, slot=osd["osd"] + 1,
+            capacity_bytes=osd.get("size_bytes", 0),
             type=_DISK_TYPES.get(osd.get("device_class", ""), DiskType.VIRTUAL), vendor="Ceph",
             model=f"osd.{osd['osd']} ({osd.get('device_class') or 'no class'}) on "
                   f"{osd.get('host') or 'unknown host'}",
@@ -203,10 +215,10 @@ class CephBackend(StorageBackend):
         return [self._disk(osd, new_id(), now) for _, osd in sorted(self._osds().items())]
 
     def disk_updates(self, disks: Mapping[int, Disk], now: float) -> list[Disk]:
-        known = {disk.slot: disk for disk in disks.values()}
+        known = {disk.device_path: disk for disk in disks.values()}
         updates = []
         for osd_id, osd in sorted(self._osds().items()):
-            disk = known.get(osd_id)
+            disk = known.get(f"osd.{osd_id}")
             if disk is None:
                 updates.append(self._disk(osd, 0, now))
                 continue
@@ -369,13 +381,19 @@ class CephBackend(StorageBackend):
         return adopted
 
     def measured_pool_usage(self, pool: Pool) -> tuple[int, int] | None:
-        """`ceph df`: what is stored, and what could still be (after replication)."""
+        """From `ceph df`: what the pool stores, and as capacity the cluster's raw size divided
+        by the pool's copies (steady, unlike max_avail, which moves with every write)."""
         name = self._ceph_pool(pool.name)
         frame = self._cached("df", lambda: mon_command(self.cluster, "df"))
+        details = self._cached("pools", lambda: {
+            p["pool_name"]: p for p in mon_command(self.cluster, "osd pool ls", detail="detail")})
         for entry in frame.get("pools", []):
-            if entry["name"] == name:
-                stats = entry["stats"]
-                return stats["stored"] + stats["max_avail"], stats["stored"]
+            if entry["name"] == name and name in details:
+                stats, detail = entry["stats"], details[name]
+                if detail.get("type") == 3:  # erasure-coded: no steady figure, use max_avail
+                    return stats["stored"] + stats["max_avail"], stats["stored"]
+                capacity = frame["stats"]["total_bytes"] // max(1, int(detail["size"]))
+                return capacity, stats["stored"]
         return None
 
     # Volumes
@@ -410,8 +428,11 @@ class CephBackend(StorageBackend):
         ioctx = self._ioctx(self._pool_of(volume))
         name = self._image_name(volume.id)
         with _rbd_errors(f"Creating image {name}"):
+            # fast-diff (with the object map it needs) lets `rbd du` answer without reading
+            # every object of every snapshot.
             rbd.RBD().create(ioctx, name, volume.capacity_bytes, old_format=False,
-                             features=rbd.RBD_FEATURE_LAYERING | rbd.RBD_FEATURE_EXCLUSIVE_LOCK)
+                             features=rbd.RBD_FEATURE_LAYERING | rbd.RBD_FEATURE_EXCLUSIVE_LOCK
+                             | rbd.RBD_FEATURE_OBJECT_MAP | rbd.RBD_FEATURE_FAST_DIFF)
             with rbd.Image(ioctx, name) as image:
                 # Both controllers' tgtd open the image: no client-side cache may keep a write
                 # from the other path (an image setting, so every client obeys it).

@@ -1,0 +1,273 @@
+"""The Ceph backend end to end: two `opensan serve --backend ceph` processes on one throwaway
+Ceph cluster are the two controllers of one array; checked through the API and with real iSCSI
+initiators (qemu-io) on both controllers' portals."""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from conftest import (
+    LINUX_PASSWORD,
+    Api,
+    CephHost,
+    LiveServer,
+    array_state,
+    assert_error,
+    ceph_host,
+    served,
+    set_passwords,
+)
+
+from opensan.config import Settings
+
+HOST = "iqn.1994-05.com.redhat:ceph-host"
+MIB = 1024**2
+
+
+@dataclass
+class Controller:
+    number: int
+    server: LiveServer
+    portal: str
+    http: httpx.Client
+    admin: Api
+
+    def qemu_io(self, iqn: str, lun: int, command: str,
+                readonly: bool = False) -> subprocess.CompletedProcess[str]:
+        """qemu-io on SANOS LUN `lun` of this controller's portal (tgt's LUN lun + 1)."""
+        options = (f"driver=iscsi,transport=tcp,portal={self.portal},target={iqn},"
+                   f"lun={lun + 1},initiator-name={HOST}")
+        argv = ["qemu-io", *(["-r"] if readonly else []), "--image-opts", options, "-c", command]
+        return subprocess.run(argv, capture_output=True, text=True, timeout=120)
+
+
+@dataclass
+class CephArray:
+    host: CephHost
+    controllers: tuple[Controller, Controller]
+
+    @property
+    def one(self) -> Controller:
+        return self.controllers[0]
+
+    @property
+    def two(self) -> Controller:
+        return self.controllers[1]
+
+
+@pytest.fixture
+def ceph_array(tmp_path: Path) -> Iterator[CephArray]:
+    """Both controllers of a new, empty array, as live servers."""
+    with ceph_host(tmp_path) as host:
+        settings = [Settings(state_dir=tmp_path / f"state{n}", backend="ceph",
+                             backend_config=config)
+                    for n, config in enumerate(host.configs, start=1)]
+        set_passwords(settings[0])  # the records are shared: once for both controllers
+        with served(settings[0]) as first, served(settings[1]) as second:
+            controllers = []
+            for number, server in enumerate((first, second), start=1):
+                http = httpx.Client(base_url=server.url, timeout=60)
+                controllers.append(Controller(number, server, host.portals[number - 1], http,
+                                              Api(http).login("admin", LINUX_PASSWORD)))
+            try:
+                yield CephArray(host, (controllers[0], controllers[1]))
+            finally:
+                for controller in controllers:
+                    controller.http.close()
+
+
+def pattern_ok(result: subprocess.CompletedProcess[str]) -> bool:
+    output = (result.stdout + result.stderr).lower()
+    return result.returncode == 0 and "failed" not in output and "error" not in output
+
+
+def make_pool(api: Api, name: str = "p1") -> dict[str, Any]:
+    disks = api.ok("GET", "/rest/storage/diskinfo")
+    ids = ",".join(str(d["id"]) for d in disks)
+    return dict(api.ok("POST", f"/rest/storage/createpool/name/{name}/raidlevel/5/diskids/{ids}"))
+
+
+def node0_target(api: Api, controller: int) -> dict[str, Any]:
+    """Target dev0.ctr<controller> (a new array has it), created if it is not there."""
+    for target in api.ok("GET", "/rest/storage/availtarget"):
+        if target["controller"] == controller and target["node"] == 0:
+            return dict(target)
+    return dict(api.ok("POST", f"/rest/storage/createtarget/controller/{controller}/node/0"))
+
+
+def exported_volume(array: CephArray, size_gb: int = 1) -> tuple[dict[str, Any], list[str]]:
+    """A volume with snapshot space, mapped as LUN 0 of node 0 on both controllers; the IQNs."""
+    api = array.one.admin
+    pool = make_pool(api)
+    volume = api.ok("POST", f"/rest/storage/createvolume/poolid/{pool['id']}/name/v1/"
+                            f"sizegb/{size_gb}")
+    api.ok("POST", f"/rest/storage/snapspace/vdid/{volume['id']}/sizegb/1")
+    iqns = []
+    for controller in (1, 2):
+        target = node0_target(api, controller)
+        api.ok("POST", f"/rest/storage/maplun/targetid/{target['id']}/lun/0/vdid/{volume['id']}/"
+                       "permission/rw")
+        iqns.append(target["iqn"])
+    return volume, iqns
+
+
+def eventually(check: Callable[[], bool], seconds: float = 30, what: str = "") -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, f"not within {seconds} s: {what}"
+        time.sleep(0.25)
+
+
+def at_the_same_moment(requests: list[Callable[[], httpx.Response]]) -> list[httpx.Response]:
+    """Send the requests from threads released together."""
+    start = threading.Barrier(len(requests))
+    results: list[httpx.Response] = []
+
+    def send(request: Callable[[], httpx.Response]) -> None:
+        start.wait()
+        results.append(request())
+
+    threads = [threading.Thread(target=send, args=(request,)) for request in requests]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def test_objects_are_the_clusters(ceph_array: CephArray) -> None:
+    api = ceph_array.one.admin
+    disks = api.ok("GET", "/rest/storage/diskinfo")
+    osds = ceph_array.host.cluster.ceph("osd", "dump")["osds"]
+    assert sorted(d["slot"] for d in disks) == sorted(o["osd"] + 1 for o in osds)
+    assert {d["serialNumber"] for d in disks} == {o["uuid"] for o in osds}
+    assert all(d["status"] == "Online" and d["usage"] == "RAID" for d in disks)
+    pool = make_pool(api)
+    assert pool["raidLevel"] == "Replica 2" and pool["type"] == "Thin"
+    name = f"{ceph_array.host.pool_prefix}p1"
+    detail = ceph_array.host.cluster.ceph("osd", "pool", "get", name, "size")
+    assert detail["size"] == 2
+    volume = api.ok("POST", f"/rest/storage/createvolume/poolid/{pool['id']}/name/v1/sizegb/2")
+    images = subprocess.run(["rbd", "-c", str(ceph_array.host.cluster.conf_path), "ls", name],
+                            capture_output=True, text=True, check=True).stdout.split()
+    assert images == [f"vol-{volume['id']}"]
+    # Ceph cannot make a thick volume; it says so instead of pretending.
+    assert_error(api.post(f"/rest/storage/createvolume/poolid/{pool['id']}/name/v2/sizegb/1/"
+                          "type/thick"), 400)
+    info = api.ok("GET", "/rest/dashboard/systeminfo")
+    assert info["controllerMode"] == "Dual Controller" and info["systemHealth"] == "Good"
+    sensors = api.ok("GET", "/rest/dashboard/hwmonitor")["enclosures"][0]["sensors"]
+    assert sensors[0]["value"] == "HEALTH_OK" and len(sensors) == 1 + len(osds)
+
+
+def test_a_change_through_one_controller_is_seen_through_the_other(ceph_array: CephArray) -> None:
+    one, two = ceph_array.one.admin, ceph_array.two.admin
+    pool = make_pool(one)
+    volume = two.ok("POST", f"/rest/storage/createvolume/poolid/{pool['id']}/name/v1/sizegb/1")
+    # No waiting: the very next request to the other controller shows it.
+    assert [v["id"] for v in one.ok("GET", "/rest/storage/volumeinfo")] == [volume["id"]]
+    one.ok("POST", f"/rest/storage/snapspace/vdid/{volume['id']}/sizegb/1")
+    one.ok("POST", f"/rest/storage/snapshot/vdid/{volume['id']}/name/s1")
+    assert two.ok("GET", f"/rest/storage/snapshot/vdid/{volume['id']}")["snapshots"][0][
+        "name"] == "s1"
+    assert array_state(one) == array_state(two)
+    events_one = one.ok("GET", "/rest/log/list/1")
+    assert events_one == two.ok("GET", "/rest/log/list/1")
+
+
+def test_conflicting_changes_at_the_same_moment_cannot_both_win(ceph_array: CephArray) -> None:
+    one, two = ceph_array.one.admin, ceph_array.two.admin
+    pool = make_pool(one)
+    for attempt in range(5):
+        path = f"/rest/storage/createvolume/poolid/{pool['id']}/name/same-{attempt}/sizegb/1"
+        results = at_the_same_moment([lambda api=api, path=path: api.post(path)
+                                      for api in (one, two)])
+        assert sorted(r.status_code for r in results) == [200, 409], [r.text for r in results]
+        named = [v for v in two.ok("GET", "/rest/storage/volumeinfo")
+                 if v["name"] == f"same-{attempt}"]
+        assert len(named) == 1
+    # The same LUN of one target for two volumes: one mapping, never both.
+    target = node0_target(one, 1)
+    volumes = [v["id"] for v in one.ok("GET", "/rest/storage/volumeinfo")][:2]
+    outcomes = at_the_same_moment([
+        lambda api=api, vid=vid: api.post(f"/rest/storage/maplun/targetid/{target['id']}/lun/3/"
+                                          f"vdid/{vid}/permission/rw")
+        for api, vid in zip((one, two), volumes, strict=True)])
+    assert sorted(r.status_code for r in outcomes) == [200, 409]
+    mappings = [m for m in one.ok("GET", "/rest/storage/lunmappinginfo") if m["lun"] == 3]
+    assert len(mappings) == 1
+
+
+def test_data_through_both_controllers_snapshots_and_rollback(ceph_array: CephArray) -> None:
+    api = ceph_array.one.admin
+    volume, (iqn_one, iqn_two) = exported_volume(ceph_array)
+    one, two = ceph_array.one, ceph_array.two
+    # Controller 2 serves its target once it has taken in the mapping (at its next tick).
+    eventually(lambda: pattern_ok(two.qemu_io(iqn_two, 0, "read 0 4k")), 15,
+               "controller 2 exports the LUN")
+    assert pattern_ok(one.qemu_io(iqn_one, 0, "write -P 0xab 0 4M"))
+    assert pattern_ok(two.qemu_io(iqn_two, 0, "read -P 0xab 0 4M"))
+    assert pattern_ok(two.qemu_io(iqn_two, 0, "write -P 0xcd 4M 4M"))
+    assert pattern_ok(one.qemu_io(iqn_one, 0, "read -P 0xcd 4M 4M"))
+
+    snapshot = api.ok("POST", f"/rest/storage/snapshot/vdid/{volume['id']}/name/before")
+    assert pattern_ok(one.qemu_io(iqn_one, 0, "write -P 0xef 0 4M"))
+    targets = {t["controller"]: t for t in api.ok("GET", "/rest/storage/availtarget")}
+    api.ok("POST", f"/rest/storage/mapsnapshot/targetid/{targets[1]['id']}/lun/1/"
+                   f"snapid/{snapshot['id']}")
+    # The snapshot's LUN shows the point in time, and refuses writes.
+    assert pattern_ok(one.qemu_io(iqn_one, 1, "read -P 0xab 0 4M", readonly=True))
+    assert "write protected" in one.qemu_io(iqn_one, 1, "write -P 0x11 0 4k").stderr
+    assert pattern_ok(one.qemu_io(iqn_one, 0, "read -P 0xef 0 4M"))  # the volume now
+    used = api.ok("GET", f"/rest/storage/snapshot/vdid/{volume['id']}")
+    assert 0 < used["snapshotUsedBytes"] <= 1024**3  # what rbd du says the snapshot holds
+
+    # Rolled back while controller 2 still exports the volume: its tgtd gives up the image's
+    # exclusive lock, and both paths then read the old data.
+    api.ok("POST", f"/rest/storage/unmaplun/targetid/{targets[1]['id']}/lun/1")
+    api.ok("POST", f"/rest/storage/rollback/snapid/{snapshot['id']}")
+    assert pattern_ok(one.qemu_io(iqn_one, 0, "read -P 0xab 0 4M"))
+    assert pattern_ok(two.qemu_io(iqn_two, 0, "read -P 0xab 0 4M"))
+
+
+def test_an_osd_stopped_and_started_shows_in_health_and_events(ceph_array: CephArray) -> None:
+    api = ceph_array.one.admin
+    cluster = ceph_array.host.cluster
+    make_pool(api)
+    osd = cluster.osd_ids[-1]
+    cluster.stop_osd(osd)
+    try:
+        def disk_down() -> bool:
+            disks = ceph_array.two.admin.ok("GET", "/rest/storage/diskinfo")
+            return any(d["slot"] == osd + 1 and d["health"] == "Failed" for d in disks)
+
+        eventually(disk_down, 30, "the OSD's disk fails")
+        info = ceph_array.two.admin.ok("GET", "/rest/dashboard/systeminfo")
+        assert info["systemHealth"] in ("Degraded", "Failed")
+        assert api.ok("GET", "/rest/storage/poolinfo")[0]["health"] == "Degraded"
+        sensors = api.ok("GET", "/rest/dashboard/hwmonitor")["enclosures"][0]["sensors"]
+        assert any(s["name"] == f"osd.{osd}" and s["status"] == "Failed" for s in sensors)
+    finally:
+        cluster.start_osd(osd)
+
+    def healthy_again() -> bool:
+        return bool(api.ok("GET", "/rest/dashboard/systeminfo")["systemHealth"] == "Good")
+
+    eventually(healthy_again, 60, "the cluster is healthy again")
+    events = api.ok("GET", "/rest/log/list/1")["events"]
+    messages = [(e["level"], e["message"]) for e in events]
+    assert any(level == "WARNING" and message.startswith("OSD_DOWN") for level, message in
+               messages), messages
+    assert any(level == "INFO" and "Cleared: OSD_DOWN" in message for level, message in messages)
+    assert any(level == "ERROR" and f"osd.{osd}" in message for level, message in messages)
+    # One event per change, not one per controller.
+    assert sum(message.startswith("OSD_DOWN") for _, message in messages) == len(
+        {message for _, message in messages if message.startswith("OSD_DOWN")})
