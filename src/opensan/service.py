@@ -184,8 +184,10 @@ class ArrayService:
         self._sensor_overrides = {k: SensorStatus(v) for k, v in overrides.items()}
         if Capability.FAULT_INJECTION in self.backend.capabilities():
             self.backend.set_change_latency(float(self.store.get_meta("change_latency", 0.0)))
-        self._state = self.store.load_state()
-        self._generation = self.store.generation
+        with self.store.transaction():  # another controller's change cannot be half-way now
+            self._state = self.store.load_state()
+            self._generation = self.store.generation
+            self.backend.remove_orphans(self._state)
         self.backend.reconcile(self._state)
         self.started_at = self.clock.now()
         self.version += 1

@@ -4,6 +4,7 @@ initiators (qemu-io) on both controllers' portals."""
 
 from __future__ import annotations
 
+import random
 import subprocess
 import threading
 import time
@@ -278,3 +279,46 @@ def test_an_osd_stopped_and_started_shows_in_health_and_events(ceph_array: CephA
     # One event per change of a check, not one per controller.
     raised = [message for _, message in seen if message.startswith("OSD_DOWN")]
     assert len(raised) == len(set(raised))
+
+
+def test_a_controller_killed_mid_change_loses_nothing_and_leaves_nothing(
+        ceph_array: CephArray) -> None:
+    """kill -9 of controller 1 at random moments of a stream of changes: after its restart every
+    volume in the records has its image and no image is left without a record, and controller 2
+    served changes all along (after the killed one's lock lease ran out)."""
+    pool = make_pool(ceph_array.one.admin)
+    ceph_pool = f"{ceph_array.host.pool_prefix}p1"
+    conf = str(ceph_array.host.cluster.conf_path)
+    rng = random.Random(5)
+    for round_number in range(3):
+        stop = threading.Event()
+
+        def stream(api: Api = ceph_array.one.admin, round_number: int = round_number,
+                   stop: threading.Event = stop) -> None:
+            for i in range(1000):
+                if stop.is_set():
+                    return
+                try:
+                    api.post(f"/rest/storage/createvolume/poolid/{pool['id']}/"
+                             f"name/r{round_number}-{i}/sizegb/1")
+                except httpx.TransportError:
+                    return  # the server is gone
+
+        writer = threading.Thread(target=stream)
+        writer.start()
+        time.sleep(rng.uniform(0.5, 2.0))
+        ceph_array.one.server.kill()
+        stop.set()
+        writer.join()
+        # The other controller carries on (once the dead one's lease on the lock runs out).
+        ceph_array.two.admin.ok("POST", f"/rest/storage/createvolume/poolid/{pool['id']}/"
+                                        f"name/two-{round_number}/sizegb/1")
+        ceph_array.one.server.start()
+        ceph_array.one.http.close()
+        ceph_array.one.http = httpx.Client(base_url=ceph_array.one.server.url, timeout=60)
+        ceph_array.one.admin = Api(ceph_array.one.http).login("admin", LINUX_PASSWORD)
+        volumes = ceph_array.one.admin.ok("GET", "/rest/storage/volumeinfo")
+        images = subprocess.run(["rbd", "-c", conf, "ls", ceph_pool], capture_output=True,
+                                text=True, check=True).stdout.split()
+        assert sorted(images) == sorted(f"vol-{v['id']}" for v in volumes)
+        assert array_state(ceph_array.one.admin) == array_state(ceph_array.two.admin)

@@ -15,6 +15,7 @@ import pytest
 import rados
 import rbd
 
+from opensan.backends.ceph import minicluster
 from opensan.backends.ceph.minicluster import MiniCluster
 
 MIB = 1024**2
@@ -146,3 +147,12 @@ def test_a_stopped_osd_is_down_in_health_until_started_again_with_its_data(
             assert ioctx.read("object") == payload
     finally:
         delete_pool(cluster, pool)
+
+
+def test_a_start_that_times_out_stops_every_daemon(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(minicluster, "START_TIMEOUT", 0.5)  # far too short for the mgr
+    with pytest.raises(RuntimeError, match=r"no HEALTH_OK .* after 0 s") as raised:
+        MiniCluster(tmp_path, osds=1).start()
+    assert "--- mon.a.log" in str(raised.value)  # the logs' tails
+    assert processes_using(tmp_path) == []

@@ -217,6 +217,10 @@ class StorageBackend(ABC):
     def reconcile(self, state: ArrayState) -> None:
         """Make the world match the records after a start or a restart of what serves them."""
 
+    def remove_orphans(self, state: ArrayState) -> None:
+        """At start-up, with every other writer of the records kept out: delete what changes
+        killed before their commit left behind (the records are the truth)."""
+
     def close(self) -> None:
         """Stop whatever the backend started."""
 

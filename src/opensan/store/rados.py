@@ -51,7 +51,7 @@ RECORD_PREFIXES = ("meta/", "disk/", "pool/", "volume/", "snapshot/", "target/",
                    "issued/", "account/", "session/")
 LOCK_NAME = "opensan-change"
 # How long a change may hold the lock before the other controller may take it over.
-LOCK_LEASE_SECONDS = 30.0
+LOCK_LEASE_SECONDS = 15.0
 # How long a change waits for the other controller's change to finish.
 LOCK_WAIT_SECONDS = 45.0
 OMAP_PAGE = 1000

@@ -427,6 +427,10 @@ class CephBackend(StorageBackend):
             raise NotSupported("RBD images are thin: create a thin volume (type/thin).")
         ioctx = self._ioctx(self._pool_of(volume))
         name = self._image_name(volume.id)
+        # The ID is new and the change holds the records' lock: an image of this name is what
+        # a change killed before its commit left behind, with the same ID.
+        if name in rbd.RBD().list(ioctx):
+            self._remove_orphan_image(ioctx, name)
         with _rbd_errors(f"Creating image {name}"):
             # fast-diff (with the object map it needs) lets `rbd du` answer without reading
             # every object of every snapshot.
@@ -439,6 +443,15 @@ class CephBackend(StorageBackend):
                 image.metadata_set("conf_rbd_cache", "false")
         self._sizes[self._spec(volume)] = volume.capacity_bytes
         self._volumes[volume.id] = volume
+
+    @staticmethod
+    def _remove_orphan_image(ioctx: rados.Ioctx, name: str) -> None:
+        log.warning("Removing orphaned image %s", name)
+        with _rbd_errors(f"Removing orphaned image {name}"):
+            with rbd.Image(ioctx, name) as image:
+                for snap in list(image.list_snaps()):
+                    image.remove_snap(snap["name"])
+            rbd.RBD().remove(ioctx, name)
 
     def extend_volume(self, volume: Volume) -> None:
         with self._image(volume) as image, _rbd_errors("Resizing"):
@@ -510,8 +523,11 @@ class CephBackend(StorageBackend):
         """Nothing below enforces it: the service does, from measured use."""
 
     def create_snapshot(self, volume: Volume, snapshot: Snapshot) -> None:
+        name = self._snapshot_name(snapshot.id)
         with self._image(volume) as image, _rbd_errors("Taking the snapshot"):
-            image.create_snap(self._snapshot_name(snapshot.id))
+            if image.snap_exists(name):  # left by a change killed before its commit
+                image.remove_snap(name)
+            image.create_snap(name)
         self._volumes[volume.id] = volume
 
     def delete_snapshot(self, volume: Volume, snapshot: Snapshot) -> None:
@@ -588,6 +604,28 @@ class CephBackend(StorageBackend):
                                       self._backing(volume, mapping.snapshot_id)))
             own = {t.id: t for t in state.targets.values() if self._own(t)}
             self.luns.replace_all(own, exports)
+
+    def remove_orphans(self, state: ArrayState) -> None:
+        """Images and snapshots of OpenSAN's naming that the records do not have: a change was
+        killed between making them and committing (their IDs would otherwise clash later)."""
+        volumes = {self._image_name(v.id) for v in state.volumes.values()}
+        snapshots = {self._snapshot_name(s.id) for s in state.snapshots.values()}
+        for pool in state.pools.values():
+            ioctx = self._ioctx(self._ceph_pool(pool.name))
+            with _rbd_errors(f"Listing the images of pool {pool.name}"):
+                images = rbd.RBD().list(ioctx)
+            for name in images:
+                if not name.startswith("vol-"):
+                    continue  # not OpenSAN's
+                if name not in volumes:
+                    self._remove_orphan_image(ioctx, name)
+                    continue
+                with _rbd_errors(f"Listing the snapshots of {name}"), rbd.Image(
+                        ioctx, name) as image:
+                    for snap in list(image.list_snaps()):
+                        if snap["name"].startswith("snap-") and snap["name"] not in snapshots:
+                            log.warning("Removing orphaned snapshot %s@%s", name, snap["name"])
+                            image.remove_snap(snap["name"])
 
     def poll(self) -> list[tuple[EventLevel, str, str]]:
         return self.luns.check()

@@ -30,6 +30,7 @@ from typing import Any, Self
 START_TIMEOUT = 60.0  # from nothing to HEALTH_OK (about 3 s here); also an OSD's stop or start
 STOP_TIMEOUT = 10.0  # per tier of daemons, before SIGKILL
 COMMAND_TIMEOUT = 60.0  # any one command (ceph, ceph-authtool, the --mkfs runs)
+CONNECT_TIMEOUT = 10  # the ceph CLI waits for ever for a mon that is not there
 
 _PR_SET_PDEATHSIG = 1
 _libc = ctypes.CDLL(None)
@@ -76,6 +77,8 @@ class MiniCluster:
     """
 
     def __init__(self, workdir: Path, osds: int = 3, osd_bytes: int = 2 * 1024**3) -> None:
+        if osds < 1:
+            raise ValueError(f"a cluster needs at least one OSD, not {osds}")
         self.workdir = workdir
         self.conf_path = workdir / "ceph.conf"
         self.fsid = str(uuid.uuid4())
@@ -97,13 +100,16 @@ class MiniCluster:
 
     def start(self) -> None:
         """Create the cluster and return once it is HEALTH_OK, with all its OSDs up and in,
-        the mgr available and every PG active+clean. Raises RuntimeError (with the tail of
-        the logs) when that takes more than START_TIMEOUT seconds or a daemon exits."""
+        the mgr available and every PG active+clean. Raises RuntimeError with the tail of the
+        logs when a step fails, a daemon exits or that takes more than START_TIMEOUT seconds."""
         if self.conf_path.exists():
             raise RuntimeError(f"{self.workdir} holds a cluster already; use a fresh directory")
         try:
             self._create()
             self._wait(self._healthy, "HEALTH_OK with all OSDs up and in and a mgr available")
+        except Exception as error:
+            self.stop()
+            raise RuntimeError(f"Ceph did not start: {error}\n{self._logs()}") from error
         except BaseException:
             self.stop()
             raise
@@ -124,7 +130,8 @@ class MiniCluster:
 
         Raises RuntimeError with ceph's stderr when it exits non-zero.
         """
-        output = self._run("ceph", "-c", self.conf_path, *args, "--format", "json")
+        output = self._run("ceph", "-c", self.conf_path, "--connect-timeout",
+                           str(CONNECT_TIMEOUT), *args, "--format", "json")
         return json.loads(output) if output.strip() else None
 
     def stop_osd(self, osd_id: int) -> None:
@@ -239,8 +246,12 @@ osd fast shutdown = true
 
     def _run(self, *argv: str | Path) -> str:
         command = [str(argument) for argument in argv]
-        completed = subprocess.run(command, capture_output=True, text=True,
-                                   timeout=COMMAND_TIMEOUT, check=False)
+        try:
+            completed = subprocess.run(command, capture_output=True, text=True,
+                                       timeout=COMMAND_TIMEOUT, check=False)
+        except subprocess.TimeoutExpired:
+            message = f"{' '.join(command)} timed out after {COMMAND_TIMEOUT:.0f} s"
+            raise RuntimeError(message) from None
         if completed.returncode != 0:
             raise RuntimeError(f"{' '.join(command)} failed with exit code "
                                f"{completed.returncode}: {completed.stderr.strip()}")
@@ -275,9 +286,9 @@ osd fast shutdown = true
             for name, process in self._daemons():
                 if process.poll() is not None:
                     raise RuntimeError(f"{name} exited with {process.returncode} while waiting "
-                                       f"for {what}\n{self._logs()}")
+                                       f"for {what} (logs in {self._log_dir})")
             if time.monotonic() > deadline:
-                raise RuntimeError(f"no {what} after {START_TIMEOUT:.0f} s\n{self._logs()}")
+                raise RuntimeError(f"no {what} after {START_TIMEOUT:.0f} s (logs in {self._log_dir})")
             time.sleep(0.1)
 
     def _daemons(self) -> list[tuple[str, subprocess.Popen[bytes]]]:
