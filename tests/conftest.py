@@ -329,7 +329,7 @@ def ceph_host(workdir: Path) -> Iterator[CephHost]:
     for controller, config in enumerate(configs, start=1):
         config.write_text(
             f"ceph_conf = {json.dumps(str(cluster.conf_path))}\narray_name = {json.dumps(name)}\n"
-            f"pool_prefix = {json.dumps(prefix)}\nfailure_domain = \"osd\"\n"
+            f"pool_prefix = {json.dumps(prefix)}\nfailure_domain = \"osd\"\npg_num = 1\n"
             f"controller = {controller}\nportals = {json.dumps(list(portals))}\n"
             f"tgtd_control_port = {ports[controller - 1]}\n"
             f"log_dir = {json.dumps(str(workdir / 'log'))}\n")

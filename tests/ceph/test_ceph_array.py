@@ -15,6 +15,8 @@ from typing import Any
 
 import httpx
 import pytest
+import rados
+import rbd
 from conftest import (
     LINUX_PASSWORD,
     Api,
@@ -322,3 +324,40 @@ def test_a_controller_killed_mid_change_loses_nothing_and_leaves_nothing(
                                 text=True, check=True).stdout.split()
         assert sorted(images) == sorted(f"vol-{v['id']}" for v in volumes)
         assert array_state(ceph_array.one.admin) == array_state(ceph_array.two.admin)
+
+
+def test_snapshot_space_is_kept_by_deleting_the_oldest_snapshot(ceph_array: CephArray) -> None:
+    """Nothing in Ceph stops snapshots outgrowing their space: OpenSAN deletes the oldest, with
+    a warning, once what changed since it (rbd du) is more than the space, and not before."""
+    api = ceph_array.one.admin
+    pool = make_pool(api)
+    volume = api.ok("POST", f"/rest/storage/createvolume/poolid/{pool['id']}/name/v1/sizegb/2")
+    api.ok("POST", f"/rest/storage/snapspace/vdid/{volume['id']}/sizegb/1")
+    chunk = b"\xab" * (64 * MIB)
+    cluster = rados.Rados(conffile=str(ceph_array.host.cluster.conf_path))
+    cluster.connect()
+    try:
+        ioctx = cluster.open_ioctx(f"{ceph_array.host.pool_prefix}p1")
+        with rbd.Image(ioctx, f"vol-{volume['id']}") as image:
+            image.write(chunk, 0)
+            for name in ("old", "new"):
+                api.ok("POST", f"/rest/storage/snapshot/vdid/{volume['id']}/name/{name}")
+            time.sleep(3)  # a few ticks: holding nothing yet, the snapshots stay
+            names = [s["name"] for s in
+                     api.ok("GET", f"/rest/storage/snapshot/vdid/{volume['id']}")["snapshots"]]
+            assert names == ["old", "new"]
+            for offset in range(0, 1280 * MIB, 64 * MIB):  # 1.25 GiB changed after both
+                image.write(chunk, offset)
+        ioctx.close()
+    finally:
+        cluster.shutdown()
+
+    def snapshots() -> list[str]:
+        info = api.ok("GET", f"/rest/storage/snapshot/vdid/{volume['id']}")
+        return [s["name"] for s in info["snapshots"]]
+
+    eventually(lambda: snapshots() == [], 30, "the snapshots outgrowing their space go")
+    warnings = [e["message"] for e in api.ok("GET", "/rest/log/list/1")["events"]
+                if e["level"] == "WARNING" and "Snapshot space" in e["message"]]
+    assert len(warnings) == 2
+    assert "snapshot old" in warnings[1] and "snapshot new" in warnings[0]  # newest first

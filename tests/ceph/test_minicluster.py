@@ -9,7 +9,7 @@ import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 import rados
@@ -19,7 +19,6 @@ from opensan.backends.ceph import minicluster
 from opensan.backends.ceph.minicluster import MiniCluster
 
 MIB = 1024**2
-T = TypeVar("T")
 
 
 def processes_using(workdir: Path) -> list[str]:
@@ -43,13 +42,14 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MiniCluster]:
     assert processes_using(workdir) == []
 
 
-def eventually(check: Callable[[], T], seconds: float, what: str) -> T:
-    """check()'s first true result within seconds."""
+def health_when(cluster: MiniCluster, done: Callable[[dict[str, Any]], bool],
+                seconds: float) -> dict[str, Any]:
+    """The first `ceph health detail` within seconds for which done() holds."""
     deadline = time.monotonic() + seconds
-    while not (result := check()):
-        assert time.monotonic() < deadline, f"no {what} within {seconds} s"
+    while not done(health := cluster.ceph("health", "detail")):
+        assert time.monotonic() < deadline, f"not within {seconds} s: {health}"
         time.sleep(0.1)
-    return result
+    return health
 
 
 def connect(cluster: MiniCluster) -> rados.Rados:
@@ -118,18 +118,15 @@ def test_a_stopped_osd_is_down_in_health_until_started_again_with_its_data(
     pool, payload = "minicluster-health", b"kept across the OSD's restart"
     cluster.ceph("osd", "pool", "create", pool)
     try:
+        # Without an application, a pool with data makes health POOL_APP_NOT_ENABLED.
+        cluster.ceph("osd", "pool", "application", "enable", pool, "rbd")
         with connect(cluster) as client, client.open_ioctx(pool) as ioctx:
             ioctx.write_full("object", payload)
         osd = cluster.ceph("osd", "map", pool, "object")["acting_primary"]
         cluster.stop_osd(osd)
         try:
             started = time.monotonic()
-
-            def osd_down() -> Any:
-                health = cluster.ceph("health", "detail")
-                return health if "OSD_DOWN" in health["checks"] else None
-
-            health = eventually(osd_down, 5, "OSD_DOWN")
+            health = health_when(cluster, lambda health: "OSD_DOWN" in health["checks"], 5)
             print(f"OSD_DOWN {time.monotonic() - started:.2f} s after stop_osd returned")
             assert health["status"] == "HEALTH_WARN"
             messages = [d["message"] for d in health["checks"]["OSD_DOWN"]["detail"]]
@@ -140,8 +137,8 @@ def test_a_stopped_osd_is_down_in_health_until_started_again_with_its_data(
         finally:
             cluster.start_osd(osd)
         started = time.monotonic()
-        # Peering again takes a few seconds here, longer on a loaded machine.
-        eventually(lambda: cluster.ceph("health")["status"] == "HEALTH_OK", 90, "HEALTH_OK")
+        # About a second here (peering, then the mgr's report); generous for a loaded machine.
+        health_when(cluster, lambda health: health["status"] == "HEALTH_OK", 90)
         print(f"HEALTH_OK {time.monotonic() - started:.2f} s after start_osd returned")
         with connect(cluster) as client, client.open_ioctx(pool) as ioctx:
             assert ioctx.read("object") == payload
@@ -152,7 +149,7 @@ def test_a_stopped_osd_is_down_in_health_until_started_again_with_its_data(
 def test_a_start_that_times_out_stops_every_daemon(tmp_path: Path,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(minicluster, "START_TIMEOUT", 0.5)  # far too short for the mgr
-    with pytest.raises(RuntimeError, match=r"no HEALTH_OK .* after 0 s") as raised:
+    with pytest.raises(RuntimeError, match=r"no HEALTH_OK .* after 0.5 s") as raised:
         MiniCluster(tmp_path, osds=1).start()
     assert "--- mon.a.log" in str(raised.value)  # the logs' tails
     assert processes_using(tmp_path) == []

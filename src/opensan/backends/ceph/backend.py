@@ -328,7 +328,8 @@ class CephBackend(StorageBackend):
         else:
             device_class = {d.model.split("(")[1].split(")")[0] for d in disks}
             rule = self._crush_rule(next(iter(device_class)) if len(device_class) == 1 else "")
-            mon_command(self.cluster, "osd pool create", pool=name, rule=rule)
+            mon_command(self.cluster, "osd pool create", pool=name, rule=rule,
+                        pg_num=self.config.pg_num, pgp_num=self.config.pg_num)
         mon_command(self.cluster, "osd pool set", pool=name, var="size", val=str(copies),
                     yes_i_really_mean_it=True)
         mon_command(self.cluster, "osd pool set", pool=name, var="min_size",
@@ -481,41 +482,60 @@ class CephBackend(StorageBackend):
         self._sizes.pop(self._spec(volume), None)
         self._volumes.pop(volume.id, None)
 
-    def _du(self, volume: Volume) -> dict[str | None, int]:
-        """`rbd du` of an image: used bytes of the image itself (key None) and of each snapshot
-        (by RBD snapshot name), i.e. what changed between it and the one before."""
-        spec = self._spec(volume)
+    def _du(self, volume: Volume) -> list[tuple[str | None, int]]:
+        """`rbd du` of the volume's image: (snapshot name, used bytes) oldest snapshot first,
+        the image itself (None) last. Each figure is what changed since the entry before it,
+        in whole RADOS objects. One `rbd du -p` per pool answers for all of its images."""
+        ceph_pool = self._pool_of(volume)
 
-        def read() -> dict[str | None, int]:
+        def read() -> dict[str, list[tuple[int, str | None, int]]]:
             argv = ["rbd", "-c", str(self.config.ceph_conf), "--id", self.config.client_id,
-                    "du", "--format", "json", spec]
+                    "du", "--format", "json", "-p", ceph_pool]
             if self.config.keyring:
                 argv[1:1] = ["--keyring", str(self.config.keyring)]
-            report = json.loads(run(argv, timeout=60))
-            return {entry.get("snapshot"): int(entry["used_size"])
-                    for entry in report.get("images", [])}
+            images: dict[str, list[tuple[int, str | None, int]]] = {}
+            for entry in json.loads(run(argv, timeout=120)).get("images", []):
+                order = entry.get("snapshot_id", 2**63)  # the image itself after its snapshots
+                images.setdefault(entry["name"], []).append(
+                    (order, entry.get("snapshot"), int(entry["used_size"])))
+            return images
         try:
-            result: dict[str | None, int] = self._cached(f"du:{spec}", read)
+            images = self._cached(f"du:{ceph_pool}", read)
         except CommandFailed as error:
-            log.warning("rbd du %s failed: %s", spec, error)
-            return {}
-        return result
+            log.warning("rbd du -p %s failed: %s", ceph_pool, error)
+            return []
+        return [(name, used) for _, name, used in sorted(images.get(
+            self._image_name(volume.id), []))]
 
     def measured_volume_bytes(self, volume: Volume) -> int | None:
+        """At most what the image and its snapshots hold together (the image's own share
+        cannot be told apart from `rbd du` once old data was overwritten)."""
         if volume.pool_id not in self._pool_names:
             return None
-        return self._du(volume).get(None)
+        entries = self._du(volume)
+        return min(volume.capacity_bytes, sum(used for _, used in entries)) if entries else None
 
     def measured_snapshot_bytes(self, snapshot: Snapshot) -> int | None:
+        """What changed after the snapshot, up to the next one (or now): the old data it keeps.
+        Writes to places the snapshot had no data count too, so this errs on the high side."""
         volume = self._volumes.get(snapshot.volume_id)
-        if volume is None:
+        if volume is None or volume.pool_id not in self._pool_names:
             return None
-        return self._du(volume).get(self._snapshot_name(snapshot.id))
+        entries = self._du(volume)
+        names = [name for name, _ in entries]
+        own = self._snapshot_name(snapshot.id)
+        if own not in names or names.index(own) + 1 >= len(entries):
+            return None
+        return entries[names.index(own) + 1][1]
 
     def measured_snapshot_space_used(self, volume: Volume) -> int | None:
+        """Everything changed since the oldest snapshot: what the snapshots keep together."""
         if volume.pool_id not in self._pool_names:
             return None
-        return sum(used for name, used in self._du(volume).items() if name is not None)
+        entries = self._du(volume)
+        if not any(name is not None for name, _ in entries):
+            return 0
+        return sum(used for _, used in entries[1:])
 
     # Snapshots
 

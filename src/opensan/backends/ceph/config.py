@@ -38,6 +38,8 @@ class CephConfig(BaseModel):
         default_factory=list,
         description="Ceph pools OpenSAN may use or create; existing ones become SANOS pools at "
         "the first start. Empty: any pool under pool_prefix.")
+    pg_num: int = Field(default=32, ge=1, le=32768,
+                        description="Placement groups of each pool OpenSAN creates")
     failure_domain: str = Field(
         default="host", pattern=r"^[a-z]{1,20}$",
         description="CRUSH failure domain of the pools OpenSAN creates (osd on a single node)")

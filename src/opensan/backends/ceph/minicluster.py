@@ -288,7 +288,7 @@ osd fast shutdown = true
                     raise RuntimeError(f"{name} exited with {process.returncode} while waiting "
                                        f"for {what} (logs in {self._log_dir})")
             if time.monotonic() > deadline:
-                raise RuntimeError(f"no {what} after {START_TIMEOUT:.0f} s (logs in {self._log_dir})")
+                raise RuntimeError(f"no {what} after {START_TIMEOUT:g} s (logs in {self._log_dir})")
             time.sleep(0.1)
 
     def _daemons(self) -> list[tuple[str, subprocess.Popen[bytes]]]:
