@@ -747,9 +747,11 @@ class ArrayService:
             return self._pool_view(change.state, pool)
 
     def add_pool_disks(self, pool_id: int, disk_ids: list[int]) -> PoolView:
-        self._require_dedicated_disks("growing a pool")
         with self._change() as change:
             pool = self.get_pool(pool_id)
+            for disk_id in disk_ids:
+                self.get_disk(disk_id)  # an unknown ID is a 404 on every backend
+            self._require_dedicated_disks("growing a pool")
             if self._pool_health(change.state, pool) is not PoolHealth.GOOD:
                 raise Conflict(f"Pool {pool.name} is not healthy; add disks once it is.")
             disks = self._pool_disks(change.state, disk_ids)
@@ -927,10 +929,10 @@ class ArrayService:
             raise InvalidArgument("Give a pool ID for a dedicated spare, and only then.")
         if not disk_ids or len(set(disk_ids)) != len(disk_ids):
             raise InvalidArgument("Give each disk ID once, and at least one.")
-        self._require_dedicated_disks("recovering from a failed disk")
         with self._change() as change:
             pool = self.get_pool(pool_id) if pool_id is not None else None
             disks = [self.get_disk(disk_id) for disk_id in disk_ids]
+            self._require_dedicated_disks("recovering from a failed disk")
             for disk in disks:
                 if disk.usage is DiskUsage.RAID:
                     raise Conflict(f"Disk {disk.id} (slot {disk.slot}) is a member of a pool.",

@@ -267,7 +267,7 @@ class ArrayIds:
             "diskid": str(self.free_disks[0]), "controller": "1", "node": str(self.free_node),
             "status": "warning", "ms": "0", "seconds": "1",
             "permission": "ro", "host": "iqn.1994-05.com.redhat:host1", "raidlevel": "5",
-            "provision": "thick", "force": "no",
+            "provision": NEW_POOL_TYPE, "force": "no",
         }
         if self.sensor is not None:
             values["sensor"] = self.sensor
@@ -346,7 +346,7 @@ class SharedArray:
         state = array_state(self.admin)
         for part in self.baseline:
             if state[part] != self.baseline[part]:
-                found.append(f"{part} changed")
+                found.append(f"{part} changed: {_difference(self.baseline[part], state[part])}")
         if found:
             self.dirty = True
         return found
@@ -354,6 +354,19 @@ class SharedArray:
     def after_test(self) -> None:
         if not self.dirty and event_total(self.admin) != self.events:
             self.dirty = True
+
+
+def _difference(before: Any, after: Any, where: str = "") -> str:
+    """Where two readings of the array differ first, for a failure message."""
+    if isinstance(before, dict) and isinstance(after, dict):
+        for key in sorted(set(before) | set(after)):
+            if before.get(key) != after.get(key):
+                return _difference(before.get(key), after.get(key), f"{where}.{key}")
+    if isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
+        for i, (old, new) in enumerate(zip(before, after, strict=True)):
+            if old != new:
+                return _difference(old, new, f"{where}[{i}]")
+    return f"{where}: {str(before)[:200]} -> {str(after)[:200]}"
 
 
 @pytest.fixture(scope="module")

@@ -383,19 +383,21 @@ class CephBackend(StorageBackend):
 
     def measured_pool_usage(self, pool: Pool) -> tuple[int, int] | None:
         """From `ceph df`: what the pool stores, and as capacity the cluster's raw size divided
-        by the pool's copies (steady, unlike max_avail, which moves with every write)."""
+        by the pool's copies (steady, unlike max_avail, which moves with every write). A pool
+        the manager has no statistics of yet (made a moment ago) stores nothing."""
         name = self._ceph_pool(pool.name)
         frame = self._cached("df", lambda: mon_command(self.cluster, "df"))
         details = self._cached("pools", lambda: {
             p["pool_name"]: p for p in mon_command(self.cluster, "osd pool ls", detail="detail")})
-        for entry in frame.get("pools", []):
-            if entry["name"] == name and name in details:
-                stats, detail = entry["stats"], details[name]
-                if detail.get("type") == 3:  # erasure-coded: no steady figure, use max_avail
-                    return stats["stored"] + stats["max_avail"], stats["stored"]
-                capacity = frame["stats"]["total_bytes"] // max(1, int(detail["size"]))
-                return capacity, stats["stored"]
-        return None
+        detail = details.get(name)
+        if detail is None:
+            return None
+        stats = next((entry["stats"] for entry in frame.get("pools", [])
+                      if entry["name"] == name), {"stored": 0, "max_avail": 0})
+        if detail.get("type") == 3:  # erasure-coded: no steady figure, use max_avail
+            return stats["stored"] + stats["max_avail"], stats["stored"]
+        capacity = frame["stats"]["total_bytes"] // max(1, int(detail["size"]))
+        return capacity, stats["stored"]
 
     # Volumes
 

@@ -272,9 +272,11 @@ osd fast shutdown = true
         osds, pgs = status["osdmap"], status["pgmap"]
         clean = sum(state["count"] for state in pgs["pgs_by_state"]
                     if state["state_name"] == "active+clean")
+        # The mgr's figures (`ceph df`) count every OSD only once each has reported to it.
         return bool(status["health"]["status"] == "HEALTH_OK" and status["mgrmap"]["available"]
                     and osds["num_osds"] == osds["num_up_osds"] == osds["num_in_osds"]
-                    == len(self.osd_ids) > 0 and clean == pgs["num_pgs"])
+                    == len(self.osd_ids) and clean == pgs["num_pgs"]
+                    and pgs.get("bytes_total") == len(self.osd_ids) * self._osd_bytes)
 
     def _osd_up(self, osd_id: int) -> bool:
         nodes = self.ceph("osd", "tree")["nodes"]
