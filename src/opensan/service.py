@@ -244,11 +244,13 @@ class ArrayService:
     def _catch_up(self) -> None:
         if self.store.generation == self._generation:
             return
-        self._state = self.store.load_state()
+        state = self.store.load_state()
         self._generation = self.store.generation
         self.version += 1
         self.backend.forget_measurements()
-        self.backend.reconcile(self._state)  # e.g. export the LUNs mapped over there
+        if state != self._state:  # not only accounts, sessions or settings changed
+            self._state = state
+            self.backend.reconcile(state)  # e.g. export the LUNs mapped over there
 
     def record_event(self, level: EventLevel, source: str, message: str) -> None:
         """An event that is not part of a change (logins, for one)."""

@@ -186,6 +186,14 @@ def test_a_change_through_one_controller_is_seen_through_the_other(ceph_array: C
     assert events_one == two.ok("GET", "/rest/log/list/1")
 
 
+def test_a_session_is_good_on_both_controllers_until_it_ends(ceph_array: CephArray) -> None:
+    token = ceph_array.one.admin.token
+    on_two = Api(ceph_array.two.http, token)
+    assert on_two.ok("GET", "/rest/storage/poolinfo") == []
+    on_two.ok("POST", "/rest/logout")
+    assert_error(ceph_array.one.admin.get("/rest/storage/poolinfo"), 401)
+
+
 def test_conflicting_changes_at_the_same_moment_cannot_both_win(ceph_array: CephArray) -> None:
     one, two = ceph_array.one.admin, ceph_array.two.admin
     pool = make_pool(one)

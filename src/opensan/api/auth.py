@@ -228,7 +228,16 @@ class Authenticator:
                                    "<password>, then send the token.")
         hashed = token_hash(token)
         now = self.service.clock.now()
+        # A shared store's sessions are the truth for both controllers (refreshed before each
+        # request): a login, logout or password change through one counts through the other.
+        stored = self.store.session(hashed) if self.store.shared else None
         with self._lock:
+            if self.store.shared:
+                if stored is None:
+                    self._sessions.pop(hashed, None)
+                elif hashed not in self._sessions:
+                    self._sessions[hashed] = stored
+                    self._persisted_use[hashed] = stored.last_used_at
             session = self._sessions.get(hashed)
             if session is None:
                 raise NotAuthenticated("The session is unknown or has ended; log in again.",

@@ -255,6 +255,10 @@ class RadosStore:
     def sessions(self) -> list[Session]:
         return self._decoded("session/", Session)
 
+    def session(self, token_hash: str) -> Session | None:
+        value = self._records.get(f"session/{token_hash}")
+        return None if value is None else decode(Session, value)
+
     # Writing
 
     @contextmanager

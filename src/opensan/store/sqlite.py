@@ -240,6 +240,13 @@ class SqliteStore:
             ).fetchall()
         return [Session(t, a, Role(r), c, u) for (t, a, r, c, u) in rows]
 
+    def session(self, token_hash: str) -> Session | None:
+        with self._read_lock:
+            row = self._reader.execute(
+                "SELECT token_hash, account, role, created_at, last_used_at FROM sessions "
+                "WHERE token_hash = ?", (token_hash,)).fetchone()
+        return None if row is None else Session(row[0], row[1], Role(row[2]), row[3], row[4])
+
     def put_session(self, session: Session) -> None:
         with self.transaction():
             self._writer.execute(

@@ -336,7 +336,14 @@ class CephBackend(StorageBackend):
                     val=str(max(1, copies - 1)))
         mon_command(self.cluster, "osd pool application enable", pool=name, app="rbd",
                     yes_i_really_mean_it=True)
+        self._without_client_cache(name)
         self._pool_names[pool.id] = name
+
+    def _without_client_cache(self, ceph_pool: str) -> None:
+        """Both controllers' tgtd open each image: no client-side cache may keep a write from
+        the other path. A pool setting (`rbd config pool set`), so every client obeys it."""
+        with _rbd_errors(f"Configuring pool {ceph_pool}"):
+            rbd.RBD().config_set(self._ioctx(ceph_pool), "rbd_cache", "false")
 
     def _crush_rule(self, device_class: str) -> str:
         """A replicated CRUSH rule over the OSDs of one device class (all, without one)."""
@@ -377,6 +384,7 @@ class CephBackend(StorageBackend):
             else:
                 protection, tolerance = f"Replica {detail['size']}", int(detail["size"]) - 1
             level = {0: RaidLevel.RAID0, 1: RaidLevel.RAID5}.get(tolerance, RaidLevel.RAID6)
+            self._without_client_cache(name)
             adopted.append(Pool(new_id(), name[len(self.config.pool_prefix):], level,
                                 Provision.THIN, tuple(d.id for d in disks), now, protection))
         return adopted
@@ -440,20 +448,21 @@ class CephBackend(StorageBackend):
             rbd.RBD().create(ioctx, name, volume.capacity_bytes, old_format=False,
                              features=rbd.RBD_FEATURE_LAYERING | rbd.RBD_FEATURE_EXCLUSIVE_LOCK
                              | rbd.RBD_FEATURE_OBJECT_MAP | rbd.RBD_FEATURE_FAST_DIFF)
-            with rbd.Image(ioctx, name) as image:
-                # Both controllers' tgtd open the image: no client-side cache may keep a write
-                # from the other path (an image setting, so every client obeys it).
-                image.metadata_set("conf_rbd_cache", "false")
         self._sizes[self._spec(volume)] = volume.capacity_bytes
         self._volumes[volume.id] = volume
 
     @staticmethod
     def _remove_orphan_image(ioctx: rados.Ioctx, name: str) -> None:
+        """Remove an image nobody recorded. It is opened read-only first: opening it for
+        writing would wait for the image lock of the client that made it, which may be dead."""
         log.warning("Removing orphaned image %s", name)
         with _rbd_errors(f"Removing orphaned image {name}"):
-            with rbd.Image(ioctx, name) as image:
-                for snap in list(image.list_snaps()):
-                    image.remove_snap(snap["name"])
+            with rbd.Image(ioctx, name, read_only=True) as image:
+                snapshots = [snap["name"] for snap in image.list_snaps()]
+            if snapshots:
+                with rbd.Image(ioctx, name) as image:
+                    for snapshot in snapshots:
+                        image.remove_snap(snapshot)
             rbd.RBD().remove(ioctx, name)
 
     def extend_volume(self, volume: Volume) -> None:
