@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import logging
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -35,6 +34,7 @@ import rbd
 from opensan import __version__
 from opensan.backends.base import StorageBackend
 from opensan.backends.ceph.config import CephConfig
+from opensan.backends.host import cpu_model, memory_gb
 from opensan.backends.linux.runner import CommandFailed, run
 from opensan.backends.linux.tgt import Backing, Export, ExportTable, Tgtadm, TgtDaemon
 from opensan.domain.errors import BackendError, Conflict, ErrorCode, InvalidArgument, NotSupported
@@ -245,8 +245,9 @@ class CephBackend(StorageBackend):
         firmware = f"OpenSAN {__version__} on {release.get('version', 'Ceph')}"
         controllers = tuple(
             Controller(slot=slot, status="Normal", serial_number=f"{self._serial}-{slot}",
-                       cpu="n/a" if slot != self.config.controller else _cpu_model(),
-                       memory_gb=0, host_card_slots=(), firmware_version=firmware,
+                       cpu="n/a" if slot != self.config.controller else cpu_model(),
+                       memory_gb=0 if slot != self.config.controller else memory_gb(),
+                       host_card_slots=(), firmware_version=firmware,
                        sas_ioc_firmware_version="n/a", sas_expander_firmware_version="n/a")
             for slot in (1, 2))
         return SystemInfo(
@@ -326,8 +327,9 @@ class CephBackend(StorageBackend):
                 raise Conflict(f"Ceph pool {name} exists and holds objects; give force/yes to "
                                "take it over.", ErrorCode.DISK_IN_USE)
         else:
-            device_class = {d.model.split("(")[1].split(")")[0] for d in disks}
-            rule = self._crush_rule(next(iter(device_class)) if len(device_class) == 1 else "")
+            osds = self._osds()
+            classes = {osds.get(d.slot - 1, {}).get("device_class", "") for d in disks}
+            rule = self._crush_rule(classes.pop() if len(classes) == 1 else "")
             mon_command(self.cluster, "osd pool create", pool=name, rule=rule,
                         pg_num=self.config.pg_num, pgp_num=self.config.pg_num)
         mon_command(self.cluster, "osd pool set", pool=name, var="size", val=str(copies),
@@ -347,9 +349,8 @@ class CephBackend(StorageBackend):
 
     def _crush_rule(self, device_class: str) -> str:
         """A replicated CRUSH rule over the OSDs of one device class (all, without one)."""
-        usable = device_class if device_class and device_class != "no class" else ""
-        name = f"opensan-{usable or 'any'}-{self.config.failure_domain}"
-        arguments = {"class": usable} if usable else {}
+        name = f"opensan-{device_class or 'any'}-{self.config.failure_domain}"
+        arguments = {"class": device_class} if device_class else {}
         mon_command(self.cluster, "osd crush rule create-replicated", name=name, root="default",
                     type=self.config.failure_domain, **arguments)
         return name
@@ -677,16 +678,6 @@ class CephBackend(StorageBackend):
 
     def _backing_size(self, backing: Backing) -> int:
         return self._sizes[backing.path]
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return socket.gethostname()
 
 
 def open_store(config_path: str) -> RadosStore:

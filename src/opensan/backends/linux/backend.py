@@ -26,6 +26,7 @@ from typing import Any
 
 from opensan import __version__
 from opensan.backends.base import StorageBackend
+from opensan.backends.host import cpu_model, memory_gb
 from opensan.backends.linux import btrfs, disks, hwmon
 from opensan.backends.linux.config import LinuxConfig
 from opensan.backends.linux.runner import CommandFailed, run
@@ -138,8 +139,8 @@ class LinuxBackend(StorageBackend):
             bays=len(self.config.devices), rack_units=0, time=now,
             uptime_seconds=int(now - started_at),
             controllers=(Controller(
-                slot=1, status="Normal", serial_number=self._serial, cpu=_cpu_model(),
-                memory_gb=_memory_gb(), host_card_slots=(),
+                slot=1, status="Normal", serial_number=self._serial, cpu=cpu_model(),
+                memory_gb=memory_gb(), host_card_slots=(),
                 firmware_version=f"OpenSAN {__version__}",
                 sas_ioc_firmware_version="n/a", sas_expander_firmware_version="n/a"),),
             backplane=Backplane(serial_number=self._serial, id=socket.gethostname(),
@@ -472,26 +473,6 @@ def _space_errors() -> Iterator[None]:
             raise InsufficientCapacity(f"The pool has no room for that: {error.strerror}.") \
                 from error
         raise BackendError(f"Writing the volume image failed: {error}") from error
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown"
-
-
-def _memory_gb() -> int:
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                return round(int(line.split()[1]) / 1024**2)
-    except OSError:
-        pass
-    return 0
 
 
 def create(options: dict[str, Any]) -> StorageBackend:
