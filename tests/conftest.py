@@ -375,6 +375,9 @@ def local_array(workdir: Path) -> Iterator[Array]:
             array.close()
 
 
+START_TIMEOUT_SECONDS = 60
+
+
 @dataclass
 class LiveServer:
     """An `opensan serve` process on a free port; stopped (and reaped) by stop()."""
@@ -400,7 +403,9 @@ class LiveServer:
              "--state-dir", str(self.state_dir), "--seed", str(SEED), *self.extra_args],
             stdout=log, stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + 30
+        # A Ceph controller restarted after kill -9 first waits for the lease of the lock its
+        # dead self held (store/rados.py), on a loaded machine on top of its start-up.
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"server exited with {self.process.returncode}")
@@ -409,7 +414,7 @@ class LiveServer:
                 return self
             except httpx.TransportError:
                 time.sleep(0.05)
-        raise RuntimeError("server did not start within 30 s")
+        raise RuntimeError(f"server did not start within {START_TIMEOUT_SECONDS} s")
 
     def kill(self) -> None:
         """kill -9: no clean-up, no flush, exactly like a crash."""

@@ -249,11 +249,23 @@ def create_app(array: Array, *, tick_seconds: float = 1.0) -> FastAPI:
                 except Exception:  # a failed tick must not stop the next ones
                     logging.getLogger("opensan").exception("Periodic check failed")
 
-        ticker = asyncio.create_task(advance())
+        async def follow() -> None:
+            """Take in the other controller's changes as soon as it announces them."""
+            while True:
+                try:
+                    if await run_in_threadpool(service.store.wait_for_change, tick_seconds):
+                        await run_in_threadpool(service.refresh)
+                except Exception:
+                    logging.getLogger("opensan").exception("Taking in a change failed")
+
+        tasks = [asyncio.create_task(advance())]
+        if service.store.shared:
+            tasks.append(asyncio.create_task(follow()))
         try:
             yield
         finally:
-            ticker.cancel()
+            for task in tasks:
+                task.cancel()
 
     app = FastAPI(
         title="OpenSAN: QSAN XCubeSAN SANOS RESTful API",

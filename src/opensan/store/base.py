@@ -62,6 +62,10 @@ class Store(Protocol):
         """Read in what another server changed since this one last read or wrote the records
         (a transaction does this first, under its lock); generation then moves on."""
 
+    def wait_for_change(self, timeout: float) -> bool:
+        """Block until another server may have changed the records (True), or timeout (False);
+        a store nobody else writes just waits."""
+
     def get_meta(self, key: str, default: Any = None) -> Any: ...
     def is_new(self) -> bool: ...
     def load_state(self) -> ArrayState: ...

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -200,6 +201,10 @@ class SqliteStore:
 
     def refresh(self) -> None:
         """Nobody else writes the file: it never changes behind this server's back."""
+
+    def wait_for_change(self, timeout: float) -> bool:
+        time.sleep(timeout)
+        return False
 
     def get_meta(self, key: str, default: Any = None) -> Any:
         with self._read_lock:
