@@ -369,3 +369,22 @@ def test_snapshot_space_is_kept_by_deleting_the_oldest_snapshot(ceph_array: Ceph
                 if e["level"] == "WARNING" and "Snapshot space" in e["message"]]
     assert len(warnings) == 2
     assert "snapshot old" in warnings[1] and "snapshot new" in warnings[0]  # newest first
+
+
+def test_an_osd_that_joins_becomes_a_disk(ceph_array: CephArray) -> None:
+    """Last in this file: the session's cluster keeps the new OSD."""
+    api = ceph_array.two.admin
+    before = api.ok("GET", "/rest/storage/diskinfo")
+    osd = ceph_array.host.cluster.add_osd()
+
+    def joined() -> list[dict[str, Any]]:
+        disks = api.ok("GET", "/rest/storage/diskinfo")
+        return [d for d in disks if d["slot"] == osd + 1]
+
+    eventually(lambda: bool(joined()), 30, "the new OSD listed as a disk")
+    [disk] = joined()
+    assert len(api.ok("GET", "/rest/storage/diskinfo")) == len(before) + 1
+    assert disk["health"] == "Good" and disk["usage"] == "RAID" and f"osd.{osd}" in disk["model"]
+    events = api.ok("GET", "/rest/log/list/1")["events"]
+    assert [e for e in events if "joined the array" in e["message"] and f"osd.{osd}" in
+            e["message"]], events

@@ -147,6 +147,12 @@ class MiniCluster:
         self.ceph("osd", "down", str(osd_id))
         self._wait(lambda: not self._osd_up(osd_id), f"osd.{osd_id} down")
 
+    def add_osd(self) -> int:
+        """One more OSD, as when a disk joins the cluster; returns once it is up."""
+        osd_id = self._new_osd()
+        self._wait(lambda: self._osd_up(osd_id), f"osd.{osd_id} up")
+        return osd_id
+
     def start_osd(self, osd_id: int) -> None:
         """Start a stopped OSD again and return once the mon has it up."""
         self._osds[osd_id] = self._spawn(f"osd.{osd_id}", "ceph-osd", "-i", str(osd_id))
@@ -173,13 +179,17 @@ class MiniCluster:
         # The mgr needs about 2 s to load its Python modules: the OSDs are made meanwhile.
         self._mgr = self._spawn("mgr.x", "ceph-mgr", "-i", "x")
         for _ in range(self._osd_count):
-            osd_uuid = str(uuid.uuid4())
-            osd_id = int(self.ceph("osd", "new", osd_uuid)["osdid"])
-            (self.workdir / "osd" / f"ceph-{osd_id}").mkdir()
-            self._run("ceph-osd", "-c", self.conf_path, "-i", str(osd_id), "--mkfs",
-                      "--osd-uuid", osd_uuid)
-            self.osd_ids.append(osd_id)
-            self._osds[osd_id] = self._spawn(f"osd.{osd_id}", "ceph-osd", "-i", str(osd_id))
+            self._new_osd()
+
+    def _new_osd(self) -> int:
+        osd_uuid = str(uuid.uuid4())
+        osd_id = int(self.ceph("osd", "new", osd_uuid)["osdid"])
+        (self.workdir / "osd" / f"ceph-{osd_id}").mkdir()
+        self._run("ceph-osd", "-c", self.conf_path, "-i", str(osd_id), "--mkfs",
+                  "--osd-uuid", osd_uuid)
+        self.osd_ids.append(osd_id)
+        self._osds[osd_id] = self._spawn(f"osd.{osd_id}", "ceph-osd", "-i", str(osd_id))
+        return osd_id
 
     def _conf(self, mon_addresses: str) -> str:
         d = self.workdir
