@@ -248,6 +248,13 @@ def test_data_through_both_controllers_snapshots_and_rollback(ceph_array: CephAr
     assert pattern_ok(one.qemu_io(iqn_one, 0, "read -P 0xab 0 4M"))
     assert pattern_ok(two.qemu_io(iqn_two, 0, "read -P 0xab 0 4M"))
 
+    # Grown through controller 1: both controllers' LUNs grow (tgt reads the size when a LUN
+    # is made, so each server makes its LUN again).
+    api.ok("POST", f"/rest/storage/extendvolume/vdid/{volume['id']}/sizegb/2")
+    for controller, iqn in ((one, iqn_one), (two, iqn_two)):
+        eventually(lambda c=controller, i=iqn: "2 GiB" in c.qemu_io(i, 0, "length").stdout, 15,
+                   f"controller {controller.number} serves the grown LUN")
+
 
 def test_an_osd_stopped_and_started_shows_in_health_and_events(ceph_array: CephArray) -> None:
     api = ceph_array.one.admin

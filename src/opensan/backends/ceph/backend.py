@@ -589,11 +589,12 @@ class CephBackend(StorageBackend):
 
     def _backing(self, volume: Volume, snapshot_id: int | None) -> Backing:
         spec = self._spec(volume, snapshot_id)
-        if spec not in self._sizes:
+        if snapshot_id is None:  # the records know the image's size, also after a resize there
+            self._sizes[spec] = volume.capacity_bytes
+        elif spec not in self._sizes:  # a snapshot keeps the size the image had then
             with _rbd_errors(f"Reading the size of {spec}"), rbd.Image(
                     self._ioctx(self._pool_of(volume)), self._image_name(volume.id),
-                    snapshot=self._snapshot_name(snapshot_id) if snapshot_id else None,
-                    read_only=True) as image:
+                    snapshot=self._snapshot_name(snapshot_id), read_only=True) as image:
                 self._sizes[spec] = image.size()
         options = f"conf={self.config.ceph_conf};id={self.config.client_id}"
         return Backing(spec, "rbd", options)
