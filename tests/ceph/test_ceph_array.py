@@ -163,8 +163,12 @@ def test_objects_are_the_clusters(ceph_array: CephArray) -> None:
                             capture_output=True, text=True, check=True).stdout.split()
     assert images == [f"vol-{volume['id']}"]
     # Ceph cannot make a thick volume; it says so instead of pretending.
-    assert_error(api.post(f"/rest/storage/createvolume/poolid/{pool['id']}/name/v2/sizegb/1/"
-                          "type/thick"), 400)
+    refused = assert_error(api.post(f"/rest/storage/createvolume/poolid/{pool['id']}/name/v2/"
+                                    "sizegb/1/provision/thick"), 501)
+    assert "thin" in refused["message"]
+    disk_ids = ",".join(str(d["id"]) for d in disks)
+    assert_error(api.post(f"/rest/storage/createpool/name/p2/raidlevel/0/diskids/{disk_ids}/"
+                          "type/thick"), 501)
     info = api.ok("GET", "/rest/dashboard/systeminfo")
     assert info["controllerMode"] == "Dual Controller" and info["systemHealth"] == "Good"
     sensors = api.ok("GET", "/rest/dashboard/hwmonitor")["enclosures"][0]["sensors"]
