@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import random
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -399,3 +400,47 @@ def test_an_osd_that_joins_becomes_a_disk(ceph_array: CephArray) -> None:
     events = api.ok("GET", "/rest/log/list/1")["events"]
     assert [e for e in events if "joined the array" in e["message"] and f"osd.{osd}" in
             e["message"]], events
+
+
+def test_configured_pools_that_exist_are_taken_over(tmp_path: Path) -> None:
+    """Ceph pools named in `pools` that exist before the first start become SANOS pools with
+    their replica count; an erasure-coded one is refused with a reason (RBD keeps image
+    metadata only in replicated pools)."""
+    with ceph_host(tmp_path) as host:
+        cluster, prefix = host.cluster, host.pool_prefix
+        cluster.ceph("osd", "erasure-code-profile", "set", f"{prefix}k2m1", "k=2", "m=1",
+                     "crush-failure-domain=osd")
+        cluster.ceph("osd", "pool", "create", f"{prefix}ec", "1", "1", "erasure", f"{prefix}k2m1")
+        cluster.ceph("osd", "pool", "create", f"{prefix}rep", "1")
+        cluster.ceph("osd", "pool", "set", f"{prefix}rep", "size", "2")
+        settings = Settings(state_dir=tmp_path / "state", backend="ceph",
+                            backend_config=host.configs[0])
+        set_passwords(settings)
+        original = host.configs[0].read_text()
+
+        def allow(*names: str) -> None:
+            listed = ", ".join(f'"{prefix}{name}"' for name in names)
+            host.configs[0].write_text(f"{original}pools = [{listed}]\n")
+
+        allow("ec", "rep", "new")
+        refused = subprocess.run(
+            [sys.executable, "-m", "opensan", "serve", "--backend", "ceph", "--config",
+             str(host.configs[0]), "--port", "1"], capture_output=True, text=True, timeout=60)
+        assert refused.returncode == 2 and "erasure-coded" in refused.stderr, refused.stderr
+        allow("rep", "new")
+        with served(settings) as server, httpx.Client(base_url=server.url, timeout=60) as http:
+            api = Api(http).login("admin", LINUX_PASSWORD)
+            pools = {p["name"]: p for p in api.ok("GET", "/rest/storage/poolinfo")}
+            assert {name: p["raidLevel"] for name, p in pools.items()} == {"rep": "Replica 2"}
+            assert pools["rep"]["type"] == "Thin" and pools["rep"]["health"] == "Good"
+            events = " ".join(e["message"] for e in api.ok("GET", "/rest/log/list/1")["events"])
+            assert "Pool rep (Replica 2) taken over from the cluster" in events
+            volume = api.ok("POST", f"/rest/storage/createvolume/poolid/{pools['rep']['id']}/"
+                                    "name/v1/sizegb/1")
+            assert volume["poolId"] == pools["rep"]["id"]
+            # Only the configured pools may be made: another name is refused.
+            ids = ",".join(str(d["id"]) for d in api.ok("GET", "/rest/storage/diskinfo"))
+            assert_error(api.post(f"/rest/storage/createpool/name/other/raidlevel/0/"
+                                  f"diskids/{ids}"), 409)
+            made = api.ok("POST", f"/rest/storage/createpool/name/new/raidlevel/0/diskids/{ids}")
+            assert made["raidLevel"] == "Replica 1"

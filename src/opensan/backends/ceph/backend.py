@@ -367,7 +367,9 @@ class CephBackend(StorageBackend):
         raise NotSupported("A Ceph pool grows when OSDs join the cluster.")
 
     def adopt_pools(self, now: float, new_id: Callable[[], int], disks: list[Disk]) -> list[Pool]:
-        """The configured pools that already exist in the cluster, with their real protection."""
+        """The configured pools that already exist in the cluster, with their replica count.
+        An erasure-coded pool is refused: RBD keeps image metadata only in a replicated pool,
+        and OpenSAN does not pair pools that way."""
         if not self.config.pools:
             return []
         details = {p["pool_name"]: p for p in mon_command(self.cluster, "osd pool ls",
@@ -378,16 +380,15 @@ class CephBackend(StorageBackend):
             if detail is None or not name.startswith(self.config.pool_prefix):
                 continue
             if detail.get("erasure_code_profile") and detail.get("type") == 3:
-                profile = mon_command(self.cluster, "osd erasure-code-profile get",
-                                      name=detail["erasure_code_profile"])
-                k, m = int(profile["k"]), int(profile["m"])
-                protection, tolerance = f"EC {k}+{m}", m
-            else:
-                protection, tolerance = f"Replica {detail['size']}", int(detail["size"]) - 1
-            level = {0: RaidLevel.RAID0, 1: RaidLevel.RAID5}.get(tolerance, RaidLevel.RAID6)
+                raise InvalidArgument(
+                    f"Ceph pool {name} is erasure-coded; RBD images need a replicated pool for "
+                    "their metadata, which OpenSAN does not set up. List replicated pools only.")
+            copies = int(detail["size"])
+            level = {1: RaidLevel.RAID0, 2: RaidLevel.RAID5}.get(copies, RaidLevel.RAID6)
             self._without_client_cache(name)
             adopted.append(Pool(new_id(), name[len(self.config.pool_prefix):], level,
-                                Provision.THIN, tuple(d.id for d in disks), now, protection))
+                                Provision.THIN, tuple(d.id for d in disks), now,
+                                f"Replica {copies}"))
         return adopted
 
     def measured_pool_usage(self, pool: Pool) -> tuple[int, int] | None:
@@ -402,9 +403,7 @@ class CephBackend(StorageBackend):
         if detail is None:
             return None
         stats = next((entry["stats"] for entry in frame.get("pools", [])
-                      if entry["name"] == name), {"stored": 0, "max_avail": 0})
-        if detail.get("type") == 3:  # erasure-coded: no steady figure, use max_avail
-            return stats["stored"] + stats["max_avail"], stats["stored"]
+                      if entry["name"] == name), {"stored": 0})
         capacity = frame["stats"]["total_bytes"] // max(1, int(detail["size"]))
         return capacity, stats["stored"]
 

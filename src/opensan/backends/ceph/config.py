@@ -36,8 +36,8 @@ class CephConfig(BaseModel):
         description="A SANOS pool named N is the Ceph pool <pool_prefix>N")
     pools: list[str] = Field(
         default_factory=list,
-        description="Ceph pools OpenSAN may use or create; existing ones become SANOS pools at "
-        "the first start. Empty: any pool under pool_prefix.")
+        description="Ceph pools OpenSAN may use or create; existing replicated ones become SANOS "
+        "pools at the first start. Empty: any pool under pool_prefix.")
     pg_num: int = Field(default=32, ge=1, le=32768,
                         description="Placement groups of each pool OpenSAN creates")
     failure_domain: str = Field(
