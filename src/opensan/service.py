@@ -1110,26 +1110,31 @@ class ArrayService:
                     change.event(EventLevel.INFO, "Pool", f"Pool {pool.name} is healthy again.")
 
     def _follow_health_checks(self) -> None:
-        """One event each time a health check of the storage is raised, changes or clears. The
-        last checks seen are a record, so the two controllers of a shared store write each
-        event once: the second finds it written when its change starts."""
+        """One event each time a health check of the storage is raised, changes level or clears
+        (not when only its text moves, e.g. a recovery's progress). The checks seen are a
+        record, so the two controllers of a shared store write each event once: the second
+        finds it written when its change starts."""
         checks = self.backend.health_checks()
         if checks is None:
             return
-        seen = {name: [level.value, message] for name, (level, message) in checks.items()}
-        if seen == self.store.get_meta("health_checks", {}):
+
+        def levels(seen: dict[str, list[str]]) -> dict[str, str]:
+            return {name: level for name, (level, _message) in seen.items()}
+
+        now_seen = {name: [level.value, message] for name, (level, message) in checks.items()}
+        if levels(now_seen) == levels(self.store.get_meta("health_checks", {})):
             return
         with self._change() as change:
             before: dict[str, list[str]] = change.tx.get_meta("health_checks", {})
-            if before == seen:
+            if levels(before) == levels(now_seen):
                 return
-            for name in sorted(before.keys() - seen.keys()):
+            for name in sorted(before.keys() - now_seen.keys()):
                 change.event(EventLevel.INFO, "Health",
                              f"Cleared: {name} ({before[name][1]}).")
-            for name, (level, message) in sorted(seen.items()):
-                if before.get(name) != [level, message]:
+            for name, (level, message) in sorted(now_seen.items()):
+                if name not in before or before[name][0] != level:
                     change.event(EventLevel(level), "Health", f"{name}: {message}")
-            change.tx.set_meta("health_checks", seen)
+            change.tx.set_meta("health_checks", now_seen)
 
     def _follow_disks(self) -> None:
         """Record disks whose state changed below the array, and disks that joined it."""

@@ -187,7 +187,7 @@ class StorageBackend(ABC):
 
     def health_checks(self) -> dict[str, tuple[EventLevel, str]] | None:
         """The storage's own health checks now: name -> (level, message); None where it has
-        none. The service writes an event whenever one is raised, changes or clears."""
+        none. The service writes an event whenever one is raised, changes level or clears."""
         return None
 
     def system_health(self) -> SystemHealth | None:

@@ -61,6 +61,16 @@ LOCK_WAIT_SECONDS = 45.0
 OMAP_PAGE = 1000
 
 
+@contextmanager
+def _cluster_errors() -> Iterator[None]:
+    """A cluster that does not answer (its OSDs down, a timeout) is the array's error, with the
+    contract's body, not an unexpected one."""
+    try:
+        yield
+    except rados.Error as error:
+        raise BackendError(f"Reading the records from the cluster failed: {error}") from error
+
+
 def _event_key(event_id: int) -> str:
     return f"event/{event_id:012d}"
 
@@ -216,7 +226,7 @@ class RadosStore:
     # Reading
 
     def _read_keys(self, keys: tuple[str, ...]) -> dict[str, str]:
-        with rados.ReadOpCtx() as op:
+        with _cluster_errors(), rados.ReadOpCtx() as op:
             values, _ = self._ioctx.get_omap_vals_by_keys(op, keys)
             self._ioctx.operate_read_op(op, self._object)
             return {key: (value or b"").decode() for key, value in values}
@@ -225,7 +235,7 @@ class RadosStore:
         found: dict[str, str] = {}
         after = ""
         while True:
-            with rados.ReadOpCtx() as op:
+            with _cluster_errors(), rados.ReadOpCtx() as op:
                 values, _ = self._ioctx.get_omap_vals(op, after, prefix, OMAP_PAGE)
                 self._ioctx.operate_read_op(op, self._object)
                 page = [(key, (value or b"").decode()) for key, value in values]

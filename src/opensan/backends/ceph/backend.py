@@ -12,7 +12,7 @@ What each SANOS object is here:
   LUN       a tgt LUN with --bstype rbd, served by this controller's own tgtd for the targets
             of this controller; the other controller's server serves its own targets
   health    the cluster's health checks: the service writes an event when one is raised,
-            changes or clears, and the hardware monitor shows them
+            changes level or clears, and the hardware monitor shows them
 The records live in the cluster too (store/rados.py), so both controllers share them.
 """
 
