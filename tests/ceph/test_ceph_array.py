@@ -400,10 +400,12 @@ def test_an_osd_that_joins_becomes_a_disk(ceph_array: CephArray) -> None:
         disks = api.ok("GET", "/rest/storage/diskinfo")
         return [d for d in disks if d["slot"] == osd + 1]
 
-    eventually(lambda: bool(joined()), 30, "the new OSD listed as a disk")
+    # The mon knows the OSD a moment before it is up: it may first be listed as Missing.
+    eventually(lambda: [d["health"] for d in joined()] == ["Good"], 30,
+               "the new OSD listed as a good disk")
     [disk] = joined()
     assert len(api.ok("GET", "/rest/storage/diskinfo")) == len(before) + 1
-    assert disk["health"] == "Good" and disk["usage"] == "RAID" and f"osd.{osd}" in disk["model"]
+    assert disk["status"] == "Online" and disk["usage"] == "RAID" and f"osd.{osd}" in disk["model"]
     events = api.ok("GET", "/rest/log/list/1")["events"]
     assert [e for e in events if "joined the array" in e["message"] and f"osd.{osd}" in
             e["message"]], events
