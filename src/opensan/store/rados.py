@@ -59,6 +59,9 @@ LOCK_LEASE_SECONDS = 15.0
 # How long a change waits for the other controller's change to finish.
 LOCK_WAIT_SECONDS = 45.0
 OMAP_PAGE = 1000
+# How long a notification waits for the other controller's acknowledgement (it does not block
+# the change; closing the store waits for it).
+NOTIFY_TIMEOUT_MS = 2000
 
 
 @contextmanager
@@ -190,6 +193,7 @@ class RadosStore:
         self._events = 0
         self.generation = 0
         self._changed = threading.Event()
+        self._notifies: list[rados.Completion] = []  # awaited before closing, or librados crashes
         self._create_object()
         self.refresh()
         self._watch = ioctx.watch(object_name, self._on_notify, self._on_watch_error)
@@ -217,6 +221,8 @@ class RadosStore:
                 self._ioctx.operate_write_op(op, self._object)
 
     def close(self) -> None:
+        for notify in self._notifies:
+            notify.wait_for_complete_and_cb()
         with suppress(rados.Error):
             self._watch.close()
         self._ioctx.close()
@@ -357,7 +363,9 @@ class RadosStore:
                 self._records[key] = value
         self._version, self._events = version, tx.events
         if tx.changes_records:
-            self._ioctx.aio_notify(self._object, lambda *_: None, msg="changed")
+            self._notifies = [n for n in self._notifies if not n.is_complete()]
+            self._notifies.append(self._ioctx.aio_notify(
+                self._object, lambda *_: None, msg="changed", timeout_ms=NOTIFY_TIMEOUT_MS))
 
     def put_session(self, session: Session) -> None:
         with self.transaction() as tx:
