@@ -48,6 +48,7 @@ from linux_bench import (
     REQUEST_BYTES,
     Api,
     IscsiLun,
+    SnapshotFigures,
     free_control_port,
     free_port,
     log,
@@ -247,13 +248,6 @@ def require_root() -> None:
 
 
 # --- The measurements ------------------------------------------------------------------------
-
-
-@dataclass
-class SnapshotFigures:
-    size_gib: int
-    fill_mib_s: float  # the full write through iSCSI before the snapshots
-    times_s: list[float]  # the first was taken right after the full write
 
 
 def measure_snapshots(array: CephArray, size_gib: int, lun: int,
