@@ -33,6 +33,7 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 from seed_state import SeedSpec, describe, seed
@@ -228,12 +229,15 @@ def scrape_paths(database: Path) -> list[str]:
     starts, so that no GET warms the server's caches before the cold scrape."""
     db = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
     try:
-        (snapshot,) = db.execute("SELECT data FROM snapshots LIMIT 1").fetchone() or (None,)
-        if snapshot is not None:
-            volume_id = json.loads(snapshot)["volume_id"]
-        else:
-            (volume_id,) = db.execute("SELECT min(id) FROM volumes").fetchone()
-        (target_id,) = db.execute("SELECT min(id) FROM targets").fetchone()
+        def first(kind: str) -> Any:
+            row = db.execute("SELECT data FROM records WHERE kind = ? ORDER BY key LIMIT 1",
+                             (kind,)).fetchone()
+            return None if row is None else json.loads(row[0])
+
+        snapshot = first("snapshot")
+        volume_id = snapshot["volume_id"] if snapshot else first("volume")["id"]
+        target_id = min(json.loads(data)["id"] for (data,) in db.execute(
+            "SELECT data FROM records WHERE kind = 'target'"))
     finally:
         db.close()
     return [

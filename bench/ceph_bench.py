@@ -63,12 +63,13 @@ from linux_bench import (
     work_directory,
 )
 
-from opensan.api.app import open_store
-from opensan.api.auth import set_password_offline
+from opensan.array import open_store
 from opensan.backends.ceph.minicluster import MiniCluster
-from opensan.backends.linux.runner import CommandFailed
-from opensan.backends.linux.tgt import Tgtadm, TgtDaemon
+from opensan.backends.runner import CommandFailed
+from opensan.backends.tgt.daemon import TgtDaemon
+from opensan.backends.tgt.tgtadm import Tgtadm
 from opensan.config import Settings
+from opensan.service.accounts import set_password_offline
 
 HAND_IQN = "iqn.2024-01.org.opensan:bench-hand-rbd"
 SMALL_GIB = 1

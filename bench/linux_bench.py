@@ -41,9 +41,10 @@ from typing import Any
 
 import httpx
 
-from opensan.api.auth import set_password_offline
 from opensan.backends.linux import btrfs
-from opensan.backends.linux.tgt import MAX_CONTROL_PORT, SOCKET_DIRECTORY, Tgtadm, TgtDaemon
+from opensan.backends.tgt.daemon import TgtDaemon
+from opensan.backends.tgt.tgtadm import MAX_CONTROL_PORT, SOCKET_DIRECTORY, Tgtadm
+from opensan.service.accounts import set_password_offline
 from opensan.store.sqlite import DATABASE_NAME, SqliteStore
 
 GIB = 1024**3

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from opensan.api.app import open_array
+from opensan.array import open_array
 from opensan.config import Settings
 from opensan.domain.models import Provision
 from opensan.domain.rules import MAX_SNAPSHOTS_PER_VOLUME
@@ -96,17 +96,17 @@ def _create_objects(state_dir: Path, spec: SeedSpec, profile: Path, durable: boo
             # synchronous=FULL every commit waits for an fsync. The data written is the same; a
             # crash during seeding would just mean seeding again. The server that is benchmarked
             # opens the file itself, with its own (FULL) setting.
-            array.service.store._writer.execute("PRAGMA synchronous=OFF")
+            array.service.uow.store._writer.execute("PRAGMA synchronous=OFF")
         service = array.service
-        (pool,) = service.pools()
+        (pool,) = service.pools.all()
         counts = snapshots_per_volume(spec.volumes, spec.snapshots)
         for i, count in enumerate(counts):
-            view = service.create_volume(pool.pool.id, f"vol-{i:05d}", VOLUME_GB, Provision.THICK)
+            view = service.volumes.create(pool.pool.id, f"vol-{i:05d}", VOLUME_GB, Provision.THICK)
             volume_id = view.volume.id
             if count:
-                service.set_snapshot_space(volume_id, SNAPSHOT_SPACE_GB)
+                service.snapshots.set_space(volume_id, SNAPSHOT_SPACE_GB)
             for j in range(count):
-                service.take_snapshot(volume_id, f"snap-{j:02d}")
+                service.snapshots.take(volume_id, f"snap-{j:02d}")
             if (i + 1) % 500 == 0:
                 print(f"  {i + 1}/{spec.volumes} volumes", flush=True)
     finally:

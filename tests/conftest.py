@@ -16,22 +16,16 @@ iSCSI portal, passwords set offline (a real array refuses QSAN's default ones) a
 tests/api/linux_profile.toml. Tests that need what only the virtual array has are marked
 `simulated`; on another backend they are deselected with -m "not simulated", never skipped.
 
-The Linux tooling lives here for tests/linux too (loop devices, mounts, a private tgtd). Every
-context manager and fixture below releases what it set up, also when a test fails: tgtd is
-stopped before the pools are unmounted, and those before their loop devices are detached.
+The tooling of the real backends (loop devices, a private tgtd, the Ceph cluster) is in
+support.py; the fixtures here that use it release what they set up, also when a test fails.
 """
 
 from __future__ import annotations
 
-import contextlib
 import itertools
-import json
 import os
-import random
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -42,14 +36,24 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from support import (
+    CEPH_OSDS,
+    LINUX_DISKS,
+    ceph_host,
+    free_control_port,
+    free_port,
+    linux_host,
+    loop_device,
+    require_root,
+    stop_ceph_cluster,
+)
 
-from opensan.api.app import Array, create_app, open_array, open_store
-from opensan.api.auth import set_password_offline
-from opensan.backends.ceph.minicluster import MiniCluster
+from opensan.api.app import create_app
+from opensan.array import Array, open_array, open_store
 from opensan.backends.linux import btrfs
-from opensan.backends.linux.runner import CommandFailed, run
-from opensan.backends.linux.tgt import MAX_CONTROL_PORT, SOCKET_DIRECTORY, Tgtadm, TgtDaemon
+from opensan.backends.tgt.daemon import TgtDaemon
 from opensan.config import Settings
+from opensan.service.accounts import set_password_offline
 
 LIVE = os.environ.get("OPENSAN_TEST_LIVE") == "1"
 BACKEND = os.environ.get("OPENSAN_TEST_BACKEND", "simulated")
@@ -64,17 +68,9 @@ LINUX_PASSWORD = "s3cret-admin"
 # The password of both accounts (admin and user) of the arrays under test.
 PASSWORD = DEFAULT_PASSWORD if SIMULATED else LINUX_PASSWORD
 
-# A Linux test array: sparse loop devices (nothing is written to most of them), enough for the
-# profile's pool and spare plus the six free disks the pool tests use, and large enough for the
-# sizes the tests ask for (pools of more than 100 GiB, as on the virtual array).
-LINUX_DISKS = 10
-LINUX_DISK_BYTES = 64 * GIB
 LINUX_PROFILE = Path(__file__).parent / "api" / "linux_profile.toml"
 CEPH_PROFILE = Path(__file__).parent / "api" / "ceph_profile.toml"
-CEPH_OSDS = 3
-# memstore keeps data in RAM but takes this as its size: the pools are larger than 100 GiB, as
-# on the virtual array, while the tests write a few MiB.
-CEPH_OSD_BYTES = 100 * GIB
+
 # On Ceph every pool spans the OSDs: a disk is never free, any good one may go into a new pool,
 # and pools are thin (RBD images are).
 POOLS_SHARE_DISKS = BACKEND == "ceph"
@@ -106,6 +102,9 @@ HARDWARE = _hardware(BACKEND)
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
+        "markers", "linux: needs root, loop devices, btrfs and tgt (the Linux backend's tools); "
+        "never skipped: a missing tool fails the test with the package to install")
+    config.addinivalue_line(
         "markers", "simulated(reason): needs what only the simulated backend has; select "
         "with -m 'not simulated' on another backend")
     config.addinivalue_line(
@@ -130,49 +129,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    if _CEPH_CLUSTER:
-        _CEPH_CLUSTER.pop().stop()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def free_control_port() -> int:
-    """A tgtd management channel (0-32767, a unix socket per number) that nothing uses."""
-    while True:
-        port = random.randint(1000, MAX_CONTROL_PORT)
-        if not (SOCKET_DIRECTORY / f"socket.{port}").exists():
-            return port
+    stop_ceph_cluster()
 
 
 # The Linux backend's tooling
 
 
-def require_root() -> None:
-    if os.geteuid() != 0:
-        pytest.fail("Linux backend tests need root (loop devices, mounts, tgtd).")
-
-
 @pytest.fixture
 def root() -> None:
     require_root()
-
-
-@contextmanager
-def loop_device(image: Path, size_bytes: int) -> Iterator[str]:
-    """/dev/loopN over a new sparse file; detached and the file deleted on exit (sparse, but
-    it holds what was written: a pool's balance writes gigabytes)."""
-    with image.open("wb") as file:
-        file.truncate(size_bytes)
-    device = run(["losetup", "-f", "--show", image]).strip()
-    try:
-        yield device
-    finally:
-        run(["losetup", "-d", device])
-        image.unlink()
 
 
 @pytest.fixture
@@ -226,52 +191,6 @@ def tgtd(make_daemon: MakeDaemon) -> TgtDaemon:
     return daemon
 
 
-@dataclass(frozen=True)
-class LinuxHost:
-    """Where a Linux array keeps its pools, its portal and tgtd control port, and the backend
-    config file that names them and the array's loop devices."""
-
-    data_dir: Path
-    portal: str
-    control_port: int
-    config: Path
-
-
-def stop_tgtd(control_port: int) -> None:
-    """Stop a tgtd left behind on this control port (a killed server's), and its socket."""
-    tgtadm = Tgtadm(control_port)
-    if tgtadm.ready():
-        tgtadm.shutdown()
-    channel = SOCKET_DIRECTORY / f"socket.{control_port}"
-    for leftover in (channel, channel.with_name(channel.name + ".lock")):
-        leftover.unlink(missing_ok=True)
-
-
-def unmount_pools(data_dir: Path) -> None:
-    for mountpoint in (data_dir / "pools").glob("*"):
-        if btrfs.is_mounted(mountpoint):
-            btrfs.unmount(mountpoint)
-
-
-@contextmanager
-def linux_host(workdir: Path, disks: int, disk_bytes: int) -> Iterator[LinuxHost]:
-    """Loop devices and a config for a Linux array in workdir. On exit a tgtd still on the
-    control port is stopped, the pools are unmounted and the loop devices detached."""
-    require_root()
-    with ExitStack() as stack:
-        devices = [stack.enter_context(loop_device(workdir / f"disk{i}.img", disk_bytes))
-                   for i in range(disks)]
-        host = LinuxHost(workdir / "data", f"127.0.0.1:{free_port()}", free_control_port(),
-                         workdir / "linux.toml")
-        # JSON arrays and strings are TOML too.
-        host.config.write_text(
-            f"devices = {json.dumps(devices)}\ndata_dir = {json.dumps(str(host.data_dir))}\n"
-            f"portal = {json.dumps(host.portal)}\ntgtd_control_port = {host.control_port}\n")
-        stack.callback(unmount_pools, host.data_dir)
-        stack.callback(stop_tgtd, host.control_port)
-        yield host
-
-
 def set_passwords(settings: Settings) -> None:
     """Give both accounts LINUX_PASSWORD before the first start, as `opensan passwd` does."""
     for account in ("admin", "user"):
@@ -279,66 +198,6 @@ def set_passwords(settings: Settings) -> None:
 
 
 # Arrays of the backend under test
-
-
-# The Ceph backend's tooling: one cluster for the whole session, started on first use.
-_CEPH_CLUSTER: list[MiniCluster] = []
-_CEPH_ARRAYS = itertools.count(1)
-
-
-def ceph_cluster() -> MiniCluster:
-    require_root()
-    if not _CEPH_CLUSTER:
-        workdir = Path(tempfile.mkdtemp(prefix="opensan-ceph-"))
-        cluster = MiniCluster(workdir, osds=CEPH_OSDS, osd_bytes=CEPH_OSD_BYTES)
-        cluster.start()
-        _CEPH_CLUSTER.append(cluster)
-    return _CEPH_CLUSTER[0]
-
-
-@dataclass(frozen=True)
-class CephHost:
-    """One array on the session's cluster: a config file per controller."""
-
-    cluster: MiniCluster
-    pool_prefix: str
-    portals: tuple[str, str]
-    control_ports: tuple[int, int]
-    configs: tuple[Path, Path]
-
-
-def remove_ceph_array(cluster: MiniCluster, pool_prefix: str, records_object: str) -> None:
-    """Delete an array's Ceph pools and its records object."""
-    for name in cluster.ceph("osd", "pool", "ls") or []:
-        if name.startswith(pool_prefix):
-            cluster.ceph("osd", "pool", "rm", name, name, "--yes-i-really-really-mean-it")
-    with contextlib.suppress(CommandFailed):  # a test that never opened the array has none
-        run(["rados", "-c", str(cluster.conf_path), "-p", "opensan", "rm", records_object])
-
-
-@contextmanager
-def ceph_host(workdir: Path) -> Iterator[CephHost]:
-    """Configs of a new array of both controllers on the session's cluster. On exit the
-    controllers' tgtds still running are stopped and the array's pools and records deleted."""
-    cluster = ceph_cluster()
-    number = next(_CEPH_ARRAYS)
-    name, prefix = f"t{os.getpid()}-{number}", f"t{os.getpid()}-{number}-"
-    portals = (f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}")
-    ports = (free_control_port(), free_control_port())
-    configs = (workdir / "ceph-ctr1.toml", workdir / "ceph-ctr2.toml")
-    for controller, config in enumerate(configs, start=1):
-        config.write_text(
-            f"ceph_conf = {json.dumps(str(cluster.conf_path))}\narray_name = {json.dumps(name)}\n"
-            f"pool_prefix = {json.dumps(prefix)}\nfailure_domain = \"osd\"\npg_num = 1\n"
-            f"controller = {controller}\nportals = {json.dumps(list(portals))}\n"
-            f"tgtd_control_port = {ports[controller - 1]}\n"
-            f"log_dir = {json.dumps(str(workdir / 'log'))}\n")
-    try:
-        yield CephHost(cluster, prefix, portals, ports, configs)
-    finally:
-        for port in ports:
-            stop_tgtd(port)
-        remove_ceph_array(cluster, prefix, f"opensan.{name}.records")
 
 
 @contextmanager
@@ -357,7 +216,7 @@ def array_settings(workdir: Path) -> Iterator[Settings]:
             set_passwords(settings)
             yield settings
         return
-    with linux_host(workdir, LINUX_DISKS, LINUX_DISK_BYTES) as host:
+    with linux_host(workdir) as host:
         settings = Settings(state_dir=state_dir, seed=SEED, backend=BACKEND,
                             backend_config=host.config, profile=LINUX_PROFILE)
         set_passwords(settings)
@@ -506,7 +365,7 @@ def fresh_array(workdir: Path) -> Iterator[Harness]:
                 httpx.Client(base_url=server.url, timeout=30) as http:
             yield Harness(http, None)
     else:
-        with local_array(workdir) as array, TestClient(create_app(array)) as http:
+        with local_array(workdir) as array, TestClient(create_app(array.service)) as http:
             yield Harness(http, array)
 
 
@@ -555,14 +414,15 @@ def array_state(api: Api, without: tuple[str, ...] = MOVING_FIGURES) -> dict[str
         "luns": {t["id"]: api.ok("GET", f"/storage/availlun/targetid/{t['id']}") for t in targets},
         "mappings": api.ok("GET", "/rest/storage/lunmappinginfo"),
     }
-    return dict(_without(state, without)) if without else state
+    return dict(leave_out(state, without)) if without else state
 
 
-def _without(value: Any, keys: tuple[str, ...]) -> Any:
+def leave_out(value: Any, keys: tuple[str, ...]) -> Any:
+    """value (JSON) with every object's keys named in keys left out, at any depth."""
     if isinstance(value, dict):
-        return {k: _without(v, keys) for k, v in value.items() if k not in keys}
+        return {k: leave_out(v, keys) for k, v in value.items() if k not in keys}
     if isinstance(value, list):
-        return [_without(v, keys) for v in value]
+        return [leave_out(v, keys) for v in value]
     return value
 
 

@@ -14,13 +14,13 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from opensan.backends.base import Capability
 from opensan.domain.errors import InvalidArgument
 from opensan.domain.models import DiskUsage, Permission, Provision
 from opensan.domain.raid import parse_raid_level
+from opensan.domain.traits import Capability
 
 if TYPE_CHECKING:
-    from opensan.service import ArrayService
+    from opensan.service.array import ArrayService
 
 
 class _Section(BaseModel):
@@ -77,7 +77,7 @@ class Profile(_Section):
 
     def apply(self, service: ArrayService) -> None:
         pool_ids: dict[str, int] = {}
-        shared = service.backend.pools_share_disks  # every pool may use every disk
+        shared = service.traits.pools_share_disks  # every pool may use every disk
         for pool in self.pools:
             free = sorted(
                 (d for d in service.state.disks.values()
@@ -90,33 +90,33 @@ class Profile(_Section):
                     f"Profile pool {pool.name} needs {wanted} free hard disks; "
                     f"this model has {len(free)} left.")
             members = [d.id for d in free[: pool.disks]]
-            created = service.create_pool(pool.name, parse_raid_level(pool.raid), members,
+            created = service.pools.create(pool.name, parse_raid_level(pool.raid), members,
                                           Provision(pool.provision))
             pool_ids[pool.name] = created.pool.id
             spares = [d.id for d in free[pool.disks: wanted]]
             if spares:
-                service.set_spare(spares, DiskUsage.GLOBAL_SPARE)
+                service.disks.set_spare(spares, DiskUsage.GLOBAL_SPARE)
         volume_ids: dict[str, int] = {}
         for volume in self.volumes:
             if volume.pool not in pool_ids:
                 raise InvalidArgument(f"Profile volume {volume.name} names unknown pool "
                                       f"{volume.pool}.")
             provision = Provision(volume.provision) if volume.provision else None
-            view = service.create_volume(pool_ids[volume.pool], volume.name, volume.size_gb,
-                                         provision)
+            view = service.volumes.create(pool_ids[volume.pool], volume.name, volume.size_gb,
+                                          provision)
             volume_ids[volume.name] = view.volume.id
             if volume.snapshot_space_gb:
-                service.set_snapshot_space(view.volume.id, volume.snapshot_space_gb)
+                service.snapshots.set_space(view.volume.id, volume.snapshot_space_gb)
             for snapshot_name in volume.snapshots:
-                service.take_snapshot(view.volume.id, snapshot_name)
-            simulated_io = Capability.HOST_WRITE_SIMULATION in service.backend.capabilities()
+                service.snapshots.take(view.volume.id, snapshot_name)
+            simulated_io = Capability.HOST_WRITE_SIMULATION in service.traits.capabilities
             if volume.written_gb and simulated_io:
-                service.host_write(view.volume.id, volume.written_gb)
-        controllers = service.backend.controller_count()
+                service.simulation.host_write(view.volume.id, volume.written_gb)
+        controllers = service.system.controller_count()
         targets: dict[tuple[int, int], int] = {}
         for controller in range(1, controllers + 1):
             for node in range(self.nodes_per_controller):
-                created_target = service.create_target(controller, node)
+                created_target = service.luns.create_target(controller, node)
                 targets[(controller, node)] = created_target.target.id
         for mapping in self.mappings:
             if mapping.volume not in volume_ids:
@@ -125,5 +125,5 @@ class Profile(_Section):
             for controller in mapping.controllers:
                 target_id = targets.get((controller, mapping.node))
                 if target_id is not None:  # a single-controller model has no controller 2
-                    service.map_lun(target_id, mapping.lun, volume_ids[mapping.volume],
-                                    permission, tuple(mapping.hosts))
+                    service.luns.map_volume(target_id, mapping.lun, volume_ids[mapping.volume],
+                                            permission, tuple(mapping.hosts))

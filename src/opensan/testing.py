@@ -49,13 +49,15 @@ def run_virtual_array(settings: Settings, *, ssl_certfile: str | None = None,
     """Serve a virtual array in a thread until the block ends; with a certificate, over https."""
     import uvicorn
 
-    from opensan.api.app import create_app, open_array
+    from opensan.api.app import create_app
+    from opensan.array import open_array
     from opensan.client import SanosClient
 
     array = open_array(settings)
     try:
         config = uvicorn.Config(
-            create_app(array, tick_seconds=settings.tick_seconds), host="127.0.0.1", port=0,
+            create_app(array.service, tick_seconds=settings.tick_seconds), host="127.0.0.1",
+            port=0,
             log_level="warning", access_log=False, ssl_certfile=ssl_certfile,
             ssl_keyfile=ssl_keyfile)
         server = uvicorn.Server(config)

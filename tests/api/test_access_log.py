@@ -25,7 +25,7 @@ def use_passwords(http: httpx.Client) -> None:
 
 def test_access_log_redacts_passwords(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     with local_array(tmp_path) as array, caplog.at_level(logging.INFO, logger="opensan.access"), \
-            TestClient(create_app(array)) as http:
+            TestClient(create_app(array.service)) as http:
         use_passwords(http)
     lines = [r.getMessage() for r in caplog.records if r.name == "opensan.access"]
     assert len(lines) == 4

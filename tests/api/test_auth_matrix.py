@@ -173,7 +173,7 @@ def collected_listing() -> tuple[tuple[str, str, str], ...]:
     """GET /rest/ of a fresh in-process array of the backend under test, read once while
     tests are collected (a backend lists only the extensions it has)."""
     with tempfile.TemporaryDirectory() as tmp, local_array(Path(tmp)) as array, \
-            TestClient(create_app(array)) as http:
+            TestClient(create_app(array.service)) as http:
         response = http.get("/rest/")
         assert response.status_code == 200, response.text
         items = response.json()

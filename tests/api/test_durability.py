@@ -5,13 +5,10 @@ from __future__ import annotations
 import re
 import threading
 import time
-from pathlib import Path
 
 import httpx
 import pytest
-from conftest import PASSWORD, SIMULATED, Api, LiveServer, array_state, local_array
-
-from opensan.domain.errors import BackendError
+from conftest import PASSWORD, SIMULATED, Api, LiveServer, array_state
 
 
 def test_restart_keeps_everything(live_server: LiveServer) -> None:
@@ -134,21 +131,3 @@ def test_kill_at_random_moments_keeps_every_change_whole(live_server: LiveServer
                     assert f"Volume {volume['name']} created" in messages
                     if volume["snapshotSpaceBytes"]:
                         assert f"Snapshot space of volume {volume['name']} set" in messages
-
-
-def test_a_failing_backend_leaves_nothing_behind(tmp_path: Path,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    with local_array(tmp_path) as array:
-        service = array.service
-        before = (dict(service.state.volumes), service.store.event_count(), service.version)
-
-        def refuse(volume: object) -> None:
-            raise BackendError("disk full")
-
-        monkeypatch.setattr(service.backend, "create_volume", refuse)
-        pool_id = next(iter(service.state.pools))
-        with pytest.raises(BackendError):
-            service.create_volume(pool_id, "doomed", 1)
-        assert (dict(service.state.volumes), service.store.event_count(), service.version) \
-            == before
-        assert all(v.name != "doomed" for v in service.store.load_state().volumes.values())

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from conftest import Api, assert_error
 
-from opensan.api.app import open_array
+from opensan.array import open_array
 from opensan.backends.simulated.catalogue import MODELS
 from opensan.config import Settings
 from opensan.domain.errors import InvalidArgument
@@ -167,13 +167,13 @@ def test_every_model_starts_with_the_default_profile(tmp_path: Path, model: str)
     array = open_array(Settings(state_dir=tmp_path / "s", seed=5, model=model))
     try:
         service = array.service
-        info = service.system_info()
+        info = service.system.info().hardware
         assert info.model_name == model and info.bays == spec.bays
         assert len(info.controllers) == spec.controllers
         assert len(service.state.disks) == spec.bays
-        assert len(service.targets()) == spec.controllers
-        assert len(service.mappings()) == spec.controllers
-        assert service.pools()[0].free_bytes >= 100 * GIB
+        assert len(service.luns.targets()) == spec.controllers
+        assert len(service.luns.mappings()) == spec.controllers
+        assert service.pools.all()[0].free_bytes >= 100 * GIB
     finally:
         array.close()
 

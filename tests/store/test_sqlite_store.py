@@ -15,6 +15,7 @@ from opensan.domain.models import (
     Provision,
 )
 from opensan.domain.raid import RaidLevel
+from opensan.store.records import DISKS, MAPPINGS, POOLS, new_object_id
 from opensan.store.sqlite import SqliteStore
 
 
@@ -32,9 +33,9 @@ def test_objects_round_trip_with_their_types(store: SqliteStore) -> None:
     pool = Pool(2345678901, "p", RaidLevel.RAID10, Provision.THIN, (1, 2, 3, 4), 1.5)
     mapping = LunMapping(0, 7, 3456789012, Permission.READ_ONLY, ("iqn.1994-05.com.x:y",))
     with store.transaction() as tx:
-        tx.put_disk(disk)
-        tx.put_pool(pool)
-        tx.put_mapping(mapping)
+        tx.put(DISKS, disk)
+        tx.put(POOLS, pool)
+        tx.put(MAPPINGS, mapping)
     state = store.load_state()
     assert state.disks == {disk.id: disk}
     assert state.pools == {pool.id: pool}
@@ -56,7 +57,7 @@ def test_ids_are_ten_digit_unique_and_deterministic(tmp_path: Path) -> None:
         store = SqliteStore(path)
         with store.transaction() as tx:
             tx.set_meta("seed", 7)
-            ids = [tx.new_object_id() for _ in range(2000)]
+            ids = [new_object_id(tx) for _ in range(2000)]
         store.close()
         return ids
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Hashable
 
-from opensan.service import ArrayService
+from opensan.service.array import ArrayService
 
 
 class ReadCache:
@@ -20,7 +20,7 @@ class ReadCache:
     def get(self, key: Hashable, build: Callable[[], bytes]) -> bytes:
         # Read the version before building: a change during the build makes the entry
         # newer than its version, never older, so the next request simply rebuilds it.
-        version = (self._service.version, self._service.usage_epoch())
+        version = (self._service.version, self._service.observed.usage_generation)
         with self._lock:
             if version != self._version:
                 self._entries.clear()

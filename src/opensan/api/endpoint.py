@@ -22,9 +22,8 @@ from opensan.domain.models import Session
 if TYPE_CHECKING:
     from fastapi import Request
 
-    from opensan.api.auth import Authenticator
     from opensan.api.cache import ReadCache
-    from opensan.service import ArrayService
+    from opensan.service.array import ArrayService
 
 MAX_ID = 9_999_999_999
 # A number longer than this is a typo or an attack, never a size or a page.
@@ -70,7 +69,6 @@ class Call:
     """One request, parsed: who asks, with which parameters, against which array."""
 
     service: ArrayService
-    auth: Authenticator
     params: dict[str, Any]
     session: Session | None
     client: str

@@ -97,12 +97,13 @@ class SystemOut(Wire):
         def enabled(flag: bool) -> str:
             return "Enabled" if flag else "Disabled"
 
+        hw = info.hardware
         return cls(
-            system_name=info.system_name, model_name=info.model_name,
-            serial_number=info.serial_number, firmware_version=info.firmware_version,
-            system_health=info.system_health.value, controller_mode=info.controller_mode,
-            master_controller=info.master_controller, form_factor=info.form_factor,
-            bays=info.bays, rack_units=info.rack_units, time=iso_time(info.time),
+            system_name=info.system_name, model_name=hw.model_name,
+            serial_number=hw.serial_number, firmware_version=hw.firmware_version,
+            system_health=info.system_health.value, controller_mode=hw.controller_mode,
+            master_controller=hw.master_controller, form_factor=hw.form_factor,
+            bays=hw.bays, rack_units=hw.rack_units, time=iso_time(info.time),
             uptime_seconds=info.uptime_seconds,
             controllers=[
                 ControllerOut(
@@ -114,12 +115,12 @@ class SystemOut(Wire):
                     sas_ioc_firmware_version=c.sas_ioc_firmware_version,
                     sas_expander_firmware_version=c.sas_expander_firmware_version,
                 )
-                for c in info.controllers
+                for c in hw.controllers
             ],
-            backplane=BackplaneOut(serial_number=info.backplane.serial_number,
-                                   id=info.backplane.id, mcu_version=info.backplane.mcu_version),
-            licenses=LicensesOut(ssd_cache=enabled(info.ssd_cache_license),
-                                 auto_tiering=enabled(info.auto_tiering_license)),
+            backplane=BackplaneOut(serial_number=hw.backplane.serial_number,
+                                   id=hw.backplane.id, mcu_version=hw.backplane.mcu_version),
+            licenses=LicensesOut(ssd_cache=enabled(hw.ssd_cache_license),
+                                 auto_tiering=enabled(hw.auto_tiering_license)),
         )
 
 

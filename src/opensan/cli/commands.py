@@ -12,10 +12,10 @@ import json
 import sys
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from enum import IntEnum, StrEnum
 from pathlib import Path
-from typing import Annotated, Literal, ParamSpec
+from typing import Annotated, Literal, ParamSpec, TypeVar
 
 import typer
 from rich.text import Text
@@ -33,7 +33,22 @@ from opensan.client import (
     SanosClient,
     SanosError,
 )
-from opensan.client.models import Event, LunMapping
+from opensan.client.models import (
+    ApiEndpoint,
+    Disk,
+    DiskSmart,
+    Event,
+    EventPage,
+    HardwareMonitor,
+    LunMapping,
+    Pool,
+    SanosObject,
+    SnapshotSpace,
+    SystemInfo,
+    Target,
+    TargetLuns,
+    VolumeSnapshots,
+)
 
 
 class ExitCode(IntEnum):
@@ -65,6 +80,7 @@ SESSION = "Session"
 VIRTUAL = "Virtual array only"
 
 P = ParamSpec("P")
+Answer = TypeVar("Answer", bound=SanosObject | Sequence[SanosObject] | None)
 
 
 def exit_code(error: SanosError) -> ExitCode:
@@ -112,6 +128,21 @@ def connect() -> SanosClient:
         raise AuthenticationError("Not logged in: run `opensan login URL` first.")
     return _client(saved.url, saved.account, token=saved.token, ca_file=saved.ca_file,
                    insecure=saved.insecure)
+
+
+def ask(as_json: bool, call: Callable[[SanosClient], Answer], show: Callable[[Answer], None]) -> None:
+    """Connect, make the call, then print the answer: the array's JSON with `--json` (`{}` when a
+    change answers nothing), else `show` puts it in a table or a sentence for a person.
+
+    Nearly every command is these steps; written once here, a command says only what it asks
+    the array and how a person sees the answer. The connection is closed before anything prints.
+    """
+    with connect() as array:
+        answer = call(array)
+    if as_json:
+        render.print_json({} if answer is None else answer)
+    else:
+        show(answer)
 
 
 def _maybe(value: int | None) -> str:
@@ -226,12 +257,8 @@ def set_password(
     """Set an account's password (admin only); its other sessions end."""
     if not new_password:
         raise typer.BadParameter("the password is empty", param_hint="--new-password")
-    with connect() as array:
-        array.set_password(account, new_password)
-    if as_json:
-        render.print_json({})
-    else:
-        render.say(f"Password of {account} set; its other sessions have ended.")
+    ask(as_json, lambda array: array.set_password(account, new_password),
+        lambda _: render.say(f"Password of {account} set; its other sessions have ended."))
 
 
 # Read the array
@@ -239,10 +266,10 @@ def set_password(
 @reports_errors
 def endpoints(as_json: JsonOutput = False) -> None:
     """List every endpoint the array serves (GET /rest/)."""
-    with connect() as array:
-        found = array.endpoints()
-    if as_json:
-        return render.print_json(found)
+    ask(as_json, lambda array: array.endpoints(), _show_endpoints)
+
+
+def _show_endpoints(found: list[ApiEndpoint]) -> None:
     grid = table(None, "Method", "Path", "Access", "What it does")
     for item in found:
         grid.add_row(item.method, item.path, item.access or "", item.description)
@@ -252,10 +279,10 @@ def endpoints(as_json: JsonOutput = False) -> None:
 @reports_errors
 def system(as_json: JsonOutput = False) -> None:
     """Show the system: model, serial number, firmware, health, controllers."""
-    with connect() as array:
-        info = array.system_info()
-    if as_json:
-        return render.print_json(info)
+    ask(as_json, lambda array: array.system_info(), _show_system)
+
+
+def _show_system(info: SystemInfo) -> None:
     render.show(render.facts(info.system_name, [
         ("Model", info.model_name), ("Serial number", info.serial_number),
         ("Firmware", info.firmware_version), ("Health", state(info.system_health)),
@@ -277,10 +304,10 @@ def system(as_json: JsonOutput = False) -> None:
 @reports_errors
 def hardware(as_json: JsonOutput = False) -> None:
     """Show the sensors: temperatures, fans, power supplies, voltages, batteries."""
-    with connect() as array:
-        monitor = array.hardware_monitor()
-    if as_json:
-        return render.print_json(monitor)
+    ask(as_json, lambda array: array.hardware_monitor(), _show_hardware)
+
+
+def _show_hardware(monitor: HardwareMonitor) -> None:
     render.out.print(Text.assemble("System health: ", state(monitor.system_health)))
     for enclosure in monitor.enclosures:
         grid = table(f"Enclosure {enclosure.id}: {enclosure.name}", "Location", "Sensor", "Value",
@@ -316,24 +343,32 @@ def smart(
     as_json: JsonOutput = False,
 ) -> None:
     """Show S.M.A.R.T. health of every disk, or the attributes of one."""
-    with connect() as array:
-        found = array.disk_smart()
-    if disk is not None:
-        found = [s for s in found if s.disk_id == disk]
-        if not found:
-            raise NotFound(f"No disk has ID {disk}; `opensan disks` lists them.")
-    if as_json:
-        return render.print_json(found)
     if disk is None:
-        grid = table(None, "Slot", "Disk ID", "Health", "Temp °C", "Power-on hours", "Attributes")
-        for s in found:
-            failing = [a.name for a in s.attributes if a.status.upper() != "OK"]
-            attributes = (Text(s.note or "not supported", style="dim") if s.supported is False
-                          else Text(", ".join(failing), style="red") if failing
-                          else Text(f"{len(s.attributes)} OK", style="green"))
-            grid.add_row(f"{s.enclosure_id}:{s.slot}", str(s.disk_id), state(s.health),
-                         _maybe(s.temperature_c), _maybe(s.power_on_hours), attributes)
-        return render.show(grid)
+        return ask(as_json, lambda array: array.disk_smart(), _show_smart)
+    ask(as_json, lambda array: _smart_of(array.disk_smart(), disk), _show_disk_smart)
+
+
+def _smart_of(found: list[DiskSmart], disk: int) -> list[DiskSmart]:
+    """Only the disk asked for, still in a list: `--json` prints the array's list, of one."""
+    one = [s for s in found if s.disk_id == disk]
+    if not one:
+        raise NotFound(f"No disk has ID {disk}; `opensan disks` lists them.")
+    return one
+
+
+def _show_smart(found: list[DiskSmart]) -> None:
+    grid = table(None, "Slot", "Disk ID", "Health", "Temp °C", "Power-on hours", "Attributes")
+    for s in found:
+        failing = [a.name for a in s.attributes if a.status.upper() != "OK"]
+        attributes = (Text(s.note or "not supported", style="dim") if s.supported is False
+                      else Text(", ".join(failing), style="red") if failing
+                      else Text(f"{len(s.attributes)} OK", style="green"))
+        grid.add_row(f"{s.enclosure_id}:{s.slot}", str(s.disk_id), state(s.health),
+                     _maybe(s.temperature_c), _maybe(s.power_on_hours), attributes)
+    render.show(grid)
+
+
+def _show_disk_smart(found: list[DiskSmart]) -> None:
     one = found[0]
     if one.supported is False:
         return render.say(f"Disk {one.disk_id} has no S.M.A.R.T.: {one.note or 'not supported'}")
@@ -349,10 +384,10 @@ def smart(
 @reports_errors
 def pools(as_json: JsonOutput = False) -> None:
     """List the pools with their health and how full they are."""
-    with connect() as array:
-        found = array.pools()
-    if as_json:
-        return render.print_json(found)
+    ask(as_json, lambda array: array.pools(), _show_pools)
+
+
+def _show_pools(found: list[Pool]) -> None:
     grid = table(None, "ID", "Name", "Type", "RAID", "Health", "Use", "Capacity", "Free", "Disks",
                  "Volumes")
     for p in found:
@@ -388,10 +423,11 @@ def volumes(as_json: JsonOutput = False) -> None:
 @reports_errors
 def snapshots(volume: VolumeArg, as_json: JsonOutput = False) -> None:
     """List a volume's snapshots and its snapshot space."""
-    with connect() as array:
-        found = array.snapshots(volume_id(array, volume))
-    if as_json:
-        return render.print_json(found)
+    ask(as_json, lambda array: array.snapshots(volume_id(array, volume)),
+        lambda found: _show_snapshots(found, volume))
+
+
+def _show_snapshots(found: VolumeSnapshots, volume: str) -> None:
     if not found.snapshot_space_bytes:
         render.say(f"Volume {found.volume_id} has no snapshot space: set some with "
                    f"`opensan snapshot space {volume} SIZE_GB`.")
@@ -410,10 +446,10 @@ def snapshots(volume: VolumeArg, as_json: JsonOutput = False) -> None:
 @reports_errors
 def targets(as_json: JsonOutput = False) -> None:
     """List the targets (iSCSI nodes) hosts can log in to."""
-    with connect() as array:
-        found = array.targets()
-    if as_json:
-        return render.print_json(found)
+    ask(as_json, lambda array: array.targets(), _show_targets)
+
+
+def _show_targets(found: list[Target]) -> None:
     grid = table(None, "ID", "Type", "Name", "IQN / WWN", "Controller", "Portals", "LUNs")
     for t in found:
         grid.add_row(str(t.id), t.type, t.name, t.iqn or t.wwn or "", str(t.controller),
@@ -431,10 +467,10 @@ def _mapped(mapping: LunMapping) -> str:
 @reports_errors
 def luns(target: TargetArg, as_json: JsonOutput = False) -> None:
     """List the LUNs of a target and the LUN numbers still free there."""
-    with connect() as array:
-        found = array.target_luns(target)
-    if as_json:
-        return render.print_json(found)
+    ask(as_json, lambda array: array.target_luns(target), _show_luns)
+
+
+def _show_luns(found: TargetLuns) -> None:
     if found.luns:
         grid = table(f"Target {found.target_id}", "LUN", "Volume", "Volume ID", "Permission", "Hosts")
         for m in found.luns:
@@ -447,10 +483,10 @@ def luns(target: TargetArg, as_json: JsonOutput = False) -> None:
 @reports_errors
 def mappings(as_json: JsonOutput = False) -> None:
     """List every LUN mapping: which volume each host sees at which target and LUN."""
-    with connect() as array:
-        found = array.lun_mappings()
-    if as_json:
-        return render.print_json(found)
+    ask(as_json, lambda array: array.lun_mappings(), _show_mappings)
+
+
+def _show_mappings(found: list[LunMapping]) -> None:
     grid = table(None, "Target", "LUN", "Volume", "Volume ID", "Permission", "Hosts", "Protocol")
     for m in found:
         grid.add_row(str(m.target_id), str(m.lun), _mapped(m), str(m.volume_id),
@@ -477,12 +513,13 @@ def events(
     as_json: JsonOutput = False,
 ) -> None:
     """Show the event log, newest first; --follow prints new events as they come (JSON Lines with --json)."""
-    with connect() as array:
-        if follow:
+    if follow:
+        with connect() as array:
             return _follow(array, interval, as_json)
-        found = array.events(page)
-    if as_json:
-        return render.print_json(found)
+    ask(as_json, lambda array: array.events(page), _show_events)
+
+
+def _show_events(found: EventPage) -> None:
     grid = table(f"Events, page {found.page} of {found.total_pages} ({found.total} events)",
                  "ID", "Time (UTC)", "Level", "Source", "Message")
     for e in found.events:
@@ -520,11 +557,9 @@ def snapshot_take(
     as_json: JsonOutput = False,
 ) -> None:
     """Take a snapshot of a volume (it needs snapshot space)."""
-    with connect() as array:
-        taken = array.take_snapshot(volume_id(array, volume), name)
-    if as_json:
-        return render.print_json(taken)
-    render.say(f"Took snapshot {taken.name} (ID {taken.id}) of volume {taken.volume_id}.")
+    ask(as_json, lambda array: array.take_snapshot(volume_id(array, volume), name),
+        lambda taken: render.say(f"Took snapshot {taken.name} (ID {taken.id}) of volume "
+                                 f"{taken.volume_id}."))
 
 
 @snapshot_app.command("space")
@@ -536,10 +571,11 @@ def snapshot_space(
     as_json: JsonOutput = False,
 ) -> None:
     """Set a volume's snapshot space (taken from its pool)."""
-    with connect() as array:
-        space = array.set_snapshot_space(volume_id(array, volume), size_gb)
-    if as_json:
-        return render.print_json(space)
+    ask(as_json, lambda array: array.set_snapshot_space(volume_id(array, volume), size_gb),
+        _show_snapshot_space)
+
+
+def _show_snapshot_space(space: SnapshotSpace) -> None:
     if space.snapshot_space_bytes:
         render.say(f"Snapshot space of volume {space.volume_id} is {size(space.snapshot_space_bytes)}"
                    f" ({size(space.snapshot_used_bytes)} used).")
@@ -556,11 +592,8 @@ def snapshot_delete(
 ) -> None:
     """Delete a snapshot."""
     confirm(f"Delete snapshot {snapshot}?", yes)
-    with connect() as array:
-        deleted = array.delete_snapshot(snapshot)
-    if as_json:
-        return render.print_json(deleted)
-    render.say(f"Deleted snapshot {deleted.name} of volume {deleted.volume_id}.")
+    ask(as_json, lambda array: array.delete_snapshot(snapshot),
+        lambda deleted: render.say(f"Deleted snapshot {deleted.name} of volume {deleted.volume_id}."))
 
 
 @snapshot_app.command("rollback")
@@ -573,11 +606,8 @@ def snapshot_rollback(
     """Roll a volume back to a snapshot; the snapshots taken after it are deleted."""
     confirm(f"Roll back to snapshot {snapshot}? Data written since, and later snapshots, are lost.",
             yes)
-    with connect() as array:
-        snap = array.rollback_snapshot(snapshot)
-    if as_json:
-        return render.print_json(snap)
-    render.say(f"Volume {snap.volume_id} rolled back to snapshot {snap.name}.")
+    ask(as_json, lambda array: array.rollback_snapshot(snapshot),
+        lambda snap: render.say(f"Volume {snap.volume_id} rolled back to snapshot {snap.name}."))
 
 
 @snapshot_app.command("map")
@@ -591,13 +621,10 @@ def snapshot_map(
     as_json: JsonOutput = False,
 ) -> None:
     """Map a snapshot, read-only, at a LUN of a target (`unmap` removes it)."""
-    with connect() as array:
-        mapping = array.map_snapshot(target, lun, snapshot, host)
-    if as_json:
-        return render.print_json(mapping)
-    render.say(f"Mapped snapshot {mapping.snapshot_name} of {mapping.volume_name} at LUN "
-               f"{mapping.lun} of target {mapping.target_id} (read-only, hosts "
-               f"{', '.join(mapping.hosts)}).")
+    ask(as_json, lambda array: array.map_snapshot(target, lun, snapshot, host),
+        lambda mapping: render.say(f"Mapped snapshot {mapping.snapshot_name} of {mapping.volume_name} "
+                                   f"at LUN {mapping.lun} of target {mapping.target_id} (read-only, "
+                                   f"hosts {', '.join(mapping.hosts)})."))
 
 
 @reports_errors
@@ -611,13 +638,11 @@ def map_lun(
     as_json: JsonOutput = False,
 ) -> None:
     """Map a volume to a LUN of a target."""
-    with connect() as array:
-        mapping = array.map_lun(target, lun, volume_id(array, volume),
-                                "ro" if read_only else "rw", host)
-    if as_json:
-        return render.print_json(mapping)
-    render.say(f"Mapped {mapping.volume_name} at LUN {mapping.lun} of target {mapping.target_id} "
-               f"({mapping.permission}, hosts {', '.join(mapping.hosts)}).")
+    ask(as_json, lambda array: array.map_lun(target, lun, volume_id(array, volume),
+                                             "ro" if read_only else "rw", host),
+        lambda mapping: render.say(f"Mapped {mapping.volume_name} at LUN {mapping.lun} of target "
+                                   f"{mapping.target_id} ({mapping.permission}, hosts "
+                                   f"{', '.join(mapping.hosts)})."))
 
 
 @reports_errors
@@ -627,12 +652,9 @@ def unmap_lun(
     as_json: JsonOutput = False,
 ) -> None:
     """Unmap a LUN: hosts stop seeing that volume there."""
-    with connect() as array:
-        mapping = array.unmap_lun(target, lun)
-    if as_json:
-        return render.print_json(mapping)
-    render.say(f"Unmapped {mapping.volume_name} from LUN {mapping.lun} of target "
-               f"{mapping.target_id}.")
+    ask(as_json, lambda array: array.unmap_lun(target, lun),
+        lambda mapping: render.say(f"Unmapped {mapping.volume_name} from LUN {mapping.lun} of target "
+                                   f"{mapping.target_id}."))
 
 
 # Change the array: extensions
@@ -674,24 +696,19 @@ def pool_create(
     as_json: JsonOutput = False,
 ) -> None:
     """Create a pool from free disks."""
-    with connect() as array:
-        pool = array.create_pool(name, raid_level, disk_ids(disks), _provision(provision),
-                                 force=force)
-    if as_json:
-        return render.print_json(pool)
-    render.say(f"Created pool {pool.name} (ID {pool.id}): {pool.raid_level}, "
-               f"{size(pool.capacity_bytes)} on {len(pool.disk_ids)} disks.")
+    ask(as_json, lambda array: array.create_pool(name, raid_level, disk_ids(disks),
+                                                 _provision(provision), force=force),
+        lambda pool: render.say(f"Created pool {pool.name} (ID {pool.id}): {pool.raid_level}, "
+                                f"{size(pool.capacity_bytes)} on {len(pool.disk_ids)} disks."))
 
 
 @pool_app.command("add-disks")
 @reports_errors
 def pool_add_disks(pool: PoolArg, disks: DiskIdsArg, as_json: JsonOutput = False) -> None:
     """Add free disks to a pool (it keeps its RAID level)."""
-    with connect() as array:
-        grown = array.add_pool_disks(pool_id(array, pool), disk_ids(disks))
-    if as_json:
-        return render.print_json(grown)
-    render.say(f"Pool {grown.name} has {len(grown.disk_ids)} disks, {size(grown.capacity_bytes)}.")
+    ask(as_json, lambda array: array.add_pool_disks(pool_id(array, pool), disk_ids(disks)),
+        lambda grown: render.say(f"Pool {grown.name} has {len(grown.disk_ids)} disks, "
+                                 f"{size(grown.capacity_bytes)}."))
 
 
 @pool_app.command("delete")
@@ -699,11 +716,8 @@ def pool_add_disks(pool: PoolArg, disks: DiskIdsArg, as_json: JsonOutput = False
 def pool_delete(pool: PoolArg, yes: Yes = False, as_json: JsonOutput = False) -> None:
     """Delete an empty pool; its disks become free."""
     confirm(f"Delete pool {pool}?", yes)
-    with connect() as array:
-        deleted = array.delete_pool(pool_id(array, pool))
-    if as_json:
-        return render.print_json(deleted)
-    render.say(f"Deleted pool {deleted.name}.")
+    ask(as_json, lambda array: array.delete_pool(pool_id(array, pool)),
+        lambda deleted: render.say(f"Deleted pool {deleted.name}."))
 
 
 volume_app = typer.Typer(help="Create, extend and delete volumes.", no_args_is_help=True)
@@ -720,12 +734,10 @@ def volume_create(
     as_json: JsonOutput = False,
 ) -> None:
     """Create a volume in a pool."""
-    with connect() as array:
-        created = array.create_volume(pool_id(array, pool), name, size_gb, _provision(provision))
-    if as_json:
-        return render.print_json(created)
-    render.say(f"Created volume {created.name} (ID {created.id}), {size(created.capacity_bytes)} "
-               f"{created.provision.lower()}.")
+    ask(as_json, lambda array: array.create_volume(pool_id(array, pool), name, size_gb,
+                                                   _provision(provision)),
+        lambda created: render.say(f"Created volume {created.name} (ID {created.id}), "
+                                   f"{size(created.capacity_bytes)} {created.provision.lower()}."))
 
 
 @volume_app.command("extend")
@@ -736,11 +748,8 @@ def volume_extend(
     as_json: JsonOutput = False,
 ) -> None:
     """Grow a volume to a new size (volumes never shrink)."""
-    with connect() as array:
-        grown = array.extend_volume(volume_id(array, volume), size_gb)
-    if as_json:
-        return render.print_json(grown)
-    render.say(f"Volume {grown.name} is now {size(grown.capacity_bytes)}.")
+    ask(as_json, lambda array: array.extend_volume(volume_id(array, volume), size_gb),
+        lambda grown: render.say(f"Volume {grown.name} is now {size(grown.capacity_bytes)}."))
 
 
 @volume_app.command("delete")
@@ -748,11 +757,8 @@ def volume_extend(
 def volume_delete(volume: VolumeArg, yes: Yes = False, as_json: JsonOutput = False) -> None:
     """Delete a volume that is neither mapped nor has snapshots."""
     confirm(f"Delete volume {volume} and all its data?", yes)
-    with connect() as array:
-        deleted = array.delete_volume(volume_id(array, volume))
-    if as_json:
-        return render.print_json(deleted)
-    render.say(f"Deleted volume {deleted.name}.")
+    ask(as_json, lambda array: array.delete_volume(volume_id(array, volume)),
+        lambda deleted: render.say(f"Deleted volume {deleted.name}."))
 
 
 target_app = typer.Typer(help="Create and delete iSCSI targets.", no_args_is_help=True)
@@ -767,11 +773,8 @@ def target_create(
     as_json: JsonOutput = False,
 ) -> None:
     """Create an iSCSI target on a controller."""
-    with connect() as array:
-        created = array.create_target(controller, node, name)
-    if as_json:
-        return render.print_json(created)
-    render.say(f"Created target {created.id}: {created.iqn or created.wwn}.")
+    ask(as_json, lambda array: array.create_target(controller, node, name),
+        lambda created: render.say(f"Created target {created.id}: {created.iqn or created.wwn}."))
 
 
 @target_app.command("delete")
@@ -779,11 +782,8 @@ def target_create(
 def target_delete(target: TargetArg, yes: Yes = False, as_json: JsonOutput = False) -> None:
     """Delete a target that has no LUNs."""
     confirm(f"Delete target {target}?", yes)
-    with connect() as array:
-        deleted = array.delete_target(target)
-    if as_json:
-        return render.print_json(deleted)
-    render.say(f"Deleted target {deleted.id} ({deleted.name}).")
+    ask(as_json, lambda array: array.delete_target(target),
+        lambda deleted: render.say(f"Deleted target {deleted.id} ({deleted.name})."))
 
 
 @reports_errors
@@ -796,12 +796,12 @@ def spare(
     as_json: JsonOutput = False,
 ) -> None:
     """Make disks spares, or free them again."""
-    with connect() as array:
-        changed = array.set_spare(disk_ids(disks),
-                                  kind.value,
-                                  None if pool is None else pool_id(array, pool))
-    if as_json:
-        return render.print_json(changed)
+    ask(as_json, lambda array: array.set_spare(disk_ids(disks), kind.value,
+                                               None if pool is None else pool_id(array, pool)),
+        _show_spares)
+
+
+def _show_spares(changed: list[Disk]) -> None:
     for d in changed:
         render.say(f"Disk {d.id} in slot {d.enclosure_id}:{d.slot} is {d.usage}.")
 
@@ -817,12 +817,9 @@ sim_app = typer.Typer(help="Fault injection and time on the virtual array (OpenS
 def sim_fail_disk(disk: Annotated[int, typer.Argument(metavar="DISK_ID")],
                   as_json: JsonOutput = False) -> None:
     """Make a disk fail; a spare starts rebuilding."""
-    with connect() as array:
-        failed = array.fail_disk(disk)
-    if as_json:
-        return render.print_json(failed)
-    render.out.print(Text.assemble(f"Disk {failed.id} in slot {failed.enclosure_id}:{failed.slot}: ",
-                                   state(failed.health)))
+    ask(as_json, lambda array: array.fail_disk(disk),
+        lambda failed: render.out.print(Text.assemble(
+            f"Disk {failed.id} in slot {failed.enclosure_id}:{failed.slot}: ", state(failed.health))))
 
 
 @sim_app.command("replace-disk")
@@ -830,11 +827,9 @@ def sim_fail_disk(disk: Annotated[int, typer.Argument(metavar="DISK_ID")],
 def sim_replace_disk(disk: Annotated[int, typer.Argument(metavar="DISK_ID")],
                      as_json: JsonOutput = False) -> None:
     """Swap a failed disk for a new one in the same slot."""
-    with connect() as array:
-        new = array.replace_disk(disk)
-    if as_json:
-        return render.print_json(new)
-    render.say(f"Slot {new.enclosure_id}:{new.slot} holds new disk {new.id} ({new.usage}).")
+    ask(as_json, lambda array: array.replace_disk(disk),
+        lambda new: render.say(f"Slot {new.enclosure_id}:{new.slot} holds new disk {new.id} "
+                               f"({new.usage})."))
 
 
 @sim_app.command("sensor")
@@ -846,11 +841,8 @@ def sim_sensor(
     as_json: JsonOutput = False,
 ) -> None:
     """Force a sensor's status."""
-    with connect() as array:
-        array.set_sensor_status(sensor, status.value)
-    if as_json:
-        return render.print_json({})
-    render.say(f"Sensor {sensor} set to {status.value}.")
+    ask(as_json, lambda array: array.set_sensor_status(sensor, status.value),
+        lambda _: render.say(f"Sensor {sensor} set to {status.value}."))
 
 
 @sim_app.command("latency")
@@ -858,11 +850,8 @@ def sim_sensor(
 def sim_latency(milliseconds: Annotated[int, typer.Argument(min=0, metavar="MS")],
                 as_json: JsonOutput = False) -> None:
     """Make every change take this long."""
-    with connect() as array:
-        array.set_change_latency(milliseconds)
-    if as_json:
-        return render.print_json({})
-    render.say(f"Every change now takes {milliseconds} ms.")
+    ask(as_json, lambda array: array.set_change_latency(milliseconds),
+        lambda _: render.say(f"Every change now takes {milliseconds} ms."))
 
 
 @sim_app.command("clock")
@@ -870,11 +859,8 @@ def sim_latency(milliseconds: Annotated[int, typer.Argument(min=0, metavar="MS")
 def sim_clock(seconds: Annotated[int, typer.Argument(min=0, help="Seconds to move on")],
               as_json: JsonOutput = False) -> None:
     """Move the array clock forward (rebuilds, drift, session expiry)."""
-    with connect() as array:
-        clock = array.advance_clock(seconds)
-    if as_json:
-        return render.print_json(clock)
-    render.say(f"Array time is {when(clock.time)} UTC.")
+    ask(as_json, lambda array: array.advance_clock(seconds),
+        lambda clock: render.say(f"Array time is {when(clock.time)} UTC."))
 
 
 @sim_app.command("host-write")
@@ -885,12 +871,9 @@ def sim_host_write(
     as_json: JsonOutput = False,
 ) -> None:
     """Pretend hosts wrote to a volume: thin volumes and snapshots grow."""
-    with connect() as array:
-        written = array.host_write(volume_id(array, volume), size_gb)
-    if as_json:
-        return render.print_json(written)
-    render.say(f"Volume {written.name}: {size(written.used_bytes)} used, snapshots "
-               f"{size(written.snapshot_used_bytes)}.")
+    ask(as_json, lambda array: array.host_write(volume_id(array, volume), size_gb),
+        lambda written: render.say(f"Volume {written.name}: {size(written.used_bytes)} used, "
+                                   f"snapshots {size(written.snapshot_used_bytes)}."))
 
 
 def register(app: typer.Typer) -> None:

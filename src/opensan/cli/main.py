@@ -10,11 +10,12 @@ import typer
 import uvicorn
 from rich.console import Console
 
-from opensan.api.app import create_app, open_array, open_store
-from opensan.api.auth import set_password_offline
+from opensan.api.app import create_app
+from opensan.array import open_array, open_store
 from opensan.backends.simulated.catalogue import MODELS
 from opensan.config import Settings
 from opensan.domain.errors import SanError
+from opensan.service.accounts import set_password_offline
 
 app = typer.Typer(help="OpenSAN: an open storage-array controller speaking the QSAN SANOS API.",
                   no_args_is_help=True)
@@ -54,16 +55,18 @@ def serve(
     except SanError as error:
         err.print(f"[red]opensan: {error.message}[/red]")
         raise typer.Exit(2) from None
-    for account in array.auth.accounts_with_default_password():
+    for account in array.service.accounts.with_default_password():
         err.print(f"[yellow]WARNING: account {account!r} still has the default password; change "
                   "it with POST /rest/account/setpassword/account/<username>/password/<new>."
                   "[/yellow]")
-    info = array.service.system_info()
-    err.print(f"OpenSAN {info.model_name} ({settings.backend}) serial {info.serial_number}, "
+    info = array.service.system.info()
+    err.print(f"OpenSAN {info.hardware.model_name} ({settings.backend}) serial "
+              f"{info.hardware.serial_number}, "
               f"state in {settings.state_dir}, API on http://{host}:{port}/rest/ "
               f"(docs: http://{host}:{port}/docs)")
     try:
-        uvicorn.run(create_app(array, tick_seconds=settings.tick_seconds), host=host, port=port,
+        uvicorn.run(create_app(array.service, tick_seconds=settings.tick_seconds), host=host,
+                    port=port,
                     access_log=False, log_level=log_level.lower())
     finally:
         array.close()

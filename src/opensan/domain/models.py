@@ -6,9 +6,17 @@ backend and every client reports exactly these words.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from enum import StrEnum
+from typing import Any
 
+from opensan.domain.errors import (
+    disk_not_found,
+    pool_not_found,
+    snapshot_not_found,
+    target_not_found,
+    volume_not_found,
+)
 from opensan.domain.raid import RaidLevel
 
 
@@ -291,23 +299,33 @@ class Backplane:
 
 
 @dataclass(frozen=True)
-class SystemInfo:
-    system_name: str
+class SystemHardware:
+    """What the hardware (or the host, or the cluster) says about the system."""
+
     model_name: str
     serial_number: str
     firmware_version: str
-    system_health: SystemHealth
     controller_mode: str
     master_controller: str
     form_factor: str
     bays: int
     rack_units: int
-    time: float
-    uptime_seconds: int
     controllers: tuple[Controller, ...]
     backplane: Backplane
     ssd_cache_license: bool
     auto_tiering_license: bool
+
+
+@dataclass(frozen=True)
+class SystemInfo:
+    """The manual's "Information for Technical Support": the hardware, with the array's own
+    name, health, time and uptime."""
+
+    hardware: SystemHardware
+    system_name: str
+    system_health: SystemHealth
+    time: float
+    uptime_seconds: int
 
 
 @dataclass(frozen=True)
@@ -385,6 +403,15 @@ class VolumeView:
 
 
 @dataclass(frozen=True)
+class SnapshotSpace:
+    """A volume's snapshot space and how much of it its snapshots hold."""
+
+    volume_id: int
+    space_bytes: int
+    used_bytes: int
+
+
+@dataclass(frozen=True)
 class TargetView:
     target: Target
     lun_count: int
@@ -400,7 +427,8 @@ class MappingView:
 
 @dataclass
 class ArrayState:
-    """Everything the store holds about the array's configuration, keyed by ID."""
+    """Everything the store holds about the array but its events: its objects, accounts and
+    sessions keyed as store/records.py declares, and its settings (meta)."""
 
     disks: dict[int, Disk] = field(default_factory=dict)
     pools: dict[int, Pool] = field(default_factory=dict)
@@ -408,10 +436,43 @@ class ArrayState:
     snapshots: dict[int, Snapshot] = field(default_factory=dict)
     targets: dict[int, Target] = field(default_factory=dict)
     mappings: dict[tuple[int, int], LunMapping] = field(default_factory=dict)
+    accounts: dict[str, Account] = field(default_factory=dict)
+    sessions: dict[str, Session] = field(default_factory=dict)
+    # Settings as JSON values: seed, system name, clock offset, sensor overrides, ...
+    meta: dict[str, Any] = field(default_factory=dict)
 
     def copy(self) -> ArrayState:
         """A draft for one change: new dicts, shared (immutable) objects."""
-        return ArrayState(
-            dict(self.disks), dict(self.pools), dict(self.volumes),
-            dict(self.snapshots), dict(self.targets), dict(self.mappings),
-        )
+        return ArrayState(**{f.name: dict(getattr(self, f.name)) for f in fields(self)})
+
+    # Lookups raise when the object is absent, never return None.
+
+    def disk(self, disk_id: int) -> Disk:
+        try:
+            return self.disks[disk_id]
+        except KeyError:
+            raise disk_not_found(disk_id) from None
+
+    def pool(self, pool_id: int) -> Pool:
+        try:
+            return self.pools[pool_id]
+        except KeyError:
+            raise pool_not_found(pool_id) from None
+
+    def volume(self, volume_id: int) -> Volume:
+        try:
+            return self.volumes[volume_id]
+        except KeyError:
+            raise volume_not_found(volume_id) from None
+
+    def snapshot(self, snapshot_id: int) -> Snapshot:
+        try:
+            return self.snapshots[snapshot_id]
+        except KeyError:
+            raise snapshot_not_found(snapshot_id) from None
+
+    def target(self, target_id: int) -> Target:
+        try:
+            return self.targets[target_id]
+        except KeyError:
+            raise target_not_found(target_id) from None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 from opensan.domain.errors import ErrorCode, InvalidArgument
 
@@ -33,6 +34,16 @@ def check_name(name: str, what: str, code: ErrorCode = ErrorCode.INVALID_ARGUMEN
 
 def check_snapshot_name(name: str) -> str:
     return check_name(name, "snapshot", ErrorCode.INVALID_SNAPSHOT_NAME)
+
+
+def automatic_snapshot_name(now: float, taken: set[str]) -> str:
+    """A snapshot name from the time it is taken, e.g. snap-20261201-093000, made unique."""
+    base = datetime.fromtimestamp(now, UTC).strftime("snap-%Y%m%d-%H%M%S")
+    name, suffix = base, 1
+    while name in taken:
+        suffix += 1
+        name = f"{base}-{suffix}"
+    return name
 
 
 def check_volume_size_gb(size_gb: int) -> int:

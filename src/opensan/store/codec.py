@@ -5,22 +5,12 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
-import random
 import types
 import typing
 from enum import Enum
 from typing import Any, TypeVar
 
 T = TypeVar("T")
-
-MIN_OBJECT_ID = 1_000_000_000
-MAX_OBJECT_ID = 9_999_999_999
-
-
-def object_id_candidate(seed: Any, counter: int) -> int:
-    """The counter-th 10-digit object ID of an array: deterministic for its seed, so that a
-    seeded array is the same every time; a store skips candidates it issued before."""
-    return random.Random(f"{seed}:id:{counter}").randint(MIN_OBJECT_ID, MAX_OBJECT_ID)
 
 
 def encode(obj: Any) -> str:
@@ -58,5 +48,3 @@ def decode_dict(cls: type[T], data: dict[str, Any]) -> T:
 
 def decode(cls: type[T], text: str) -> T:
     return decode_dict(cls, json.loads(text))
-
-

@@ -7,10 +7,11 @@ records as they are in the cluster, and commits as one atomic RADOS write operat
 compares the record version with the one the change started from: if the lease ran out and the
 other controller committed meanwhile, the comparison fails and nothing is written.
 
-Keys: "meta/<key>", "disk/<id>", "pool/<id>", "volume/<id>", "snapshot/<id>", "target/<id>",
-"mapping/<target id>/<lun>", "issued/<id>", "account/<name>", "session/<token hash>",
-"event/<12-digit id>", and two counters: "version" (bumped by every change of the records)
-and "events" (the newest event ID; IDs are contiguous, so a page is found by arithmetic).
+Keys: "<kind>/<key>" for each record (store/records.py: "disk/<id>", ..., "mapping/<target
+id>/<lun>", "account/<name>", "session/<token hash>"), "meta/<key>", "issued/<id>",
+"event/<12-digit id>", two counters: "version" (bumped by every change of the records) and
+"events" (the newest event ID; IDs are contiguous, so a page is found by arithmetic), and
+"schema", the layout version (LAYOUT_VERSION; an object of a later release is refused).
 Each server keeps a copy of every record but the events and re-reads it when "version" moved;
 `generation` counts those re-reads, so the service knows when to reload its state. A commit that
 changed records notifies the object's watchers (RADOS watch/notify), so the other controller
@@ -25,34 +26,23 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from typing import Any, TypeVar
+from typing import Any
 
 import rados
 
-from opensan.domain.errors import BackendError, Conflict, ErrorCode
-from opensan.domain.models import (
-    Account,
-    ArrayState,
-    Disk,
-    Event,
-    EventLevel,
-    EventPage,
-    LunMapping,
-    Pool,
-    Session,
-    Snapshot,
-    Target,
-    Volume,
-)
-from opensan.store.codec import decode, encode, object_id_candidate
+from opensan.domain.errors import BackendError, Conflict, ErrorCode, InvalidArgument
+from opensan.domain.models import ArrayState, Event, EventLevel, EventPage
+from opensan.store.base import STORE_META
+from opensan.store.codec import decode, encode
+from opensan.store.records import KINDS, Key, RecordKind, key_text
 
-T = TypeVar("T")
 log = logging.getLogger("opensan.store")
 
-RECORD_PREFIXES = ("meta/", "disk/", "pool/", "volume/", "snapshot/", "target/", "mapping/",
-                   "issued/", "account/", "session/")
+RECORD_PREFIXES = ("meta/", "issued/", *(f"{kind.name}/" for kind in KINDS))
+# The layout of the records object, in its "schema" key (0.1.0 wrote none: layout 1).
+LAYOUT_VERSION = 1
 LOCK_NAME = "opensan-change"
 # How long a change may hold the lock before the other controller may take it over.
 LOCK_LEASE_SECONDS = 15.0
@@ -89,65 +79,14 @@ class RadosTransaction:
     def _get(self, key: str) -> str | None:
         return self.writes[key] if key in self.writes else self._records.get(key)
 
-    def _put(self, key: str, value: str) -> None:
-        self.writes[key] = value
+    def put(self, kind: RecordKind, record: Any) -> None:
+        self.writes[f"{kind.name}/{key_text(kind.key(record))}"] = encode(record)
 
-    def _delete(self, key: str) -> None:
-        self.writes[key] = None
-
-    def put_disk(self, disk: Disk) -> None:
-        self._put(f"disk/{disk.id}", encode(disk))
-
-    def delete_disk(self, disk_id: int) -> None:
-        self._delete(f"disk/{disk_id}")
-
-    def put_pool(self, pool: Pool) -> None:
-        self._put(f"pool/{pool.id}", encode(pool))
-
-    def delete_pool(self, pool_id: int) -> None:
-        self._delete(f"pool/{pool_id}")
-
-    def put_volume(self, volume: Volume) -> None:
-        self._put(f"volume/{volume.id}", encode(volume))
-
-    def delete_volume(self, volume_id: int) -> None:
-        self._delete(f"volume/{volume_id}")
-
-    def put_snapshot(self, snapshot: Snapshot) -> None:
-        self._put(f"snapshot/{snapshot.id}", encode(snapshot))
-
-    def delete_snapshot(self, snapshot_id: int) -> None:
-        self._delete(f"snapshot/{snapshot_id}")
-
-    def put_target(self, target: Target) -> None:
-        self._put(f"target/{target.id}", encode(target))
-
-    def delete_target(self, target_id: int) -> None:
-        self._delete(f"target/{target_id}")
-
-    def put_mapping(self, mapping: LunMapping) -> None:
-        self._put(f"mapping/{mapping.target_id}/{mapping.lun}", encode(mapping))
-
-    def delete_mapping(self, target_id: int, lun: int) -> None:
-        self._delete(f"mapping/{target_id}/{lun}")
-
-    def put_account(self, account: Account) -> None:
-        self._put(f"account/{account.name}", encode(account))
-
-    def delete_sessions_of(self, account: str) -> None:
-        for key in list(self._records) + list(self.writes):
-            value = self._get(key)
-            if key.startswith("session/") and value and json.loads(value)["account"] == account:
-                self._delete(key)
-
-    def put_session(self, session: Session) -> None:
-        self._put(f"session/{session.token_hash}", encode(session))
-
-    def delete_session(self, token_hash: str) -> None:
-        self._delete(f"session/{token_hash}")
+    def delete(self, kind: RecordKind, key: Key) -> None:
+        self.writes[f"{kind.name}/{key_text(key)}"] = None
 
     def set_meta(self, key: str, value: Any) -> None:
-        self._put(f"meta/{key}", json.dumps(value))
+        self.writes[f"meta/{key}"] = json.dumps(value)
 
     def get_meta(self, key: str, default: Any = None) -> Any:
         value = self._get(f"meta/{key}")
@@ -155,20 +94,14 @@ class RadosTransaction:
 
     def add_event(self, time: float, level: EventLevel, source: str, message: str) -> int:
         self.events += 1
-        self._put(_event_key(self.events), json.dumps([time, level.value, source, message]))
+        self.writes[_event_key(self.events)] = json.dumps([time, level.value, source, message])
         return self.events
 
-    def new_object_id(self) -> int:
-        seed = self.get_meta("seed", 0)
-        counter = int(self.get_meta("id_counter", 0))
-        while True:
-            counter += 1
-            candidate = object_id_candidate(seed, counter)
-            if self._get(f"issued/{candidate}") is None:
-                break
-        self._put(f"issued/{candidate}", "")
-        self.set_meta("id_counter", counter)
-        return candidate
+    def was_issued(self, object_id: int) -> bool:
+        return self._get(f"issued/{object_id}") is not None
+
+    def mark_issued(self, object_id: int) -> None:
+        self.writes[f"issued/{object_id}"] = ""
 
     @property
     def changes_records(self) -> bool:
@@ -216,9 +149,15 @@ class RadosStore:
         """The records object with its counters, unless it exists (the other controller's)."""
         with rados.WriteOpCtx() as op:
             op.new(rados.LIBRADOS_CREATE_EXCLUSIVE)
-            self._ioctx.set_omap(op, ("version", "events"), (b"0", b"0"))
+            self._ioctx.set_omap(op, ("version", "events", "schema"),
+                                 (b"0", b"0", str(LAYOUT_VERSION).encode()))
             with suppress(rados.ObjectExists):
                 self._ioctx.operate_write_op(op, self._object)
+        layout = int(self._read_keys(("schema",)).get("schema", "1"))
+        if layout > LAYOUT_VERSION:
+            raise InvalidArgument(
+                f"The records object {self._object} was written by a later OpenSAN release "
+                f"(layout {layout}; this one reads up to {LAYOUT_VERSION}).")
 
     def close(self) -> None:
         for notify in self._notifies:
@@ -270,32 +209,19 @@ class RadosStore:
     def is_new(self) -> bool:
         return self.get_meta("created_at") is None
 
-    def _decoded(self, prefix: str, cls: type[T]) -> list[T]:
-        return [decode(cls, value) for key, value in self._records.items()
-                if key.startswith(prefix)]
-
     def load_state(self) -> ArrayState:
         with self._lock:
             state = ArrayState()
-            state.disks = {d.id: d for d in self._decoded("disk/", Disk)}
-            state.pools = {p.id: p for p in self._decoded("pool/", Pool)}
-            state.volumes = {v.id: v for v in self._decoded("volume/", Volume)}
-            state.snapshots = {s.id: s for s in self._decoded("snapshot/", Snapshot)}
-            state.targets = {t.id: t for t in self._decoded("target/", Target)}
-            mappings = sorted(self._decoded("mapping/", LunMapping),
-                              key=lambda m: (m.target_id, m.lun))
-            state.mappings = {(m.target_id, m.lun): m for m in mappings}
+            for kind in KINDS:
+                prefix = f"{kind.name}/"
+                records = (decode(kind.cls, value) for key, value in self._records.items()
+                           if key.startswith(prefix))
+                kind.records(state).update(sorted(((kind.key(r), r) for r in records),
+                                                  key=lambda item: item[0]))
+            state.meta = {key[len("meta/"):]: json.loads(value)
+                          for key, value in self._records.items()
+                          if key.startswith("meta/") and key[len("meta/"):] not in STORE_META}
             return state
-
-    def accounts(self) -> dict[str, Account]:
-        return {a.name: a for a in self._decoded("account/", Account)}
-
-    def sessions(self) -> list[Session]:
-        return self._decoded("session/", Session)
-
-    def session(self, token_hash: str) -> Session | None:
-        value = self._records.get(f"session/{token_hash}")
-        return None if value is None else decode(Session, value)
 
     # Writing
 
@@ -367,23 +293,7 @@ class RadosStore:
             self._notifies.append(self._ioctx.aio_notify(
                 self._object, lambda *_: None, msg="changed", timeout_ms=NOTIFY_TIMEOUT_MS))
 
-    def put_session(self, session: Session) -> None:
-        with self.transaction() as tx:
-            tx.put_session(session)
-
-    def delete_sessions(self, token_hashes: Iterable[str]) -> None:
-        hashes = list(token_hashes)
-        if not hashes:
-            return
-        with self.transaction() as tx:
-            for token_hash in hashes:
-                tx.delete_session(token_hash)
-
     # Events
-
-    def add_event(self, time: float, level: EventLevel, source: str, message: str) -> int:
-        with self.transaction() as tx:
-            return tx.add_event(time, level, source, message)
 
     def event_count(self) -> int:
         return int(self._read_keys(("events",))["events"])

@@ -1,10 +1,13 @@
-"""The array's records in one SQLite file: configuration, accounts, sessions and events.
+"""The array's records in one SQLite file: its objects, accounts, sessions, settings and events.
 
 Each change is one SQLite transaction, so a kill -9 leaves the whole change or none of it.
-Configuration objects are kept as JSON documents (one table per kind) because they are always
-read whole at start-up and written one object at a time; events get real columns because they are
-paged. Event IDs are SQLite rowids of a table that is never deleted from, so they are contiguous
-and a page is found by arithmetic on the ID instead of a scan.
+Records are JSON documents in one table keyed by (kind, key), as store/records.py declares them,
+because they are always read whole at start-up and written one at a time; events get real
+columns because they are paged. Event IDs are SQLite rowids of a table that is never deleted
+from, so they are contiguous and a page is found by arithmetic on the ID instead of a scan.
+
+The file carries its schema version (meta "schema"). Opening a file of an earlier release
+migrates it in one transaction, step by step (MIGRATIONS); a file of a later release is refused.
 """
 
 from __future__ import annotations
@@ -13,49 +16,51 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-from opensan.domain.models import (
-    Account,
-    ArrayState,
-    Disk,
-    Event,
-    EventLevel,
-    EventPage,
-    LunMapping,
-    Pool,
-    Role,
-    Session,
-    Snapshot,
-    Target,
-    Volume,
-)
-from opensan.store.codec import decode, encode, object_id_candidate
+from opensan.domain.errors import InvalidArgument
+from opensan.domain.models import ArrayState, Event, EventLevel, EventPage, Role, Session
+from opensan.store.base import STORE_META
+from opensan.store.codec import decode, encode
+from opensan.store.records import KINDS, Key, RecordKind, key_text, kind_named
 
-T = TypeVar("T")
-
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 DATABASE_NAME = "opensan.db"  # the store's file inside a state dir
-_OBJECT_TABLES = ("disks", "pools", "volumes", "snapshots", "targets")
-_SCHEMA = f"""
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-{"".join(f"CREATE TABLE IF NOT EXISTS {t} (id INTEGER PRIMARY KEY, data TEXT NOT NULL);"
-         for t in _OBJECT_TABLES)}
-CREATE TABLE IF NOT EXISTS mappings (
-    target_id INTEGER NOT NULL, lun INTEGER NOT NULL, data TEXT NOT NULL,
-    PRIMARY KEY (target_id, lun));
-CREATE TABLE IF NOT EXISTS issued_ids (id INTEGER PRIMARY KEY);
-CREATE TABLE IF NOT EXISTS accounts (name TEXT PRIMARY KEY, data TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS sessions (
-    token_hash TEXT PRIMARY KEY, account TEXT NOT NULL, role TEXT NOT NULL,
-    created_at REAL NOT NULL, last_used_at REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS events (
-    id INTEGER PRIMARY KEY, time REAL NOT NULL, level TEXT NOT NULL,
-    source TEXT NOT NULL, message TEXT NOT NULL);
-"""
+_TABLES = (
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    "CREATE TABLE records (kind TEXT NOT NULL, key TEXT NOT NULL, data TEXT NOT NULL, "
+    "PRIMARY KEY (kind, key)) WITHOUT ROWID",
+    "CREATE TABLE issued_ids (id INTEGER PRIMARY KEY)",
+    "CREATE TABLE events (id INTEGER PRIMARY KEY, time REAL NOT NULL, level TEXT NOT NULL, "
+    "source TEXT NOT NULL, message TEXT NOT NULL)",
+)
+
+
+def _from_schema_1(db: sqlite3.Connection) -> None:
+    """Release 0.1.0 kept a table per kind (disks, pools, ..., mappings keyed by target and
+    LUN, sessions in columns); schema 2 keeps every record in one table of (kind, key, data)."""
+    db.execute(_TABLES[1])
+    for table, kind in (("disks", "disk"), ("pools", "pool"), ("volumes", "volume"),
+                        ("snapshots", "snapshot"), ("targets", "target")):
+        db.execute(f"INSERT INTO records SELECT '{kind}', CAST(id AS TEXT), data FROM {table}")
+    db.execute("INSERT INTO records SELECT 'mapping', target_id || '/' || lun, data "
+               "FROM mappings")
+    db.execute("INSERT INTO records SELECT 'account', name, data FROM accounts")
+    rows = db.execute("SELECT token_hash, account, role, created_at, last_used_at FROM sessions")
+    db.executemany("INSERT INTO records VALUES ('session', ?, ?)",
+                   [(row[0], encode(Session(row[0], row[1], Role(row[2]), row[3], row[4])))
+                    for row in rows.fetchall()])
+    for table in ("disks", "pools", "volumes", "snapshots", "targets", "mappings", "accounts",
+                  "sessions"):
+        db.execute(f"DROP TABLE {table}")
+
+
+# MIGRATIONS[n] takes a file from schema n to n + 1.
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _from_schema_1}
+
 
 class Transaction:
     """The writes of one change; they reach the file together when the block ends."""
@@ -63,61 +68,13 @@ class Transaction:
     def __init__(self, connection: sqlite3.Connection) -> None:
         self._db = connection
 
-    def _put(self, table: str, object_id: int, obj: Any) -> None:
-        self._db.execute(
-            f"INSERT OR REPLACE INTO {table} (id, data) VALUES (?, ?)", (object_id, encode(obj))
-        )
+    def put(self, kind: RecordKind, record: Any) -> None:
+        self._db.execute("INSERT OR REPLACE INTO records (kind, key, data) VALUES (?, ?, ?)",
+                         (kind.name, key_text(kind.key(record)), encode(record)))
 
-    def _delete(self, table: str, object_id: int) -> None:
-        self._db.execute(f"DELETE FROM {table} WHERE id = ?", (object_id,))
-
-    def put_disk(self, disk: Disk) -> None:
-        self._put("disks", disk.id, disk)
-
-    def delete_disk(self, disk_id: int) -> None:
-        self._delete("disks", disk_id)
-
-    def put_pool(self, pool: Pool) -> None:
-        self._put("pools", pool.id, pool)
-
-    def delete_pool(self, pool_id: int) -> None:
-        self._delete("pools", pool_id)
-
-    def put_volume(self, volume: Volume) -> None:
-        self._put("volumes", volume.id, volume)
-
-    def delete_volume(self, volume_id: int) -> None:
-        self._delete("volumes", volume_id)
-
-    def put_snapshot(self, snapshot: Snapshot) -> None:
-        self._put("snapshots", snapshot.id, snapshot)
-
-    def delete_snapshot(self, snapshot_id: int) -> None:
-        self._delete("snapshots", snapshot_id)
-
-    def put_target(self, target: Target) -> None:
-        self._put("targets", target.id, target)
-
-    def delete_target(self, target_id: int) -> None:
-        self._delete("targets", target_id)
-
-    def put_mapping(self, mapping: LunMapping) -> None:
-        self._db.execute(
-            "INSERT OR REPLACE INTO mappings (target_id, lun, data) VALUES (?, ?, ?)",
-            (mapping.target_id, mapping.lun, encode(mapping)),
-        )
-
-    def delete_mapping(self, target_id: int, lun: int) -> None:
-        self._db.execute("DELETE FROM mappings WHERE target_id = ? AND lun = ?", (target_id, lun))
-
-    def put_account(self, account: Account) -> None:
-        self._db.execute(
-            "INSERT OR REPLACE INTO accounts (name, data) VALUES (?, ?)",
-            (account.name, encode(account)),
-        )
-
-    def delete_sessions_of(self, account: str) -> None:
-        self._db.execute("DELETE FROM sessions WHERE account = ?", (account,))
+    def delete(self, kind: RecordKind, key: Key) -> None:
+        self._db.execute("DELETE FROM records WHERE kind = ? AND key = ?",
+                         (kind.name, key_text(key)))
 
     def set_meta(self, key: str, value: Any) -> None:
         self._db.execute(
@@ -136,19 +93,12 @@ class Transaction:
         assert cursor.lastrowid is not None
         return cursor.lastrowid
 
-    def new_object_id(self) -> int:
-        """A 10-digit ID that was never issued before, deterministic for the array's seed."""
-        seed = self.get_meta("seed", 0)
-        counter = int(self.get_meta("id_counter", 0))
-        while True:
-            counter += 1
-            candidate = object_id_candidate(seed, counter)
-            taken = self._db.execute("SELECT 1 FROM issued_ids WHERE id = ?", (candidate,))
-            if taken.fetchone() is None:
-                break
-        self._db.execute("INSERT INTO issued_ids (id) VALUES (?)", (candidate,))
-        self.set_meta("id_counter", counter)
-        return candidate
+    def was_issued(self, object_id: int) -> bool:
+        found = self._db.execute("SELECT 1 FROM issued_ids WHERE id = ?", (object_id,))
+        return found.fetchone() is not None
+
+    def mark_issued(self, object_id: int) -> None:
+        self._db.execute("INSERT INTO issued_ids (id) VALUES (?)", (object_id,))
 
 
 class SqliteStore:
@@ -161,18 +111,16 @@ class SqliteStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._writer = self._connect()
-        # Reads of events and sessions use their own connection so that they never wait for a
-        # change in progress (WAL readers see the last committed state).
+        # Reads of events use their own connection so that they never wait for a change in
+        # progress (WAL readers see the last committed state).
         self._reader = self._connect()
         self._write_lock = threading.RLock()
         self._read_lock = threading.Lock()
-        with self._write_lock:
-            self._writer.executescript(_SCHEMA)
-            row = self._writer.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
-            if row is None:
-                self._writer.execute(
-                    "INSERT INTO meta (key, value) VALUES ('schema', ?)", (str(SCHEMA_VERSION),)
-                )
+        try:
+            self._prepare_schema()
+        except BaseException:
+            self.close()
+            raise
 
     def _connect(self) -> sqlite3.Connection:
         connection = sqlite3.connect(
@@ -181,6 +129,26 @@ class SqliteStore:
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute("PRAGMA synchronous=FULL")
         return connection
+
+    def _prepare_schema(self) -> None:
+        """Create the tables of a new file, or migrate a file of an earlier release."""
+        with self.transaction() as tx:
+            found = self._writer.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchone()
+            if found is None:
+                for statement in _TABLES:
+                    self._writer.execute(statement)
+                tx.set_meta("schema", SCHEMA_VERSION)
+                return
+            version = int(tx.get_meta("schema", 1))
+            if version > SCHEMA_VERSION:
+                raise InvalidArgument(
+                    f"{self.path} was written by a later OpenSAN release (schema {version}; "
+                    f"this one reads up to {SCHEMA_VERSION}).")
+            while version < SCHEMA_VERSION:
+                MIGRATIONS[version](self._writer)
+                version += 1
+            tx.set_meta("schema", version)
 
     def close(self) -> None:
         with self._write_lock, self._read_lock:
@@ -216,61 +184,21 @@ class SqliteStore:
     def load_state(self) -> ArrayState:
         state = ArrayState()
         with self._read_lock:
-            db = self._reader
-            state.disks = {d.id: d for d in self._rows(db, "disks", Disk)}
-            state.pools = {p.id: p for p in self._rows(db, "pools", Pool)}
-            state.volumes = {v.id: v for v in self._rows(db, "volumes", Volume)}
-            state.snapshots = {s.id: s for s in self._rows(db, "snapshots", Snapshot)}
-            state.targets = {t.id: t for t in self._rows(db, "targets", Target)}
-            rows = db.execute("SELECT data FROM mappings ORDER BY target_id, lun")
-            mappings = (decode(LunMapping, data) for (data,) in rows)
-            state.mappings = {(m.target_id, m.lun): m for m in mappings}
+            rows = self._reader.execute("SELECT kind, data FROM records").fetchall()
+            meta = self._reader.execute("SELECT key, value FROM meta").fetchall()
+        for kind_name, data in rows:
+            kind = kind_named(kind_name)
+            record = decode(kind.cls, data)
+            kind.records(state)[kind.key(record)] = record
+        for kind in KINDS:  # in key order, as the old tables' primary keys gave them
+            table = kind.records(state)
+            ordered = sorted(table.items(), key=lambda item: item[0])
+            table.clear()
+            table.update(ordered)
+        state.meta = {key: json.loads(value) for key, value in meta if key not in STORE_META}
         return state
 
-    @staticmethod
-    def _rows(db: sqlite3.Connection, table: str, cls: type[T]) -> Iterable[T]:
-        return [decode(cls, data) for (data,) in db.execute(f"SELECT data FROM {table}")]
-
-    # Accounts and sessions
-
-    def accounts(self) -> dict[str, Account]:
-        with self._read_lock:
-            rows = self._reader.execute("SELECT data FROM accounts").fetchall()
-        return {a.name: a for a in (decode(Account, data) for (data,) in rows)}
-
-    def sessions(self) -> list[Session]:
-        with self._read_lock:
-            rows = self._reader.execute(
-                "SELECT token_hash, account, role, created_at, last_used_at FROM sessions"
-            ).fetchall()
-        return [Session(t, a, Role(r), c, u) for (t, a, r, c, u) in rows]
-
-    def session(self, token_hash: str) -> Session | None:
-        with self._read_lock:
-            row = self._reader.execute(
-                "SELECT token_hash, account, role, created_at, last_used_at FROM sessions "
-                "WHERE token_hash = ?", (token_hash,)).fetchone()
-        return None if row is None else Session(row[0], row[1], Role(row[2]), row[3], row[4])
-
-    def put_session(self, session: Session) -> None:
-        with self.transaction():
-            self._writer.execute(
-                "INSERT OR REPLACE INTO sessions VALUES (?, ?, ?, ?, ?)",
-                (session.token_hash, session.account, session.role.value,
-                 session.created_at, session.last_used_at),
-            )
-
-    def delete_sessions(self, token_hashes: Iterable[str]) -> None:
-        with self.transaction():
-            self._writer.executemany(
-                "DELETE FROM sessions WHERE token_hash = ?", [(t,) for t in token_hashes]
-            )
-
     # Events
-
-    def add_event(self, time: float, level: EventLevel, source: str, message: str) -> int:
-        with self.transaction() as tx:
-            return tx.add_event(time, level, source, message)
 
     def event_count(self) -> int:
         with self._read_lock:

@@ -7,12 +7,12 @@ from opensan.api.schemas import HardwareMonitorOut, SystemOut
 
 
 async def system_info(call: Call) -> SystemOut:
-    return SystemOut.from_domain(call.service.system_info())
+    return SystemOut.from_domain(call.service.system.info())
 
 
 async def hardware_monitor(call: Call) -> HardwareMonitorOut:
-    return HardwareMonitorOut.from_domain(call.service.system_health(),
-                                          call.service.enclosures())
+    return HardwareMonitorOut.from_domain(call.service.system.health(),
+                                          call.service.system.enclosures())
 
 
 ENDPOINTS = [

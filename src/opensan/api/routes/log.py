@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from fastapi.concurrency import run_in_threadpool
+
 from opensan.api.endpoint import Call, Endpoint, Kind, Param
 from opensan.api.schemas import EventPageOut
 from opensan.domain.errors import InvalidArgument
@@ -13,7 +15,10 @@ async def list_events(call: Call) -> EventPageOut:
     page = call.params["page"]
     if not 1 <= page <= MAX_PAGE:
         raise InvalidArgument(f"Page numbers are 1 to {MAX_PAGE}, got {page}.")
-    return EventPageOut.from_domain(call.service.event_page(page))
+    system = call.service.system
+    events = await run_in_threadpool(system.events, page) if system.events_read_remotely \
+        else system.events(page)
+    return EventPageOut.from_domain(events)
 
 
 ENDPOINTS = [

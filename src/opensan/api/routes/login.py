@@ -13,19 +13,19 @@ SESSION_COOKIE = "opensan_session"
 
 async def login(call: Call) -> Response:
     # scrypt takes tens of milliseconds: keep it off the event loop.
-    token, session = await run_in_threadpool(call.auth.login, call.params["account"],
+    token, session = await run_in_threadpool(call.service.accounts.login, call.params["account"],
                                              call.params["password"], call.client)
-    body = LoginOut(access_token=token, expire_time=call.auth.expire_time(session),
+    body = LoginOut(access_token=token, expire_time=call.service.accounts.expire_time(session),
                     account=session.account, role=session.role.value)
     response = Response(body.model_dump_json(by_alias=True), media_type="application/json")
     response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict",
-                        max_age=int(call.auth.policy.session_idle_seconds))
+                        max_age=int(call.service.accounts.policy.session_idle_seconds))
     return response
 
 
 async def logout(call: Call) -> Response:
     assert call.session is not None
-    await run_in_threadpool(call.auth.logout, call.session)
+    await run_in_threadpool(call.service.accounts.logout, call.session)
     response = Response(EmptyOut().model_dump_json(), media_type="application/json")
     response.delete_cookie(SESSION_COOKIE)
     return response
@@ -33,7 +33,7 @@ async def logout(call: Call) -> Response:
 
 async def set_password(call: Call) -> EmptyOut:
     assert call.session is not None
-    await run_in_threadpool(call.auth.set_password, call.params["account"],
+    await run_in_threadpool(call.service.accounts.set_password, call.params["account"],
                             call.params["password"], call.session)
     return EmptyOut()
 

@@ -10,20 +10,20 @@ from fastapi.concurrency import run_in_threadpool
 from opensan.api.endpoint import Access, Call, Endpoint, Kind, Param
 from opensan.api.routes.storage import VDID
 from opensan.api.schemas import ClockOut, DiskOut, EmptyOut, VolumeOut, iso_time
-from opensan.backends.base import Capability
 from opensan.domain.errors import InvalidArgument
 from opensan.domain.models import SensorStatus
+from opensan.domain.traits import Capability
 
 DISK_ID = Param("diskid", Kind.ID, "Disk ID", placeholder="disk_id")
 
 
 async def fail_disk(call: Call) -> DiskOut:
-    return DiskOut.from_domain(await run_in_threadpool(call.service.fail_disk,
+    return DiskOut.from_domain(await run_in_threadpool(call.service.simulation.fail_disk,
                                                        call.params["diskid"]))
 
 
 async def replace_disk(call: Call) -> DiskOut:
-    return DiskOut.from_domain(await run_in_threadpool(call.service.replace_disk,
+    return DiskOut.from_domain(await run_in_threadpool(call.service.simulation.replace_disk,
                                                        call.params["diskid"]))
 
 
@@ -33,22 +33,22 @@ async def set_sensor(call: Call) -> EmptyOut:
         status = statuses[call.params["status"].lower()]
     except KeyError:
         raise InvalidArgument("Sensor status must be good, warning or failed.") from None
-    await run_in_threadpool(call.service.set_sensor_status, call.params["sensor"], status)
+    await run_in_threadpool(call.service.simulation.set_sensor_status, call.params["sensor"], status)
     return EmptyOut()
 
 
 async def set_latency(call: Call) -> EmptyOut:
-    await run_in_threadpool(call.service.set_change_latency, call.params["ms"])
+    await run_in_threadpool(call.service.simulation.set_change_latency, call.params["ms"])
     return EmptyOut()
 
 
 async def advance_clock(call: Call) -> ClockOut:
-    now = await run_in_threadpool(call.service.advance_clock, call.params["seconds"])
+    now = await run_in_threadpool(call.service.simulation.advance_clock, call.params["seconds"])
     return ClockOut(time=iso_time(now))
 
 
 async def host_write(call: Call) -> VolumeOut:
-    view = await run_in_threadpool(call.service.host_write, call.params["vdid"],
+    view = await run_in_threadpool(call.service.simulation.host_write, call.params["vdid"],
                                    call.params["sizegb"])
     return VolumeOut.from_domain(view)
 

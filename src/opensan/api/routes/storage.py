@@ -55,30 +55,30 @@ def _provision(text: str | None) -> Provision | None:
 # Reads: cached per state version, except those that follow the clock (temperatures).
 
 async def disk_info(call: Call) -> bytes:
-    return DISK_LIST.dump_json([DiskOut.from_domain(d) for d in call.service.disks()],
+    return DISK_LIST.dump_json([DiskOut.from_domain(d) for d in call.service.disks.all()],
                                by_alias=True)
 
 
 async def disk_smart(call: Call) -> bytes:
-    return SMART_LIST.dump_json([DiskSmartOut.from_domain(s) for s in call.service.disk_smart()],
+    return SMART_LIST.dump_json([DiskSmartOut.from_domain(s) for s in call.service.disks.smart()],
                                 by_alias=True)
 
 
 async def pool_info(call: Call) -> bytes:
     return call.cache.get("poolinfo", lambda: POOL_LIST.dump_json(
-        [PoolOut.from_domain(p) for p in call.service.pools()], by_alias=True))
+        [PoolOut.from_domain(p) for p in call.service.pools.all()], by_alias=True))
 
 
 async def volume_info(call: Call) -> bytes:
     return call.cache.get("volumeinfo", lambda: VOLUME_LIST.dump_json(
-        [VolumeOut.from_domain(v) for v in call.service.volumes()], by_alias=True))
+        [VolumeOut.from_domain(v) for v in call.service.volumes.all()], by_alias=True))
 
 
 async def snapshot_info(call: Call) -> bytes:
     volume_id = call.params["vdid"]
 
     def build() -> bytes:
-        space, snapshots = call.service.volume_snapshots(volume_id)
+        space, snapshots = call.service.snapshots.of_volume(volume_id)
         return SnapshotInfoOut(
             volume_id=space.volume_id, snapshot_space_bytes=space.space_bytes,
             snapshot_used_bytes=space.used_bytes,
@@ -90,14 +90,14 @@ async def snapshot_info(call: Call) -> bytes:
 
 async def available_targets(call: Call) -> bytes:
     return call.cache.get("availtarget", lambda: TARGET_LIST.dump_json(
-        [TargetOut.from_domain(t) for t in call.service.targets()], by_alias=True))
+        [TargetOut.from_domain(t) for t in call.service.luns.targets()], by_alias=True))
 
 
 async def available_luns(call: Call) -> bytes:
     target_id = call.params["targetid"]
 
     def build() -> bytes:
-        target, luns, free = call.service.target_luns(target_id)
+        target, luns, free = call.service.luns.of_target(target_id)
         return AvailableLunsOut(
             target_id=target.id, luns=[MappingOut.from_domain(v) for v in luns], free_luns=free,
         ).model_dump_json(by_alias=True).encode()
@@ -107,20 +107,20 @@ async def available_luns(call: Call) -> bytes:
 
 async def lun_mappings(call: Call) -> bytes:
     return call.cache.get("lunmappinginfo", lambda: MAPPING_LIST.dump_json(
-        [MappingOut.from_domain(v) for v in call.service.mappings()], by_alias=True))
+        [MappingOut.from_domain(v) for v in call.service.luns.mappings()], by_alias=True))
 
 
 # The manual's changes
 
 async def set_snapshot_space(call: Call) -> SnapshotSpaceOut:
-    space = await run_in_threadpool(call.service.set_snapshot_space, call.params["vdid"],
+    space = await run_in_threadpool(call.service.snapshots.set_space, call.params["vdid"],
                                     call.params["sizegb"])
     return SnapshotSpaceOut(volume_id=space.volume_id, snapshot_space_bytes=space.space_bytes,
                             snapshot_used_bytes=space.used_bytes)
 
 
 async def take_snapshot(call: Call) -> SnapshotOut:
-    snapshot = await run_in_threadpool(call.service.take_snapshot, call.params["vdid"],
+    snapshot = await run_in_threadpool(call.service.snapshots.take, call.params["vdid"],
                                        call.params.get("name"))
     return SnapshotOut.from_domain(snapshot)
 
@@ -130,20 +130,20 @@ async def map_lun(call: Call) -> MappingOut:
                          {"rw": Permission.READ_WRITE, "ro": Permission.READ_ONLY}, "Permission")
     assert isinstance(permission, Permission)
     hosts = tuple(call.params.get("host", ["*"]))
-    view = await run_in_threadpool(call.service.map_lun, call.params["targetid"],
+    view = await run_in_threadpool(call.service.luns.map_volume, call.params["targetid"],
                                    call.params["lun"], call.params["vdid"], permission, hosts)
     return MappingOut.from_domain(view)
 
 
 async def map_snapshot(call: Call) -> MappingOut:
     hosts = tuple(call.params.get("host", ["*"]))
-    view = await run_in_threadpool(call.service.map_snapshot, call.params["targetid"],
+    view = await run_in_threadpool(call.service.luns.map_snapshot, call.params["targetid"],
                                    call.params["lun"], call.params["snapid"], hosts)
     return MappingOut.from_domain(view)
 
 
 async def unmap_lun(call: Call) -> MappingOut:
-    view = await run_in_threadpool(call.service.unmap_lun, call.params["targetid"],
+    view = await run_in_threadpool(call.service.luns.unmap, call.params["targetid"],
                                    call.params["lun"])
     return MappingOut.from_domain(view)
 
@@ -154,59 +154,59 @@ async def create_pool(call: Call) -> PoolOut:
     provision = _provision(call.params.get("type"))
     force = _choice(call.params.get("force", "no"), {"yes": True, "no": False}, "force")
     view = await run_in_threadpool(
-        call.service.create_pool, call.params["name"],
+        call.service.pools.create, call.params["name"],
         parse_raid_level(call.params["raidlevel"]), call.params["diskids"], provision,
         force is True)
     return PoolOut.from_domain(view)
 
 
 async def add_pool_disks(call: Call) -> PoolOut:
-    view = await run_in_threadpool(call.service.add_pool_disks, call.params["poolid"],
+    view = await run_in_threadpool(call.service.pools.add_disks, call.params["poolid"],
                                    call.params["diskids"])
     return PoolOut.from_domain(view)
 
 
 async def delete_pool(call: Call) -> PoolOut:
-    return PoolOut.from_domain(await run_in_threadpool(call.service.delete_pool,
+    return PoolOut.from_domain(await run_in_threadpool(call.service.pools.delete,
                                                        call.params["poolid"]))
 
 
 async def create_volume(call: Call) -> VolumeOut:
     view = await run_in_threadpool(
-        call.service.create_volume, call.params["poolid"], call.params["name"],
+        call.service.volumes.create, call.params["poolid"], call.params["name"],
         call.params["sizegb"], _provision(call.params.get("provision")))
     return VolumeOut.from_domain(view)
 
 
 async def extend_volume(call: Call) -> VolumeOut:
-    view = await run_in_threadpool(call.service.extend_volume, call.params["vdid"],
+    view = await run_in_threadpool(call.service.volumes.extend, call.params["vdid"],
                                    call.params["sizegb"])
     return VolumeOut.from_domain(view)
 
 
 async def delete_volume(call: Call) -> VolumeOut:
-    return VolumeOut.from_domain(await run_in_threadpool(call.service.delete_volume,
+    return VolumeOut.from_domain(await run_in_threadpool(call.service.volumes.delete,
                                                          call.params["vdid"]))
 
 
 async def delete_snapshot(call: Call) -> SnapshotOut:
-    return SnapshotOut.from_domain(await run_in_threadpool(call.service.delete_snapshot,
+    return SnapshotOut.from_domain(await run_in_threadpool(call.service.snapshots.delete,
                                                            call.params["snapid"]))
 
 
 async def rollback_snapshot(call: Call) -> SnapshotOut:
-    return SnapshotOut.from_domain(await run_in_threadpool(call.service.rollback_snapshot,
+    return SnapshotOut.from_domain(await run_in_threadpool(call.service.snapshots.rollback,
                                                            call.params["snapid"]))
 
 
 async def create_target(call: Call) -> TargetOut:
-    view = await run_in_threadpool(call.service.create_target, call.params["controller"],
+    view = await run_in_threadpool(call.service.luns.create_target, call.params["controller"],
                                    call.params.get("node"), call.params.get("name"))
     return TargetOut.from_domain(view)
 
 
 async def delete_target(call: Call) -> TargetOut:
-    return TargetOut.from_domain(await run_in_threadpool(call.service.delete_target,
+    return TargetOut.from_domain(await run_in_threadpool(call.service.luns.delete_target,
                                                          call.params["targetid"]))
 
 
@@ -215,7 +215,7 @@ async def set_spare(call: Call) -> bytes:
                                           "dedicated": DiskUsage.DEDICATED_SPARE,
                                           "free": DiskUsage.FREE}, "Spare type")
     assert isinstance(usage, DiskUsage)
-    views = await run_in_threadpool(call.service.set_spare, call.params["diskids"], usage,
+    views = await run_in_threadpool(call.service.disks.set_spare, call.params["diskids"], usage,
                                     call.params.get("poolid"))
     return DISK_LIST.dump_json([DiskOut.from_domain(v) for v in views], by_alias=True)
 

@@ -6,7 +6,7 @@ What each SANOS object is here:
             that survives as many failed disks (RAID 0: 1 copy, RAID 1/5/10/50: 2, RAID 6/60: 3),
             placed by a CRUSH rule for the disks' device class; capacity (raw size / copies)
             and use from `ceph df`
-  volume    an RBD image vol-<volume id>; always thin (a thick request is refused)
+  volume    an RBD image vol-<volume id>; always thin (the traits have no thick provisioning)
   snapshot  an RBD snapshot snap-<snapshot id>; its use and the snapshot space's use come from
             `rbd du`, and the service deletes the oldest snapshot when a volume's are over
   LUN       a tgt LUN with --bstype rbd, served by this controller's own tgtd for the targets
@@ -18,12 +18,13 @@ The records live in the cluster too (store/rados.py), so both controllers share 
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -32,12 +33,23 @@ import rados
 import rbd
 
 from opensan import __version__
-from opensan.backends.base import StorageBackend
+from opensan.backends.base import BackendEvent, BackendSpec, StorageBackend
 from opensan.backends.ceph.config import CephConfig
 from opensan.backends.host import cpu_model, memory_gb
-from opensan.backends.linux.runner import CommandFailed, run
-from opensan.backends.linux.tgt import Backing, Export, ExportTable, Tgtadm, TgtDaemon
+from opensan.backends.runner import CommandFailed, run
+from opensan.backends.tgt.exports import Backing, Export
+from opensan.backends.tgt.server import TgtServer
 from opensan.domain.errors import BackendError, Conflict, ErrorCode, InvalidArgument, NotSupported
+from opensan.domain.identity import iqn_prefix
+from opensan.domain.measured import (
+    DiskChange,
+    DiskChanged,
+    DiskJoined,
+    HardwareReadings,
+    HealthCheck,
+    PoolUsage,
+    Usage,
+)
 from opensan.domain.models import (
     ArrayState,
     Backplane,
@@ -57,16 +69,21 @@ from opensan.domain.models import (
     SensorStatus,
     SensorType,
     Snapshot,
+    SystemHardware,
     SystemHealth,
-    SystemInfo,
     Target,
     Volume,
 )
 from opensan.domain.raid import RaidLevel, fault_tolerance
+from opensan.domain.traits import BackendTraits
+from opensan.store.base import Store
 from opensan.store.rados import RadosStore
 
 log = logging.getLogger("opensan.ceph")
-REFRESH_SECONDS = 2.0  # how long cluster figures (OSDs, df, du) are reused
+TRAITS = BackendTraits(
+    name="ceph", pools_share_disks=True, provisions=frozenset({Provision.THIN}),
+    default_provision=Provision.THIN, service_keeps_snapshot_space=True,
+    usage_refresh_seconds=2.0)
 BUSY_WAIT_SECONDS = 5.0  # how long to wait for the other controller to let go of an image
 _SEVERITY = {"HEALTH_WARN": EventLevel.WARNING, "HEALTH_ERR": EventLevel.ERROR}
 _HEALTH = {"HEALTH_OK": SystemHealth.GOOD, "HEALTH_WARN": SystemHealth.DEGRADED,
@@ -123,64 +140,34 @@ def _rbd_errors(what: str) -> Iterator[None]:
 
 
 class CephBackend(StorageBackend):
-    name = "ceph"
-    pools_share_disks = True
-    default_provision = Provision.THIN
-    enforces_snapshot_space = False
-    usage_refresh_seconds = REFRESH_SECONDS
+    traits = TRAITS
 
     def __init__(self, config: CephConfig, cluster: rados.Rados) -> None:
         self.config = config
         self.cluster = cluster
         self._serial = str(cluster.get_fsid()).replace("-", "")[:12].upper()
         self._ioctxs: dict[str, rados.Ioctx] = {}
+        self._ioctx_lock = threading.Lock()
         self._pool_names: dict[int, str] = {}  # pool id -> Ceph pool name
-        self._volumes: dict[int, Volume] = {}  # for measuring snapshots by their volume
         self._sizes: dict[str, int] = {}  # backing spec -> bytes
-        self._cache: dict[str, tuple[float, Any]] = {}
-        self._cache_lock = threading.Lock()
-        self.daemon: TgtDaemon | None = None
         config.log_dir.mkdir(parents=True, exist_ok=True)
-        prefix = f"iqn.2004-08.com.qsan:{config.model_name.lower()}-{self._serial.lower()}:"
-        self.luns = ExportTable(Tgtadm(config.tgtd_control_port), prefix, self._start_tgtd,
-                                self._backing_size)
-
-    # Cluster figures, reused for REFRESH_SECONDS
-
-    def _cached(self, key: str, read: Callable[[], Any]) -> Any:
-        with self._cache_lock:
-            hit = self._cache.get(key)
-            if hit and time.monotonic() - hit[0] < REFRESH_SECONDS:
-                return hit[1]
-        value = read()
-        with self._cache_lock:
-            self._cache[key] = (time.monotonic(), value)
-        return value
-
-    def forget_measurements(self) -> None:
-        with self._cache_lock:
-            self._cache.clear()
+        self.tgt = TgtServer(config.tgtd_control_port, config.portal,
+                             config.log_dir / f"tgtd-{config.controller}.log",
+                             iqn_prefix(config.model_name, self._serial), self._backing_size)
+        self.luns = self.tgt.exports
 
     def _osds(self) -> dict[int, dict[str, Any]]:
         """Every OSD: id, uuid, up, in, device class, size, host, version."""
-        def read() -> dict[int, dict[str, Any]]:
-            osds = {o["osd"]: dict(o) for o in mon_command(self.cluster, "osd dump")["osds"]}
-            for node in mon_command(self.cluster, "osd df")["nodes"]:
-                if node["id"] in osds:
-                    osds[node["id"]].update(device_class=node.get("device_class", ""),
-                                            size_bytes=node.get("kb", 0) * 1024)
-            for meta in mon_command(self.cluster, "osd metadata") or []:
-                if meta.get("id") in osds:
-                    osds[meta["id"]].update(host=meta.get("hostname", ""),
-                                            version=meta.get("ceph_version_short", ""))
-            return osds
-        result: dict[int, dict[str, Any]] = self._cached("osds", read)
-        return result
-
-    def _health(self) -> dict[str, Any]:
-        result: dict[str, Any] = self._cached(
-            "health", lambda: mon_command(self.cluster, "health", detail="detail"))
-        return result
+        osds = {o["osd"]: dict(o) for o in mon_command(self.cluster, "osd dump")["osds"]}
+        for node in mon_command(self.cluster, "osd df")["nodes"]:
+            if node["id"] in osds:
+                osds[node["id"]].update(device_class=node.get("device_class", ""),
+                                        size_bytes=node.get("kb", 0) * 1024)
+        for meta in mon_command(self.cluster, "osd metadata") or []:
+            if meta.get("id") in osds:
+                osds[meta["id"]].update(host=meta.get("hostname", ""),
+                                        version=meta.get("ceph_version_short", ""))
+        return osds
 
     # Identity and monitoring
 
@@ -214,34 +201,45 @@ class CephBackend(StorageBackend):
     def discover_disks(self, now: float, new_id: Callable[[], int]) -> list[Disk]:
         return [self._disk(osd, new_id(), now) for _, osd in sorted(self._osds().items())]
 
-    def disk_updates(self, disks: Mapping[int, Disk], now: float) -> list[Disk]:
+    def _disk_changes(self, osds: dict[int, dict[str, Any]], disks: Mapping[int, Disk],
+                      now: float) -> tuple[DiskChange, ...]:
         known = {disk.device_path: disk for disk in disks.values()}
-        updates = []
-        for osd_id, osd in sorted(self._osds().items()):
+        changes: list[DiskChange] = []
+        for osd_id, osd in sorted(osds.items()):
             disk = known.get(f"osd.{osd_id}")
             if disk is None:
-                updates.append(self._disk(osd, 0, now))
+                changes.append(DiskJoined(f"osd.{osd_id}",
+                                          functools.partial(self._disk, osd, now=now)))
                 continue
             live = self._disk(osd, disk.id, disk.installed_at)
             if (live.health, live.status, live.capacity_bytes) != (
                     disk.health, disk.status, disk.capacity_bytes):
-                updates.append(replace(disk, health=live.health, status=live.status,
-                                       capacity_bytes=live.capacity_bytes))
-        return updates
+                changes.append(DiskChanged(replace(disk, health=live.health, status=live.status,
+                                                   capacity_bytes=live.capacity_bytes)))
+        return tuple(changes)
 
-    def health_checks(self) -> dict[str, tuple[EventLevel, str]]:
-        checks = self._health().get("checks", {})
-        return {name: (_SEVERITY.get(check.get("severity", ""), EventLevel.WARNING),
-                       check.get("summary", {}).get("message", name))
-                for name, check in checks.items()}
+    def read_hardware(self, state: ArrayState, now: float,
+                      sensor_overrides: Mapping[str, SensorStatus]) -> HardwareReadings:
+        """The cluster's health and OSDs: its health checks, OSDs as disks, both as sensors."""
+        osds = self._osds()
+        health = mon_command(self.cluster, "health", detail="detail")
+        status = health.get("status", "HEALTH_ERR")
+        checks = health.get("checks", {})
+        return HardwareReadings(
+            system=self._system(len(osds)),
+            enclosures=self._enclosures(osds, status, checks),
+            smart={disk.id: self._disk_smart(disk) for disk in state.disks.values()},
+            temperatures={},
+            storage_health=_HEALTH.get(status, SystemHealth.DEGRADED),
+            health_checks={
+                name: HealthCheck(_SEVERITY.get(check.get("severity", ""), EventLevel.WARNING),
+                                  check.get("summary", {}).get("message", name))
+                for name, check in checks.items()},
+            disk_changes=self._disk_changes(osds, state.disks, now),
+        )
 
-    def system_health(self) -> SystemHealth:
-        return _HEALTH.get(self._health().get("status", ""), SystemHealth.DEGRADED)
-
-    def system_info(
-        self, now: float, started_at: float, system_name: str, health: SystemHealth
-    ) -> SystemInfo:
-        release = self._cached("version", lambda: mon_command(self.cluster, "version"))
+    def _system(self, bays: int) -> SystemHardware:
+        release = mon_command(self.cluster, "version")
         firmware = f"OpenSAN {__version__} on {release.get('version', 'Ceph')}"
         controllers = tuple(
             Controller(slot=slot, status="Normal", serial_number=f"{self._serial}-{slot}",
@@ -250,46 +248,40 @@ class CephBackend(StorageBackend):
                        host_card_slots=(), firmware_version=firmware,
                        sas_ioc_firmware_version="n/a", sas_expander_firmware_version="n/a")
             for slot in (1, 2))
-        return SystemInfo(
-            system_name=system_name, model_name=self.config.model_name,
-            serial_number=self._serial, firmware_version=firmware, system_health=health,
-            controller_mode="Dual Controller", master_controller="Controller 1",
-            form_factor="Ceph cluster", bays=len(self._osds()), rack_units=0, time=now,
-            uptime_seconds=int(now - started_at), controllers=controllers,
+        return SystemHardware(
+            model_name=self.config.model_name, serial_number=self._serial,
+            firmware_version=firmware, controller_mode="Dual Controller",
+            master_controller="Controller 1", form_factor="Ceph cluster", bays=bays,
+            rack_units=0, controllers=controllers,
             backplane=Backplane(serial_number=self._serial, id=self.cluster.get_fsid(),
                                 mcu_version="n/a"),
             ssd_cache_license=False, auto_tiering_license=False,
         )
 
-    def enclosures(
-        self, now: float, sensor_overrides: Mapping[str, SensorStatus]
-    ) -> tuple[Enclosure, ...]:
-        """The cluster's health as sensors: the overall status, each health check, each OSD."""
-        health = self._health()
-        status = health.get("status", "HEALTH_ERR")
+    def _enclosures(self, osds: dict[int, dict[str, Any]], status: str,
+                    checks: dict[str, Any]) -> tuple[Enclosure, ...]:
+        """The overall status, each health check and each OSD as a sensor."""
         sensors = [Sensor("ceph-health", SensorType.HEALTH, "Cluster", "Ceph health", status, "",
                           _SENSOR.get(status, SensorStatus.FAILED))]
-        for name, check in sorted(health.get("checks", {}).items()):
+        for name, check in sorted(checks.items()):
             severity = check.get("severity", "HEALTH_WARN")
             sensors.append(Sensor(f"ceph-check-{name.lower()}", SensorType.HEALTH, "Cluster",
                                   name, check.get("summary", {}).get("message", ""), "",
                                   _SENSOR.get(severity, SensorStatus.WARNING)))
-        for osd_id, osd in sorted(self._osds().items()):
+        for osd_id, osd in sorted(osds.items()):
             word = f"{'up' if osd.get('up') else 'down'}, {'in' if osd.get('in') else 'out'}"
             sensors.append(Sensor(f"ceph-osd-{osd_id}", SensorType.HEALTH,
                                   osd.get("host") or "Cluster", f"osd.{osd_id}", word, "",
                                   SensorStatus.GOOD if osd.get("up") else SensorStatus.FAILED))
         return (Enclosure(0, f"Ceph cluster {self.cluster.get_fsid()}", tuple(sensors)),)
 
-    def disk_smart(self, disk: Disk, now: float) -> DiskSmart:
+    @staticmethod
+    def _disk_smart(disk: Disk) -> DiskSmart:
         return DiskSmart(
             disk_id=disk.id, enclosure_id=disk.enclosure_id, slot=disk.slot, health=disk.health,
             temperature_c=None, power_on_hours=None, attributes=(), supported=False,
             note=f"{disk.device_path} is a Ceph OSD; its devices' health is Ceph's "
                  "(`ceph device ls`), not read through this API.")
-
-    def disk_temperature_c(self, disk: Disk, now: float) -> int | None:
-        return None
 
     def portals(self, controller: int) -> tuple[str, ...]:
         portals = self.config.portals
@@ -305,10 +297,11 @@ class CephBackend(StorageBackend):
         return name
 
     def _ioctx(self, ceph_pool: str) -> rados.Ioctx:
-        if ceph_pool not in self._ioctxs:
-            with _rbd_errors(f"Opening Ceph pool {ceph_pool}"):
-                self._ioctxs[ceph_pool] = self.cluster.open_ioctx(ceph_pool)
-        return self._ioctxs[ceph_pool]
+        with self._ioctx_lock:  # a change and the tick's measurement may ask at once
+            if ceph_pool not in self._ioctxs:
+                with _rbd_errors(f"Opening Ceph pool {ceph_pool}"):
+                    self._ioctxs[ceph_pool] = self.cluster.open_ioctx(ceph_pool)
+            return self._ioctxs[ceph_pool]
 
     def pool_protection(self, raid_level: RaidLevel, disk_count: int) -> str:
         copies = fault_tolerance(raid_level) + 1
@@ -316,8 +309,6 @@ class CephBackend(StorageBackend):
 
     def create_pool(self, pool: Pool, disks: list[Disk], force: bool) -> None:
         name = self._ceph_pool(pool.name)
-        if pool.provision is Provision.THICK:
-            raise NotSupported("RBD images are thin: create a thin pool (type/thin).")
         copies = fault_tolerance(pool.raid_level) + 1
         up = [d for d in disks if d.health is DiskHealth.GOOD]
         if len(up) < copies:
@@ -357,7 +348,8 @@ class CephBackend(StorageBackend):
 
     def delete_pool(self, pool: Pool, members: list[Disk]) -> None:
         name = self._ceph_pool(pool.name)
-        ioctx = self._ioctxs.pop(name, None)
+        with self._ioctx_lock:
+            ioctx = self._ioctxs.pop(name, None)
         if ioctx is not None:
             ioctx.close()
         mon_command(self.cluster, "osd pool rm", pool=name, pool2=name,
@@ -391,21 +383,55 @@ class CephBackend(StorageBackend):
                                 f"Replica {copies}"))
         return adopted
 
-    def measured_pool_usage(self, pool: Pool) -> tuple[int, int] | None:
-        """From `ceph df`: what the pool stores, and as capacity the cluster's raw size divided
-        by the pool's copies (steady, unlike max_avail, which moves with every write). A pool
-        the manager has no statistics of yet (made a moment ago) stores nothing."""
-        name = self._ceph_pool(pool.name)
-        frame = self._cached("df", lambda: mon_command(self.cluster, "df"))
-        details = self._cached("pools", lambda: {
-            p["pool_name"]: p for p in mon_command(self.cluster, "osd pool ls", detail="detail")})
-        detail = details.get(name)
-        if detail is None:
-            return None
-        stats = next((entry["stats"] for entry in frame.get("pools", [])
-                      if entry["name"] == name), {"stored": 0})
-        capacity = frame["stats"]["total_bytes"] // max(1, int(detail["size"]))
-        return capacity, stats["stored"]
+    def measure_usage(self, state: ArrayState) -> Usage:
+        """Pools from `ceph df`: what each stores, and as capacity the cluster's raw size
+        divided by the pool's copies (steady, unlike max_avail, which moves with every write);
+        a pool the manager has no statistics of yet (made a moment ago) stores nothing.
+        Volumes and snapshots from one `rbd du` per pool."""
+        if not state.pools:
+            return Usage()
+        frame = mon_command(self.cluster, "df")
+        details = {p["pool_name"]: p
+                   for p in mon_command(self.cluster, "osd pool ls", detail="detail")}
+        stored = {entry["name"]: entry["stats"]["stored"] for entry in frame.get("pools", [])}
+        pools: dict[int, PoolUsage] = {}
+        volumes: dict[int, int] = {}
+        snapshots: dict[int, int] = {}
+        snapshot_space: dict[int, int] = {}
+        for pool in state.pools.values():
+            name = self._ceph_pool(pool.name)
+            detail = details.get(name)
+            if detail is None:
+                continue
+            pools[pool.id] = PoolUsage(frame["stats"]["total_bytes"] // max(1, int(detail["size"])),
+                                       stored.get(name, 0))
+            images = self._du(name)
+            for volume in state.volumes.values():
+                entries = images.get(self._image_name(volume.id))
+                if volume.pool_id != pool.id or not entries:
+                    continue
+                self._measure_volume(state, volume, entries, volumes, snapshots, snapshot_space)
+        return Usage(pools, volumes, snapshots, snapshot_space)
+
+    def _measure_volume(self, state: ArrayState, volume: Volume,
+                        entries: list[tuple[str | None, int]], volumes: dict[int, int],
+                        snapshots: dict[int, int], snapshot_space: dict[int, int]) -> None:
+        """From a volume's `rbd du` entries, oldest snapshot first and the image itself last,
+        each what changed since the entry before it, in whole RADOS objects:
+        - the volume holds at most what the image and its snapshots hold together (the image's
+          own share cannot be told apart once old data was overwritten);
+        - a snapshot keeps what changed after it, up to the next one (or now); writes to places
+          it had no data count too, so this errs on the high side;
+        - the snapshot space holds everything changed since the oldest snapshot."""
+        volumes[volume.id] = min(volume.capacity_bytes, sum(used for _, used in entries))
+        names = [name for name, _ in entries]
+        for snapshot in state.snapshots.values():
+            own = self._snapshot_name(snapshot.id)
+            if snapshot.volume_id == volume.id and own in names \
+                    and names.index(own) + 1 < len(entries):
+                snapshots[snapshot.id] = entries[names.index(own) + 1][1]
+        has_snapshots = any(name is not None for name in names)
+        snapshot_space[volume.id] = sum(used for _, used in entries[1:]) if has_snapshots else 0
 
     # Volumes
 
@@ -434,8 +460,6 @@ class CephBackend(StorageBackend):
         return f"{spec}@{self._snapshot_name(snapshot_id)}" if snapshot_id else spec
 
     def create_volume(self, volume: Volume) -> None:
-        if volume.provision is Provision.THICK:
-            raise NotSupported("RBD images are thin: create a thin volume (type/thin).")
         ioctx = self._ioctx(self._pool_of(volume))
         name = self._image_name(volume.id)
         # The ID is new and the change holds the records' lock: an image of this name is what
@@ -449,7 +473,6 @@ class CephBackend(StorageBackend):
                              features=rbd.RBD_FEATURE_LAYERING | rbd.RBD_FEATURE_EXCLUSIVE_LOCK
                              | rbd.RBD_FEATURE_OBJECT_MAP | rbd.RBD_FEATURE_FAST_DIFF)
         self._sizes[self._spec(volume)] = volume.capacity_bytes
-        self._volumes[volume.id] = volume
 
     @staticmethod
     def _remove_orphan_image(ioctx: rados.Ioctx, name: str) -> None:
@@ -457,13 +480,19 @@ class CephBackend(StorageBackend):
         writing would wait for the image lock of the client that made it, which may be dead."""
         log.warning("Removing orphaned image %s", name)
         with _rbd_errors(f"Removing orphaned image {name}"):
-            with rbd.Image(ioctx, name, read_only=True) as image:
-                snapshots = [snap["name"] for snap in image.list_snaps()]
+            try:
+                with rbd.Image(ioctx, name, read_only=True) as image:
+                    snapshots = [snap["name"] for snap in image.list_snaps()]
+            except rbd.ImageNotFound:
+                # Listed but not openable: a creation killed half-way left the directory
+                # entry without the header; removing it cleans up what is there.
+                snapshots = []
             if snapshots:
                 with rbd.Image(ioctx, name) as image:
                     for snapshot in snapshots:
                         image.remove_snap(snapshot)
-            rbd.RBD().remove(ioctx, name)
+            with suppress(rbd.ImageNotFound):
+                rbd.RBD().remove(ioctx, name)
 
     def extend_volume(self, volume: Volume) -> None:
         with self._image(volume) as image, _rbd_errors("Resizing"):
@@ -491,62 +520,26 @@ class CephBackend(StorageBackend):
             except (rbd.Error, rados.Error) as error:
                 raise BackendError(f"Removing image failed: {error}") from error
         self._sizes.pop(self._spec(volume), None)
-        self._volumes.pop(volume.id, None)
 
-    def _du(self, volume: Volume) -> list[tuple[str | None, int]]:
-        """`rbd du` of the volume's image: (snapshot name, used bytes) oldest snapshot first,
-        the image itself (None) last. Each figure is what changed since the entry before it,
-        in whole RADOS objects. One `rbd du -p` per pool answers for all of its images."""
-        ceph_pool = self._pool_of(volume)
-
-        def read() -> dict[str, list[tuple[int, str | None, int]]]:
-            argv = ["rbd", "-c", str(self.config.ceph_conf), "--id", self.config.client_id,
-                    "du", "--format", "json", "-p", ceph_pool]
-            if self.config.keyring:
-                argv[1:1] = ["--keyring", str(self.config.keyring)]
-            images: dict[str, list[tuple[int, str | None, int]]] = {}
-            for entry in json.loads(run(argv, timeout=120)).get("images", []):
-                order = entry.get("snapshot_id", 2**63)  # the image itself after its snapshots
-                images.setdefault(entry["name"], []).append(
-                    (order, entry.get("snapshot"), int(entry["used_size"])))
-            return images
+    def _du(self, ceph_pool: str) -> dict[str, list[tuple[str | None, int]]]:
+        """`rbd du -p` of a pool: for each image, (snapshot name, used bytes) oldest snapshot
+        first, the image itself (None) last. Empty when rbd du fails (it is logged)."""
+        argv = ["rbd", "-c", str(self.config.ceph_conf), "--id", self.config.client_id,
+                "du", "--format", "json", "-p", ceph_pool]
+        if self.config.keyring:
+            argv[1:1] = ["--keyring", str(self.config.keyring)]
         try:
-            images = self._cached(f"du:{ceph_pool}", read)
+            output = json.loads(run(argv, timeout=120))
         except CommandFailed as error:
             log.warning("rbd du -p %s failed: %s", ceph_pool, error)
-            return []
-        return [(name, used) for _, name, used in sorted(images.get(
-            self._image_name(volume.id), []))]
-
-    def measured_volume_bytes(self, volume: Volume) -> int | None:
-        """At most what the image and its snapshots hold together (the image's own share
-        cannot be told apart from `rbd du` once old data was overwritten)."""
-        if volume.pool_id not in self._pool_names:
-            return None
-        entries = self._du(volume)
-        return min(volume.capacity_bytes, sum(used for _, used in entries)) if entries else None
-
-    def measured_snapshot_bytes(self, snapshot: Snapshot) -> int | None:
-        """What changed after the snapshot, up to the next one (or now): the old data it keeps.
-        Writes to places the snapshot had no data count too, so this errs on the high side."""
-        volume = self._volumes.get(snapshot.volume_id)
-        if volume is None or volume.pool_id not in self._pool_names:
-            return None
-        entries = self._du(volume)
-        names = [name for name, _ in entries]
-        own = self._snapshot_name(snapshot.id)
-        if own not in names or names.index(own) + 1 >= len(entries):
-            return None
-        return entries[names.index(own) + 1][1]
-
-    def measured_snapshot_space_used(self, volume: Volume) -> int | None:
-        """Everything changed since the oldest snapshot: what the snapshots keep together."""
-        if volume.pool_id not in self._pool_names:
-            return None
-        entries = self._du(volume)
-        if not any(name is not None for name, _ in entries):
-            return 0
-        return sum(used for _, used in entries[1:])
+            return {}
+        images: dict[str, list[tuple[int, str | None, int]]] = {}
+        for entry in output.get("images", []):
+            order = entry.get("snapshot_id", 2**63)  # the image itself after its snapshots
+            images.setdefault(entry["name"], []).append(
+                (order, entry.get("snapshot"), int(entry["used_size"])))
+        return {name: [(snapshot, used) for _, snapshot, used in sorted(found)]
+                for name, found in images.items()}
 
     # Snapshots
 
@@ -559,7 +552,6 @@ class CephBackend(StorageBackend):
             if image.snap_exists(name):  # left by a change killed before its commit
                 image.remove_snap(name)
             image.create_snap(name)
-        self._volumes[volume.id] = volume
 
     def delete_snapshot(self, volume: Volume, snapshot: Snapshot) -> None:
         with self._image(volume) as image, _rbd_errors("Deleting the snapshot"):
@@ -625,7 +617,6 @@ class CephBackend(StorageBackend):
         after tgtd died, and whenever the other controller changed the records."""
         with self.luns.lock:
             self._pool_names = {p.id: self._ceph_pool(p.name) for p in state.pools.values()}
-            self._volumes = dict(state.volumes)
             exports = []
             for (target_id, _lun), mapping in state.mappings.items():
                 target = state.targets[target_id]
@@ -659,30 +650,22 @@ class CephBackend(StorageBackend):
                             log.warning("Removing orphaned snapshot %s@%s", name, snap["name"])
                             image.remove_snap(snap["name"])
 
-    def poll(self) -> list[tuple[EventLevel, str, str]]:
-        return self.luns.check()
+    def poll(self) -> list[BackendEvent]:
+        return self.tgt.check()
 
     def close(self) -> None:
-        with self.luns.lock:
-            if self.daemon is not None:
-                self.daemon.stop()
+        self.tgt.close()
         for ioctx in self._ioctxs.values():
             ioctx.close()
         self.cluster.shutdown()
-
-    def _start_tgtd(self) -> None:
-        if self.daemon is None:
-            self.daemon = TgtDaemon(self.config.tgtd_control_port, self.config.portal,
-                                    self.config.log_dir / f"tgtd-{self.config.controller}.log")
-        self.daemon.start()
 
     def _backing_size(self, backing: Backing) -> int:
         return self._sizes[backing.path]
 
 
-def open_store(config_path: str) -> RadosStore:
+def open_store(config_path: Path) -> Store:
     """The array's records in the cluster (the records pool is created on first use)."""
-    config = CephConfig.load(Path(config_path))
+    config = CephConfig.load(config_path)
     cluster = connect(config)
     try:
         ensure_pool(cluster, config.records_pool, "opensan")
@@ -699,3 +682,5 @@ def create(options: dict[str, Any]) -> StorageBackend:
     config = CephConfig.load(Path(options["config"]))
     return CephBackend(config, connect(config))
 
+
+SPEC = BackendSpec(create=create, open_store=open_store)

@@ -7,8 +7,8 @@ Snapshot space is a btrfs level-1 quota group per volume (1/<volume id>) holding
 subvolume and its snapshots, limited to the volume's capacity plus its snapshot space: once
 the volume and its snapshots together hold that much, writes to the volume fail.
 
-LUNs are served by a private tgtd through tgt.ExportTable (ACLs, LUN numbering, re-applying
-after a tgtd restart are explained there); poll() restarts a tgtd that died.
+LUNs are served by a private tgtd (backends/tgt: ACLs, LUN numbering, re-applying after a tgtd
+restart are explained there); poll() restarts a tgtd that died.
 """
 
 from __future__ import annotations
@@ -25,12 +25,13 @@ from pathlib import Path
 from typing import Any
 
 from opensan import __version__
-from opensan.backends.base import StorageBackend
+from opensan.backends.base import BackendEvent, BackendSpec, StorageBackend
 from opensan.backends.host import cpu_model, memory_gb
 from opensan.backends.linux import btrfs, disks, hwmon
 from opensan.backends.linux.config import LinuxConfig
-from opensan.backends.linux.runner import CommandFailed, run
-from opensan.backends.linux.tgt import Backing, Export, ExportTable, Tgtadm, TgtDaemon
+from opensan.backends.runner import CommandFailed, run
+from opensan.backends.tgt.exports import Backing, Export
+from opensan.backends.tgt.server import TgtServer
 from opensan.domain.errors import (
     BackendError,
     Conflict,
@@ -38,6 +39,8 @@ from opensan.domain.errors import (
     InsufficientCapacity,
     InvalidArgument,
 )
+from opensan.domain.identity import iqn_prefix
+from opensan.domain.measured import HardwareReadings, PoolUsage, Usage
 from opensan.domain.models import (
     ArrayState,
     Backplane,
@@ -46,17 +49,16 @@ from opensan.domain.models import (
     DiskSmart,
     DiskType,
     Enclosure,
-    EventLevel,
     LunMapping,
     Pool,
     Provision,
     SensorStatus,
     Snapshot,
-    SystemHealth,
-    SystemInfo,
+    SystemHardware,
     Target,
     Volume,
 )
+from opensan.domain.traits import BackendTraits
 
 log = logging.getLogger("opensan.linux")
 IMAGE = "lun.img"
@@ -85,22 +87,23 @@ def _machine_serial() -> str:
     return hashlib.sha256(machine_id.encode()).hexdigest()[:12].upper()
 
 
+TRAITS = BackendTraits(name="linux", usage_refresh_seconds=2.0)
+
+
 class LinuxBackend(StorageBackend):
-    name = "linux"
-    usage_refresh_seconds = 2.0
+    traits = TRAITS
 
     def __init__(self, config: LinuxConfig) -> None:
         self.config = config
         self.data_dir = config.data_dir
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.daemon: TgtDaemon | None = None
         self._serial = _machine_serial()
-        prefix = f"iqn.2004-08.com.qsan:{config.model_name.lower()}-{self._serial.lower()}:"
-        self.luns = ExportTable(Tgtadm(config.tgtd_control_port), prefix, self._start_tgtd,
-                                lambda backing: Path(backing.path).stat().st_size)
-        self._usage: dict[int, tuple[float, btrfs.FsUsage, dict[str, btrfs.Qgroup]]] = {}
-        self._snapshots: dict[int, tuple[int, Path]] = {}  # snapshot id -> (pool id, directory)
-        self._subvolume_ids: dict[int, int] = {}
+        self.tgt = TgtServer(config.tgtd_control_port, config.portal, self.data_dir / "tgtd.log",
+                             iqn_prefix(config.model_name, self._serial),
+                             lambda backing: Path(backing.path).stat().st_size,
+                             adopt_running=config.adopt_tgtd)
+        self.luns = self.tgt.exports
+        self._subvolume_ids: dict[int, int] = {}  # snapshot id -> btrfs subvolume id
         self._smart: dict[int, tuple[float, DiskSmart]] = {}
 
     # Identity and monitoring
@@ -128,16 +131,23 @@ class LinuxBackend(StorageBackend):
             for slot, device in enumerate(found, start=1)
         ]
 
-    def system_info(
-        self, now: float, started_at: float, system_name: str, health: SystemHealth
-    ) -> SystemInfo:
-        return SystemInfo(
-            system_name=system_name, model_name=self.config.model_name,
-            serial_number=self._serial, firmware_version=f"OpenSAN {__version__}",
-            system_health=health, controller_mode="Single Controller",
+    def read_hardware(self, state: ArrayState, now: float,
+                      sensor_overrides: Mapping[str, SensorStatus]) -> HardwareReadings:
+        smart = {disk.id: self._disk_smart(disk) for disk in state.disks.values()}
+        return HardwareReadings(
+            system=self._system(),
+            enclosures=(Enclosure(0, f"{socket.gethostname()} (host sensors from "
+                                     "/sys/class/hwmon)", hwmon.read_sensors()),),
+            smart=smart,
+            temperatures={disk_id: report.temperature_c for disk_id, report in smart.items()},
+        )
+
+    def _system(self) -> SystemHardware:
+        return SystemHardware(
+            model_name=self.config.model_name, serial_number=self._serial,
+            firmware_version=f"OpenSAN {__version__}", controller_mode="Single Controller",
             master_controller="Controller 1", form_factor="Linux server",
-            bays=len(self.config.devices), rack_units=0, time=now,
-            uptime_seconds=int(now - started_at),
+            bays=len(self.config.devices), rack_units=0,
             controllers=(Controller(
                 slot=1, status="Normal", serial_number=self._serial, cpu=cpu_model(),
                 memory_gb=memory_gb(), host_card_slots=(),
@@ -148,13 +158,7 @@ class LinuxBackend(StorageBackend):
             ssd_cache_license=False, auto_tiering_license=False,
         )
 
-    def enclosures(
-        self, now: float, sensor_overrides: Mapping[str, SensorStatus]
-    ) -> tuple[Enclosure, ...]:
-        return (Enclosure(0, f"{socket.gethostname()} (host sensors from /sys/class/hwmon)",
-                          hwmon.read_sensors()),)
-
-    def disk_smart(self, disk: Disk, now: float) -> DiskSmart:
+    def _disk_smart(self, disk: Disk) -> DiskSmart:
         """smartctl takes a while per disk: its report is reused for SMART_REFRESH_SECONDS."""
         cached = self._smart.get(disk.id)
         if cached and time.monotonic() - cached[0] < SMART_REFRESH_SECONDS:
@@ -172,9 +176,6 @@ class LinuxBackend(StorageBackend):
             disk_id=disk.id, enclosure_id=disk.enclosure_id, slot=disk.slot, health=disk.health,
             temperature_c=None, power_on_hours=None, attributes=(), supported=False,
             note=f"{disk.device_path} reports no S.M.A.R.T. data (e.g. a loop device).")
-
-    def disk_temperature_c(self, disk: Disk, now: float) -> int | None:
-        return self.disk_smart(disk, now).temperature_c
 
     def portals(self, controller: int) -> tuple[str, ...]:
         return (self.config.portal,)
@@ -230,7 +231,6 @@ class LinuxBackend(StorageBackend):
         if btrfs.is_mounted(mountpoint):
             btrfs.unmount(mountpoint)
         mountpoint.rmdir()
-        self._usage.pop(pool.id, None)
         for disk in members:
             # The file system was ours: erase it, so the disks are free again, not "in use".
             disks.wipe(self._device(disk))
@@ -239,28 +239,43 @@ class LinuxBackend(StorageBackend):
         btrfs.add_devices(self._mountpoint(pool.id), [self._device(d) for d in members],
                           pool.raid_level)
 
-    def measured_pool_usage(self, pool: Pool) -> tuple[int, int] | None:
-        """btrfs's size and use, less a reserve: its free estimate counts space that chunk
-        allocation and metadata will take, and a thick volume of the free size must fit."""
-        fs_usage, _groups = self._pool_figures(pool.id)
-        reserve = max(ALLOCATION_RESERVE_BYTES, fs_usage.size_bytes // 100)
-        return max(fs_usage.used_bytes, fs_usage.size_bytes - reserve), fs_usage.used_bytes
+    def measure_usage(self, state: ArrayState) -> Usage:
+        """From each pool's file system (btrfs usage, quota groups) and the volumes' images.
 
-    def forget_measurements(self) -> None:
-        self._usage.clear()
-
-    def _pool_figures(self, pool_id: int) -> tuple[btrfs.FsUsage, dict[str, btrfs.Qgroup]]:
-        """Usage and quota groups of a pool, read at most every usage_refresh_seconds."""
-        cached = self._usage.get(pool_id)
-        now = time.monotonic()
-        if cached and now - cached[0] < self.usage_refresh_seconds:
-            return cached[1], cached[2]
-        mountpoint = self._mountpoint(pool_id)
-        # tgtd writes through the page cache: flush it, or overwritten blocks are not counted yet.
-        run(["sync", "--file-system", str(mountpoint)])
-        figures = (btrfs.usage(mountpoint), btrfs.qgroups(mountpoint))
-        self._usage[pool_id] = (now, *figures)
-        return figures
+        A pool's capacity is btrfs's size less a reserve: its free estimate counts space that
+        chunk allocation and metadata will take, and a thick volume of the free size must fit.
+        """
+        pools: dict[int, PoolUsage] = {}
+        groups: dict[int, dict[str, btrfs.Qgroup]] = {}
+        for pool in state.pools.values():
+            mountpoint = self._mountpoint(pool.id)
+            # tgtd writes through the page cache: flush it, or overwritten blocks are not
+            # counted yet.
+            run(["sync", "--file-system", str(mountpoint)])
+            fs_usage = btrfs.usage(mountpoint)
+            groups[pool.id] = btrfs.qgroups(mountpoint)
+            reserve = max(ALLOCATION_RESERVE_BYTES, fs_usage.size_bytes // 100)
+            pools[pool.id] = PoolUsage(max(fs_usage.used_bytes, fs_usage.size_bytes - reserve),
+                                       fs_usage.used_bytes)
+        volumes: dict[int, int] = {}
+        for volume in state.volumes.values():
+            allocated = self._allocated_bytes(volume)
+            if allocated is not None:
+                volumes[volume.id] = allocated
+        snapshot_space: dict[int, int] = {}
+        with_snapshots = {s.volume_id for s in state.snapshots.values()}
+        for volume in state.volumes.values():
+            used = self._snapshot_space_used(volume, volume.id in with_snapshots,
+                                             groups.get(volume.pool_id, {}), volumes)
+            if used is not None:
+                snapshot_space[volume.id] = used
+        snapshots: dict[int, int] = {}
+        for snapshot in state.snapshots.values():
+            volume = state.volumes[snapshot.volume_id]
+            held = self._snapshot_bytes(volume, snapshot, groups.get(volume.pool_id, {}))
+            if held is not None:
+                snapshots[snapshot.id] = held
+        return Usage(pools, volumes, snapshots, snapshot_space)
 
     # Volumes
 
@@ -318,7 +333,8 @@ class LinuxBackend(StorageBackend):
         except CommandFailed as error:
             log.warning("Quota group %s stays until the next start: %s", group, error)
 
-    def measured_volume_bytes(self, volume: Volume) -> int | None:
+    def _allocated_bytes(self, volume: Volume) -> int | None:
+        """Bytes the volume's image really occupies."""
         try:
             return (self._volume_dir(volume) / IMAGE).stat().st_blocks * 512
         except OSError:
@@ -335,38 +351,35 @@ class LinuxBackend(StorageBackend):
         destination.parent.mkdir(parents=True, exist_ok=True)
         btrfs.snapshot(self._volume_dir(volume), destination, readonly=True,
                        qgroup=self._quota_group(volume))
-        self._snapshots[snapshot.id] = (volume.pool_id, destination)
 
     def delete_snapshot(self, volume: Volume, snapshot: Snapshot) -> None:
         btrfs.delete_subvolume(self._snapshot_dir(volume, snapshot.id))
-        self._snapshots.pop(snapshot.id, None)
         self._subvolume_ids.pop(snapshot.id, None)
 
-    def measured_snapshot_bytes(self, snapshot: Snapshot) -> int | None:
+    def _snapshot_bytes(self, volume: Volume, snapshot: Snapshot,
+                        groups: dict[str, btrfs.Qgroup]) -> int | None:
         """What only this snapshot holds: its quota group's exclusive bytes."""
-        where = self._snapshots.get(snapshot.id)
-        if where is None:
-            return None
-        pool_id, directory = where
         if snapshot.id not in self._subvolume_ids:
-            self._subvolume_ids[snapshot.id] = btrfs.subvolume_id(directory)
-        _usage, groups = self._pool_figures(pool_id)
+            try:
+                self._subvolume_ids[snapshot.id] = btrfs.subvolume_id(
+                    self._snapshot_dir(volume, snapshot.id))
+            except CommandFailed:  # a change is deleting it right now
+                return None
         group = groups.get(f"0/{self._subvolume_ids[snapshot.id]}")
         # Not counted: the snapshot's own root node, which every snapshot has from birth.
         return max(0, group.exclusive - BTRFS_NODE_BYTES) if group else None
 
-    def measured_snapshot_space_used(self, volume: Volume) -> int | None:
+    def _snapshot_space_used(self, volume: Volume, has_snapshots: bool,
+                             groups: dict[str, btrfs.Qgroup],
+                             allocated: dict[int, int]) -> int | None:
         """What the volume's quota group holds beyond the volume's own data: the old blocks its
         snapshots keep. Quota numbers count whole extents and btrfs frees an extent only when
         no part of it is used, so neither a snapshot's exclusive bytes nor the volume's
         referenced bytes tell this; the image's allocated blocks do."""
-        snapshots = self._mountpoint(volume.pool_id) / "snapshots" / str(volume.id)
-        if volume.snapshot_space_bytes == 0 or not snapshots.is_dir() \
-                or not any(snapshots.iterdir()):
+        if volume.snapshot_space_bytes == 0 or not has_snapshots:
             return 0  # without snapshots the group holds only the volume and its metadata
-        _usage, groups = self._pool_figures(volume.pool_id)
         group = groups.get(self._quota_group(volume))
-        own = self.measured_volume_bytes(volume)
+        own = allocated.get(volume.id)
         if group is None or own is None:
             return None
         return max(0, group.exclusive - own)
@@ -400,67 +413,54 @@ class LinuxBackend(StorageBackend):
 
     # Start-up, supervision, shutdown
 
+    def _mount_pools(self, state: ArrayState) -> None:
+        for pool in state.pools.values():
+            mountpoint = self._mountpoint(pool.id)
+            if not btrfs.is_mounted(mountpoint):
+                mountpoint.mkdir(parents=True, exist_ok=True)
+                btrfs.mount(self._device(state.disks[pool.disk_ids[0]]), mountpoint)
+
+    def remove_orphans(self, state: ArrayState) -> None:
+        """Delete what a change killed before its commit left behind: subvolumes and quota
+        groups of volumes and snapshots the records do not have (the records are the truth)."""
+        self._mount_pools(state)
+        snapshots = {str(s.id) for s in state.snapshots.values()}
+        for pool in state.pools.values():
+            mountpoint = self._mountpoint(pool.id)
+            volumes = {str(v.id) for v in state.volumes.values() if v.pool_id == pool.id}
+            for directory in sorted((mountpoint / "snapshots").glob("*/*")):
+                if directory.name not in snapshots:
+                    log.warning("Removing orphaned snapshot %s", directory)
+                    btrfs.delete_subvolume(directory)
+            for directory in sorted((mountpoint / "snapshots").glob("*")):
+                if directory.name not in volumes and not any(directory.iterdir()):
+                    directory.rmdir()
+            for directory in sorted((mountpoint / "volumes").glob("*")):
+                if directory.name not in volumes:
+                    log.warning("Removing orphaned volume %s", directory)
+                    btrfs.delete_subvolume(directory)
+            for group in btrfs.qgroups(mountpoint):
+                level, _, number = group.partition("/")
+                if level == "1" and number not in volumes:
+                    btrfs.destroy_qgroup(mountpoint, group)
+
     def reconcile(self, state: ArrayState) -> None:
         """Mount every pool and export every mapping, as after a reboot or a crash."""
         with self.luns.lock:
-            for pool in state.pools.values():
-                mountpoint = self._mountpoint(pool.id)
-                if not btrfs.is_mounted(mountpoint):
-                    mountpoint.mkdir(parents=True, exist_ok=True)
-                    btrfs.mount(self._device(state.disks[pool.disk_ids[0]]), mountpoint)
-                self._remove_orphans(pool, state)
-            self._snapshots = {
-                s.id: (state.volumes[s.volume_id].pool_id,
-                       self._snapshot_dir(state.volumes[s.volume_id], s.id))
-                for s in state.snapshots.values()
-            }
+            self._mount_pools(state)
             exports = []
             for (target_id, _lun), mapping in state.mappings.items():
                 volume = state.volumes[mapping.volume_id]
-                snapshot_dir = self._snapshot_dir(volume, mapping.snapshot_id) \
+                directory = self._snapshot_dir(volume, mapping.snapshot_id) \
                     if mapping.snapshot_id else self._volume_dir(volume)
-                exports.append(Export(target_id, mapping, Backing(str(snapshot_dir / IMAGE))))
+                exports.append(Export(target_id, mapping, Backing(str(directory / IMAGE))))
             self.luns.replace_all(state.targets, exports)
 
-    def _remove_orphans(self, pool: Pool, state: ArrayState) -> None:
-        """Delete what a change killed before its commit left behind: subvolumes and quota
-        groups of volumes and snapshots the records do not have (the records are the truth)."""
-        mountpoint = self._mountpoint(pool.id)
-        volumes = {str(v.id) for v in state.volumes.values() if v.pool_id == pool.id}
-        snapshots = {str(s.id) for s in state.snapshots.values()}
-        for directory in sorted((mountpoint / "snapshots").glob("*/*")):
-            if directory.name not in snapshots:
-                log.warning("Removing orphaned snapshot %s", directory)
-                btrfs.delete_subvolume(directory)
-        for directory in sorted((mountpoint / "snapshots").glob("*")):
-            if directory.name not in volumes and not any(directory.iterdir()):
-                directory.rmdir()
-        for directory in sorted((mountpoint / "volumes").glob("*")):
-            if directory.name not in volumes:
-                log.warning("Removing orphaned volume %s", directory)
-                btrfs.delete_subvolume(directory)
-        for group in btrfs.qgroups(mountpoint):
-            level, _, number = group.partition("/")
-            if level == "1" and number not in volumes:
-                btrfs.destroy_qgroup(mountpoint, group)
-
-    def _start_tgtd(self) -> None:
-        """Start our tgtd (none answers on the control port)."""
-        if self.config.adopt_tgtd:
-            raise BackendError(f"No tgtd answers on control port {self.config.tgtd_control_port} "
-                               "(adopt_tgtd is set, so OpenSAN does not start one).")
-        if self.daemon is None:
-            self.daemon = TgtDaemon(self.config.tgtd_control_port, self.config.portal,
-                                    self.data_dir / "tgtd.log")
-        self.daemon.start()
-
-    def poll(self) -> list[tuple[EventLevel, str, str]]:
-        return self.luns.check()
+    def poll(self) -> list[BackendEvent]:
+        return self.tgt.check()
 
     def close(self) -> None:
-        with self.luns.lock:
-            if self.daemon is not None:
-                self.daemon.stop()
+        self.tgt.close()
 
 
 @contextmanager
@@ -479,4 +479,7 @@ def create(options: dict[str, Any]) -> StorageBackend:
     if "config" not in options:
         raise InvalidArgument("The linux backend needs --config FILE (docs/linux.md).")
     return LinuxBackend(LinuxConfig.load(Path(options["config"])))
+
+
+SPEC = BackendSpec(create=create)
 

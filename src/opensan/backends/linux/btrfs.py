@@ -41,7 +41,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from opensan.backends.linux.runner import StrPath, run
+from opensan.backends.runner import StrPath, run
 from opensan.domain.errors import BackendError, InvalidArgument, NotSupported
 from opensan.domain.raid import RaidLevel
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from opensan.backends.linux.runner import StrPath, run
+from opensan.backends.runner import StrPath, run
 from opensan.domain.errors import BackendError, InvalidArgument
 from opensan.domain.models import DiskHealth, DiskSmart, SmartAttribute
 

@@ -1,8 +1,9 @@
 """The virtual XCubeSAN: believable hardware from the model catalogue, no data plane.
 
-Storage changes need nothing real here: the service's records are the whole array. What this
-backend adds is the hardware (disks, S.M.A.R.T., sensors, identity), deterministic for the
-array's seed, and the fault knobs integrators use to test their monitoring.
+Storage changes need nothing real here: the service's records are the whole array, and use
+follows from them. What this backend adds is the hardware (disks, S.M.A.R.T., sensors,
+identity), deterministic for the array's seed, and the fault knobs integrators use to test
+their monitoring.
 """
 
 from __future__ import annotations
@@ -11,39 +12,37 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from opensan.backends.base import Capability, StorageBackend
+from opensan.backends.base import BackendSpec, StorageBackend
 from opensan.backends.simulated import hardware
 from opensan.backends.simulated.catalogue import DEFAULT_MODEL, get_model
+from opensan.domain.measured import HardwareReadings
 from opensan.domain.models import (
+    ArrayState,
     Disk,
-    DiskSmart,
-    Enclosure,
     LunMapping,
     Pool,
     SensorStatus,
     Snapshot,
-    SystemHealth,
-    SystemInfo,
     Target,
     Volume,
 )
+from opensan.domain.traits import BackendTraits, Capability
 
 ISCSI_PORT = 3260
+TRAITS = BackendTraits(name="simulated", capabilities=frozenset(Capability),
+                       allows_default_passwords=True)
 
 
 class SimulatedBackend(StorageBackend):
-    name = "simulated"
-    allows_default_passwords = True
+    traits = TRAITS
 
     def __init__(self, model: str = DEFAULT_MODEL, seed: int = 0, ssd_bays: int = 2) -> None:
         self.model = get_model(model)
         self.seed = seed
         self.ssd_bays = ssd_bays
         self.identity = hardware.identity(self.model, seed)
+        self.system = hardware.system_hardware(self.model, seed)
         self.change_latency_seconds = 0.0
-
-    def capabilities(self) -> frozenset[Capability]:
-        return frozenset(Capability)
 
     def model_name(self) -> str:
         return self.model.name
@@ -54,28 +53,24 @@ class SimulatedBackend(StorageBackend):
     def controller_count(self) -> int:
         return self.model.controllers
 
-    def discover_disks(self, now: float, new_id: Callable[[], int]) -> list[Disk]:
-        return hardware.generate_disks(self.model, self.seed, now, new_id, self.ssd_bays)
-
-    def system_info(
-        self, now: float, started_at: float, system_name: str, health: SystemHealth
-    ) -> SystemInfo:
-        return hardware.system_info(self.model, self.seed, now, started_at, system_name, health)
-
-    def enclosures(
-        self, now: float, sensor_overrides: Mapping[str, SensorStatus]
-    ) -> tuple[Enclosure, ...]:
-        return hardware.read_sensors(self.model, self.seed, now, sensor_overrides)
-
-    def disk_smart(self, disk: Disk, now: float) -> DiskSmart:
-        return hardware.smart_report(disk, self.seed, now)
-
-    def disk_temperature_c(self, disk: Disk, now: float) -> int:
-        return hardware.disk_temperature_c(disk, self.seed, now)
-
     def portals(self, controller: int) -> tuple[str, ...]:
         # Documentation addresses (RFC 5737): the data ports of a virtual array lead nowhere.
         return tuple(f"192.0.2.{controller * 10 + port}:{ISCSI_PORT}" for port in (1, 2))
+
+    def discover_disks(self, now: float, new_id: Callable[[], int]) -> list[Disk]:
+        return hardware.generate_disks(self.model, self.seed, now, new_id, self.ssd_bays)
+
+    def read_hardware(self, state: ArrayState, now: float,
+                      sensor_overrides: Mapping[str, SensorStatus]) -> HardwareReadings:
+        """Sensors drift and disks age with the array clock; forced sensors keep their status."""
+        disks = state.disks.values()
+        return HardwareReadings(
+            system=self.system,
+            enclosures=hardware.read_sensors(self.model, self.seed, now, sensor_overrides),
+            smart={disk.id: hardware.smart_report(disk, self.seed, now) for disk in disks},
+            temperatures={disk.id: hardware.disk_temperature_c(disk, self.seed, now)
+                          for disk in disks},
+        )
 
     def replacement_disk(self, failed: Disk, now: float, new_id: Callable[[], int]) -> Disk:
         return hardware.replacement_disk(failed, self.seed, now, new_id)
@@ -140,3 +135,5 @@ def create(options: dict[str, Any]) -> StorageBackend:
         ssd_bays=int(options.get("ssd_bays", 2)),
     )
 
+
+SPEC = BackendSpec(create=create, uses_default_profile=True)

@@ -30,8 +30,7 @@ from opensan.domain.models import (
     SensorStatus,
     SensorType,
     SmartAttribute,
-    SystemHealth,
-    SystemInfo,
+    SystemHardware,
 )
 
 HOUR = 3600.0
@@ -589,14 +588,7 @@ def identity(model: ModelSpec, seed: int) -> Identity:
     )
 
 
-def system_info(
-    model: ModelSpec,
-    seed: int,
-    now: float,
-    started_at: float,
-    system_name: str,
-    health: SystemHealth,
-) -> SystemInfo:
+def system_hardware(model: ModelSpec, seed: int) -> SystemHardware:
     """The "Information for Technical Support" page of the manual, for this model and seed."""
     parts = identity(model, seed)
     controllers = tuple(
@@ -613,12 +605,10 @@ def system_info(
         )
         for slot, serial in enumerate(parts.controller_serial_numbers, start=1)
     )
-    return SystemInfo(
-        system_name=system_name,
+    return SystemHardware(
         model_name=model.name,
         serial_number=parts.system_serial,
         firmware_version=parts.firmware_version,
-        system_health=health,
         controller_mode=(
             "Dual Controller, Active-Active" if model.controllers == 2 else "Single Controller"
         ),
@@ -626,8 +616,6 @@ def system_info(
         form_factor=model.chassis,
         bays=model.bays,
         rack_units=model.rack_units,
-        time=now,
-        uptime_seconds=int(now - started_at),
         controllers=controllers,
         backplane=Backplane(parts.backplane_serial_number, parts.backplane_id, parts.mcu_version),
         ssd_cache_license=True,

@@ -1,0 +1,276 @@
+"""Accounts, sessions and login throttling (api-contract.md, "Authentication").
+
+Tokens are random and only their SHA-256 is stored. Accounts and sessions are records like any
+other, changed through the unit of work; a request checks its session in memory and only notes
+the time of its use, which the periodic tick writes back once it is a minute newer than the
+stored one (and it deletes sessions that idled out), so an authenticated read costs no write
+and never waits. Times come from the array clock, so moving the simulated clock forward also
+ages sessions and lockouts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import threading
+from collections import deque
+from dataclasses import dataclass, replace
+
+from opensan.domain.errors import (
+    ErrorCode,
+    Forbidden,
+    InvalidArgument,
+    NotAuthenticated,
+    NotFound,
+    TooManyAttempts,
+)
+from opensan.domain.identity import Clock
+from opensan.domain.models import Account, EventLevel, Role, Session
+from opensan.service.unit_of_work import UnitOfWork
+from opensan.store.base import Store
+
+DEFAULT_PASSWORD = "1234"
+DEFAULT_ACCOUNTS = {"admin": Role.ADMIN, "user": Role.USER}
+_SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**14, 8, 1
+# A session's time of last use is written back once it is this much newer than the stored one.
+PERSIST_EVERY_SECONDS = 60.0
+# Throttle records beyond this many are pruned of the ones that no longer matter.
+_THROTTLE_RECORDS = 4096
+MIN_PASSWORD_LENGTH, MAX_PASSWORD_LENGTH = 4, 64
+
+
+def hash_password(password: str, salt: bytes | None = None) -> str:
+    salt = salt or secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=_SCRYPT_N, r=_SCRYPT_R, p=_SCRYPT_P)
+    return f"scrypt${salt.hex()}${digest.hex()}"
+
+
+def password_matches(password: str, stored: str) -> bool:
+    _scheme, salt_hex, digest_hex = stored.split("$")
+    expected = hash_password(password, bytes.fromhex(salt_hex)).split("$")[2]
+    return hmac.compare_digest(expected, digest_hex)
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class LoginPolicy:
+    max_failures: int = 5
+    window_seconds: float = 300.0
+    lockout_seconds: float = 300.0
+    session_idle_seconds: float = 1800.0
+
+
+@dataclass
+class _Throttle:
+    failures: deque[float]
+    locked_until: float = 0.0
+
+
+class Accounts:
+    def __init__(self, uow: UnitOfWork, policy: LoginPolicy) -> None:
+        self._uow = uow
+        self.policy = policy
+        self._lock = threading.Lock()
+        # Token hash -> when the session was last used, where that is newer than its record.
+        self._used_at: dict[str, float] = {}
+        self._throttles: dict[tuple[str, str], _Throttle] = {}
+        # Compared against when an account does not exist, so both answers take as long.
+        self._decoy_hash = hash_password(secrets.token_hex(8))
+
+    @property
+    def _clock(self) -> Clock:
+        return self._uow.clock
+
+    def ensure_defaults(self) -> None:
+        """A new array has QSAN's two accounts with QSAN's default password."""
+        if all(name in self._uow.state.accounts for name in DEFAULT_ACCOUNTS):
+            return
+        with self._uow.change() as change:
+            for name, role in DEFAULT_ACCOUNTS.items():
+                if name not in change.state.accounts:
+                    change.put(Account(name, role, hash_password(DEFAULT_PASSWORD),
+                                       default_password=True))
+
+    def with_default_password(self) -> list[str]:
+        return sorted(a.name for a in self._uow.state.accounts.values() if a.default_password)
+
+    def expire_time(self, session: Session) -> int:
+        return int(session.last_used_at + self.policy.session_idle_seconds)
+
+    def _last_use(self, session: Session) -> float:
+        return max(session.last_used_at, self._used_at.get(session.token_hash, 0.0))
+
+    # Login and logout
+
+    def login(self, account_name: str, password: str, client: str) -> tuple[str, Session]:
+        """A new session and its token. Raises TooManyAttempts while the account is locked for
+        this client, NotAuthenticated for a wrong account or password."""
+        now = self._clock.now()
+        key = (account_name, client)
+        with self._lock:
+            throttle = self._throttles.get(key)
+            locked_for = int(throttle.locked_until - now) + 1 \
+                if throttle is not None and throttle.locked_until > now else 0
+        if locked_for:
+            self._uow.record_event(
+                EventLevel.INFO, "Account",
+                f"Login for account {self._shown(account_name)} from {client} refused: "
+                f"locked for {locked_for} more seconds.")
+            raise TooManyAttempts(f"Too many failed logins; try again in {locked_for} seconds.",
+                                  locked_for)
+        account = self._uow.state.accounts.get(account_name)
+        valid = password_matches(password, account.password_hash if account else self._decoy_hash)
+        if account is None or not valid:
+            self._record_failure(account_name, account is not None, client, now)
+            raise NotAuthenticated("Wrong account or password.", ErrorCode.WRONG_CREDENTIALS)
+        with self._lock:
+            self._throttles.pop(key, None)
+        token = secrets.token_urlsafe(32)
+        session = Session(token_hash(token), account.name, account.role, now, now)
+        with self._uow.change() as change:
+            change.put(session)
+            change.event(EventLevel.INFO, "Account",
+                         f"Account {account.name} logged in from {client}.")
+        return token, session
+
+    @staticmethod
+    def _shown(account_name: str) -> str:
+        """Only known account names reach events: a mistyped name may be a password."""
+        return account_name if account_name in DEFAULT_ACCOUNTS else "(unknown)"
+
+    def _prune_throttles(self, now: float) -> None:
+        """Forget clients whose failures have aged out, so guessing names cannot fill memory."""
+        if len(self._throttles) <= _THROTTLE_RECORDS:
+            return
+        horizon = now - self.policy.window_seconds
+        for key, throttle in list(self._throttles.items()):
+            if throttle.locked_until <= now and all(t <= horizon for t in throttle.failures):
+                del self._throttles[key]
+
+    def _record_failure(self, account_name: str, known: bool, client: str, now: float) -> None:
+        shown = account_name if known else "(unknown)"
+        with self._lock:
+            self._prune_throttles(now)
+            throttle = self._throttles.setdefault((account_name, client), _Throttle(deque()))
+            throttle.failures.append(now)
+            while throttle.failures and throttle.failures[0] <= now - self.policy.window_seconds:
+                throttle.failures.popleft()
+            locked = len(throttle.failures) >= self.policy.max_failures
+            if locked:
+                throttle.locked_until = now + self.policy.lockout_seconds
+                throttle.failures.clear()
+        with self._uow.change() as change:
+            change.event(EventLevel.INFO, "Account",
+                         f"Login failed for account {shown} from {client}.")
+            if locked:
+                change.event(
+                    EventLevel.WARNING, "Account",
+                    f"Login for account {shown} from {client} locked for "
+                    f"{int(self.policy.lockout_seconds)} seconds after "
+                    f"{self.policy.max_failures} failed logins.")
+
+    def logout(self, session: Session) -> None:
+        with self._uow.change() as change:
+            stored = change.state.sessions.get(session.token_hash)
+            if stored is not None:
+                change.delete(stored)
+            change.event(EventLevel.INFO, "Account", f"Account {session.account} logged out.")
+        with self._lock:
+            self._used_at.pop(session.token_hash, None)
+
+    def authenticate(self, token: str | None) -> Session:
+        """The session a token belongs to; each use pushes its idle expiry on. Reads memory
+        only. Raises NotAuthenticated without a token, for an unknown, ended or expired one."""
+        if not token:
+            raise NotAuthenticated("Log in first: POST /rest/login/account/<username>/password/"
+                                   "<password>, then send the token.")
+        hashed = token_hash(token)
+        now = self._clock.now()
+        # A shared store's sessions are both controllers' (refreshed before each request): a
+        # login, logout or password change through one counts through the other.
+        session = self._uow.state.sessions.get(hashed)
+        if session is None:
+            raise NotAuthenticated("The session is unknown or has ended; log in again.",
+                                   ErrorCode.SESSION_EXPIRED)
+        with self._lock:
+            if now - self._last_use(session) > self.policy.session_idle_seconds:
+                raise NotAuthenticated("The session expired; log in again.",
+                                       ErrorCode.SESSION_EXPIRED)
+            self._used_at[hashed] = now
+        return replace(session, last_used_at=now)
+
+    def write_back(self) -> None:
+        """Called by the periodic tick: store the times of use that are a minute newer than
+        the stored ones, and delete the sessions that idled out."""
+        now = self._clock.now()
+        sessions = self._uow.state.sessions
+        with self._lock:
+            self._used_at = {h: t for h, t in self._used_at.items() if h in sessions}
+            used = dict(self._used_at)
+        expired = [h for h, s in sessions.items()
+                   if now - max(s.last_used_at, used.get(h, 0.0)) > self.policy.session_idle_seconds]
+        due = [h for h, t in used.items() if h not in expired
+               and t - sessions[h].last_used_at > PERSIST_EVERY_SECONDS]
+        if not expired and not due:
+            return
+        with self._uow.change() as change:
+            for hashed in expired:
+                if hashed in change.state.sessions:
+                    change.delete(change.state.sessions[hashed])
+            for hashed in due:
+                stored = change.state.sessions.get(hashed)
+                if stored is not None and used[hashed] > stored.last_used_at:
+                    change.put(replace(stored, last_used_at=used[hashed]))
+
+    # Accounts
+
+    def set_password(self, account_name: str, new_password: str, by: Session) -> None:
+        """Raises Forbidden (not an administrator), InvalidArgument (the password's form),
+        NotFound (no such account)."""
+        if by.role is not Role.ADMIN:
+            raise Forbidden("Only an administrator can change passwords.")
+        self.change_password(account_name, new_password, changed_by=by.account,
+                             end_sessions=account_name != by.account)
+
+    def change_password(self, account_name: str, new_password: str, *, changed_by: str,
+                        end_sessions: bool) -> None:
+        """Set a password (and record who did it); end_sessions logs the account out everywhere.
+        Raises InvalidArgument (the password's form), NotFound (no such account)."""
+        if not MIN_PASSWORD_LENGTH <= len(new_password) <= MAX_PASSWORD_LENGTH or not (
+            new_password.isprintable()
+        ):
+            raise InvalidArgument(
+                f"A password is {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} printable "
+                "characters.")
+        account = self._uow.state.accounts.get(account_name)
+        if account is None:
+            raise NotFound("No such account.", ErrorCode.ACCOUNT_NOT_FOUND)
+        updated = replace(account, password_hash=hash_password(new_password),
+                          default_password=False)
+        with self._uow.change() as change:
+            change.put(updated)
+            if end_sessions:
+                for session in list(change.state.sessions.values()):
+                    if session.account == account_name:
+                        change.delete(session)
+            change.event(EventLevel.INFO, "Account",
+                         f"Password of account {account_name} changed by {changed_by}.")
+
+
+def set_password_offline(store: Store, account_name: str, new_password: str,
+                         changed_by: str) -> None:
+    """Set a password while no server runs (`opensan passwd`): a real array does not start
+    with QSAN's default passwords, so this comes before its first start. Closes the store."""
+    try:
+        uow = UnitOfWork(store)
+        uow.load()
+        accounts = Accounts(uow, LoginPolicy())
+        accounts.ensure_defaults()
+        accounts.change_password(account_name, new_password, changed_by=changed_by,
+                                 end_sessions=True)
+    finally:
+        store.close()

@@ -1,0 +1,156 @@
+"""Targets and LUN mappings: what hosts see, and where."""
+
+from __future__ import annotations
+
+from opensan.domain import checks, identity, rules, views
+from opensan.domain.errors import Conflict, ErrorCode, InvalidArgument, NotFound
+from opensan.domain.models import (
+    EventLevel,
+    LunMapping,
+    MappingView,
+    Permission,
+    Target,
+    TargetType,
+    TargetView,
+)
+from opensan.service.parts import Parts
+from opensan.store.records import TARGETS
+
+
+class Luns:
+    def __init__(self, parts: Parts) -> None:
+        self._parts = parts
+
+    # Reads
+
+    def targets(self) -> list[TargetView]:
+        return views.target_views(self._parts.state)
+
+    def of_target(self, target_id: int) -> tuple[Target, list[MappingView], list[int]]:
+        """A target, its LUNs and its free LUN numbers. Raises NotFound."""
+        return views.target_luns(self._parts.state, target_id)
+
+    def mappings(self) -> list[MappingView]:
+        return views.mapping_views(self._parts.state)
+
+    # Mappings (the manual's POSTs)
+
+    def map_volume(self, target_id: int, lun: int, volume_id: int,
+                   permission: Permission = Permission.READ_WRITE,
+                   hosts: tuple[str, ...] = ("*",)) -> MappingView:
+        """Export a volume as a LUN of a target, to the hosts given (* for every host).
+
+        Raises InvalidArgument (LUN, hosts), NotFound (target, volume), Conflict (the LUN is
+        taken, the volume is mapped there already, its pool failed), BackendError."""
+        return self._map(target_id, lun, volume_id, None, permission, hosts)
+
+    def map_snapshot(self, target_id: int, lun: int, snapshot_id: int,
+                     hosts: tuple[str, ...] = ("*",)) -> MappingView:
+        """Export a snapshot, read-only, as a LUN: the volume's past, next to its present.
+
+        Raises what map_volume raises, and NotFound for the snapshot."""
+        snapshot = self._parts.state.snapshot(snapshot_id)
+        return self._map(target_id, lun, snapshot.volume_id, snapshot_id, Permission.READ_ONLY,
+                         hosts)
+
+    def _map(self, target_id: int, lun: int, volume_id: int, snapshot_id: int | None,
+             permission: Permission, hosts: tuple[str, ...]) -> MappingView:
+        rules.check_lun(lun)
+        hosts = rules.check_hosts(list(hosts))
+        with self._parts.uow.change() as change:
+            target = change.state.target(target_id)
+            volume = change.state.volume(volume_id)
+            snapshot = change.state.snapshot(snapshot_id) if snapshot_id is not None else None
+            what = f"Snapshot {snapshot.name} of volume {volume.name}" if snapshot \
+                else f"Volume {volume.name}"
+            if (target_id, lun) in change.state.mappings:
+                raise Conflict(f"LUN {lun} of target {target_id} is already in use.",
+                               ErrorCode.LUN_IN_USE)
+            if any(m.target_id == target_id and m.volume_id == volume_id
+                   and m.snapshot_id == snapshot_id for m in change.state.mappings.values()):
+                raise Conflict(f"{what} is already mapped on target {target_id}.",
+                               ErrorCode.VOLUME_ALREADY_MAPPED)
+            checks.require_volume_ready(change.state, volume)
+            mapping = LunMapping(target_id, lun, volume_id, permission, hosts, snapshot_id)
+            self._parts.backend.map_lun(target, mapping, volume, snapshot)
+            change.put(mapping)
+            change.event(EventLevel.INFO, "LUN",
+                         f"{what} mapped to target {target_id} ({target.iqn}) as "
+                         f"LUN {lun}, {permission.value}, hosts {','.join(hosts)}.")
+            return views.mapping_view(change.state, mapping)
+
+    def unmap(self, target_id: int, lun: int) -> MappingView:
+        """Raises InvalidArgument (LUN), NotFound (target, or the LUN is not mapped),
+        BackendError."""
+        rules.check_lun(lun)
+        with self._parts.uow.change() as change:
+            target = change.state.target(target_id)
+            try:
+                mapping = change.state.mappings[(target_id, lun)]
+            except KeyError:
+                raise NotFound(f"LUN {lun} of target {target_id} is not mapped.",
+                               ErrorCode.LUN_NOT_MAPPED) from None
+            view = views.mapping_view(change.state, mapping)
+            self._parts.backend.unmap_lun(target, mapping)
+            change.delete(mapping)
+            what = f"Snapshot {view.snapshot_name} of volume {view.volume_name}" \
+                if view.snapshot_name else f"Volume {view.volume_name}"
+            change.event(EventLevel.INFO, "LUN",
+                         f"{what} unmapped from target {target_id} LUN {lun}.")
+            return view
+
+    # Targets (extensions)
+
+    def create_target(self, controller: int, node: int | None = None,
+                      name: str | None = None) -> TargetView:
+        """An iSCSI target of a controller, on the lowest free node unless one is given.
+
+        Raises InvalidArgument (controller, node, name), Conflict (the node is taken, or the
+        controller has no free node), BackendError."""
+        backend = self._parts.backend
+        controllers = backend.controller_count()
+        if not 1 <= controller <= controllers:
+            raise InvalidArgument(f"Controller must be 1 to {controllers}, got {controller}.")
+        if node is not None and not 0 <= node < rules.MAX_NODES_PER_CONTROLLER:
+            raise InvalidArgument(
+                f"Node must be 0 to {rules.MAX_NODES_PER_CONTROLLER - 1}, got {node}.")
+        if name is not None:
+            rules.check_name(name, "target")
+        with self._parts.uow.change() as change:
+            used_nodes = {t.node for t in change.state.targets.values()
+                          if t.controller == controller}
+            if node is None:
+                free = [n for n in range(rules.MAX_NODES_PER_CONTROLLER) if n not in used_nodes]
+                if not free:
+                    raise Conflict(f"Controller {controller} already has "
+                                   f"{rules.MAX_NODES_PER_CONTROLLER} targets.",
+                                   ErrorCode.TARGET_LIMIT)
+                node = free[0]
+            elif node in used_nodes:
+                raise Conflict(f"Controller {controller} already has node {node}.",
+                               ErrorCode.TARGET_IN_USE)
+            target_id = change.new_id(TARGETS)
+            target = Target(
+                id=target_id, type=TargetType.ISCSI, controller=controller, node=node,
+                iqn=identity.iqn(backend.model_name(), backend.serial_number(), node, controller),
+                name=name or f"dev{node}.ctr{controller}", portals=backend.portals(controller),
+            )
+            backend.create_target(target)
+            change.put(target)
+            change.event(EventLevel.INFO, "Target",
+                         f"iSCSI target {target_id} ({target.iqn}) created.")
+        return TargetView(target, 0)
+
+    def delete_target(self, target_id: int) -> TargetView:
+        """Raises NotFound, Conflict (it has LUNs), BackendError."""
+        with self._parts.uow.change() as change:
+            target = change.state.target(target_id)
+            luns = [m for m in change.state.mappings.values() if m.target_id == target_id]
+            if luns:
+                raise Conflict(f"Target {target_id} still has {len(luns)} LUNs; unmap them first.",
+                               ErrorCode.TARGET_IN_USE)
+            self._parts.backend.delete_target(target)
+            change.delete(target)
+            change.event(EventLevel.INFO, "Target",
+                         f"iSCSI target {target_id} ({target.iqn}) deleted.")
+        return TargetView(target, 0)

@@ -1,0 +1,240 @@
+"""The periodic tick, in a thread of its own, and what keeps the in-memory figures current.
+
+Every tick_seconds the tick takes in the other controller's changes, lets the backend repair what
+the world forgot (a crashed tgtd), reads the hardware and, when due, measures use, then acts on
+what it saw: health checks raised or cleared, disks that changed or joined, snapshots over their
+space (where the service keeps it), rebuilds that are done, sessions to write back. Request
+handlers only read what the tick (or a change, once it committed) kept, so no read waits on
+hardware, however slow the hardware is.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import replace
+
+from opensan.domain import views
+from opensan.domain.errors import SanError
+from opensan.domain.measured import DiskJoined, HardwareReadings
+from opensan.domain.models import DiskHealth, DiskStatus, EventLevel, PoolHealth
+from opensan.domain.rules import GIB
+from opensan.service.accounts import Accounts
+from opensan.service.parts import Parts
+from opensan.service.unit_of_work import Change
+from opensan.store.records import DISKS
+
+log = logging.getLogger("opensan")
+# Simulated rebuild speed: a spare takes the failed disk's place at this rate.
+REBUILD_BYTES_PER_SECOND = 500 * 1000**2
+
+
+class Supervision:
+    def __init__(self, parts: Parts, accounts: Accounts) -> None:
+        self._parts = parts
+        self._accounts = accounts
+        self._reading_lock = threading.Lock()  # one hardware read at a time
+        self._measuring_lock = threading.Lock()  # one measurement at a time
+        self._measured_at = 0.0  # time.monotonic() of the last measurement
+        self._threads: list[threading.Thread] = []
+        self._stopping = threading.Event()
+
+    # Keeping the figures current
+
+    def read_hardware(self) -> HardwareReadings:
+        """Read the hardware now and keep the readings (unless a change committed meanwhile)."""
+        parts = self._parts
+        with self._reading_lock:
+            version = parts.uow.version
+            readings = parts.backend.read_hardware(parts.state, parts.uow.clock.now(),
+                                                   parts.sensor_overrides())
+            parts.observed.keep_readings(readings, version, parts.uow.version)
+        return readings
+
+    def measure_usage(self) -> None:
+        """Measure use now, where the backend measures it (unless a change committed meanwhile)."""
+        parts = self._parts
+        if not parts.traits.measures_usage:
+            return
+        with self._measuring_lock:
+            version = parts.uow.version
+            self._measured_at = time.monotonic()
+            usage = parts.backend.measure_usage(parts.state)
+            parts.observed.keep_usage(usage, version, parts.uow.version)
+
+    def after_change(self, change: Change, committed: bool) -> None:
+        """After a change of pools, volumes or snapshots that committed, measure again (the
+        backend moved data), and read the hardware again after one that changed disks or
+        settings (a failed disk, a forced sensor). A change that failed may have moved data
+        half-way too: the next tick measures at once, and the refusal does not wait for it. A
+        failure here is logged, never reported: the change itself is done."""
+        if not committed:
+            self._measured_at = 0.0
+            return
+        try:
+            if change.touched & {DISKS.name, "meta"}:
+                self.read_hardware()
+            if change.moves_data:
+                self.measure_usage()
+        except SanError as error:
+            log.warning("Reading the storage after a change failed: %s", error.message)
+
+    # The tick
+
+    def tick(self) -> None:
+        """Called every tick_seconds and after the clock moves."""
+        parts = self._parts
+        parts.uow.refresh()
+        for level, source, message in parts.backend.poll():
+            parts.uow.record_event(level, source, message)
+        readings = self.read_hardware()
+        self._follow_health_checks(readings)
+        self._follow_disks(readings)
+        refresh = parts.traits.usage_refresh_seconds
+        if refresh is not None and time.monotonic() - self._measured_at >= refresh:
+            self.measure_usage()
+        if parts.traits.service_keeps_snapshot_space:
+            self._keep_snapshot_space()
+        self._finish_rebuilds()
+        self._accounts.write_back()
+
+    def _follow_health_checks(self, readings: HardwareReadings) -> None:
+        """One event each time a health check of the storage is raised, changes level or clears
+        (not when only its text moves, e.g. a recovery's progress). The checks seen are a
+        setting, so the two controllers of a shared store write each event once: the second
+        finds it written when its change starts."""
+        if readings.health_checks is None:
+            return
+        now_seen = {name: [check.level.value, check.message]
+                    for name, check in readings.health_checks.items()}
+
+        def levels(seen: dict[str, list[str]]) -> dict[str, str]:
+            return {name: level for name, (level, _message) in seen.items()}
+
+        if levels(now_seen) == levels(self._parts.state.meta.get("health_checks", {})):
+            return
+        with self._parts.uow.change() as change:
+            before: dict[str, list[str]] = change.state.meta.get("health_checks", {})
+            if levels(before) == levels(now_seen):
+                return
+            for name in sorted(before.keys() - now_seen.keys()):
+                change.event(EventLevel.INFO, "Health", f"Cleared: {name} ({before[name][1]}).")
+            for name, (level, message) in sorted(now_seen.items()):
+                if name not in before or before[name][0] != level:
+                    change.event(EventLevel(level), "Health", f"{name}: {message}")
+            change.set_meta("health_checks", now_seen)
+
+    def _follow_disks(self, readings: HardwareReadings) -> None:
+        """Record disks whose state changed below the array, and disks that joined it; each
+        once, also when the other controller of a shared store saw it first."""
+        if not readings.disk_changes:
+            return
+        with self._parts.uow.change() as change:
+            known = {disk.device_path for disk in change.state.disks.values()}
+            for disk_change in readings.disk_changes:
+                if isinstance(disk_change, DiskJoined):
+                    if disk_change.device_path in known:
+                        continue
+                    joined = disk_change.build(change.new_id(DISKS))
+                    change.put(joined)
+                    change.event(EventLevel.INFO, "Disk",
+                                 f"Disk {joined.model} ({joined.serial_number}) joined the array.")
+                    continue
+                live = disk_change.disk
+                recorded = change.state.disks.get(live.id)
+                if recorded is None or (recorded.health, recorded.status,
+                                        recorded.capacity_bytes) == (
+                        live.health, live.status, live.capacity_bytes):
+                    continue
+                change.put(replace(recorded, health=live.health, status=live.status,
+                                   capacity_bytes=live.capacity_bytes))
+                level = EventLevel.INFO if live.health is DiskHealth.GOOD else EventLevel.ERROR
+                change.event(level, "Disk",
+                             f"Disk {live.model} is {live.health.value}, {live.status.value}.")
+
+    def _keep_snapshot_space(self) -> None:
+        """Delete the oldest unmapped snapshot of each volume whose snapshots hold more than
+        its snapshot space, as an array does when the space runs out, with a warning."""
+        parts = self._parts
+        state, usage = parts.state, parts.observed.usage
+        for volume in list(state.volumes.values()):
+            if not volume.snapshot_space_bytes:
+                continue
+            snapshots = views.snapshots_of(state, usage, volume.id)
+            if not snapshots:
+                continue
+            used = views.snapshot_space(usage, volume, snapshots).used_bytes
+            if used <= volume.snapshot_space_bytes:
+                continue
+            mapped = {m.snapshot_id for m in state.mappings.values()}
+            oldest = next((s for s in snapshots if s.id not in mapped), None)
+            if oldest is None:
+                continue
+            with parts.uow.change() as change:
+                if oldest.id not in change.state.snapshots:
+                    continue  # the other controller was first
+                parts.backend.delete_snapshot(volume, oldest)
+                change.delete(change.state.snapshots[oldest.id])
+                change.event(EventLevel.WARNING, "Snapshot",
+                             f"Snapshot space of volume {volume.name} is full "
+                             f"({-(-used // GIB)} GiB used of "
+                             f"{volume.snapshot_space_bytes // GIB} GiB): deleted its oldest "
+                             f"snapshot {oldest.name}.")
+
+    def _finish_rebuilds(self) -> None:
+        now = self._parts.uow.clock.now()
+        due = [
+            disk for disk in self._parts.state.disks.values()
+            if disk.status is DiskStatus.REBUILDING and disk.rebuild_started_at is not None
+            and now >= disk.rebuild_started_at + disk.capacity_bytes / REBUILD_BYTES_PER_SECOND
+        ]
+        if not due:
+            return
+        with self._parts.uow.change() as change:
+            for disk in due:
+                change.put(replace(disk, status=DiskStatus.ONLINE, rebuild_started_at=None))
+                pool = change.state.pools.get(disk.pool_id) if disk.pool_id else None
+                if pool is None:
+                    continue
+                change.event(EventLevel.INFO, "Pool",
+                             f"Pool {pool.name} finished rebuilding onto slot {disk.slot}.")
+                if views.pool_health(change.state, pool) is PoolHealth.GOOD:
+                    change.event(EventLevel.INFO, "Pool", f"Pool {pool.name} is healthy again.")
+
+    # The threads
+
+    def start(self, tick_seconds: float) -> None:
+        """Tick every tick_seconds in a thread; with a shared store, also take in the other
+        controller's changes as soon as it announces them."""
+        self._stopping.clear()
+        loops = [self._ticking]
+        if self._parts.uow.store.shared:
+            loops.append(self._following)
+        self._threads = [threading.Thread(target=loop, args=(tick_seconds,), daemon=True,
+                                          name=f"opensan-{loop.__name__.strip('_')}")
+                         for loop in loops]
+        for thread in self._threads:
+            thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop the threads; a tick stuck on hardware is left to end with the process."""
+        self._stopping.set()
+        for thread in self._threads:
+            thread.join(timeout)
+        self._threads = []
+
+    def _ticking(self, tick_seconds: float) -> None:
+        while not self._stopping.wait(tick_seconds):
+            try:
+                self.tick()
+            except Exception:  # a failed tick must not stop the next ones
+                log.exception("Periodic check failed")
+
+    def _following(self, tick_seconds: float) -> None:
+        while not self._stopping.is_set():
+            try:
+                if self._parts.uow.store.wait_for_change(tick_seconds):
+                    self._parts.uow.refresh()
+            except Exception:
+                log.exception("Taking in a change failed")

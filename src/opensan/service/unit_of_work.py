@@ -1,0 +1,187 @@
+"""The unit of work: the array's state in memory, and the one way to change it.
+
+Every change takes the lock, starts a store transaction from the records as they are (a shared
+store's transaction first takes in what the other controller committed), works on a draft copy
+of the state, and writes each record to the draft and to the transaction together. Only after
+the transaction commits does the draft become the state, so readers always see a committed
+state and a failure anywhere leaves everything as it was. Readers never take the lock.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from opensan.domain.identity import Clock
+from opensan.domain.models import ArrayState, EventLevel
+from opensan.store.base import Store, StoreTransaction
+from opensan.store.records import (
+    KINDS,
+    Ids,
+    Record,
+    RecordKind,
+    kind_of,
+    new_object_id,
+    same_configuration,
+)
+
+# Writing these moves no cached read (accounts, sessions): all other kinds and settings do.
+_NOT_CONFIGURATION = frozenset(kind.name for kind in KINDS if not kind.configuration)
+_HOLDING_DATA = frozenset(kind.name for kind in KINDS if kind.holds_data)
+# How long a request's read waits for a refresh in progress (never for a change).
+REFRESH_WAIT_SECONDS = 2.0
+# Called after every change, committed or not (committed tells which), under the lock.
+AfterChange = Callable[["Change", bool], None]
+# Called when the state was reloaded with another controller's configuration changes.
+OnReload = Callable[[ArrayState], None]
+
+
+class Change:
+    """The draft state and the store transaction of one change, written together."""
+
+    def __init__(self, tx: StoreTransaction, draft: ArrayState, now: float) -> None:
+        self.tx = tx
+        self.state = draft
+        self.now = now
+        self.touched: set[str] = set()  # the record kinds (and "meta") written
+
+    def put(self, record: Record) -> None:
+        kind = kind_of(record)
+        kind.records(self.state)[kind.key(record)] = record
+        self.tx.put(kind, record)
+        self.touched.add(kind.name)
+
+    def delete(self, record: Record) -> None:
+        kind = kind_of(record)
+        key = kind.key(record)
+        del kind.records(self.state)[key]
+        self.tx.delete(kind, key)
+        self.touched.add(kind.name)
+
+    def new_id(self, kind: RecordKind) -> int:
+        """An ID for a new record of this kind, as the table of record kinds says."""
+        if kind.ids is Ids.ARRAY:
+            return new_object_id(self.tx)
+        if kind.ids is Ids.LOWEST_FREE:
+            taken = kind.records(self.state)
+            return min(set(range(len(taken) + 1)) - set(taken))
+        raise ValueError(f"{kind.name} records are not given IDs")
+
+    def set_meta(self, key: str, value: Any) -> None:
+        self.state.meta[key] = value
+        self.tx.set_meta(key, value)
+        self.touched.add("meta")
+
+    def event(self, level: EventLevel, source: str, message: str) -> None:
+        self.tx.add_event(self.now, level, source, message)
+
+    @property
+    def moves_data(self) -> bool:
+        """Whether the change may have moved the use the storage measures."""
+        return bool(self.touched & _HOLDING_DATA)
+
+    @property
+    def moves_configuration(self) -> bool:
+        """Whether cached reads of the configuration are out of date after this change."""
+        return bool(self.touched - _NOT_CONFIGURATION)
+
+
+class UnitOfWork:
+    def __init__(self, store: Store, clock: Clock | None = None) -> None:
+        self.store = store
+        self.clock = clock or Clock()
+        self.lock = threading.RLock()
+        self.state = ArrayState()
+        # Bumped whenever the configuration moved (a change, or another controller's); the
+        # API caches serialized reads per version.
+        self.version = 0
+        # The store generation the state was loaded at (a shared store moves it on when the
+        # other controller changed the records).
+        self._generation = store.generation
+        self._changing = False  # a change holds the lock (not only a refresh)
+        self._after_change: list[AfterChange] = []
+        self._on_reload: list[OnReload] = []
+
+    def after_change(self, hook: AfterChange) -> None:
+        self._after_change.append(hook)
+
+    def on_reload(self, hook: OnReload) -> None:
+        self._on_reload.append(hook)
+
+    def load(self) -> None:
+        """Read every record into memory."""
+        with self.lock:
+            self.state = self.store.load_state()
+            self._generation = self.store.generation
+            self.version += 1
+
+    def exclusively(self, action: Callable[[ArrayState], None]) -> None:
+        """Run action on the records as they are, with every other writer of a shared store
+        kept out (another controller's change cannot be half-way), writing nothing."""
+        with self.lock, self.store.transaction():
+            if self.store.generation != self._generation:  # the other controller's commits
+                self.state = self.store.load_state()
+                self._generation = self.store.generation
+                self.version += 1
+            action(self.state)
+
+    @contextmanager
+    def change(self) -> Iterator[Change]:
+        """The block's writes commit together, then become the state; a raise undoes them."""
+        with self.lock:
+            committed = False
+            change: Change | None = None
+            self._changing = True
+            try:
+                with self.store.transaction() as tx:
+                    self._catch_up()  # a shared store's transaction starts from the records now
+                    change = Change(tx, self.state.copy(), self.clock.now())
+                    yield change
+                committed = True
+                self.state = change.state
+                if change.moves_configuration:
+                    self.version += 1
+            finally:
+                if change is not None:
+                    for hook in self._after_change:
+                        hook(change, committed)
+                self._changing = False
+
+    def record_event(self, level: EventLevel, source: str, message: str) -> None:
+        """An event that is not part of a change of records (a login, a restarted daemon)."""
+        with self.change() as change:
+            change.event(level, source, message)
+
+    def refresh(self, wait: bool = True) -> None:
+        """Take in what the other controller changed (a shared store only), so that a change
+        made there is seen here at once. With wait False (a request's read) it never waits for
+        a change of this server's (that change takes everything in itself), and waits for
+        another refresh at most REFRESH_WAIT_SECONDS."""
+        if not self.store.shared:
+            return
+        if wait:
+            acquired = self.lock.acquire()
+        else:
+            acquired = self.lock.acquire(blocking=False) or (
+                not self._changing and self.lock.acquire(timeout=REFRESH_WAIT_SECONDS))
+        if not acquired:
+            return
+        try:
+            self.store.refresh()
+            self._catch_up()
+        finally:
+            self.lock.release()
+
+    def _catch_up(self) -> None:
+        if self.store.generation == self._generation:
+            return
+        state = self.store.load_state()
+        self._generation = self.store.generation
+        moved = not same_configuration(state, self.state)
+        self.state = state
+        self.version += 1
+        if moved:  # not only accounts, sessions or settings changed
+            for hook in self._on_reload:
+                hook(state)

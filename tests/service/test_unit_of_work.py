@@ -1,0 +1,190 @@
+"""The unit of work: one transaction per change, the version, IDs, and the records across a
+restart (service/unit_of_work.py, opensan/array.py)."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from opensan.array import open_array
+from opensan.backends.simulated.backend import SimulatedBackend
+from opensan.config import Settings
+from opensan.domain.errors import BackendError, ErrorCode
+from opensan.domain.models import DiskType, Permission, Pool, Role, SensorStatus
+from opensan.domain.raid import RaidLevel
+from opensan.store.records import KINDS, POOLS, Ids
+
+from .helpers import (
+    INFO,
+    SEED,
+    assert_unchanged,
+    before,
+    pool_named,
+    refused,
+    snapshot_named,
+    volume_named,
+)
+
+
+class FailingBackend(SimulatedBackend):
+    """Fails to create volumes once told to, as a backend whose storage is gone does."""
+
+    failing = False
+
+    def create_volume(self, volume):
+        if self.failing:
+            raise BackendError("The storage did not answer.")
+        super().create_volume(volume)
+
+
+def test_a_raise_inside_a_change_leaves_state_version_and_store_untouched(service):
+    then = before(service)
+    state = service.state
+    id_counter = service.uow.store.get_meta("id_counter")
+    backup = volume_named(service, "vol-backup").volume
+    with pytest.raises(RuntimeError), service.uow.change() as change:
+        change.delete(backup)
+        change.put(Pool(change.new_id(POOLS), "ghost", RaidLevel.RAID0, backup.provision, (),
+                        change.now))
+        change.set_meta("system_name", "elsewhere")
+        change.event(INFO, "Test", "never written")
+        raise RuntimeError("the change fails half-way")
+    assert service.state is state
+    assert_unchanged(service, then)
+    assert service.uow.store.get_meta("id_counter") == id_counter
+
+
+def test_readers_see_the_committed_state_until_the_change_commits(service):
+    backup = volume_named(service, "vol-backup").volume
+    version = service.version
+    with service.uow.change() as change:
+        change.delete(backup)
+        assert backup.id not in change.state.volumes
+        assert backup.id in service.state.volumes
+        assert service.version == version
+    assert backup.id not in service.state.volumes
+    assert backup.id not in service.uow.store.load_state().volumes
+    assert service.version == version + 1
+
+
+def test_after_change_hooks_learn_whether_the_change_committed(service):
+    seen = []
+    service.uow.after_change(lambda change, committed: seen.append(committed))
+    with service.uow.change() as change:
+        change.event(INFO, "Test", "written")
+    with pytest.raises(RuntimeError), service.uow.change():
+        raise RuntimeError("not written")
+    assert seen == [True, False]
+
+
+def test_a_backend_failure_during_a_change_leaves_nothing_behind(make_service):
+    backend = FailingBackend(seed=SEED)
+    service = make_service(backend)
+    backend.failing = True
+    with refused(service, BackendError, ErrorCode.BACKEND_ERROR):
+        service.volumes.create(pool_named(service).pool.id, "lost", 10)
+
+
+def test_the_version_moves_for_configuration_changes_only(service):
+    version = service.version
+    token, admin = service.accounts.login("admin", "1234", "10.0.0.1")
+    service.accounts.authenticate(token)
+    service.uow.record_event(INFO, "Test", "an event alone")
+    service.accounts.set_password("user", "n3w-secret", admin)
+    service.accounts.logout(admin)
+    assert service.version == version
+    service.volumes.create(pool_named(service).pool.id, "v", 1)
+    assert service.version == version + 1
+    service.simulation.set_sensor_status("psu-1", SensorStatus.WARNING)  # a setting
+    assert service.version == version + 2
+
+
+def test_object_ids_have_ten_digits_and_are_never_issued_again(service):
+    backup = volume_named(service, "vol-backup").volume
+    service.volumes.delete(backup.id)
+    again = service.volumes.create(pool_named(service).pool.id, "vol-backup", 10).volume
+    assert again.id != backup.id
+    for kind in KINDS:
+        if kind.ids is Ids.ARRAY:
+            assert all(10**9 <= key < 10**10 for key in kind.records(service.state)), kind.name
+
+
+def test_a_seeded_array_is_the_same_every_time(service, tmp_path):
+    other = open_array(Settings(state_dir=tmp_path / "other", seed=SEED, backend="simulated"))
+    try:
+        for kind in KINDS:
+            if kind.name not in ("account", "session"):
+                assert set(kind.records(other.service.state)) == \
+                    set(kind.records(service.state)), kind.name
+        assert [(d.id, d.serial_number) for d in other.service.state.disks.values()] == \
+            [(d.id, d.serial_number) for d in service.state.disks.values()]
+        assert {v.wwn for v in other.service.state.volumes.values()} == \
+            {v.wwn for v in service.state.volumes.values()}
+    finally:
+        other.close()
+
+
+def test_every_record_kind_and_the_settings_survive_a_restart(service, restart):
+    token, _session = service.accounts.login("admin", "1234", "10.0.0.1")
+    service.luns.map_snapshot(0, 1, snapshot_named(service, "vol-db", "daily-1").id,
+                              hosts=("iqn.1994-05.com.redhat:host1",))
+    service.simulation.set_sensor_status("fan-1", SensorStatus.FAILED)
+    service.simulation.advance_clock(600)
+    state = copy.deepcopy(service.state)
+    events = service.uow.store.event_count()
+    for kind in KINDS:
+        assert kind.records(state), f"no {kind.name} records to round-trip"
+
+    again = restart()
+    assert again.state == state
+    assert again.uow.store.event_count() == events  # a restart writes none, fills nothing
+    assert again.uow.clock.offset_seconds == 600
+    assert again.accounts.authenticate(token).account == "admin"
+    pool = pool_named(again).pool
+    assert (type(pool.raid_level), type(pool.disk_ids)) == (RaidLevel, tuple)
+    assert all(type(d.type) is DiskType for d in again.state.disks.values())
+    assert all(type(key) is tuple for key in again.state.mappings)
+    mapping = again.state.mappings[(0, 1)]
+    assert (type(mapping.permission), type(mapping.hosts)) == (Permission, tuple)
+    assert {type(a.role) for a in again.state.accounts.values()} == {Role}
+
+
+def test_sessions_that_idled_out_while_the_array_was_down_are_gone_after_a_restart(
+        service, restart):
+    service.accounts.login("admin", "1234", "10.0.0.1")
+    with service.uow.change() as change:  # the recorded clock moves on; no tick runs
+        change.set_meta("clock_offset", 1801.0)
+    assert service.state.sessions
+    again = restart()
+    assert again.state.sessions == {}
+    assert again.uow.store.load_state().sessions == {}
+
+
+def test_a_new_array_is_filled_from_the_profile_through_the_operations(tmp_path):
+    array = open_array(Settings(state_dir=tmp_path / "new", seed=SEED, backend="simulated"))
+    try:
+        service = array.service
+        iqn = service.state.targets[0].iqn[:-len("dev0.ctr1")]
+        assert [(e.level, e.source, e.message)
+                for e in reversed(service.system.events(1).events)] == [
+            (INFO, "System", "Array XS5226D initialized."),
+            (INFO, "Pool", "Pool Pool-1 created: RAID 6, Thick, 8 disks."),
+            (INFO, "Disk", "Disks in slots 9 set to Global Spare."),
+            (INFO, "Volume", "Volume vol-db created in pool Pool-1: 2048 GiB, Thick."),
+            (INFO, "Snapshot", "Snapshot space of volume vol-db set to 512 GiB."),
+            (INFO, "Snapshot", "Snapshot daily-1 of volume vol-db taken."),
+            (INFO, "Snapshot", "Snapshot daily-2 of volume vol-db taken."),
+            (INFO, "Volume", "Hosts wrote 40 GiB to volume vol-db."),
+            (INFO, "Volume", "Volume vol-backup created in pool Pool-1: 4096 GiB, Thick."),
+            (INFO, "Target", f"iSCSI target 0 ({iqn}dev0.ctr1) created."),
+            (INFO, "Target", f"iSCSI target 1 ({iqn}dev0.ctr2) created."),
+            (INFO, "LUN", f"Volume vol-db mapped to target 0 ({iqn}dev0.ctr1) as LUN 0, "
+                          "Read-write, hosts *."),
+            (INFO, "LUN", f"Volume vol-db mapped to target 1 ({iqn}dev0.ctr2) as LUN 0, "
+                          "Read-write, hosts *."),
+        ]
+        assert service.state.meta["system_name"] == service.system.default_name()
+        assert service.accounts.with_default_password() == ["admin", "user"]
+    finally:
+        array.close()

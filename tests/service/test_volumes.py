@@ -1,0 +1,235 @@
+"""Volumes: create in a pool, extend, delete (service/volumes.py)."""
+
+from __future__ import annotations
+
+import re
+
+from opensan.domain.errors import (
+    Conflict,
+    ErrorCode,
+    InsufficientCapacity,
+    InvalidArgument,
+    NotFound,
+    NotSupported,
+)
+from opensan.domain.models import Provision, VolumeHealth, VolumeStatus
+from opensan.domain.raid import RaidLevel
+from opensan.domain.rules import GIB, MAX_VOLUME_GB
+
+from .helpers import (
+    INFO,
+    backend_with,
+    fail_pool,
+    free_disks,
+    pool_named,
+    refused,
+    volume_named,
+)
+
+BAD_NAMES = ["", "v" * 33, "-vol", ".vol", "_vol", "my vol", "vol/1", "völ", "vol;rm"]
+UNKNOWN_ID = 1_234_567_890
+
+
+def free_gib(service, pool="Pool-1"):
+    return pool_named(service, pool).free_bytes // GIB
+
+
+def thin_pool(service, name="thin", disks=1):
+    return service.pools.create(name, RaidLevel.RAID0, free_disks(service, disks),
+                                Provision.THIN).pool
+
+
+# Create
+
+def test_create_volume_takes_its_pools_provisioning_and_writes_one_event(service, events):
+    pool = pool_named(service)
+    version = service.version
+    view = service.volumes.create(pool.pool.id, "vol-new", 10)
+    volume = view.volume
+    assert (volume.name, volume.pool_id, volume.capacity_bytes, volume.provision) == \
+        ("vol-new", pool.pool.id, 10 * GIB, Provision.THICK)
+    assert re.fullmatch(r"6001378[0-9a-f]{25}", volume.wwn)
+    assert (view.health, view.status, view.used_bytes, view.mapped, view.snapshot_count) == \
+        (VolumeHealth.OPTIMAL, VolumeStatus.ONLINE, 10 * GIB, False, 0)
+    assert volume_named(service, "vol-new") == view
+    assert pool_named(service).used_bytes == pool.used_bytes + 10 * GIB
+    assert service.version == version + 1
+    assert events.new() == [(INFO, "Volume", "Volume vol-new created in pool Pool-1: 10 GiB, Thick.")]
+
+
+def test_create_volume_refuses_names_that_break_the_name_rule(service):
+    pool_id = pool_named(service).pool.id
+    for name in BAD_NAMES:
+        with refused(service, InvalidArgument, ErrorCode.INVALID_ARGUMENT, case=name):
+            service.volumes.create(pool_id, name, 1)
+    assert service.volumes.create(pool_id, "v" * 32, 1).volume.name == "v" * 32
+
+
+def test_create_volume_sizes_are_1_gib_to_1_pib(service):
+    pool_id = thin_pool(service).id
+    for size_gb in (0, -1, MAX_VOLUME_GB + 1):
+        with refused(service, InvalidArgument, case=size_gb):
+            service.volumes.create(pool_id, "v", size_gb)
+    assert service.volumes.create(pool_id, "smallest", 1).volume.capacity_bytes == GIB
+    assert service.volumes.create(pool_id, "largest", MAX_VOLUME_GB).volume.capacity_bytes == \
+        MAX_VOLUME_GB * GIB
+
+
+def test_create_volume_refuses_a_name_taken_in_any_pool(service):
+    pool_id = thin_pool(service).id
+    with refused(service, Conflict, ErrorCode.VOLUME_NAME_TAKEN):
+        service.volumes.create(pool_id, "vol-db", 1)
+
+
+def test_create_volume_refuses_an_unknown_pool(service):
+    with refused(service, NotFound, ErrorCode.POOL_NOT_FOUND):
+        service.volumes.create(UNKNOWN_ID, "v", 1)
+
+
+def test_create_thin_volume_in_a_thick_pool_is_refused(service):
+    with refused(service, InvalidArgument):
+        service.volumes.create(pool_named(service).pool.id, "v", 1, Provision.THIN)
+
+
+def test_a_thin_pool_holds_thin_volumes_by_default_and_thick_ones_too(service):
+    pool_id = thin_pool(service).id
+    assert service.volumes.create(pool_id, "thin", 10).volume.provision is Provision.THIN
+    thick = service.volumes.create(pool_id, "thick", 10, Provision.THICK)
+    assert thick.volume.provision is Provision.THICK
+    assert pool_named(service, "thin").used_bytes == 10 * GIB  # the thick one, all of it
+
+
+def test_a_thin_volume_may_be_larger_than_its_pool(service):
+    pool = thin_pool(service)
+    size_gb = 2 * pool_named(service, "thin").capacity_bytes // GIB
+    view = service.volumes.create(pool.id, "big", size_gb)
+    assert (view.volume.capacity_bytes, view.used_bytes) == (size_gb * GIB, 0)
+    assert pool_named(service, "thin").used_bytes == 0
+
+
+def test_create_thick_volume_must_fit_in_the_pools_free_capacity(service):
+    pool_id = pool_named(service).pool.id
+    free = free_gib(service)
+    with refused(service, InsufficientCapacity, ErrorCode.INSUFFICIENT_CAPACITY):
+        service.volumes.create(pool_id, "too-big", free + 1)
+    service.volumes.create(pool_id, "fits", free)
+    assert free_gib(service) == 0
+
+
+def test_create_volume_in_a_failed_pool_is_refused(service):
+    fail_pool(service)
+    with refused(service, Conflict, ErrorCode.STATE_CONFLICT):
+        service.volumes.create(pool_named(service).pool.id, "v", 1)
+
+
+def test_create_thick_volume_is_not_supported_where_the_backend_has_only_thin(make_service):
+    service = make_service(backend_with(provisions=frozenset({Provision.THIN}),
+                                        default_provision=Provision.THIN), profile=False)
+    pool_id = service.pools.create("thin", RaidLevel.RAID0, free_disks(service, 1)).pool.id
+    with refused(service, NotSupported):
+        service.volumes.create(pool_id, "thick", 1, Provision.THICK)
+    assert service.volumes.create(pool_id, "thin", 1).volume.provision is Provision.THIN
+
+
+# Extend
+
+def test_extend_volume_grows_it_and_its_pools_use(service, events):
+    volume = volume_named(service, "vol-backup").volume
+    used = pool_named(service).used_bytes
+    view = service.volumes.extend(volume.id, 5000)
+    assert view.volume.capacity_bytes == 5000 * GIB
+    assert pool_named(service).used_bytes == used + (5000 - 4096) * GIB
+    assert events.new() == [(INFO, "Volume", "Volume vol-backup extended to 5000 GiB.")]
+
+
+def test_a_volume_only_grows(service):
+    volume_id = volume_named(service, "vol-backup").volume.id
+    for size_gb in (4096, 4095, 1):
+        with refused(service, InvalidArgument, case=size_gb):
+            service.volumes.extend(volume_id, size_gb)
+
+
+def test_extend_volume_sizes_are_1_gib_to_1_pib(service):
+    volume_id = volume_named(service, "vol-backup").volume.id
+    for size_gb in (0, MAX_VOLUME_GB + 1):
+        with refused(service, InvalidArgument, case=size_gb):
+            service.volumes.extend(volume_id, size_gb)
+
+
+def test_extend_volume_refuses_an_unknown_volume(service):
+    with refused(service, NotFound, ErrorCode.VOLUME_NOT_FOUND):
+        service.volumes.extend(UNKNOWN_ID, 10)
+
+
+def test_extend_thick_volume_needs_the_growth_free_in_its_pool(service):
+    volume_id = volume_named(service, "vol-backup").volume.id
+    free = free_gib(service)
+    with refused(service, InsufficientCapacity):
+        service.volumes.extend(volume_id, 4096 + free + 1)
+    service.volumes.extend(volume_id, 4096 + free)
+    assert free_gib(service) == 0
+
+
+def test_extend_thin_volume_is_not_limited_by_its_pool(service):
+    pool = thin_pool(service)
+    volume_id = service.volumes.create(pool.id, "thin", 10).volume.id
+    size_gb = 3 * (pool_named(service, "thin").capacity_bytes // GIB)
+    assert service.volumes.extend(volume_id, size_gb).volume.capacity_bytes == size_gb * GIB
+
+
+def test_extend_volume_in_a_failed_pool_is_refused(service):
+    fail_pool(service)
+    with refused(service, Conflict, ErrorCode.VOLUME_NOT_READY):
+        service.volumes.extend(volume_named(service, "vol-backup").volume.id, 5000)
+
+
+# Delete
+
+def test_delete_volume_frees_its_capacity_and_writes_one_event(service, events):
+    view = volume_named(service, "vol-backup")
+    used = pool_named(service).used_bytes
+    assert service.volumes.delete(view.volume.id) == view
+    assert view.volume.id not in service.state.volumes
+    assert pool_named(service).used_bytes == used - 4096 * GIB
+    assert events.new() == [(INFO, "Volume", "Volume vol-backup deleted.")]
+
+
+def test_delete_volume_frees_its_snapshot_space_too(service):
+    volume_id = volume_named(service, "vol-backup").volume.id
+    service.snapshots.set_space(volume_id, 100)
+    used = pool_named(service).used_bytes
+    service.volumes.delete(volume_id)
+    assert pool_named(service).used_bytes == used - (4096 + 100) * GIB
+
+
+def test_a_mapped_volume_cannot_be_deleted(service):
+    with refused(service, Conflict, ErrorCode.VOLUME_IN_USE):
+        service.volumes.delete(volume_named(service, "vol-db").volume.id)
+
+
+def test_a_volume_with_snapshots_cannot_be_deleted(service):
+    volume_id = volume_named(service, "vol-db").volume.id
+    service.luns.unmap(0, 0)
+    service.luns.unmap(1, 0)
+    with refused(service, Conflict, ErrorCode.VOLUME_IN_USE):
+        service.volumes.delete(volume_id)
+
+
+def test_delete_volume_refuses_an_unknown_volume(service):
+    with refused(service, NotFound, ErrorCode.VOLUME_NOT_FOUND):
+        service.volumes.delete(UNKNOWN_ID)
+
+
+def test_a_failed_pool_can_still_be_emptied_and_deleted(service):
+    """Nothing else could ever remove it: a pool that holds volumes cannot be deleted."""
+    fail_pool(service)
+    db = volume_named(service, "vol-db").volume
+    service.luns.unmap(0, 0)
+    service.luns.unmap(1, 0)
+    _space, snapshots = service.snapshots.of_volume(db.id)
+    for snapshot in snapshots:
+        service.snapshots.delete(snapshot.id)
+    for view in service.volumes.all():
+        service.volumes.delete(view.volume.id)
+    service.pools.delete(pool_named(service).pool.id)
+    assert service.state.pools == {}
