@@ -11,7 +11,7 @@ its pools are deleted when the test ends. Tests that need pools with disks of th
 free disks, thick volumes) are marked `dedicated_disks` and deselected there like `simulated`.
 
 Set OPENSAN_TEST_BACKEND=linux to run them against the Linux backend (root, btrfs and tgt
-needed, as for tests/linux): every array then gets its own loop devices, tgtd control port and
+needed, as for tests/backends/linux): every array then gets its own loop devices, tgtd control port and
 iSCSI portal, passwords set offline (a real array refuses QSAN's default ones) and the profile
 tests/api/linux_profile.toml. Tests that need what only the virtual array has are marked
 `simulated`; on another backend they are deselected with -m "not simulated", never skipped.

@@ -117,8 +117,8 @@ def test_a_seeded_array_is_the_same_every_time(service, tmp_path):
             if kind.name not in ("account", "session"):
                 assert set(kind.records(other.service.state)) == \
                     set(kind.records(service.state)), kind.name
-        assert [(d.id, d.serial_number) for d in other.service.state.disks.values()] == \
-            [(d.id, d.serial_number) for d in service.state.disks.values()]
+        assert sorted((d.id, d.serial_number) for d in other.service.state.disks.values()) == \
+            sorted((d.id, d.serial_number) for d in service.state.disks.values())
         assert {v.wwn for v in other.service.state.volumes.values()} == \
             {v.wwn for v in service.state.volumes.values()}
     finally:

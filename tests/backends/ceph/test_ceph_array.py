@@ -249,8 +249,11 @@ def test_data_through_both_controllers_snapshots_and_rollback(ceph_array: CephAr
     assert pattern_ok(one.qemu_io(iqn_one, 1, "read -P 0xab 0 4M", readonly=True))
     assert "write protected" in one.qemu_io(iqn_one, 1, "write -P 0x11 0 4k").stderr
     assert pattern_ok(one.qemu_io(iqn_one, 0, "read -P 0xef 0 4M"))  # the volume now
-    used = api.ok("GET", f"/rest/storage/snapshot/vdid/{volume['id']}")
-    assert 0 < used["snapshotUsedBytes"] <= 1024**3  # what rbd du says the snapshot holds
+    # What rbd du says the snapshot holds, as the array measures it (every 2 s).
+    def snapshot_holds_the_overwritten_data() -> bool:
+        used = api.ok("GET", f"/rest/storage/snapshot/vdid/{volume['id']}")
+        return 0 < used["snapshotUsedBytes"] <= 1024**3
+    eventually(snapshot_holds_the_overwritten_data, 15, "the snapshot's use is measured")
 
     # Rolled back while controller 2 still exports the volume: its tgtd gives up the image's
     # exclusive lock, and both paths then read the old data.

@@ -168,14 +168,19 @@ class LinuxBackend(StorageBackend):
         return report
 
     def _read_smart(self, disk: Disk) -> DiskSmart:
-        report = disks.read_smart(disk.device_path, disk.id, disk.enclosure_id, disk.slot) \
-            if disk.device_path else None
+        """The disk's report; one that cannot be read says why, and the others are still read."""
+        note = f"{disk.device_path} reports no S.M.A.R.T. data (e.g. a loop device)."
+        try:
+            report = disks.read_smart(disk.device_path, disk.id, disk.enclosure_id,
+                                      disk.slot) if disk.device_path else None
+        except BackendError as error:
+            report, note = None, f"S.M.A.R.T. of {disk.device_path} could not be read: " \
+                                 f"{error.message}"
         if report is not None:
             return report
         return DiskSmart(
             disk_id=disk.id, enclosure_id=disk.enclosure_id, slot=disk.slot, health=disk.health,
-            temperature_c=None, power_on_hours=None, attributes=(), supported=False,
-            note=f"{disk.device_path} reports no S.M.A.R.T. data (e.g. a loop device).")
+            temperature_c=None, power_on_hours=None, attributes=(), supported=False, note=note)
 
     def portals(self, controller: int) -> tuple[str, ...]:
         return (self.config.portal,)

@@ -3,7 +3,7 @@ read-only snapshot of it, and snapshot space a quota group (qgroup) limit.
 
 Snapshot space is enforced with a level-1 qgroup per volume ("1/<volume id>") that holds the
 volume's subvolume and every snapshot of it, limited to capacity + snapshot space. Checked on
-loop devices (tests/linux/test_linux_btrfs.py, btrfs-progs 6.2, kernel 6.18): once the volume
+loop devices (tests/backends/linux/test_linux_btrfs.py, btrfs-progs 6.2, kernel 6.18): once the volume
 and its snapshots together hold more than the limit, writes into the volume fail with EDQUOT.
 An exclusive limit (-e) and a referenced limit both stop the writes here, because every
 subvolume that shares the volume's extents is in the group, so the group's exclusive and
