@@ -52,6 +52,7 @@ class ArrayService:
         self.uow.after_change(self._follow_settings)
         self.uow.after_change(self.supervision.after_change)
         self.uow.on_reload(backend.reconcile)  # e.g. export the LUNs mapped over there
+        self.uow.on_reload(lambda _state: self.supervision.wake())
 
     @property
     def traits(self) -> BackendTraits:

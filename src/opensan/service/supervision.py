@@ -37,8 +37,10 @@ class Supervision:
         self._reading_lock = threading.Lock()  # one hardware read at a time
         self._measuring_lock = threading.Lock()  # one measurement at a time
         self._measured_at = 0.0  # time.monotonic() of the last measurement
+        self._tick_seconds = 1.0
         self._threads: list[threading.Thread] = []
         self._stopping = threading.Event()
+        self._woken = threading.Event()
 
     # Keeping the figures current
 
@@ -91,8 +93,11 @@ class Supervision:
         readings = self.read_hardware()
         self._follow_health_checks(readings)
         self._follow_disks(readings)
+        # Measured now when the next tick would come too late: use is never older than
+        # usage_refresh_seconds (and the time one measurement takes).
         refresh = parts.traits.usage_refresh_seconds
-        if refresh is not None and time.monotonic() - self._measured_at >= refresh:
+        age = time.monotonic() - self._measured_at
+        if refresh is not None and age + self._tick_seconds > refresh:
             self.measure_usage()
         if parts.traits.service_keeps_snapshot_space:
             self._keep_snapshot_space()
@@ -207,6 +212,7 @@ class Supervision:
     def start(self, tick_seconds: float) -> None:
         """Tick every tick_seconds in a thread; with a shared store, also take in the other
         controller's changes as soon as it announces them."""
+        self._tick_seconds = tick_seconds
         self._stopping.clear()
         loops = [self._ticking]
         if self._parts.uow.store.shared:
@@ -217,15 +223,25 @@ class Supervision:
         for thread in self._threads:
             thread.start()
 
+    def wake(self) -> None:
+        """Tick now rather than at the next period: another controller changed the records
+        (a disk it saw go down, say), so what this one read may be out of date."""
+        self._woken.set()
+
     def stop(self, timeout: float = 30.0) -> None:
         """Stop the threads; a tick stuck on hardware is left to end with the process."""
         self._stopping.set()
+        self._woken.set()
         for thread in self._threads:
             thread.join(timeout)
         self._threads = []
 
     def _ticking(self, tick_seconds: float) -> None:
-        while not self._stopping.wait(tick_seconds):
+        while True:
+            self._woken.wait(tick_seconds)
+            self._woken.clear()
+            if self._stopping.is_set():
+                return
             try:
                 self.tick()
             except Exception:  # a failed tick must not stop the next ones

@@ -285,8 +285,12 @@ def test_an_osd_stopped_and_started_shows_in_health_and_events(ceph_array: CephA
         info = ceph_array.two.admin.ok("GET", "/rest/dashboard/systeminfo")
         assert info["systemHealth"] in ("Degraded", "Failed")
         assert api.ok("GET", "/rest/storage/poolinfo")[0]["health"] == "Degraded"
-        sensors = api.ok("GET", "/rest/dashboard/hwmonitor")["enclosures"][0]["sensors"]
-        assert any(s["name"] == f"osd.{osd}" and s["status"] == "Failed" for s in sensors)
+
+        def sensor_failed() -> bool:  # each controller reads the cluster once a tick
+            sensors = api.ok("GET", "/rest/dashboard/hwmonitor")["enclosures"][0]["sensors"]
+            return any(s["name"] == f"osd.{osd}" and s["status"] == "Failed" for s in sensors)
+
+        eventually(sensor_failed, 10, "controller 1's sensor of the OSD fails")
     finally:
         cluster.start_osd(osd)
 
