@@ -28,6 +28,9 @@ from opensan.store.records import DISKS
 log = logging.getLogger("opensan")
 # Simulated rebuild speed: a spare takes the failed disk's place at this rate.
 REBUILD_BYTES_PER_SECOND = 500 * 1000**2
+# How long the follower waits for the other controller's notification before it looks again
+# whether it should stop (a wait costs nothing: no I/O until a notification comes).
+FOLLOW_STEP_SECONDS = 0.1
 
 
 class Supervision:
@@ -81,6 +84,8 @@ class Supervision:
                 self.measure_usage()
         except SanError as error:
             log.warning("Reading the storage after a change failed: %s", error.message)
+        except Exception:  # the change is committed: its answer must not become a 500
+            log.exception("Reading the storage after a change failed")
 
     # The tick
 
@@ -217,7 +222,7 @@ class Supervision:
         loops = [self._ticking]
         if self._parts.uow.store.shared:
             loops.append(self._following)
-        self._threads = [threading.Thread(target=loop, args=(tick_seconds,), daemon=True,
+        self._threads = [threading.Thread(target=loop, daemon=True,
                                           name=f"opensan-{loop.__name__.strip('_')}")
                          for loop in loops]
         for thread in self._threads:
@@ -236,9 +241,9 @@ class Supervision:
             thread.join(timeout)
         self._threads = []
 
-    def _ticking(self, tick_seconds: float) -> None:
+    def _ticking(self) -> None:
         while True:
-            self._woken.wait(tick_seconds)
+            self._woken.wait(self._tick_seconds)
             self._woken.clear()
             if self._stopping.is_set():
                 return
@@ -247,10 +252,11 @@ class Supervision:
             except Exception:  # a failed tick must not stop the next ones
                 log.exception("Periodic check failed")
 
-    def _following(self, tick_seconds: float) -> None:
+    def _following(self) -> None:
+        # Waits in short steps, so that stopping does not wait for the other controller.
         while not self._stopping.is_set():
             try:
-                if self._parts.uow.store.wait_for_change(tick_seconds):
+                if self._parts.uow.store.wait_for_change(FOLLOW_STEP_SECONDS):
                     self._parts.uow.refresh()
             except Exception:
                 log.exception("Taking in a change failed")
