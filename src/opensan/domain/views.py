@@ -7,12 +7,14 @@ capacity and use from the RAID arithmetic and the volumes, unless the storage me
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection
+from dataclasses import replace
 
 from opensan.domain import raid, rules
 from opensan.domain.measured import HardwareReadings, Usage
 from opensan.domain.models import (
     ArrayState,
+    Disk,
     DiskHealth,
     DiskSmart,
     DiskStatus,
@@ -94,7 +96,7 @@ def _pool_view(state: ArrayState, usage: Usage, pool: Pool, volumes: list[Volume
     else:
         # The file system sees snapshot space only as it fills; the array reserves all of it
         # when it is set, so the part not yet filled counts as used too.
-        snapshots = _snapshots_by_volume(state, usage, volumes)
+        snapshots = _snapshots_by_volume(state, usage, {v.id for v in volumes})
         capacity = measured.capacity_bytes
         used = measured.used_bytes + sum(
             max(0, v.snapshot_space_bytes
@@ -113,24 +115,21 @@ def free_bytes(state: ArrayState, usage: Usage, pool_id: int) -> int:
 def measured_snapshot(usage: Usage, snapshot: Snapshot) -> Snapshot:
     """The snapshot with its use as the storage measured it, where it did."""
     measured = usage.snapshots.get(snapshot.id)
-    return snapshot if measured is None else Snapshot(
-        snapshot.id, snapshot.volume_id, snapshot.name, snapshot.created_at, measured,
-        snapshot.status)
+    return snapshot if measured is None else replace(snapshot, used_bytes=measured)
 
 
 def snapshots_of(state: ArrayState, usage: Usage, volume_id: int) -> list[Snapshot]:
     """A volume's snapshots, oldest first, with their measured use."""
-    found = [measured_snapshot(usage, s) for s in state.snapshots.values()
-             if s.volume_id == volume_id]
-    return sorted(found, key=lambda s: (s.created_at, s.id))
+    return _snapshots_by_volume(state, usage, {volume_id}).get(volume_id, [])
 
 
 def _snapshots_by_volume(state: ArrayState, usage: Usage,
-                         volumes: Iterable[Volume]) -> dict[int, list[Snapshot]]:
-    wanted = {v.id for v in volumes}
+                         volume_ids: Collection[int]) -> dict[int, list[Snapshot]]:
+    """The snapshots of these volumes, oldest first, with their measured use: one pass over
+    every snapshot for all of them."""
     found: dict[int, list[Snapshot]] = {}
     for snapshot in state.snapshots.values():
-        if snapshot.volume_id in wanted:
+        if snapshot.volume_id in volume_ids:
             found.setdefault(snapshot.volume_id, []).append(measured_snapshot(usage, snapshot))
     for snapshots in found.values():
         snapshots.sort(key=lambda s: (s.created_at, s.id))
@@ -158,7 +157,7 @@ def volume_view(state: ArrayState, usage: Usage, volume: Volume) -> VolumeView:
 
 def volume_views(state: ArrayState, usage: Usage) -> list[VolumeView]:
     """Every volume, oldest first."""
-    snapshots = _snapshots_by_volume(state, usage, state.volumes.values())
+    snapshots = _snapshots_by_volume(state, usage, state.volumes.keys())
     mapped = {m.volume_id for m in state.mappings.values() if m.snapshot_id is None}
     health = {p.id: pool_health(state, p) for p in state.pools.values()}
     status = {p.id: pool_status(state, p) for p in state.pools.values()}
@@ -219,9 +218,14 @@ def target_luns(state: ArrayState, target_id: int) -> tuple[Target, list[Mapping
 
 # Disks and the system
 
+def disk_view(readings: HardwareReadings, disk: Disk) -> DiskView:
+    """A disk with its temperature as last read."""
+    return DiskView(disk, readings.temperatures.get(disk.id))
+
+
 def disk_views(state: ArrayState, readings: HardwareReadings) -> list[DiskView]:
-    """Every disk in enclosure and slot order, with its temperature as last read."""
-    return [DiskView(disk, readings.temperatures.get(disk.id))
+    """Every disk in enclosure and slot order."""
+    return [disk_view(readings, disk)
             for disk in sorted(state.disks.values(), key=lambda d: (d.enclosure_id, d.slot))]
 
 

@@ -21,8 +21,8 @@ class Disks:
         return views.disk_smart(self._parts.state, self._parts.observed.hardware)
 
     def view(self, disk_id: int) -> DiskView:
-        disk = self._parts.state.disk(disk_id)
-        return DiskView(disk, self._parts.observed.hardware.temperatures.get(disk.id))
+        """Raises NotFound."""
+        return views.disk_view(self._parts.observed.hardware, self._parts.state.disk(disk_id))
 
     @one_at_a_time
     def set_spare(self, disk_ids: list[int], usage: DiskUsage,

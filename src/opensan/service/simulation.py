@@ -38,8 +38,7 @@ class Simulation:
         self._supervision = supervision
 
     def _disk_view(self, disk_id: int) -> DiskView:
-        disk = self._parts.state.disks[disk_id]
-        return DiskView(disk, self._parts.observed.hardware.temperatures.get(disk_id))
+        return views.disk_view(self._parts.observed.hardware, self._parts.state.disks[disk_id])
 
     @one_at_a_time
     def fail_disk(self, disk_id: int) -> DiskView:

@@ -398,6 +398,12 @@ class CephBackend(StorageBackend):
         volumes: dict[int, int] = {}
         snapshots: dict[int, int] = {}
         snapshot_space: dict[int, int] = {}
+        volumes_of: dict[int, list[Volume]] = {}
+        for volume in state.volumes.values():
+            volumes_of.setdefault(volume.pool_id, []).append(volume)
+        snapshots_of: dict[int, list[Snapshot]] = {}
+        for snapshot in state.snapshots.values():
+            snapshots_of.setdefault(snapshot.volume_id, []).append(snapshot)
         for pool in state.pools.values():
             name = self._ceph_pool(pool.name)
             detail = details.get(name)
@@ -406,14 +412,14 @@ class CephBackend(StorageBackend):
             pools[pool.id] = PoolUsage(frame["stats"]["total_bytes"] // max(1, int(detail["size"])),
                                        stored.get(name, 0))
             images = self._du(name)
-            for volume in state.volumes.values():
+            for volume in volumes_of.get(pool.id, []):
                 entries = images.get(self._image_name(volume.id))
-                if volume.pool_id != pool.id or not entries:
-                    continue
-                self._measure_volume(state, volume, entries, volumes, snapshots, snapshot_space)
+                if entries:
+                    self._measure_volume(volume, snapshots_of.get(volume.id, []), entries,
+                                         volumes, snapshots, snapshot_space)
         return Usage(pools, volumes, snapshots, snapshot_space)
 
-    def _measure_volume(self, state: ArrayState, volume: Volume,
+    def _measure_volume(self, volume: Volume, of_volume: list[Snapshot],
                         entries: list[tuple[str | None, int]], volumes: dict[int, int],
                         snapshots: dict[int, int], snapshot_space: dict[int, int]) -> None:
         """From a volume's `rbd du` entries, oldest snapshot first and the image itself last,
@@ -425,10 +431,9 @@ class CephBackend(StorageBackend):
         - the snapshot space holds everything changed since the oldest snapshot."""
         volumes[volume.id] = min(volume.capacity_bytes, sum(used for _, used in entries))
         names = [name for name, _ in entries]
-        for snapshot in state.snapshots.values():
+        for snapshot in of_volume:
             own = self._snapshot_name(snapshot.id)
-            if snapshot.volume_id == volume.id and own in names \
-                    and names.index(own) + 1 < len(entries):
+            if own in names and names.index(own) + 1 < len(entries):
                 snapshots[snapshot.id] = entries[names.index(own) + 1][1]
         has_snapshots = any(name is not None for name in names)
         snapshot_space[volume.id] = sum(used for _, used in entries[1:]) if has_snapshots else 0

@@ -105,6 +105,7 @@ class LinuxBackend(StorageBackend):
         self.luns = self.tgt.exports
         self._subvolume_ids: dict[int, int] = {}  # snapshot id -> btrfs subvolume id
         self._smart: dict[int, tuple[float, DiskSmart]] = {}
+        self._system = self._system_hardware()  # read once: the host's CPU and memory stay
 
     # Identity and monitoring
 
@@ -135,14 +136,14 @@ class LinuxBackend(StorageBackend):
                       sensor_overrides: Mapping[str, SensorStatus]) -> HardwareReadings:
         smart = {disk.id: self._disk_smart(disk) for disk in state.disks.values()}
         return HardwareReadings(
-            system=self._system(),
+            system=self._system,
             enclosures=(Enclosure(0, f"{socket.gethostname()} (host sensors from "
                                      "/sys/class/hwmon)", hwmon.read_sensors()),),
             smart=smart,
             temperatures={disk_id: report.temperature_c for disk_id, report in smart.items()},
         )
 
-    def _system(self) -> SystemHardware:
+    def _system_hardware(self) -> SystemHardware:
         return SystemHardware(
             model_name=self.config.model_name, serial_number=self._serial,
             firmware_version=f"OpenSAN {__version__}", controller_mode="Single Controller",
