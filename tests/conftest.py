@@ -243,6 +243,8 @@ class LiveServer:
 
     state_dir: Path
     extra_args: list[str] = field(default_factory=list)
+    # OPENSAN_* settings beyond the options, e.g. {"OPENSAN_MAX_CONNECTIONS": "8"}.
+    env: dict[str, str] = field(default_factory=dict)
     port: int = 0
     process: subprocess.Popen[bytes] | None = None
 
@@ -260,7 +262,7 @@ class LiveServer:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "opensan", "serve", "--port", str(self.port),
              "--state-dir", str(self.state_dir), "--seed", str(SEED), *self.extra_args],
-            stdout=log, stderr=subprocess.STDOUT,
+            stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **self.env},
         )
         # A Ceph controller restarted after kill -9 first waits for the lease of the lock its
         # dead self held (store/rados.py), on a loaded machine on top of its start-up.

@@ -24,13 +24,16 @@ MAY_IMPORT: dict[str, set[str]] = {
     "opensan.cli": {"opensan.client"},
     # `opensan serve` and `opensan passwd` start and set up an array: they stand next to the
     # composition root (and list the virtual array's models in --help).
-    "opensan.cli.main": {"opensan.cli", "opensan.client", "opensan.api.app", "opensan.array",
+    "opensan.cli.main": {"opensan.cli", "opensan.client", "opensan.api.app",
+                         "opensan.api.protocol", "opensan.array",
                          "opensan.config", "opensan.domain.errors",
                          "opensan.service.accounts", "opensan.backends.simulated.catalogue"},
     # The composition root assembles everything.
     "opensan.array": {"*"},
-    "opensan.config": {"opensan.store.sqlite"},  # the state dir's file name
-    "opensan.testing": {"opensan.api.app", "opensan.array", "opensan.client", "opensan.config"},
+    # The state dir's file name, and the server limits' defaults.
+    "opensan.config": {"opensan.store.sqlite", "opensan.api.limits"},
+    "opensan.testing": {"opensan.api.app", "opensan.api.protocol", "opensan.array",
+                        "opensan.client", "opensan.config"},
     "opensan.pytest_plugin": {"opensan.testing", "opensan.config"},
     "opensan.__main__": {"opensan.cli.main"},
     "opensan": set(),  # the package's __init__: its version

@@ -50,16 +50,17 @@ def run_virtual_array(settings: Settings, *, ssl_certfile: str | None = None,
     import uvicorn
 
     from opensan.api.app import create_app
+    from opensan.api.protocol import uvicorn_options
     from opensan.array import open_array
     from opensan.client import SanosClient
 
     array = open_array(settings)
     try:
+        limits = settings.limits()
         config = uvicorn.Config(
-            create_app(array.service, tick_seconds=settings.tick_seconds), host="127.0.0.1",
-            port=0,
-            log_level="warning", access_log=False, ssl_certfile=ssl_certfile,
-            ssl_keyfile=ssl_keyfile)
+            create_app(array.service, tick_seconds=settings.tick_seconds, limits=limits),
+            host="127.0.0.1", port=0, log_level="warning", access_log=False,
+            ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile, **uvicorn_options(limits))
         server = uvicorn.Server(config)
         thread = threading.Thread(target=server.run, name="opensan-virtual-array", daemon=True)
         thread.start()

@@ -10,7 +10,8 @@ import pytest
 from conftest import PASSWORD, Api, LiveServer, local_array
 from fastapi.testclient import TestClient
 
-from opensan.api.app import _redacted, create_app
+from opensan.api.app import create_app
+from opensan.api.middleware import redacted
 
 # A short password (QSAN's default, 1234) could appear in a port number: checked in context.
 SECRETS = (f"/password/{PASSWORD}", "Wr0ngSecret", "N3wSecret")
@@ -43,10 +44,25 @@ def test_live_server_output_has_no_password(live_server: LiveServer) -> None:
 
 
 def test_redaction_keeps_the_rest_of_the_line() -> None:
-    assert _redacted("/rest/login/account/admin/password/x", "") == \
+    assert redacted("/rest/login/account/admin/password/x", "") == \
         "/rest/login/account/admin/password/***"
-    assert _redacted("/rest/storage/volumeinfo", "a=1&PassWord=2") == \
+    assert redacted("/rest/storage/volumeinfo", "a=1&PassWord=2") == \
         "/rest/storage/volumeinfo?a=1&PassWord=%2A%2A%2A"
+    assert redacted("/rest/login/account/admin/pass%77ord/x", "") == \
+        "/rest/login/account/admin/pass%77ord/***"
+
+
+def test_a_password_holding_an_encoded_slash_is_redacted_whole(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """The audit saw `password/***/tail-S3cretSlash`: the decoded path split the password."""
+    with local_array(tmp_path) as array, caplog.at_level(logging.INFO, logger="opensan.access"), \
+            TestClient(create_app(array.service)) as http:
+        admin = Api(http).login("admin", PASSWORD)
+        admin.ok("POST", "/rest/account/setpassword/account/user/password/head%2Ftail-S3cretSlash")
+        http.post("/rest/login/account/user/password/head%2Ftail-S3cretSlash")
+    lines = "\n".join(r.getMessage() for r in caplog.records if r.name == "opensan.access")
+    assert lines.count("/password/***") == 3, lines
+    assert "S3cretSlash" not in lines and "tail" not in lines, lines
 
 
 def test_anonymous_is_refused_with_contract_body(anonymous: Api) -> None:

@@ -565,8 +565,10 @@ def test_token_accepted_in_every_form(harness: Harness, form: str) -> None:
     token = response.json()["accessToken"]
     headers: dict[str, str] = {}
     if form == "cookie":
-        # The cookie the login set, as a browser would send it back.
+        # The cookie the login set, as a browser would send it back, and the CSRF token that
+        # the array's own page reads from its cookie (api/auth.py).
         assert http.cookies.get(SESSION_COOKIE) == token
+        headers = {"X-CSRF-Token": http.cookies["opensan_csrf"]}
     else:
         http.cookies.clear()
         headers = {"Authorization": token if form == "raw" else f"Bearer {token}"}
@@ -631,7 +633,10 @@ def test_logout_by_cookie(harness: Harness) -> None:
     http = harness.http
     http.cookies.clear()
     token = http.post(f"/rest/login/account/admin/password/{PASSWORD}").json()["accessToken"]
-    assert http.post("/rest/logout").status_code == 200
+    # As the array's own page does: the CSRF token from its cookie (api/auth.py).
+    logout = http.post("/rest/logout", headers={"X-CSRF-Token": http.cookies["opensan_csrf"]})
+    assert logout.status_code == 200
+    assert "opensan_csrf" not in http.cookies
     assert_error(bare(http, "GET", "/rest/storage/volumeinfo",
                       headers={"Cookie": f"{SESSION_COOKIE}={token}"}), 401)
     assert_error(bare(http, "GET", "/rest/storage/volumeinfo",

@@ -386,6 +386,9 @@ BAD_BODIES = {
     "object-value": b'{"vdid": {"id": 1}, "sizegb": 10}',
     "negative-value": b'{"vdid": -1, "sizegb": 10}',
     "bad-utf8": b'{"vdid": "\xff", "sizegb": 10}',
+    "duplicate-key": b'{"vdid": "1", "sizegb": 10, "sizegb": 20}',
+    "nested-1000-deep": b"[" * 1000 + b"]" * 1000,
+    "object-nested-5000-deep": b'{"vdid": ' * 5000 + b"1" + b"}" * 5000,
 }
 
 
@@ -395,6 +398,27 @@ def test_bad_json_body_is_400(shared: SharedArray, body: str) -> None:
                                  headers={"Content-Type": "application/json"})
     changes = shared.changes()
     assert_error(response, 400)
+    assert not changes
+
+
+@pytest.mark.parametrize("path", ["/rest/login", "/rest/logout"])
+def test_a_body_nested_1000_deep_is_400_before_authentication(shared: SharedArray,
+                                                              path: str) -> None:
+    """The audit's 500 (RecursionError) on login, and on logout with a token."""
+    response = shared.admin.post(path, content=b"[" * 1000 + b"]" * 1000,
+                                 headers={"Content-Type": "application/json"})
+    changes = shared.changes()  # reads as admin: the logout did not happen
+    assert_error(response, 400, ErrorCode.INVALID_ARGUMENT)
+    assert not changes
+
+
+def test_one_key_twice_in_the_body_with_two_values_is_400(shared: SharedArray) -> None:
+    vdid = shared.ids.plain_volume
+    response = shared.admin.post(
+        "/rest/storage/snapspace", headers={"Content-Type": "application/json"},
+        content=f'{{"vdid": {vdid}, "sizegb": 10, "sizegb": 20}}'.encode())
+    changes = shared.changes()
+    assert_error(response, 400, ErrorCode.CONFLICTING_PARAMETER)
     assert not changes
 
 
@@ -442,6 +466,15 @@ def test_wrong_method_is_405(shared: SharedArray, endpoint: Endpoint, method: st
     changes = shared.changes()
     assert_error(response, 405, ErrorCode.METHOD_NOT_ALLOWED)
     assert not changes
+
+
+def test_a_405_allows_every_method_the_path_serves(shared: SharedArray) -> None:
+    """The audit's PUT .../snapshot/vdid/0 said Allow: GET, though POST is served there too."""
+    response = shared.admin.request("PUT", f"/rest/storage/snapshot/vdid/{shared.ids.plain_volume}")
+    assert_error(response, 405, ErrorCode.METHOD_NOT_ALLOWED)
+    assert {m.strip() for m in response.headers["allow"].split(",")} >= {"GET", "POST"}
+    only_get = shared.admin.request("PUT", "/rest/storage/volumeinfo")
+    assert {m.strip() for m in only_get.headers["allow"].split(",")} == {"GET"}
 
 
 def test_wrong_method_without_token_is_still_405(shared: SharedArray) -> None:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import threading
+import time
+from unittest import mock
 
 import pytest
 
@@ -15,6 +19,7 @@ from opensan.domain.errors import (
     TooManyAttempts,
 )
 from opensan.domain.models import Role
+from opensan.service import accounts as accounts_module
 
 from .helpers import INFO, WARNING, assert_unchanged, before, messages, refused
 
@@ -102,7 +107,44 @@ def test_five_failed_logins_lock_the_account_for_that_client(service, events):
     assert 0 < retry <= 301
     assert events.new() == [(INFO, "Account", f"Login for account admin from {CLIENT} refused: "
                                               f"locked for {retry} more seconds.")]
+    with pytest.raises(TooManyAttempts):
+        login(service, password="wrong-password")
+    assert events.new() == []  # one event per lockout for the logins it refuses
     assert service.state.sessions == {}
+
+
+def test_concurrent_guesses_are_counted_before_their_check(service, events):
+    """The audit's 60 concurrent wrong guesses had 27 checked and 5 WARNING events: every
+    attempt counts from its start, so only five are checked and one lockout is written."""
+    checked = []
+    matches = accounts_module.password_matches
+    barrier = threading.Barrier(60, timeout=30)
+
+    def slow_check(password, stored):
+        checked.append(password)
+        time.sleep(0.2)  # every guess is in flight at once
+        return matches(password, stored)
+
+    def guess():
+        barrier.wait()
+        with contextlib.suppress(NotAuthenticated, TooManyAttempts):
+            login(service, password="wrong-password")
+
+    with mock.patch.object(accounts_module, "password_matches", slow_check):
+        threads = [threading.Thread(target=guess) for _ in range(60)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert len(checked) == 5
+    written = events.new()
+    assert [e for e in written if e[0] is WARNING] == [
+        (WARNING, "Account", f"Login for account admin from {CLIENT} locked for 300 seconds "
+                             "after 5 failed logins.")]
+    assert sum("Login failed" in e[2] for e in written) == 5
+    assert sum("refused" in e[2] for e in written) == 1
+    with pytest.raises(TooManyAttempts):
+        login(service)
 
 
 def test_a_lock_holds_only_that_account_from_that_client(service):
@@ -264,3 +306,16 @@ def test_set_password_replaces_the_default_and_ends_that_accounts_sessions(servi
     with pytest.raises(NotAuthenticated):
         login(service, "user", PASSWORD)
     assert login(service, "user", "n3w-secret")[1].account == "user"
+
+
+def test_an_administrator_changing_their_own_password_ends_their_other_sessions(service, events):
+    """The endpoint says the account's other sessions end; the audit saw admin's stay valid."""
+    asking_token, asking = login(service)
+    other_token, _other = login(service, client="10.0.0.9")
+    user_token, _user = login(service, "user")
+    events.mark()
+    service.accounts.set_password("admin", "n3w-secret", asking)
+    assert events.new() == [(INFO, "Account", "Password of account admin changed by admin.")]
+    assert ended(service, other_token)
+    assert service.accounts.authenticate(asking_token).account == "admin"
+    assert service.accounts.authenticate(user_token).account == "user"

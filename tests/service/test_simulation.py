@@ -3,6 +3,8 @@ writes (service/simulation.py)."""
 
 from __future__ import annotations
 
+import time
+
 from opensan.domain.errors import (
     Conflict,
     ErrorCode,
@@ -11,6 +13,7 @@ from opensan.domain.errors import (
     NotFound,
     NotSupported,
 )
+from opensan.domain.identity import MAX_CLOCK_OFFSET_SECONDS
 from opensan.domain.models import (
     DiskHealth,
     DiskStatus,
@@ -299,6 +302,31 @@ def test_advance_clock_by_1_second_to_10_years(service):
     for seconds in (0, -5, MAX_CLOCK_STEP_SECONDS + 1):
         with refused(service, InvalidArgument, case=seconds):
             service.simulation.advance_clock(seconds)
+
+
+def test_the_clock_runs_at_most_100_years_ahead(service):
+    """The audit's 798th ten-year advance reached year 10001 and broke the array for good."""
+    assert MAX_CLOCK_OFFSET_SECONDS == 10 * MAX_CLOCK_STEP_SECONDS
+    for _ in range(9):
+        service.simulation.advance_clock(MAX_CLOCK_STEP_SECONDS)
+    service.simulation.advance_clock(1)
+    with refused(service, InvalidArgument):
+        service.simulation.advance_clock(MAX_CLOCK_STEP_SECONDS)
+    service.simulation.advance_clock(MAX_CLOCK_STEP_SECONDS - 1)
+    assert service.uow.clock.offset_seconds == MAX_CLOCK_OFFSET_SECONDS
+    with refused(service, InvalidArgument):
+        service.simulation.advance_clock(1)
+    volume = next(v for v in service.state.volumes.values() if v.snapshot_space_bytes)
+    taken = service.snapshots.take(volume.id)  # named from the time, in year 2126 or so
+    assert taken.name.startswith("snap-21")
+
+
+def test_a_clock_an_earlier_release_pushed_past_the_bound_opens_bounded(service, restart):
+    with service.uow.change() as change:  # what 0.1.0 allowed: 800 ten-year advances
+        change.set_meta("clock_offset", 800.0 * MAX_CLOCK_STEP_SECONDS)
+    reopened = restart()
+    assert reopened.uow.clock.offset_seconds == MAX_CLOCK_OFFSET_SECONDS
+    assert reopened.system.info().time < time.time() + MAX_CLOCK_OFFSET_SECONDS + 60
 
 
 # Host writes

@@ -78,6 +78,21 @@ def test_after_change_hooks_learn_whether_the_change_committed(service):
     assert seen == [True, False]
 
 
+def test_a_failing_hook_after_a_commit_never_turns_the_change_into_an_error(service, caplog):
+    """A change is answered only once committed; what fails after that is logged, not raised
+    (the audit saw a 500 for a snapshot that was committed with its event)."""
+
+    def failing(change, committed):
+        raise RuntimeError("a step after the change")
+
+    service.uow.after_change(failing)
+    with service.uow.change() as change:
+        change.event(INFO, "Test", "written")
+    assert "a step after the change" in caplog.text
+    with pytest.raises(ValueError, match="its own error"), service.uow.change():
+        raise ValueError("its own error")
+
+
 def test_a_backend_failure_during_a_change_leaves_nothing_behind(make_service):
     backend = FailingBackend(seed=SEED)
     service = make_service(backend)

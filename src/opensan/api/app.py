@@ -6,38 +6,29 @@ the service: it never imports a store or a backend.
 
 from __future__ import annotations
 
-import logging
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
 
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import Response
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel
 
+from opensan.api.auth import check_csrf, request_token
 from opensan.api.cache import ReadCache
 from opensan.api.endpoint import Access, Call, Endpoint, Kind, read_call_params
 from opensan.api.errors import install_error_handlers
+from opensan.api.limits import LoginGate, ServerLimits
+from opensan.api.middleware import AccessLog, BodyLimit, SecurityHeaders
 from opensan.api.routes import dashboard, help, log, login, simulation, storage
 from opensan.api.routes.help import HELP_KEY
-from opensan.api.routes.login import SESSION_COOKIE
 from opensan.domain.errors import Forbidden
 from opensan.domain.models import Role
 from opensan.service.array import ArrayService
 
-access_log = logging.getLogger("opensan.access")
 JSON = "application/json"
-
-
-def _token(request: Request) -> str | None:
-    header = request.headers.get("authorization")
-    if header:
-        scheme, _, rest = header.partition(" ")
-        return rest.strip() if scheme.lower() == "bearer" and rest else header.strip()
-    return request.cookies.get(SESSION_COOKIE)
 
 
 def _respond(result: Any) -> Response:
@@ -57,10 +48,13 @@ def _route_handler(
     async def handle(request: Request) -> Response:
         if shared:  # the other controller may have changed the array a moment ago
             await run_in_threadpool(service.uow.refresh, False)
-        token = _token(request)
+        token, cookie_only = request_token(request)
         session = None
         if endpoint.access is not Access.PUBLIC:
             session = service.accounts.authenticate(token)
+            if cookie_only and request.method == "POST":
+                assert token is not None
+                check_csrf(request, token)
             if endpoint.access is Access.ADMIN and session.role is not Role.ADMIN:
                 raise Forbidden(f"Account {session.account} is read-only; this needs an "
                                 "administrator.")
@@ -103,51 +97,25 @@ def _register(app: FastAPI, endpoint: Endpoint, service: ArrayService, cache: Re
                                   include_in_schema=False)
 
 
-def _redacted(path: str, query: str) -> str:
-    """The request line with every password value replaced, for the access log."""
-    segments = path.split("/")
-    for i in range(1, len(segments)):
-        if segments[i - 1].lower() in ("password", "newpassword"):
-            segments[i] = "***"
-    line = "/".join(segments)
-    if query:
-        pairs = [(k, "***" if "password" in k.lower() else v)
-                 for k, v in parse_qsl(query, keep_blank_values=True)]
-        line += "?" + urlencode(pairs)
-    return line
+def _add_docs(app: FastAPI, service: ArrayService) -> None:
+    """The OpenAPI description and Swagger UI, for logged-in accounts only, like the API."""
+
+    async def openapi(request: Request) -> Response:
+        service.accounts.authenticate(request_token(request)[0])
+        return JSONResponse(app.openapi())
+
+    async def docs(request: Request) -> HTMLResponse:
+        service.accounts.authenticate(request_token(request)[0])
+        return get_swagger_ui_html(openapi_url="/openapi.json", title=app.title)
+
+    app.add_api_route("/openapi.json", openapi, methods=["GET"], include_in_schema=False)
+    app.add_api_route("/docs", docs, methods=["GET"], include_in_schema=False)
 
 
-class AccessLog:
-    """Pure ASGI middleware (cheaper than BaseHTTPMiddleware) writing one redacted line a request."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    async def __call__(self, scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or not access_log.isEnabledFor(logging.INFO):
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = [0]
-
-        async def record(message: MutableMapping[str, Any]) -> None:
-            if message["type"] == "http.response.start":
-                status[0] = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, record)
-        finally:
-            client = scope.get("client") or ("-", 0)
-            # An unhandled error reaches the client as a 500 from the outermost middleware.
-            access_log.info("%s %s %s %d %.1fms", client[0], scope["method"],
-                            _redacted(scope["path"], scope.get("query_string", b"").decode(
-                                "latin-1")), status[0] or 500,
-                            (time.perf_counter() - started) * 1000)
-
-
-def create_app(service: ArrayService, *, tick_seconds: float = 1.0) -> FastAPI:
+def create_app(service: ArrayService, *, tick_seconds: float = 1.0,
+               limits: ServerLimits | None = None) -> FastAPI:
     """The server; while it runs, the array's periodic tick runs in its own thread."""
+    limits = limits or ServerLimits()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -161,9 +129,12 @@ def create_app(service: ArrayService, *, tick_seconds: float = 1.0) -> FastAPI:
         title="OpenSAN: QSAN XCubeSAN SANOS RESTful API",
         description="The SANOS RESTful API of a QSAN XCubeSAN array, served by OpenSAN. "
         "Parameters travel as key/value pairs in the path; GET /rest/ lists every endpoint.",
-        version="0.1.0", docs_url="/docs", redoc_url=None, lifespan=lifespan,
+        version="0.1.0", openapi_url=None, docs_url=None, redoc_url=None, lifespan=lifespan,
     )
+    app.state.login_gate = LoginGate(limits.login_concurrency, limits.login_queue,
+                                     limits.login_wait_seconds)
     install_error_handlers(app)
+    _add_docs(app, service)
     cache = ReadCache(service)
     endpoints = [
         *login.ENDPOINTS, *help.ENDPOINTS, *dashboard.ENDPOINTS, *log.ENDPOINTS,
@@ -171,5 +142,7 @@ def create_app(service: ArrayService, *, tick_seconds: float = 1.0) -> FastAPI:
     ]
     for endpoint in endpoints:
         _register(app, endpoint, service, cache)
-    app.add_middleware(AccessLog)
+    app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes)
+    app.add_middleware(SecurityHeaders)
+    app.add_middleware(AccessLog)  # the last added is the outermost: it sees every answer
     return app

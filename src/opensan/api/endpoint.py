@@ -155,9 +155,30 @@ def collect(endpoint: Endpoint, raw_path: str, prefix: str, query: str, body: by
     return found
 
 
+class _DuplicateKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _object_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """One key with two values is a conflict, as it is between the path and the body."""
+    data: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in data and data[key] != value:
+            raise _DuplicateKey(key)
+        data[key] = value
+    return data
+
+
 def _json_object(body: bytes) -> dict[str, str]:
     try:
-        data = json.loads(body)
+        data = json.loads(body, object_pairs_hook=_object_without_duplicates)
+    except _DuplicateKey as duplicate:
+        raise InvalidArgument(f"Parameter {duplicate.key[:40]!r} is given twice in the body with "
+                              "different values.", ErrorCode.CONFLICTING_PARAMETER) from None
+    except RecursionError:  # nested deeper than the parser's stack; no parameter is like that
+        raise InvalidArgument("The request body is nested too deeply.") from None
     except (ValueError, UnicodeDecodeError):
         raise InvalidArgument("The request body is not valid JSON.") from None
     if not isinstance(data, dict):

@@ -14,9 +14,13 @@ from pydantic.alias_generators import to_camel
 
 from opensan.domain import models as m
 
+_LAST_DATE = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC).timestamp()
+
 
 def iso_time(unix_seconds: float) -> str:
-    return datetime.fromtimestamp(unix_seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """Total: a record an earlier release stamped past year 9999 still renders."""
+    moment = min(max(unix_seconds, 0.0), _LAST_DATE)
+    return datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class Wire(BaseModel):

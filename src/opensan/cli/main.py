@@ -11,6 +11,7 @@ import uvicorn
 from rich.console import Console
 
 from opensan.api.app import create_app
+from opensan.api.protocol import uvicorn_options
 from opensan.array import open_array, open_store
 from opensan.backends.simulated.catalogue import MODELS
 from opensan.config import Settings
@@ -64,10 +65,11 @@ def serve(
               f"{info.hardware.serial_number}, "
               f"state in {settings.state_dir}, API on http://{host}:{port}/rest/ "
               f"(docs: http://{host}:{port}/docs)")
+    limits = settings.limits()
     try:
-        uvicorn.run(create_app(array.service, tick_seconds=settings.tick_seconds), host=host,
-                    port=port,
-                    access_log=False, log_level=log_level.lower())
+        uvicorn.run(create_app(array.service, tick_seconds=settings.tick_seconds, limits=limits),
+                    host=host, port=port, access_log=False, log_level=log_level.lower(),
+                    **uvicorn_options(limits))
     finally:
         array.close()
 

@@ -20,12 +20,16 @@ class ErrorCode(IntEnum):
     METHOD_NOT_ALLOWED = 10006
     STATE_CONFLICT = 10007
     OBJECT_NOT_FOUND = 10008
+    BODY_TOO_LARGE = 10009
+    REQUEST_TIMEOUT = 10010
+    SERVER_BUSY = 10011
     # Authentication (ours)
     NOT_LOGGED_IN = 10101
     SESSION_EXPIRED = 10102
     WRONG_CREDENTIALS = 10103
     FORBIDDEN = 10104
     TOO_MANY_LOGINS = 10105
+    CSRF_REFUSED = 10106
     # Objects (10300, 12002, 13502 and 13514 are QSAN's own)
     VOLUME_NOT_FOUND = 10300
     VOLUME_NAME_TAKEN = 10301
@@ -61,6 +65,8 @@ class SanError(Exception):
 
     http_status = 500
     code = ErrorCode.INTERNAL_ERROR
+    # When set, the answer says (Retry-After) how many seconds to wait before trying again.
+    retry_after_seconds: int | None = None
 
     def __init__(self, message: str, code: ErrorCode | None = None) -> None:
         super().__init__(message)
@@ -99,6 +105,17 @@ class Conflict(SanError):
 class TooManyAttempts(SanError):
     http_status = 429
     code = ErrorCode.TOO_MANY_LOGINS
+
+    def __init__(self, message: str, retry_after_seconds: int) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
+
+
+class Busy(SanError):
+    """The server is at a limit it keeps to stay responsive (e.g. password checks at once)."""
+
+    http_status = 503
+    code = ErrorCode.SERVER_BUSY
 
     def __init__(self, message: str, retry_after_seconds: int) -> None:
         super().__init__(message)

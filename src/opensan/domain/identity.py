@@ -31,11 +31,25 @@ def wwn(serial_number: str, volume_id: int) -> str:
     return f"6{QSAN_OUI}{serial_hex}{volume_id:016x}"
 
 
+# How far the simulated clock may run ahead of real time: far enough for any expiry or
+# rebuild an integrator tests, and far from the year 9999 where dates stop.
+MAX_CLOCK_OFFSET_SECONDS = 100 * 365 * 86400
+
+
 class Clock:
     """Wall-clock time plus an offset that tests and integrators can move forward."""
 
     def __init__(self, offset_seconds: float = 0.0) -> None:
         self.offset_seconds = offset_seconds
+
+    @property
+    def offset_seconds(self) -> float:
+        return self._offset_seconds
+
+    @offset_seconds.setter
+    def offset_seconds(self, seconds: float) -> None:
+        # Bounded also for a state dir of an earlier release, which had no bound.
+        self._offset_seconds = min(max(seconds, 0.0), MAX_CLOCK_OFFSET_SECONDS)
 
     def now(self) -> float:
         return time.time() + self.offset_seconds

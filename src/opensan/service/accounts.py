@@ -66,8 +66,16 @@ class LoginPolicy:
 
 @dataclass
 class _Throttle:
-    failures: deque[float]
+    # Attempts within the window that count: failures, and checks still in progress.
+    attempts: deque[float]
     locked_until: float = 0.0
+    refusal_noted: bool = False  # one event per lockout for the logins it refuses
+
+
+@dataclass(frozen=True)
+class _Attempt:
+    key: tuple[str, str]
+    locks: bool  # if this one fails, the account is locked for the client
 
 
 class Accounts:
@@ -109,33 +117,55 @@ class Accounts:
     def login(self, account_name: str, password: str, client: str) -> tuple[str, Session]:
         """A new session and its token. Raises TooManyAttempts while the account is locked for
         this client, NotAuthenticated for a wrong account or password."""
-        now = self._clock.now()
-        key = (account_name, client)
-        with self._lock:
-            throttle = self._throttles.get(key)
-            locked_for = int(throttle.locked_until - now) + 1 \
-                if throttle is not None and throttle.locked_until > now else 0
-        if locked_for:
-            self._uow.record_event(
-                EventLevel.INFO, "Account",
-                f"Login for account {self._shown(account_name)} from {client} refused: "
-                f"locked for {locked_for} more seconds.")
-            raise TooManyAttempts(f"Too many failed logins; try again in {locked_for} seconds.",
-                                  locked_for)
+        attempt = self._begin_attempt(account_name, client)
         account = self._uow.state.accounts.get(account_name)
         valid = password_matches(password, account.password_hash if account else self._decoy_hash)
         if account is None or not valid:
-            self._record_failure(account_name, account is not None, client, now)
+            self._record_failure(account_name, account is not None, client, attempt)
             raise NotAuthenticated("Wrong account or password.", ErrorCode.WRONG_CREDENTIALS)
         with self._lock:
-            self._throttles.pop(key, None)
+            self._throttles.pop(attempt.key, None)
         token = secrets.token_urlsafe(32)
+        now = self._clock.now()
         session = Session(token_hash(token), account.name, account.role, now, now)
         with self._uow.change() as change:
             change.put(session)
             change.event(EventLevel.INFO, "Account",
                          f"Account {account.name} logged in from {client}.")
         return token, session
+
+    def _begin_attempt(self, account_name: str, client: str) -> _Attempt:
+        """Count the attempt before its password is checked, so that concurrent guesses are
+        counted too: the one that reaches the limit locks at once, and those after it are
+        refused without a check. Raises TooManyAttempts while locked."""
+        now = self._clock.now()
+        key = (account_name, client)
+        locks = False
+        with self._lock:
+            self._prune_throttles(now)
+            throttle = self._throttles.setdefault(key, _Throttle(deque()))
+            locked_for = int(throttle.locked_until - now) + 1 if throttle.locked_until > now else 0
+            note_refusal = bool(locked_for) and not throttle.refusal_noted
+            if locked_for:
+                throttle.refusal_noted = True
+            else:
+                while throttle.attempts and throttle.attempts[0] <= now - self.policy.window_seconds:
+                    throttle.attempts.popleft()
+                throttle.attempts.append(now)
+                locks = len(throttle.attempts) >= self.policy.max_failures
+                if locks:
+                    throttle.locked_until = now + self.policy.lockout_seconds
+                    throttle.attempts.clear()
+                    throttle.refusal_noted = False
+        if locked_for:
+            if note_refusal:
+                self._uow.record_event(
+                    EventLevel.INFO, "Account",
+                    f"Login for account {self._shown(account_name)} from {client} refused: "
+                    f"locked for {locked_for} more seconds.")
+            raise TooManyAttempts(f"Too many failed logins; try again in {locked_for} seconds.",
+                                  locked_for)
+        return _Attempt(key, locks)
 
     @staticmethod
     def _shown(account_name: str) -> str:
@@ -148,25 +178,16 @@ class Accounts:
             return
         horizon = now - self.policy.window_seconds
         for key, throttle in list(self._throttles.items()):
-            if throttle.locked_until <= now and all(t <= horizon for t in throttle.failures):
+            if throttle.locked_until <= now and all(t <= horizon for t in throttle.attempts):
                 del self._throttles[key]
 
-    def _record_failure(self, account_name: str, known: bool, client: str, now: float) -> None:
+    def _record_failure(self, account_name: str, known: bool, client: str,
+                        attempt: _Attempt) -> None:
         shown = account_name if known else "(unknown)"
-        with self._lock:
-            self._prune_throttles(now)
-            throttle = self._throttles.setdefault((account_name, client), _Throttle(deque()))
-            throttle.failures.append(now)
-            while throttle.failures and throttle.failures[0] <= now - self.policy.window_seconds:
-                throttle.failures.popleft()
-            locked = len(throttle.failures) >= self.policy.max_failures
-            if locked:
-                throttle.locked_until = now + self.policy.lockout_seconds
-                throttle.failures.clear()
         with self._uow.change() as change:
             change.event(EventLevel.INFO, "Account",
                          f"Login failed for account {shown} from {client}.")
-            if locked:
+            if attempt.locks:
                 change.event(
                     EventLevel.WARNING, "Account",
                     f"Login for account {shown} from {client} locked for "
@@ -233,12 +254,15 @@ class Accounts:
         NotFound (no such account)."""
         if by.role is not Role.ADMIN:
             raise Forbidden("Only an administrator can change passwords.")
+        # Its other sessions end, also when administrators change their own: the one asking
+        # stays logged in.
         self.change_password(account_name, new_password, changed_by=by.account,
-                             end_sessions=account_name != by.account)
+                             end_sessions=True, keep=by.token_hash)
 
     def change_password(self, account_name: str, new_password: str, *, changed_by: str,
-                        end_sessions: bool) -> None:
-        """Set a password (and record who did it); end_sessions logs the account out everywhere.
+                        end_sessions: bool, keep: str | None = None) -> None:
+        """Set a password (and record who did it); end_sessions logs the account out everywhere
+        but in the session whose token hash is keep.
         Raises InvalidArgument (the password's form), NotFound (no such account)."""
         if not MIN_PASSWORD_LENGTH <= len(new_password) <= MAX_PASSWORD_LENGTH or not (
             new_password.isprintable()
@@ -255,7 +279,7 @@ class Accounts:
             change.put(updated)
             if end_sessions:
                 for session in list(change.state.sessions.values()):
-                    if session.account == account_name:
+                    if session.account == account_name and session.token_hash != keep:
                         change.delete(session)
             change.event(EventLevel.INFO, "Account",
                          f"Password of account {account_name} changed by {changed_by}.")

@@ -8,6 +8,7 @@ from dataclasses import replace
 
 from opensan.domain import checks, rules, views
 from opensan.domain.errors import Conflict, ErrorCode, InvalidArgument, NotFound
+from opensan.domain.identity import MAX_CLOCK_OFFSET_SECONDS
 from opensan.domain.models import (
     Disk,
     DiskHealth,
@@ -155,7 +156,12 @@ class Simulation:
         if not 1 <= seconds <= MAX_CLOCK_STEP_SECONDS:
             raise InvalidArgument(f"Advance the clock by 1 second to 10 years, got {seconds}.")
         with parts.uow.change() as change:
-            change.set_meta("clock_offset", parts.uow.clock.offset_seconds + seconds)
+            offset = parts.uow.clock.offset_seconds + seconds
+            if offset > MAX_CLOCK_OFFSET_SECONDS:
+                raise InvalidArgument(
+                    "The simulated clock runs at most 100 years ahead of real time; it is "
+                    f"{int(parts.uow.clock.offset_seconds)} seconds ahead now.")
+            change.set_meta("clock_offset", offset)
         self._supervision.tick()
         return parts.uow.clock.now()
 

@@ -9,6 +9,7 @@ state and a failure anywhere leaves everything as it was. Readers never take the
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -27,6 +28,7 @@ from opensan.store.records import (
     same_configuration,
 )
 
+log = logging.getLogger("opensan.service")
 # Writing these moves no cached read (accounts, sessions): all other kinds and settings do.
 _NOT_CONFIGURATION = frozenset(kind.name for kind in KINDS if not kind.configuration)
 _HOLDING_DATA = frozenset(kind.name for kind in KINDS if kind.holds_data)
@@ -145,9 +147,18 @@ class UnitOfWork:
                     self.version += 1
             finally:
                 if change is not None:
-                    for hook in self._after_change:
-                        hook(change, committed)
+                    self._run_after_change(change, committed)
                 self._changing = False
+
+    def _run_after_change(self, change: Change, committed: bool) -> None:
+        """A hook's failure is logged, never raised: a committed change is answered as done
+        (never a 500 for what is stored), and a failed one with its own error."""
+        for hook in self._after_change:
+            try:
+                hook(change, committed)
+            except Exception:
+                log.exception("A step after a change failed; the change %s.",
+                              "is committed" if committed else "was undone")
 
     def record_event(self, level: EventLevel, source: str, message: str) -> None:
         """An event that is not part of a change of records (a login, a restarted daemon)."""

@@ -5,21 +5,29 @@ from __future__ import annotations
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
+from opensan.api.auth import CSRF_COOKIE, SESSION_COOKIE, csrf_token
 from opensan.api.endpoint import Access, Call, Endpoint, Kind, Param
+from opensan.api.limits import LoginGate
 from opensan.api.schemas import EmptyOut, LoginOut
-
-SESSION_COOKIE = "opensan_session"
 
 
 async def login(call: Call) -> Response:
-    # scrypt takes tens of milliseconds: keep it off the event loop.
-    token, session = await run_in_threadpool(call.service.accounts.login, call.params["account"],
-                                             call.params["password"], call.client)
+    gate: LoginGate = call.request.app.state.login_gate
+    async with gate.slot():
+        # scrypt takes tens of milliseconds: keep it off the event loop.
+        token, session = await run_in_threadpool(
+            call.service.accounts.login, call.params["account"], call.params["password"],
+            call.client)
     body = LoginOut(access_token=token, expire_time=call.service.accounts.expire_time(session),
                     account=session.account, role=session.role.value)
     response = Response(body.model_dump_json(by_alias=True), media_type="application/json")
-    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict",
-                        max_age=int(call.service.accounts.policy.session_idle_seconds))
+    secure = call.request.url.scheme == "https"
+    max_age = int(call.service.accounts.policy.session_idle_seconds)
+    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict", secure=secure,
+                        max_age=max_age)
+    # Readable by the array's own pages, which send it back as X-CSRF-Token (api/auth.py).
+    response.set_cookie(CSRF_COOKIE, csrf_token(token), samesite="strict", secure=secure,
+                        max_age=max_age)
     return response
 
 
@@ -28,6 +36,7 @@ async def logout(call: Call) -> Response:
     await run_in_threadpool(call.service.accounts.logout, call.session)
     response = Response(EmptyOut().model_dump_json(), media_type="application/json")
     response.delete_cookie(SESSION_COOKIE)
+    response.delete_cookie(CSRF_COOKIE)
     return response
 
 

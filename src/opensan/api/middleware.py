@@ -1,0 +1,158 @@
+"""Pure ASGI middleware (cheaper than Starlette's BaseHTTPMiddleware) around every request:
+the redacted access log, the body size limit and the security headers."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import MutableMapping
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlencode
+
+from opensan.api.errors import error_body
+from opensan.domain.errors import ErrorCode
+
+access_log = logging.getLogger("opensan.access")
+Message = MutableMapping[str, Any]
+_SECRET_KEYS = ("password", "newpassword")
+
+
+def redacted(raw_path: str, query: str) -> str:
+    """The request line with every password value replaced, for the access log. It works on
+    the path as sent: a decoded path would split a password holding %2F into two segments."""
+    segments = raw_path.split("/")
+    for i in range(1, len(segments)):
+        if unquote(segments[i - 1]).lower() in _SECRET_KEYS:
+            segments[i] = "***"
+    line = "/".join(segments)
+    if query:
+        pairs = [(k, "***" if "password" in k.lower() else v)
+                 for k, v in parse_qsl(query, keep_blank_values=True)]
+        line += "?" + urlencode(pairs)
+    return line
+
+
+class AccessLog:
+    """One redacted line a request: client, method, path, status, duration."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Message, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or not access_log.isEnabledFor(logging.INFO):
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = [0]
+
+        async def record(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, record)
+        finally:
+            client = scope.get("client") or ("-", 0)
+            raw_path = scope.get("raw_path") or scope["path"].encode()
+            # An unhandled error reaches the client as a 500 from the outermost middleware.
+            access_log.info("%s %s %s %d %.1fms", client[0], scope["method"],
+                            redacted(raw_path.decode("latin-1"),
+                                     scope.get("query_string", b"").decode("latin-1")),
+                            status[0] or 500, (time.perf_counter() - started) * 1000)
+
+
+async def send_error(send: Any, status: int, code: int, message: str,
+                     headers: tuple[tuple[bytes, bytes], ...] = ()) -> None:
+    body = error_body(code, message)
+    await send({"type": "http.response.start", "status": status, "headers": [
+        (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+        *headers]})
+    await send({"type": "http.response.body", "body": body})
+
+
+class BodyLimit:
+    """Reads a request's body before the app does, and answers 413 as soon as it is larger
+    than max_bytes (from Content-Length, before reading any of it), so no request can make
+    the server buffer more than that."""
+
+    def __init__(self, app: Any, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Message, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = next((value for name, value in scope["headers"]
+                         if name == b"content-length"), b"0")
+        if not declared.isdigit() or int(declared) > self.max_bytes:
+            await self._refuse(send)
+            return
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away
+                return
+            size += len(message.get("body", b""))
+            if size > self.max_bytes:
+                await self._refuse(send)
+                return
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        delivered = False
+
+        async def replay() -> Message:
+            nonlocal delivered
+            if delivered:
+                after: Message = await receive()  # only a disconnect comes after the body
+                return after
+            delivered = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+    async def _refuse(self, send: Any) -> None:
+        # The rest of the body is never read: the connection closes after the answer.
+        await send_error(send, 413, ErrorCode.BODY_TOO_LARGE,
+                         f"The request body is larger than {self.max_bytes} bytes.",
+                         ((b"connection", b"close"),))
+
+
+# Swagger UI (/docs) loads its script and style from a CDN and starts with an inline script.
+_HTML_POLICY = (b"default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+                b"style-src 'self' https://cdn.jsdelivr.net; img-src 'self' data: "
+                b"https://fastapi.tiangolo.com; frame-ancestors 'none'")
+_API_POLICY = b"default-src 'none'; frame-ancestors 'none'"
+
+
+class SecurityHeaders:
+    """Headers every answer carries: no sniffing, no caching of the array's data (it holds
+    names, addresses and sessions), no framing, and a content security policy."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Message, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def add_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                html = any(name == b"content-type" and value.startswith(b"text/html")
+                           for name, value in headers)
+                headers += [(b"x-content-type-options", b"nosniff"),
+                            (b"x-frame-options", b"DENY"),
+                            (b"referrer-policy", b"no-referrer"),
+                            (b"content-security-policy", _HTML_POLICY if html else _API_POLICY)]
+                if not any(name == b"cache-control" for name, _ in headers):
+                    headers.append((b"cache-control", b"no-store"))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, add_headers)
