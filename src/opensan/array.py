@@ -71,14 +71,7 @@ def _open(settings: Settings, store: Store) -> Array:
         }
     else:
         options, profile = stored, Profile()
-        if settings.backend != options.get("backend", "simulated"):
-            raise InvalidArgument(
-                f"{settings.state_dir} holds a {options.get('backend', 'simulated')} array; "
-                f"it cannot be served by the {settings.backend} backend.")
-        if settings.model and settings.model.upper() != str(options["model"]).upper():
-            raise InvalidArgument(
-                f"{settings.state_dir} holds a {options['model']} array; start it without "
-                "--model or use another --state-dir.")
+        _check_options(settings, options)
     config = {"config": str(settings.backend_config)} if settings.backend_config else {}
     backend = spec.create({**options, **config})
     try:
@@ -98,7 +91,24 @@ def _open(settings: Settings, store: Store) -> Array:
                 f"{settings.state_dir} <account>.")
         if service.start(int(options["seed"]), settings.system_name, options):
             profile.apply(service)
+        elif stored is None:
+            # The other controller made it first (start decides under the records' lock): its
+            # options and profile hold, not this start's (the Ceph backend, the one on a shared
+            # store, is made from its config alone).
+            _check_options(settings, service.state.meta["backend_options"])
     except BaseException:
         backend.close()
         raise
     return Array(service, settings)
+
+
+def _check_options(settings: Settings, options: dict[str, Any]) -> None:
+    """The array in the records is one these settings may serve."""
+    if settings.backend != options.get("backend", "simulated"):
+        raise InvalidArgument(
+            f"{settings.state_dir} holds a {options.get('backend', 'simulated')} array; "
+            f"it cannot be served by the {settings.backend} backend.")
+    if settings.model and settings.model.upper() != str(options["model"]).upper():
+        raise InvalidArgument(
+            f"{settings.state_dir} holds a {options['model']} array; start it without "
+            "--model or use another --state-dir.")

@@ -116,7 +116,7 @@ def test_reads_answer_from_memory_without_the_store_or_the_backend(make_service,
     def untouchable(*_args, **_kwargs):
         raise AssertionError("a read reached the store or the backend")
 
-    for name in ("transaction", "load_state", "refresh", "get_meta", "is_new", "event_count",
+    for name in ("transaction", "load_state", "refresh", "get_meta", "event_count",
                  "event_page"):
         monkeypatch.setattr(service.uow.store, name, untouchable)
     for name in ("read_hardware", "measure_usage", "poll", "reconcile", "remove_orphans"):

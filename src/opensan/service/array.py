@@ -72,12 +72,12 @@ class ArrayService:
         self.accounts.ensure_defaults()
 
     def start(self, seed: int, system_name: str | None, backend_options: dict[str, Any]) -> bool:
-        """Bring the array up after load(); True when it is new (then fill it, e.g. from a
-        profile, through the operations). Raises InvalidArgument (the system name) and
-        BackendError (the storage cannot be read or made to match the records)."""
-        new = self.uow.store.is_new()
-        if new:
-            self._initialize(seed, system_name, backend_options)
+        """Bring the array up after load(); True when this start made it new (then fill it,
+        e.g. from a profile, through the operations), False also when the other controller of
+        a shared store made it a moment ago (this one joins it). Raises InvalidArgument (the
+        system name) and BackendError (the storage cannot be read or made to match the
+        records)."""
+        new = self._initialize(seed, system_name, backend_options)
         self.uow.exclusively(self._backend.remove_orphans)
         self._apply_settings(self.uow.state)
         self._backend.reconcile(self.uow.state)
@@ -88,9 +88,16 @@ class ArrayService:
         return new
 
     def _initialize(self, seed: int, system_name: str | None,
-                    backend_options: dict[str, Any]) -> None:
+                    backend_options: dict[str, Any]) -> bool:
+        """Record a new array's settings, disks and adopted pools; False when it was made
+        already. "New" is decided again in the change, under a shared store's lock, so two
+        controllers started together cannot both fill it; "made" needs no lock (it stays so)."""
+        if "created_at" in self.uow.state.meta:
+            return False
         backend = self._backend
         with self.uow.change() as change:
+            if "created_at" in change.state.meta:  # the other controller made it meanwhile
+                return False
             change.set_meta("seed", seed)
             change.set_meta("backend_options", backend_options)
             change.set_meta("system_name",
@@ -104,6 +111,7 @@ class ArrayService:
                              f"Pool {pool.name} ({pool.protection}) taken over from the cluster.")
             change.set_meta("created_at", change.now)
             change.event(EventLevel.INFO, "System", f"Array {backend.model_name()} initialized.")
+        return True
 
     def _follow_settings(self, change: Change, committed: bool) -> None:
         if committed and "meta" in change.touched:

@@ -47,7 +47,6 @@ class Store(Protocol):
         a store nobody else writes just waits."""
 
     def get_meta(self, key: str, default: Any = None) -> Any: ...
-    def is_new(self) -> bool: ...
 
     def load_state(self) -> ArrayState:
         """Every record of every kind, and the settings (meta) but those the store keeps for

@@ -206,9 +206,6 @@ class RadosStore:
         value = self._records.get(f"meta/{key}")
         return default if value is None else json.loads(value)
 
-    def is_new(self) -> bool:
-        return self.get_meta("created_at") is None
-
     def load_state(self) -> ArrayState:
         with self._lock:
             state = ArrayState()

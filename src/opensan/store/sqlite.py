@@ -178,9 +178,6 @@ class SqliteStore:
         with self._read_lock:
             return Transaction(self._reader).get_meta(key, default)
 
-    def is_new(self) -> bool:
-        return self.get_meta("created_at") is None
-
     def load_state(self) -> ArrayState:
         state = ArrayState()
         with self._read_lock:
