@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import PASSWORD, POOLS_SHARE_DISKS, Harness, array_state, assert_error
+from conftest import PASSWORD, POOLS_SHARE_DISKS, SIMULATED, Harness, array_state, assert_error
 from test_auth_matrix import (
     ArrayIds,
     Endpoint,
@@ -389,6 +389,7 @@ BAD_BODIES = {
     "duplicate-key": b'{"vdid": "1", "sizegb": 10, "sizegb": 20}',
     "nested-1000-deep": b"[" * 1000 + b"]" * 1000,
     "object-nested-5000-deep": b'{"vdid": ' * 5000 + b"1" + b"}" * 5000,
+    "lone-surrogate": b'{"vdid": "\\ud800", "sizegb": 10}',
 }
 
 
@@ -410,6 +411,24 @@ def test_a_body_nested_1000_deep_is_400_before_authentication(shared: SharedArra
     changes = shared.changes()  # reads as admin: the logout did not happen
     assert_error(response, 400, ErrorCode.INVALID_ARGUMENT)
     assert not changes
+
+
+def test_a_lone_surrogate_in_a_password_is_400_not_500(shared: SharedArray) -> None:
+    response = shared.http.post("/rest/login", json=None,
+                                content=b'{"account": "admin", "password": "\\ud800abcd"}')
+    changes = shared.changes()
+    assert_error(response, 400, ErrorCode.INVALID_ARGUMENT)
+    assert not changes
+
+
+def test_a_newline_in_a_path_value_reaches_the_endpoint(shared: SharedArray) -> None:
+    """It was "no such API" (10005): the catch-all route did not match a newline."""
+    response = shared.admin.get("/rest/storage/snapshot/vdid/%0A1")
+    assert_error(response, 400, ErrorCode.INVALID_ARGUMENT)
+    if SIMULATED:
+        sensor = shared.admin.post("/rest/sim/sensor/sensor/%0A1/status/good")
+        assert_error(sensor, 404, ErrorCode.OBJECT_NOT_FOUND)
+    assert not shared.changes()
 
 
 def test_one_key_twice_in_the_body_with_two_values_is_400(shared: SharedArray) -> None:

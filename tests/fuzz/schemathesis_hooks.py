@@ -85,7 +85,7 @@ def after_call(context: Any, case: Any, response: Any) -> None:
     if path in ("/rest/logout", "/rest/sim/clock/seconds/{seconds}"):
         _token = None
     elif path.startswith("/rest/account/setpassword/"):
-        account = quote(str(case.path_parameters["username"]), safe="")
+        account = quote(str(case.path_parameters["account"]), safe="")
         _post(f"/rest/account/setpassword/account/{account}/password/{PASSWORD}")
     elif path.startswith("/rest/sim/latency/"):
         _post("/rest/sim/latency/ms/0")
@@ -126,38 +126,38 @@ def sanos_error_body(ctx: Any, response: Any, case: Any) -> bool | None:
 # operation and a JSON pointer into its 200 answer per path parameter; every operation taking
 # one of those parameters gets a link from it.
 
-LOGIN = "/rest/login/account/{username}/password/{password}"
+LOGIN = "/rest/login/account/{account}/password/{password}"
 SOURCES: list[tuple[str, str, dict[str, str]]] = [
     ("get", "/rest/storage/volumeinfo", {"vdid": "/0/id"}),
     ("get", "/rest/storage/volumeinfo", {"vdid": "/1/id"}),
-    ("get", "/rest/storage/poolinfo", {"pool_id": "/0/id"}),
-    ("get", "/rest/storage/diskinfo", {"disk_id": "/0/id", "disk_ids": "/0/id"}),
-    ("get", "/rest/storage/diskinfo", {"disk_id": "/25/id", "disk_ids": "/25/id"}),  # a free one
-    ("get", "/rest/storage/availtarget", {"target_id": "/0/id"}),
-    ("get", "/rest/storage/availtarget", {"target_id": "/1/id"}),
-    ("get", "/rest/storage/availlun/targetid/{target_id}",
-     {"target_id": "/targetId", "lun": "/freeLuns/0"}),
-    ("get", "/rest/storage/lunmappinginfo", {"target_id": "/0/targetId", "lun": "/0/lun"}),
+    ("get", "/rest/storage/poolinfo", {"poolid": "/0/id"}),
+    ("get", "/rest/storage/diskinfo", {"diskid": "/0/id", "diskids": "/0/id"}),
+    ("get", "/rest/storage/diskinfo", {"diskid": "/25/id", "diskids": "/25/id"}),  # a free one
+    ("get", "/rest/storage/availtarget", {"targetid": "/0/id"}),
+    ("get", "/rest/storage/availtarget", {"targetid": "/1/id"}),
+    ("get", "/rest/storage/availlun/targetid/{targetid}",
+     {"targetid": "/targetId", "lun": "/freeLuns/0"}),
+    ("get", "/rest/storage/lunmappinginfo", {"targetid": "/0/targetId", "lun": "/0/lun"}),
     ("get", "/rest/storage/snapshot/vdid/{vdid}",
-     {"vdid": "/volumeId", "snapshot_id": "/snapshots/0/id"}),
-    ("get", "/rest/dashboard/hwmonitor", {"sensor_id": "/enclosures/0/sensors/0/id"}),
-    ("post", "/rest/storage/createpool/name/{name}/raidlevel/{raid_level}/diskids/{disk_ids}",
-     {"pool_id": "/id"}),
-    ("post", "/rest/storage/createvolume/poolid/{pool_id}/name/{name}/sizegb/{sizegb}",
+     {"vdid": "/volumeId", "snapid": "/snapshots/0/id"}),
+    ("get", "/rest/dashboard/hwmonitor", {"sensor": "/enclosures/0/sensors/0/id"}),
+    ("post", "/rest/storage/createpool/name/{name}/raidlevel/{raidlevel}/diskids/{diskids}",
+     {"poolid": "/id"}),
+    ("post", "/rest/storage/createvolume/poolid/{poolid}/name/{name}/sizegb/{sizegb}",
      {"vdid": "/id"}),
-    ("post", "/rest/storage/snapshot/vdid/{vdid}", {"snapshot_id": "/id"}),
-    ("post", "/rest/storage/createtarget/controller/{controller}", {"target_id": "/id"}),
-    ("post", "/rest/sim/faildisk/diskid/{disk_id}", {"disk_id": "/id", "disk_ids": "/id"}),
-    ("post", LOGIN, {"username": "/account"}),
+    ("post", "/rest/storage/snapshot/vdid/{vdid}", {"snapid": "/id"}),
+    ("post", "/rest/storage/createtarget/controller/{controller}", {"targetid": "/id"}),
+    ("post", "/rest/sim/faildisk/diskid/{diskid}", {"diskid": "/id", "diskids": "/id"}),
+    ("post", LOGIN, {"account": "/account"}),
 ]
 
 # Random names never hit an account: without these examples no login and no password change
 # would ever succeed (nor the restore of after_call ever run). The read-only user, so that the
 # failed logins of the variations lock out that account only, never the fuzz's admin.
 EXAMPLES = {
-    LOGIN: {"username": "user", "password": PASSWORD},
-    "/rest/account/setpassword/account/{username}/password/{new_password}":
-        {"username": "user", "new_password": "fuzz-password"},
+    LOGIN: {"account": "user", "password": PASSWORD},
+    "/rest/account/setpassword/account/{account}/password/{password}":
+        {"account": "user", "password": "fuzz-password"},
 }
 
 

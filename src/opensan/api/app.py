@@ -15,15 +15,17 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel
+from starlette.convertors import Convertor, register_url_convertor
 
 from opensan.api.auth import check_csrf, request_token
 from opensan.api.cache import ReadCache
-from opensan.api.endpoint import Access, Call, Endpoint, Kind, read_call_params
+from opensan.api.endpoint import Access, Call, Endpoint, read_call_params
 from opensan.api.errors import install_error_handlers
 from opensan.api.limits import LoginGate, ServerLimits
 from opensan.api.middleware import AccessLog, BodyLimit, SecurityHeaders
 from opensan.api.routes import dashboard, help, log, login, simulation, storage
 from opensan.api.routes.help import HELP_KEY
+from opensan.api.schemas import ErrorBody
 from opensan.domain.errors import Forbidden
 from opensan.domain.models import Role
 from opensan.service.array import ArrayService
@@ -68,7 +70,34 @@ def _route_handler(
     return handle
 
 
-_OPENAPI_TYPES = {Kind.ID: "integer", Kind.NUMBER: "integer"}
+ANY_PATH = "anypath"
+
+
+class _AnyPath(Convertor[str]):
+    """Starlette's path convertor, newlines included: a value with %0A is the endpoint's to
+    refuse (400, or an object's 404), not "no such API"."""
+
+    regex = "(?s:.*)"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor(ANY_PATH, _AnyPath())
+
+# The refusals any operation can answer, each with the error body (docs/errors.md has the codes).
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": description} for status, description in {
+        400: "A parameter has the wrong form or range", 401: "Not logged in, or a wrong password",
+        403: "The account may not do this", 404: "No such object", 409: "The array's state "
+        "forbids it", 413: "The body is too large", 429: "Too many failed logins",
+        500: "A defect, or the backend failed; nothing changed", 501: "The backend cannot do "
+        "this", 503: "Too many logins at once", 507: "Not enough capacity in the pool",
+    }.items()
+}
 
 
 def _register(app: FastAPI, endpoint: Endpoint, service: ArrayService, cache: ReadCache) -> None:
@@ -81,18 +110,19 @@ def _register(app: FastAPI, endpoint: Endpoint, service: ArrayService, cache: Re
             "extension": endpoint.extension,
         }
         parameters = [
-            {"name": p.shown, "in": "path", "required": True, "description": p.description,
-             "schema": {"type": _OPENAPI_TYPES.get(p.kind, "string")}}
+            {"name": p.key, "in": "path", "required": True, "description": p.description,
+             "schema": p.json_schema()}
             for p in endpoint.params if p.required
         ]
         app.add_api_route(
             canonical, handler, methods=[endpoint.method], summary=endpoint.description,
             openapi_extra={HELP_KEY: help_item, "parameters": parameters},
-            tags=["extensions" if endpoint.extension else "SANOS"],
+            tags=["extensions" if endpoint.extension else "SANOS"], responses=_ERRORS,
         )
         if endpoint.params:
             # The same endpoint with pairs in any order, optional pairs, or no path pairs at all.
-            for path in {prefix.rstrip("/"), f"{prefix.rstrip('/')}/{{tail:path}}"} - {canonical}:
+            for path in {prefix.rstrip("/"), f"{prefix.rstrip('/')}/{{tail:{ANY_PATH}}}"} - {
+                    canonical}:
                 app.add_api_route(path, handler, methods=[endpoint.method],
                                   include_in_schema=False)
 

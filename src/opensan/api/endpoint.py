@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote
@@ -41,6 +41,24 @@ class Kind(Enum):
     TEXT_LIST = "comma-separated strings"
 
 
+_ID_PATTERN = "[0-9]{1,10}"
+_KIND_SCHEMAS: dict[Kind, dict[str, Any]] = {
+    Kind.ID: {"type": "integer", "minimum": 0, "maximum": 9_999_999_999},
+    Kind.NUMBER: {"type": "integer", "minimum": 0, "maximum": 10**19 - 1},
+    Kind.TEXT: {"type": "string", "minLength": 1},
+    Kind.ID_LIST: {"type": "string", "pattern": f"^{_ID_PATTERN}(,{_ID_PATTERN})*$"},
+    Kind.TEXT_LIST: {"type": "string", "minLength": 1},
+}
+
+
+def choice_pattern(*words: str) -> str:
+    """The JSON Schema pattern of words matched as the array matches them: in any case."""
+    def any_case(word: str) -> str:
+        return "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else re.escape(c)
+                       for c in word)
+    return "^(" + "|".join(any_case(word) for word in words) + ")$"
+
+
 class Access(Enum):
     PUBLIC = "public"
     ANY_ACCOUNT = "any account"
@@ -58,10 +76,16 @@ class Param:
     # A value that follows the prefix directly, without a key (log/list/<page_num>).
     positional: bool = False
     secret: bool = False
+    # JSON Schema bounds for the OpenAPI description (minimum, maximum, pattern...): exactly
+    # the values the array takes, so that a generated request inside them is never a 400.
+    schema: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def shown(self) -> str:
         return self.placeholder or self.key
+
+    def json_schema(self) -> dict[str, Any]:
+        return {**_KIND_SCHEMAS[self.kind], **self.schema}
 
 
 @dataclass
@@ -105,7 +129,7 @@ class Endpoint:
         for param in self.params:
             if param.required:
                 key = "" if param.positional else f"/{param.key}"
-                parts.append(f"{key}/{{{param.shown}}}")
+                parts.append(f"{key}/{{{param.key}}}")
         return "".join(parts)
 
 
@@ -183,6 +207,10 @@ def _json_object(body: bytes) -> dict[str, str]:
         raise InvalidArgument("The request body is not valid JSON.") from None
     if not isinstance(data, dict):
         raise InvalidArgument("The request body must be a JSON object of parameters.")
+    try:  # JSON's \ud800 escapes make text that is not Unicode: no parameter holds that
+        json.dumps(data, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        raise InvalidArgument("The request body holds text that is not valid Unicode.") from None
     texts: dict[str, str] = {}
     for key, value in data.items():
         if isinstance(value, list) and all(isinstance(v, str | int) for v in value):

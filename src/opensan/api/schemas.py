@@ -33,6 +33,8 @@ class ErrorDetail(Wire):
 
 
 class ErrorBody(Wire):
+    """Every answer that is not 200 (api-contract.md, "Errors"; docs/errors.md)."""
+
     error: ErrorDetail
 
 

@@ -43,14 +43,15 @@ RULES: dict[RaidLevel, RaidRule] = {
 NESTED_GROUPS = 2
 
 
+# "RAID 5", "raid5", "RAID-5", "5" or "05", spaces around allowed: also the pattern the API description gives.
+RAID_LEVEL_PATTERN = r"^ *(?:[rR][aA][iI][dD][ _-]?)?(0?[0156]|10|50|60) *$"
+
+
 def parse_raid_level(text: str) -> RaidLevel:
     """Accept "RAID 5", "raid5", "RAID-5" or "5"."""
-    match = re.fullmatch(r"(?:raid[ _-]?)?([0-9]{1,2})", text.strip().lower())
+    match = re.fullmatch(RAID_LEVEL_PATTERN.strip("^$"), text)
     if match:
-        wanted = f"RAID {int(match.group(1))}"
-        for level in RaidLevel:
-            if level.value == wanted:
-                return level
+        return RaidLevel(f"RAID {int(match.group(1))}")
     choices = ", ".join(level.value for level in RaidLevel)
     raise InvalidArgument(f"Unknown RAID level {text!r}; use one of {choices}.")
 

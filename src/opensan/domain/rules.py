@@ -9,7 +9,8 @@ from opensan.domain.errors import ErrorCode, InvalidArgument
 
 GIB = 1024**3
 NAME_MAX_LENGTH = 32
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,31}")
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$"
+_NAME = re.compile(NAME_PATTERN.strip("^$"))
 MAX_SNAPSHOTS_PER_VOLUME = 64
 MIN_VOLUME_GB = 1
 # 1 PiB, the largest volume a SANOS array creates; anything larger is a typo, not a request.

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 import threading
 from collections import deque
@@ -38,6 +39,9 @@ PERSIST_EVERY_SECONDS = 60.0
 # Throttle records beyond this many are pruned of the ones that no longer matter.
 _THROTTLE_RECORDS = 4096
 MIN_PASSWORD_LENGTH, MAX_PASSWORD_LENGTH = 4, 64
+# 4 to 64 characters, none of them a control character (nor half a UTF-16 pair).
+_PASSWORD = re.compile(r"[^\x00-\x1f\x7f-\x9f\ud800-\udfff]"
+                       f"{{{MIN_PASSWORD_LENGTH},{MAX_PASSWORD_LENGTH}}}")
 
 
 def hash_password(password: str, salt: bytes | None = None) -> str:
@@ -264,12 +268,10 @@ class Accounts:
         """Set a password (and record who did it); end_sessions logs the account out everywhere
         but in the session whose token hash is keep.
         Raises InvalidArgument (the password's form), NotFound (no such account)."""
-        if not MIN_PASSWORD_LENGTH <= len(new_password) <= MAX_PASSWORD_LENGTH or not (
-            new_password.isprintable()
-        ):
+        if not _PASSWORD.fullmatch(new_password):
             raise InvalidArgument(
-                f"A password is {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} printable "
-                "characters.")
+                f"A password is {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters, "
+                "none of them a control character.")
         account = self._uow.state.accounts.get(account_name)
         if account is None:
             raise NotFound("No such account.", ErrorCode.ACCOUNT_NOT_FOUND)

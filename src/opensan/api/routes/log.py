@@ -24,5 +24,6 @@ async def list_events(call: Call) -> EventPageOut:
 ENDPOINTS = [
     Endpoint("GET", "/rest/log/list", "Show system event logs, page 1 = newest.", list_events,
              params=(Param("page", Kind.NUMBER, "Event log page number, from 1",
-                           placeholder="page_num", positional=True),)),
+                           placeholder="page_num", positional=True,
+                           schema={"minimum": 1, "maximum": MAX_PAGE}),)),
 ]

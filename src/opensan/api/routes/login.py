@@ -9,6 +9,12 @@ from opensan.api.auth import CSRF_COOKIE, SESSION_COOKIE, csrf_token
 from opensan.api.endpoint import Access, Call, Endpoint, Kind, Param
 from opensan.api.limits import LoginGate
 from opensan.api.schemas import EmptyOut, LoginOut
+from opensan.service.accounts import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
+
+# The password rule of service/accounts.py, as JSON Schema says it (a JSON string cannot hold
+# the lone surrogates that rule also refuses).
+PASSWORD_SCHEMA = {"minLength": MIN_PASSWORD_LENGTH, "maxLength": MAX_PASSWORD_LENGTH,
+                   "pattern": "^[^\\x00-\\x1f\\x7f-\\x9f]*$"}
 
 
 async def login(call: Call) -> Response:
@@ -61,7 +67,9 @@ ENDPOINTS = [
         "POST", "/rest/account/setpassword",
         "Set an account's password; other sessions of that account end.", set_password,
         params=(Param("account", Kind.TEXT, "Account name", placeholder="username"),
-                Param("password", Kind.TEXT, "New password (4-64 printable characters)",
+                Param("password", Kind.TEXT,
+                      "New password (4-64 characters, no control characters)",
+                      schema=PASSWORD_SCHEMA,
                       placeholder="new_password", secret=True)),
         access=Access.ADMIN, extension=True,
     ),

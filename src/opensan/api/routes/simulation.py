@@ -7,14 +7,16 @@ from __future__ import annotations
 
 from fastapi.concurrency import run_in_threadpool
 
-from opensan.api.endpoint import Access, Call, Endpoint, Kind, Param
-from opensan.api.routes.storage import VDID
+from opensan.api.endpoint import Access, Call, Endpoint, Kind, Param, choice_pattern
+from opensan.api.routes.storage import SIZE_GB, VDID
 from opensan.api.schemas import ClockOut, DiskOut, EmptyOut, VolumeOut, iso_time
 from opensan.domain.errors import InvalidArgument
 from opensan.domain.models import SensorStatus
 from opensan.domain.traits import Capability
+from opensan.service.simulation import MAX_CLOCK_STEP_SECONDS, MAX_LATENCY_MS
 
 DISK_ID = Param("diskid", Kind.ID, "Disk ID", placeholder="disk_id")
+SENSOR_WORDS = tuple(status.value.lower() for status in SensorStatus)
 
 
 async def fail_disk(call: Call) -> DiskOut:
@@ -28,7 +30,7 @@ async def replace_disk(call: Call) -> DiskOut:
 
 
 async def set_sensor(call: Call) -> EmptyOut:
-    statuses = {s.value.lower(): s for s in SensorStatus}
+    statuses = dict(zip(SENSOR_WORDS, SensorStatus, strict=True))
     try:
         status = statuses[call.params["status"].lower()]
     except KeyError:
@@ -67,21 +69,25 @@ def endpoints(capabilities: frozenset[Capability]) -> list[Endpoint]:
                      params=(Param("sensor", Kind.TEXT, "Sensor ID from hwmonitor",
                                    placeholder="sensor_id"),
                              Param("status", Kind.TEXT, "good, warning or failed",
-                                   placeholder="good|warning|failed")),
+                                   placeholder="good|warning|failed",
+                                   schema={"pattern": choice_pattern(*SENSOR_WORDS)})),
                      access=Access.ADMIN, extension=True),
             Endpoint("POST", "/rest/sim/latency", "Make every change take this long.",
-                     set_latency, params=(Param("ms", Kind.NUMBER, "Milliseconds, 0-600000"),),
+                     set_latency, params=(Param("ms", Kind.NUMBER, "Milliseconds, 0-600000",
+                                                 schema={"maximum": MAX_LATENCY_MS}),),
                      access=Access.ADMIN, extension=True),
         ]
     if Capability.SIMULATED_CLOCK in capabilities:
         found.append(Endpoint(
             "POST", "/rest/sim/clock", "Move the array clock forward (rebuilds, drift, expiry).",
-            advance_clock, params=(Param("seconds", Kind.NUMBER, "Seconds to advance"),),
+            advance_clock, params=(Param("seconds", Kind.NUMBER, "Seconds to advance",
+                                          schema={"minimum": 1,
+                                                  "maximum": MAX_CLOCK_STEP_SECONDS}),),
             access=Access.ADMIN, extension=True))
     if Capability.HOST_WRITE_SIMULATION in capabilities:
         found.append(Endpoint(
             "POST", "/rest/sim/hostwrite",
             "Pretend hosts wrote to a volume: thin volumes and snapshots grow.", host_write,
-            params=(VDID, Param("sizegb", Kind.NUMBER, "GiB written")),
+            params=(VDID, Param("sizegb", Kind.NUMBER, "GiB written", schema=SIZE_GB.schema)),
             access=Access.ADMIN, extension=True))
     return found

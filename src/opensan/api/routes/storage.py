@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from fastapi.concurrency import run_in_threadpool
 
-from opensan.api.endpoint import Access, Call, Endpoint, Kind, Param
+from opensan.api.endpoint import Access, Call, Endpoint, Kind, Param, choice_pattern
 from opensan.api.schemas import (
     DISK_LIST,
     MAPPING_LIST,
@@ -23,20 +25,26 @@ from opensan.api.schemas import (
     TargetOut,
     VolumeOut,
 )
+from opensan.domain import rules
 from opensan.domain.errors import InvalidArgument
 from opensan.domain.models import DiskUsage, Permission, Provision
-from opensan.domain.raid import parse_raid_level
+from opensan.domain.raid import RAID_LEVEL_PATTERN, parse_raid_level
 
 VDID = Param("vdid", Kind.ID, "Volume ID")
 TARGET_ID = Param("targetid", Kind.ID, "Target ID", placeholder="target_id")
 POOL_ID = Param("poolid", Kind.ID, "Pool ID", placeholder="pool_id")
 SNAPSHOT_ID = Param("snapid", Kind.ID, "Snapshot ID", placeholder="snapshot_id")
 DISK_IDS = Param("diskids", Kind.ID_LIST, "Disk IDs, comma-separated", placeholder="disk_ids")
-LUN = Param("lun", Kind.NUMBER, "LUN number, 0-254")
-SIZE_GB = Param("sizegb", Kind.NUMBER, "Size in GiB")
+LUN = Param("lun", Kind.NUMBER, "LUN number, 0-254", schema={"maximum": rules.MAX_LUN})
+SIZE_GB = Param("sizegb", Kind.NUMBER, "Size in GiB",
+                schema={"minimum": rules.MIN_VOLUME_GB, "maximum": rules.MAX_VOLUME_GB})
 
 
-def _choice(text: str, choices: dict[str, object], what: str) -> object:
+SPARE_TYPES = {"global": DiskUsage.GLOBAL_SPARE, "dedicated": DiskUsage.DEDICATED_SPARE,
+               "free": DiskUsage.FREE}
+
+
+def _choice(text: str, choices: Mapping[str, object], what: str) -> object:
     try:
         return choices[text.lower()]
     except KeyError:
@@ -211,9 +219,7 @@ async def delete_target(call: Call) -> TargetOut:
 
 
 async def set_spare(call: Call) -> bytes:
-    usage = _choice(call.params["type"], {"global": DiskUsage.GLOBAL_SPARE,
-                                          "dedicated": DiskUsage.DEDICATED_SPARE,
-                                          "free": DiskUsage.FREE}, "Spare type")
+    usage = _choice(call.params["type"], SPARE_TYPES, "Spare type")
     assert isinstance(usage, DiskUsage)
     views = await run_in_threadpool(call.service.disks.set_spare, call.params["diskids"], usage,
                                     call.params.get("poolid"))
@@ -221,7 +227,8 @@ async def set_spare(call: Call) -> bytes:
 
 
 AVAILLUN_ALIASES = ("/rest/storage/availlun", "/storage/avaiilun", "/rest/storage/avaiilun")
-NAME = Param("name", Kind.TEXT, "Name: 1-32 letters, digits, '-', '_', '.'")
+NAME = Param("name", Kind.TEXT, "Name: 1-32 letters, digits, '-', '_', '.'",
+             schema={"pattern": rules.NAME_PATTERN})
 HOSTS = Param("host", Kind.TEXT_LIST, "Initiator IQNs, comma-separated, or * (default)",
               required=False, placeholder="iqn-or-*")
 
@@ -241,11 +248,13 @@ ENDPOINTS = [
              lun_mappings),
     Endpoint("POST", "/rest/storage/snapspace",
              "Set a volume's snapshot space in GiB; 0 removes it.", set_snapshot_space,
-             params=(VDID, Param("sizegb", Kind.NUMBER, "Snapshot space size in GiB")),
+             params=(VDID, Param("sizegb", Kind.NUMBER, "Snapshot space size in GiB",
+                                 schema={"maximum": rules.MAX_VOLUME_GB})),
              access=Access.ADMIN),
     Endpoint("POST", "/rest/storage/snapshot",
              "Take a snapshot; without a name one is made from the time.", take_snapshot,
-             params=(VDID, Param("name", Kind.TEXT, "Snapshot name", required=False)),
+             params=(VDID, Param("name", Kind.TEXT, "Snapshot name", required=False,
+                                 schema={"pattern": rules.NAME_PATTERN})),
              access=Access.ADMIN),
     Endpoint("POST", "/rest/storage/maplun", "Map a volume to a LUN of a target.", map_lun,
              params=(TARGET_ID, LUN, VDID,
@@ -260,7 +269,8 @@ ENDPOINTS = [
              params=(TARGET_ID, LUN, SNAPSHOT_ID, HOSTS), access=Access.ADMIN, extension=True),
     Endpoint("POST", "/rest/storage/createpool", "Create a pool from free disks.", create_pool,
              params=(NAME, Param("raidlevel", Kind.TEXT, "RAID 0, 1, 5, 6, 10, 50 or 60",
-                                 placeholder="raid_level"), DISK_IDS,
+                                 placeholder="raid_level",
+                                 schema={"pattern": RAID_LEVEL_PATTERN}), DISK_IDS,
                      Param("type", Kind.TEXT, "thick (default) or thin", required=False,
                            placeholder="thick|thin"),
                      Param("force", Kind.TEXT, "yes: use disks that hold a file system",
@@ -287,7 +297,8 @@ ENDPOINTS = [
              params=(SNAPSHOT_ID,), access=Access.ADMIN, extension=True),
     Endpoint("POST", "/rest/storage/createtarget", "Create an iSCSI target on a controller.",
              create_target,
-             params=(Param("controller", Kind.NUMBER, "Controller, 1 or 2"),
+             params=(Param("controller", Kind.NUMBER, "Controller, 1 or 2",
+                           schema={"minimum": 1, "maximum": 2}),
                      Param("node", Kind.NUMBER, "Node number (default: the lowest free)",
                            required=False),
                      Param("name", Kind.TEXT, "Target alias", required=False)),
@@ -297,7 +308,8 @@ ENDPOINTS = [
     Endpoint("POST", "/rest/storage/setspare",
              "Make disks global or dedicated spares, or free them again.", set_spare,
              params=(DISK_IDS, Param("type", Kind.TEXT, "global, dedicated or free",
-                           placeholder="global|dedicated|free"),
+                                    placeholder="global|dedicated|free",
+                                    schema={"pattern": choice_pattern(*SPARE_TYPES)}),
                      Param("poolid", Kind.ID, "Pool of a dedicated spare", required=False,
                            placeholder="pool_id")),
              access=Access.ADMIN, extension=True),
