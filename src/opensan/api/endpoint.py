@@ -43,8 +43,8 @@ class Kind(Enum):
 
 _ID_PATTERN = "[0-9]{1,10}"
 _KIND_SCHEMAS: dict[Kind, dict[str, Any]] = {
-    Kind.ID: {"type": "integer", "minimum": 0, "maximum": 9_999_999_999},
-    Kind.NUMBER: {"type": "integer", "minimum": 0, "maximum": 10**19 - 1},
+    Kind.ID: {"type": "integer", "minimum": 0, "maximum": MAX_ID},
+    Kind.NUMBER: {"type": "integer", "minimum": 0, "maximum": 10**_MAX_DIGITS - 1},
     Kind.TEXT: {"type": "string", "minLength": 1},
     Kind.ID_LIST: {"type": "string", "pattern": f"^{_ID_PATTERN}(,{_ID_PATTERN})*$"},
     Kind.TEXT_LIST: {"type": "string", "minLength": 1},
