@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import time
 from collections.abc import Iterator
 
 import pytest
-from conftest import Api, Harness, LiveServer, array_state, assert_error
+from conftest import PASSWORD, Api, Harness, LiveServer, array_state, assert_error
 
 MAX_BODY = 64 * 1024
 
@@ -34,7 +35,7 @@ def test_a_streamed_body_over_the_limit_is_refused_with_413(admin: Api) -> None:
 
 
 def test_a_body_just_under_the_limit_is_read_as_before(harness: Harness) -> None:
-    body = b'{"account": "admin", "password": "1234"}'
+    body = json.dumps({"account": "admin", "password": PASSWORD}).encode()
     padded = body[:-1] + b" " * (MAX_BODY - len(body)) + b"}"
     assert harness.http.post("/rest/login", content=padded).status_code == 200
 
