@@ -3,6 +3,7 @@ restart (service/unit_of_work.py, opensan/array.py)."""
 
 from __future__ import annotations
 
+import contextlib
 import copy
 
 import pytest
@@ -99,6 +100,85 @@ def test_a_backend_failure_during_a_change_leaves_nothing_behind(make_service):
     backend.failing = True
     with refused(service, BackendError, ErrorCode.BACKEND_ERROR):
         service.volumes.create(pool_named(service).pool.id, "lost", 10)
+
+
+class RecordingBackend(SimulatedBackend):
+    """Notes every deletion it is asked to make, with whether the records already lack it."""
+
+    def __init__(self, seed):
+        super().__init__(seed=seed)
+        self.deleted = []
+        self.service = None
+
+    def delete_snapshot(self, volume, snapshot):
+        stored = self.service.uow.store.load_state().snapshots
+        self.deleted.append((snapshot.name, snapshot.id in stored))
+        super().delete_snapshot(volume, snapshot)
+
+    def delete_volume(self, volume):
+        stored = self.service.uow.store.load_state().volumes
+        self.deleted.append((volume.name, volume.id in stored))
+        super().delete_volume(volume)
+
+
+@pytest.fixture
+def recording(make_service):
+    backend = RecordingBackend(SEED)
+    backend.service = make_service(backend)
+    return backend
+
+
+def commit_fails(service, monkeypatch):
+    """From now on every change fails at its commit, as when the server is killed there."""
+    real = service.uow.store.transaction
+
+    @contextlib.contextmanager
+    def failing():
+        with real() as tx:
+            yield tx
+            raise OSError("killed at the commit")
+
+    monkeypatch.setattr(service.uow.store, "transaction", failing)
+
+
+def test_storage_is_deleted_only_once_the_records_say_the_object_is_gone(recording):
+    """The soak found a snapshot whose subvolume was deleted by a change killed before its
+    commit: the records kept the snapshot, its data was gone, and every delete then failed."""
+    service = recording.service
+    volume = volume_named(service, "vol-db").volume
+    later = snapshot_named(service, "vol-db", "daily-2")
+    service.snapshots.rollback(snapshot_named(service, "vol-db", "daily-1").id)
+    service.snapshots.delete(snapshot_named(service, "vol-db", "daily-1").id)
+    service.luns.unmap(0, 0)
+    service.luns.unmap(1, 0)
+    service.volumes.delete(volume.id)
+    assert recording.deleted == [(later.name, False), ("daily-1", False), ("vol-db", False)]
+
+
+def test_a_change_that_fails_at_its_commit_deletes_no_storage(recording, monkeypatch):
+    service = recording.service
+    snapshot = snapshot_named(service, "vol-db", "daily-2")
+    backup = volume_named(service, "vol-backup").volume
+    commit_fails(service, monkeypatch)
+    with pytest.raises(OSError):
+        service.snapshots.delete(snapshot.id)
+    with pytest.raises(OSError):
+        service.snapshots.rollback(snapshot_named(service, "vol-db", "daily-1").id)
+    with pytest.raises(OSError):
+        service.volumes.delete(backup.id)
+    assert recording.deleted == []
+    assert snapshot.id in service.state.snapshots and backup.id in service.state.volumes
+
+
+def test_a_failed_storage_step_after_the_commit_is_logged_and_the_change_stands(service, caplog):
+    def gone():
+        raise BackendError("The storage did not answer.")
+
+    with service.uow.change() as change:
+        change.event(INFO, "Test", "committed")
+        change.on_commit(gone)
+    assert "removed at the next start" in caplog.text
+    assert service.system.events(1).events[0].message == "committed"
 
 
 def test_the_version_moves_for_configuration_changes_only(service):

@@ -140,7 +140,13 @@ class StorageBackend(ABC):
     def delete_snapshot(self, volume: Volume, snapshot: Snapshot) -> None: ...
 
     @abstractmethod
-    def rollback_snapshot(self, volume: Volume, snapshot: Snapshot) -> None: ...
+    def rollback_snapshot(self, volume: Volume, snapshot: Snapshot) -> None:
+        """Give the volume the snapshot's data. `volume` is the record as the change will
+        store it, one generation on: a backend that can, makes that generation's data beside
+        the current one, so that a change that never commits leaves the volume as it was."""
+
+    def finish_rollback(self, before: Volume, after: Volume) -> None:
+        """Once the rollback committed: serve the new generation, let go of the old one."""
 
     @abstractmethod
     def create_target(self, target: Target) -> None: ...

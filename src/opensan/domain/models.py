@@ -195,6 +195,9 @@ class Volume:
     written_bytes: int = 0
     snapshot_space_bytes: int = 0
     cache_mode: CacheMode = CacheMode.WRITE_BACK
+    # Which copy of the data is the volume's: a rollback makes a new copy from the snapshot
+    # beside the old one, and the record moves on to it only when the change commits.
+    generation: int = 0
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import partial
 
 from opensan.domain import raid, rules, views
 from opensan.domain.errors import Conflict, ErrorCode, InvalidArgument
@@ -119,7 +120,8 @@ class Pools:
             if view.volume_count:
                 raise Conflict(f"Pool {pool.name} still holds {view.volume_count} volumes.",
                                ErrorCode.POOL_NOT_EMPTY)
-            self._parts.backend.delete_pool(pool, [change.state.disks[d] for d in pool.disk_ids])
+            change.on_commit(partial(self._parts.backend.delete_pool, pool,
+                                     [change.state.disks[d] for d in pool.disk_ids]))
             for disk in list(change.state.disks.values()):
                 if disk.pool_id == pool.id:
                     change.put(replace(disk, usage=DiskUsage.FREE, pool_id=None,

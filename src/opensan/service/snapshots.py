@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import partial
 
 from opensan.domain import checks, rules, views
 from opensan.domain.errors import Conflict, ErrorCode
@@ -95,8 +96,8 @@ class Snapshots:
             if views.snapshot_mappings(change.state, {snapshot.id}):
                 raise Conflict(f"Snapshot {snapshot.name} is mapped; unmap it first.",
                                ErrorCode.SNAPSHOT_IN_USE)
-            self._parts.backend.delete_snapshot(volume, snapshot)
             change.delete(snapshot)
+            change.on_commit(partial(self._parts.backend.delete_snapshot, volume, snapshot))
             change.event(EventLevel.INFO, "Snapshot",
                          f"Snapshot {snapshot.name} of volume {volume.name} deleted.")
         return snapshot
@@ -120,9 +121,12 @@ class Snapshots:
                                "rolling back would delete it, so unmap it first.",
                                ErrorCode.SNAPSHOT_IN_USE)
             for gone in later:
-                parts.backend.delete_snapshot(volume, gone)
                 change.delete(gone)
-            parts.backend.rollback_snapshot(volume, snapshot)
+                change.on_commit(partial(parts.backend.delete_snapshot, volume, gone))
+            rolled = replace(volume, generation=volume.generation + 1)
+            parts.backend.rollback_snapshot(rolled, snapshot)
+            change.put(rolled)
+            change.on_commit(partial(parts.backend.finish_rollback, volume, rolled))
             # The snapshot now matches the volume again: it holds no changed blocks.
             rolled_back = replace(snapshot, used_bytes=0)
             change.put(rolled_back)

@@ -14,6 +14,7 @@ import logging
 import threading
 import time
 from dataclasses import replace
+from functools import partial
 
 from opensan.domain import views
 from opensan.domain.errors import SanError
@@ -184,8 +185,8 @@ class Supervision:
             with parts.uow.change() as change:
                 if oldest.id not in change.state.snapshots:
                     continue  # the other controller was first
-                parts.backend.delete_snapshot(volume, oldest)
                 change.delete(change.state.snapshots[oldest.id])
+                change.on_commit(partial(parts.backend.delete_snapshot, volume, oldest))
                 change.event(EventLevel.WARNING, "Snapshot",
                              f"Snapshot space of volume {volume.name} is full "
                              f"({-(-used // GIB)} GiB used of "

@@ -5,6 +5,11 @@ store's transaction first takes in what the other controller committed), works o
 of the state, and writes each record to the draft and to the transaction together. Only after
 the transaction commits does the draft become the state, so readers always see a committed
 state and a failure anywhere leaves everything as it was. Readers never take the lock.
+
+What the storage cannot take back (deleting a volume's data) waits for the commit: a change
+registers it with on_commit(), and it runs once the records say the object is gone. A kill
+before the commit leaves the object whole; one after it leaves only storage that no record
+names, which the backend removes at the next start (the records are the truth).
 """
 
 from __future__ import annotations
@@ -48,6 +53,7 @@ class Change:
         self.state = draft
         self.now = now
         self.touched: set[str] = set()  # the record kinds (and "meta") written
+        self.commit_actions: list[Callable[[], None]] = []
 
     def put(self, record: Record) -> None:
         kind = kind_of(record)
@@ -78,6 +84,10 @@ class Change:
 
     def event(self, level: EventLevel, source: str, message: str) -> None:
         self.tx.add_event(self.now, level, source, message)
+
+    def on_commit(self, action: Callable[[], None]) -> None:
+        """Run action (a step the storage cannot undo) once this change has committed."""
+        self.commit_actions.append(action)
 
     @property
     def moves_data(self) -> bool:
@@ -145,10 +155,22 @@ class UnitOfWork:
                 self.state = change.state
                 if change.moves_configuration:
                     self.version += 1
+                self._run_commit_actions(change)
             finally:
                 if change is not None:
                     self._run_after_change(change, committed)
                 self._changing = False
+
+    @staticmethod
+    def _run_commit_actions(change: Change) -> None:
+        """The change is stored, so it is answered as done whatever happens here: a failed step
+        is logged, and what it left is an orphan the backend removes at the next start."""
+        for action in change.commit_actions:
+            try:
+                action()
+            except Exception:
+                log.exception("A storage step after a committed change failed; what it left "
+                              "is removed at the next start.")
 
     def _run_after_change(self, change: Change, committed: bool) -> None:
         """A hook's failure is logged, never raised: a committed change is answered as done

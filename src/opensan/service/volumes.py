@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import partial
 
 from opensan.domain import checks, identity, rules, views
 from opensan.domain.errors import Conflict, ErrorCode, InvalidArgument
@@ -96,7 +97,7 @@ class Volumes:
                 raise Conflict(
                     f"Volume {volume.name} has {view.snapshot_count} snapshots; delete them first.",
                     ErrorCode.VOLUME_IN_USE)
-            self._parts.backend.delete_volume(volume)
             change.delete(volume)
+            change.on_commit(partial(self._parts.backend.delete_volume, volume))
             change.event(EventLevel.INFO, "Volume", f"Volume {volume.name} deleted.")
         return view

@@ -269,6 +269,12 @@ def test_data_through_both_controllers_snapshots_and_rollback(ceph_array: CephAr
         eventually(lambda c=controller, i=iqn: "2 GiB" in c.qemu_io(i, 0, "length").stdout, 15,
                    f"controller {controller.number} serves the grown LUN")
 
+    # Rolled back to the snapshot taken before the extend: the volume keeps its 2 GiB (RBD
+    # gives the image the snapshot's size) and the data is the snapshot's.
+    api.ok("POST", f"/rest/storage/rollback/snapid/{snapshot['id']}")
+    assert "2 GiB" in one.qemu_io(iqn_one, 0, "length").stdout
+    assert pattern_ok(one.qemu_io(iqn_one, 0, "read -P 0xab 0 4M"))
+
 
 def test_an_osd_stopped_and_started_shows_in_health_and_events(ceph_array: CephArray) -> None:
     api = ceph_array.one.admin

@@ -571,6 +571,9 @@ class CephBackend(StorageBackend):
             while True:
                 try:
                     image.rollback_to_snap(self._snapshot_name(snapshot.id))
+                    if image.size() < volume.capacity_bytes:
+                        # RBD gives the image the snapshot's size; the volume keeps its own.
+                        image.resize(volume.capacity_bytes)
                     return
                 except (rbd.ReadOnlyImage, rbd.ImageBusy) as error:
                     if time.monotonic() > deadline:

@@ -192,7 +192,9 @@ class LinuxBackend(StorageBackend):
         return self.data_dir / "pools" / str(pool_id)
 
     def _volume_dir(self, volume: Volume) -> Path:
-        return self._mountpoint(volume.pool_id) / "volumes" / str(volume.id)
+        """volumes/<id>, or volumes/<id>.<generation> once rollbacks made new copies."""
+        name = f"{volume.id}.{volume.generation}" if volume.generation else str(volume.id)
+        return self._mountpoint(volume.pool_id) / "volumes" / name
 
     def _snapshot_dir(self, volume: Volume, snapshot_id: int) -> Path:
         return self._mountpoint(volume.pool_id) / "snapshots" / str(volume.id) / str(snapshot_id)
@@ -314,12 +316,16 @@ class LinuxBackend(StorageBackend):
         # The quota grows first: the new blocks of a thick volume count against it at once.
         btrfs.limit_qgroup(self._mountpoint(volume.pool_id), self._quota_group(volume),
                            self._quota_limit(volume))
+        self._grow_image(volume)
+        self.luns.sync()  # tgt reads a LUN's size when it is created: re-create mapped ones
+
+    def _grow_image(self, volume: Volume) -> None:
+        """Make the image as large as the volume: allocated for a thick one, sparse for thin."""
         with _space_errors(), open(self._volume_dir(volume) / IMAGE, "r+b") as file:
             if volume.provision is Provision.THICK:
                 os.posix_fallocate(file.fileno(), 0, volume.capacity_bytes)
-            else:
+            elif os.fstat(file.fileno()).st_size < volume.capacity_bytes:
                 file.truncate(volume.capacity_bytes)
-        self.luns.sync()  # tgt reads a LUN's size when it is created: re-create mapped ones
 
     def delete_volume(self, volume: Volume) -> None:
         btrfs.delete_subvolume(self._volume_dir(volume))
@@ -391,13 +397,32 @@ class LinuxBackend(StorageBackend):
         return max(0, group.exclusive - own)
 
     def rollback_snapshot(self, volume: Volume, snapshot: Snapshot) -> None:
-        """Withdraw the volume's LUNs, swap its subvolume for a writable copy of the snapshot,
-        export again: tgt holds the image open, so the swap cannot happen under it."""
-        with self.luns.withdrawn(volume.id):
-            directory = self._volume_dir(volume)
+        """A writable copy of the snapshot as the volume's next generation, beside the live
+        one, which hosts keep using until the change commits (a copy left by a change that
+        never committed is an orphan: it goes here or at the next start)."""
+        directory = self._volume_dir(volume)
+        mountpoint, group = self._mountpoint(volume.pool_id), self._quota_group(volume)
+        if directory.exists():
             btrfs.delete_subvolume(directory)
-            btrfs.snapshot(self._snapshot_dir(volume, snapshot.id), directory,
-                           readonly=False, qgroup=self._quota_group(volume))
+        source = self._snapshot_dir(volume, snapshot.id)
+        # A snapshot taken before an extend holds the smaller image, which grows back to the
+        # volume's size; a thick volume allocates that part in both copies until the commit.
+        grown = volume.capacity_bytes - (source / IMAGE).stat().st_size
+        if grown > 0 and volume.provision is Provision.THICK:
+            btrfs.limit_qgroup(mountpoint, group, self._quota_limit(volume) + grown)
+        btrfs.snapshot(source, directory, readonly=False, qgroup=group)
+        try:
+            self._grow_image(volume)
+        except Exception:
+            btrfs.delete_subvolume(directory)
+            btrfs.limit_qgroup(mountpoint, group, self._quota_limit(volume))
+            raise
+
+    def finish_rollback(self, before: Volume, after: Volume) -> None:
+        self.luns.rebind(after.id, Backing(str(self._volume_dir(after) / IMAGE)))
+        btrfs.delete_subvolume(self._volume_dir(before))
+        btrfs.limit_qgroup(self._mountpoint(after.pool_id), self._quota_group(after),
+                           self._quota_limit(after))  # one copy again
 
     # Targets and LUNs
 
@@ -433,7 +458,9 @@ class LinuxBackend(StorageBackend):
         snapshots = {str(s.id) for s in state.snapshots.values()}
         for pool in state.pools.values():
             mountpoint = self._mountpoint(pool.id)
-            volumes = {str(v.id) for v in state.volumes.values() if v.pool_id == pool.id}
+            members = [v for v in state.volumes.values() if v.pool_id == pool.id]
+            volumes = {str(v.id) for v in members}
+            data = {self._volume_dir(v).name for v in members}  # each volume's live generation
             for directory in sorted((mountpoint / "snapshots").glob("*/*")):
                 if directory.name not in snapshots:
                     log.warning("Removing orphaned snapshot %s", directory)
@@ -441,10 +468,15 @@ class LinuxBackend(StorageBackend):
             for directory in sorted((mountpoint / "snapshots").glob("*")):
                 if directory.name not in volumes and not any(directory.iterdir()):
                     directory.rmdir()
+            by_id = {str(v.id): v for v in members}
             for directory in sorted((mountpoint / "volumes").glob("*")):
-                if directory.name not in volumes:
+                if directory.name not in data:
                     log.warning("Removing orphaned volume %s", directory)
                     btrfs.delete_subvolume(directory)
+                    live = by_id.get(directory.name.split(".")[0])
+                    if live is not None:  # a rollback's copy: the quota it borrowed goes back
+                        btrfs.limit_qgroup(mountpoint, self._quota_group(live),
+                                           self._quota_limit(live))
             for group in btrfs.qgroups(mountpoint):
                 level, _, number = group.partition("/")
                 if level == "1" and number not in volumes:

@@ -6,7 +6,7 @@ import hashlib
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from opensan.backends.tgt.tgtadm import Tgtadm, TgtLun, TgtTarget, reported_size_bytes
 from opensan.domain.errors import BackendError
@@ -84,6 +84,14 @@ class ExportTable:
     def unexport(self, target_id: int, lun: int) -> None:
         with self.lock:
             self.exports.pop((target_id, lun), None)
+            self.sync()
+
+    def rebind(self, volume_id: int, backing: Backing) -> None:
+        """Serve the volume's LUNs (not its snapshots') from another file: a rollback's copy."""
+        with self.lock:
+            for key, export in list(self.exports.items()):
+                if export.mapping.volume_id == volume_id and export.mapping.snapshot_id is None:
+                    self.exports[key] = replace(export, backing=backing)
             self.sync()
 
     @contextmanager
