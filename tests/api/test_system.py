@@ -44,6 +44,7 @@ FILES = ["manifest.json", "systeminfo.json", "support.txt", "hwmonitor.json", "d
 # What moves by itself between two reads: the clock and the figures of conftest.MOVING_FIGURES.
 CLOCK = ("time", "uptimeSeconds")
 NEW_PASSWORD = "Kn0wn-Secret-9f3b"
+TEN_YEARS = 10 * 365 * 86400
 
 
 def download(api: Api) -> zipfile.ZipFile:
@@ -175,6 +176,19 @@ def test_servicepackage_is_declared_like_every_endpoint(admin: Api) -> None:
     operation = admin.ok("GET", "/openapi.json")["paths"][PATH]["get"]
     assert set(operation["responses"]["200"]["content"]) == {"application/zip"}
     assert operation["responses"]["403"]["content"]["application/json"]
+
+
+@pytest.mark.simulated("the simulated clock")
+def test_servicepackage_of_an_array_past_what_zip_dates_hold(harness: Harness) -> None:
+    for _ in range(9):  # 90 years on: each move idles the session out, so log in again
+        harness.anonymous.login("admin").ok("POST", f"/rest/sim/clock/seconds/{TEN_YEARS}")
+    admin = harness.anonymous.login("admin")
+    year = int(admin.ok("GET", "/rest/dashboard/systeminfo")["time"][:4])
+    assert year > 2107
+    package = download(admin)
+    assert package.testzip() is None
+    assert package.getinfo("events.jsonl").date_time == (2107, 12, 31, 23, 59, 58)
+    assert json.loads(package.read("manifest.json"))["createdAt"].startswith(str(year))
 
 
 @pytest.mark.simulated("bulk events written into the state dir's SQLite file")

@@ -25,6 +25,8 @@ from opensan.api.support import Member, member, recent_log, zip_stream
 
 ZIP = "application/zip"
 _EVENT = TypeAdapter(EventOut)
+# The times a zip entry can hold (MS-DOS dates); the array's clock may run past them.
+_ZIP_FIRST, _ZIP_LAST = (1980, 1, 1, 0, 0, 0), (2107, 12, 31, 23, 59, 58)
 _SAFE = re.compile(r"[^A-Za-z0-9._-]")  # what may stand in the file name a browser saves
 
 
@@ -104,7 +106,7 @@ async def service_package(call: Call) -> StreamingResponse:
     files["server.log"] = "".join(f"{line}\n" for line in recent_log().lines()).encode()
 
     made = datetime.strptime(info.time, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-    stamp = made.timetuple()[:6]
+    stamp = min(max(made.timetuple()[:6], _ZIP_FIRST), _ZIP_LAST)
     name = _SAFE.sub("_", f"servicepackage-{info.model_name}-{info.serial_number}-"
                            f"{made:%Y%m%dT%H%M%SZ}")
     manifest = {
