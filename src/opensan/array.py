@@ -81,7 +81,8 @@ def _open(settings: Settings, store: Store) -> Array:
                 max_failures=settings.login_max_failures,
                 window_seconds=settings.login_window_seconds,
                 lockout_seconds=settings.login_lockout_seconds,
-                session_idle_seconds=settings.session_idle_seconds))
+                session_idle_seconds=settings.session_idle_seconds),
+            server_settings=settings.model_dump(mode="json"))
         service.load()
         defaults = service.accounts.with_default_password()
         if defaults and not backend.traits.allows_default_passwords:

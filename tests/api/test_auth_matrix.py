@@ -191,6 +191,10 @@ def cases(items: list[Endpoint]) -> list[Any]:
 
 NON_PUBLIC = endpoints(access=("any account", "admin"))
 GETS = endpoints(methods=("GET",), access=("any account",))
+# The reads only an administrator may make: the service package holds the whole event log and
+# the server's configuration and log (docs/security.md).
+ADMIN_READS = {("GET", "servicepackage")}
+ADMIN_GETS = endpoints(methods=("GET",), access=("admin",))
 # Every POST a read-only account must not make: all but login (public) and logout.
 ADMIN_POSTS = [e for e in endpoints(methods=("POST",)) if e.action not in ("login", "logout")]
 
@@ -456,6 +460,8 @@ def test_access_levels_follow_the_contract() -> None:
         action = action_of(path)
         if (method, path) == ("GET", "/rest/") or action == "login":
             assert access == "public", (method, path, access)
+        elif (method, action) in ADMIN_READS:
+            assert access == "admin", (method, path, access)
         elif method == "GET" or action == "logout":
             assert access == "any account", (method, path, access)
         else:
@@ -596,6 +602,18 @@ def test_reader_refusals_cover_every_extension_in_the_listing() -> None:
     expected = {"snapspace", "snapshot", "maplun", "unmaplun", "setpassword", "createvolume",
                 "deletevolume"} | ({"clock"} if SIMULATED else set())
     assert expected <= extensions, extensions
+
+
+@pytest.mark.parametrize("endpoint", cases(ADMIN_GETS))
+def test_reader_is_refused_every_admin_read(shared: SharedArray, endpoint: Endpoint) -> None:
+    response = shared.reader.get(shared.ids.path(endpoint))
+    changes = shared.changes()
+    assert_error(response, 403)
+    assert not changes
+
+
+def test_admin_reads_are_the_ones_the_contract_allows() -> None:
+    assert {(e.method, e.action) for e in ADMIN_GETS} == ADMIN_READS
 
 
 @pytest.mark.parametrize("endpoint", cases(GETS))

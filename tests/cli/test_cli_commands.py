@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import stat
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -253,6 +254,30 @@ def test_the_read_only_account_is_refused_changes(opensan: Run,
     assert opensan("volumes").exit_code == 0
     line = one_line_error(opensan("snapshot", "take", "vol-db"), 1)
     assert "HTTP 403" in line and "10104" in line
+
+
+def test_service_package_writes_the_zip_and_says_its_size_and_path(
+        logged_in: Run, tmp_path: Path) -> None:
+    output = tmp_path / "support.zip"
+    result = logged_in("service-package", "-o", str(output))
+    assert result.exit_code == 0, result.output
+    written = output.stat().st_size
+    assert str(output) in result.stdout and f"{written} bytes" in result.stdout
+    assert "events.jsonl" in zipfile.ZipFile(output).namelist()
+
+
+def test_service_package_refused_leaves_no_file(opensan: Run, opensan_array: VirtualArray,
+                                                tmp_path: Path) -> None:
+    assert opensan("login", opensan_array.base_url, "-a", "user", "--password", "1234").exit_code == 0
+    output = tmp_path / "support.zip"
+    line = one_line_error(opensan("service-package", "-o", str(output)), 1)
+    assert "HTTP 403" in line and not output.exists()
+
+
+def test_service_package_into_a_missing_dir_is_a_usage_error(logged_in: Run,
+                                                             tmp_path: Path) -> None:
+    result = logged_in("service-package", "-o", str(tmp_path / "no-such-dir" / "support.zip"))
+    assert result.exit_code == 2 and "cannot write" in result.stderr
 
 
 def test_an_expired_session_says_to_log_in_again(logged_in: Run,

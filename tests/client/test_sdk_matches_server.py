@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import io
 import pkgutil
 import types
 import typing
@@ -315,6 +316,8 @@ NO_REQUEST = {"close": "closes the client's connections only"}
 NOT_IN_SDK: dict[tuple[str, str], str] = {}
 # Methods whose requests answer another model than the one they return.
 ANSWERED_AS: dict[str, Any] = {"events_since": models.EventPage}  # it reads pages via events()
+# Methods that download a file (not JSON) and answer the bytes written, and what the file is.
+DOWNLOADS = {"download_service_package": "the service package, a zip"}
 
 SDK_METHODS = sorted(name for name, _ in inspect.getmembers(SanosClient, inspect.isfunction)
                      if not name.startswith("_"))
@@ -340,6 +343,8 @@ def argument(annotation: Any, name: str) -> Any:
         return 7
     if annotation is str:
         return f"{name}/a b"
+    if annotation is typing.BinaryIO:
+        return io.BytesIO()
     raise TypeError(f"argument() has no rule for {annotation!r} (parameter {name}): add one")
 
 
@@ -357,6 +362,8 @@ def call_variants(name: str) -> dict[str, dict[str, Any]]:
 
 def answer_for(name: str) -> Any:
     """The JSON the mock array answers a method's requests with, built from the server's model."""
+    if name in DOWNLOADS:
+        return b"PK\x05\x06" + bytes(18)  # an empty zip: the SDK only writes it out
     returned = ANSWERED_AS.get(name) or get_type_hints(getattr(SanosClient, name))["return"]
     if returned in (None, type(None)):
         return sample_answer(schemas.EmptyOut)
@@ -395,6 +402,8 @@ def record(name: str) -> Recording:
         def answer_request(request: httpx.Request, call: str = call) -> httpx.Response:
             path, _, query = request.url.raw_path.decode("ascii").partition("?")
             recording.sent.append(Sent(call, request.method, path, query))
+            if isinstance(answer, bytes):
+                return httpx.Response(200, content=answer)
             return httpx.Response(200, json=answer)
 
         # A session token and a password: no login before the call, but login() can work;
@@ -496,8 +505,9 @@ def test_sdk_method_calls_a_declared_endpoint(name: str, recordings: dict[str, R
 
 
 def test_methods_listed_as_making_no_request_make_none() -> None:
-    gone = sorted((NO_REQUEST.keys() | ANSWERED_AS.keys()) - set(SDK_METHODS))
-    assert not gone, f"NO_REQUEST or ANSWERED_AS name methods that SanosClient no longer has: {gone}"
+    gone = sorted((NO_REQUEST.keys() | ANSWERED_AS.keys() | DOWNLOADS.keys()) - set(SDK_METHODS))
+    assert not gone, (f"NO_REQUEST, ANSWERED_AS or DOWNLOADS name methods that SanosClient no "
+                      f"longer has: {gone}")
     for name in NO_REQUEST:
         sent: list[httpx.Request] = []
 
@@ -548,4 +558,5 @@ def test_every_route_module_declares_endpoints() -> None:
     """The discovery above sees the route modules that create_app registers (not nothing)."""
     empty = sorted(name for name, endpoints in DECLARED_BY_MODULE.items() if not endpoints)
     assert not empty, f"Route modules in which no endpoint was found: {empty}"
-    assert {"login", "help", "dashboard", "log", "storage", "simulation"} <= DECLARED_BY_MODULE.keys()
+    assert {"login", "help", "dashboard", "log", "storage", "simulation",
+            "system"} <= DECLARED_BY_MODULE.keys()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+import zipfile
+
 import httpx
 import pytest
 
@@ -169,3 +172,23 @@ def test_the_read_only_account_reads_but_every_change_is_denied(
             assert (raised.value.status, raised.value.code) == (403, 10104)
         assert reader.token == token  # a 403 is not a session problem: no new login
     assert admin.snapshots(volume.id).snapshots[0] == snapshot
+
+
+def test_the_service_package_downloads_after_the_session_expired(
+        opensan_array: VirtualArray) -> None:
+    client = opensan_array.client
+    client.volumes()
+    client.advance_clock(IDLE_OUT)
+    file = io.BytesIO()
+    written = client.download_service_package(file)
+    assert written == len(file.getvalue()) > 0
+    assert "events.jsonl" in zipfile.ZipFile(file).namelist()
+
+
+def test_the_service_package_is_refused_to_the_read_only_account(
+        opensan_array: VirtualArray) -> None:
+    file = io.BytesIO()
+    with opensan_array.connect(account="user") as reader, \
+            pytest.raises(PermissionDenied) as raised:
+        reader.download_service_package(file)
+    assert raised.value.status == 403 and file.getvalue() == b""

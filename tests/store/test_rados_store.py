@@ -67,6 +67,17 @@ def test_what_one_commits_the_other_reads_after_refresh(
     assert second.wait_for_change(5)  # the commit notified the watchers
 
 
+def test_an_event_range_is_oldest_first_and_ends_at_the_log(
+        stores: tuple[RadosStore, RadosStore]) -> None:
+    first, _ = stores
+    with first.transaction() as tx:
+        for i in range(1, 11):
+            tx.add_event(float(i), EventLevel.INFO, "Test", f"event {i}")
+    assert [e.id for e in first.event_range(3, 6)] == [3, 4, 5, 6]
+    assert [e.message for e in first.event_range(9, 20)] == ["event 9", "event 10"]
+    assert first.event_range(11, 20) == ()
+
+
 def test_a_commit_over_a_change_it_did_not_see_is_refused(
         stores: tuple[RadosStore, RadosStore], client: rados.Rados) -> None:
     """The version check of the commit: what a lease that ran out could let happen."""

@@ -77,3 +77,12 @@ def test_event_pages_are_newest_first_without_gaps(store: SqliteStore) -> None:
     assert [e.id for e in last.events] == [5, 4, 3, 2, 1]
     assert store.event_page(4, 50).events == ()
     assert store.event_page(10**9, 50).events == ()
+
+
+def test_an_event_range_is_oldest_first_and_ends_at_the_log(store: SqliteStore) -> None:
+    with store.transaction() as tx:
+        for i in range(1, 11):
+            tx.add_event(float(i), EventLevel.INFO, "Test", f"event {i}")
+    assert [e.id for e in store.event_range(3, 6)] == [3, 4, 5, 6]
+    assert [e.message for e in store.event_range(9, 20)] == ["event 9", "event 10"]
+    assert store.event_range(11, 20) == ()

@@ -23,9 +23,10 @@ from opensan.api.endpoint import Access, Call, Endpoint, read_call_params
 from opensan.api.errors import install_error_handlers
 from opensan.api.limits import LoginGate, ServerLimits
 from opensan.api.middleware import AccessLog, BodyLimit, SecurityHeaders
-from opensan.api.routes import dashboard, help, log, login, simulation, storage
+from opensan.api.routes import dashboard, help, log, login, simulation, storage, system
 from opensan.api.routes.help import HELP_KEY
 from opensan.api.schemas import ErrorBody
+from opensan.api.support import recent_log
 from opensan.domain.errors import Forbidden
 from opensan.domain.models import Role
 from opensan.service.array import ArrayService
@@ -100,6 +101,16 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
+def _answers(endpoint: Endpoint) -> dict[str, Any]:
+    """The OpenAPI description of the answers: JSON, or a file (binary) of its media type."""
+    if endpoint.media_type == JSON:
+        return {"responses": _ERRORS}
+    download = {"description": "A file to save",
+                "content": {endpoint.media_type: {"schema": {"type": "string",
+                                                              "format": "binary"}}}}
+    return {"responses": {200: download, **_ERRORS}, "response_class": Response}
+
+
 def _register(app: FastAPI, endpoint: Endpoint, service: ArrayService, cache: ReadCache) -> None:
     for prefix in (endpoint.prefix, *endpoint.aliases):
         handler = _route_handler(endpoint, prefix, service, cache)
@@ -117,7 +128,7 @@ def _register(app: FastAPI, endpoint: Endpoint, service: ArrayService, cache: Re
         app.add_api_route(
             canonical, handler, methods=[endpoint.method], summary=endpoint.description,
             openapi_extra={HELP_KEY: help_item, "parameters": parameters},
-            tags=["extensions" if endpoint.extension else "SANOS"], responses=_ERRORS,
+            tags=["extensions" if endpoint.extension else "SANOS"], **_answers(endpoint),
         )
         if endpoint.params:
             # The same endpoint with pairs in any order, optional pairs, or no path pairs at all.
@@ -164,11 +175,13 @@ def create_app(service: ArrayService, *, tick_seconds: float = 1.0,
     app.state.login_gate = LoginGate(limits.login_concurrency, limits.login_queue,
                                      limits.login_wait_seconds)
     install_error_handlers(app)
+    recent_log()  # the service package's server log starts with the server
     _add_docs(app, service)
     cache = ReadCache(service)
     endpoints = [
         *login.ENDPOINTS, *help.ENDPOINTS, *dashboard.ENDPOINTS, *log.ENDPOINTS,
-        *storage.ENDPOINTS, *simulation.endpoints(service.traits.capabilities),
+        *storage.ENDPOINTS, *system.ENDPOINTS,
+        *simulation.endpoints(service.traits.capabilities),
     ]
     for endpoint in endpoints:
         _register(app, endpoint, service, cache)

@@ -114,6 +114,8 @@ class Endpoint:
     access: Access = Access.ANY_ACCOUNT
     extension: bool = False
     aliases: tuple[str, ...] = ()
+    # What a 200 carries; anything but JSON (the service package's zip) is a file to save.
+    media_type: str = "application/json"
 
     def manual_path(self, prefix: str | None = None) -> str:
         """The path as the manual writes it, e.g. /rest/log/list/<page_num>."""

@@ -57,6 +57,11 @@ class StorageBackend(ABC):
     def controller_count(self) -> int:
         """How many controllers serve targets (1 or 2)."""
 
+    def configuration(self) -> dict[str, Any]:
+        """The backend's config file as it was read, for the service package (the service
+        removes secrets); a backend without one has nothing to add to the array's options."""
+        return {}
+
     @abstractmethod
     def portals(self, controller: int) -> tuple[str, ...]:
         """The iSCSI portals (address:port) of one controller."""

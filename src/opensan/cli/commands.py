@@ -277,6 +277,27 @@ def _show_endpoints(found: list[ApiEndpoint]) -> None:
 
 
 @reports_errors
+def service_package(
+    output: Annotated[Path, typer.Option("--output", "-o", dir_okay=False,
+                                         help="The zip file to write (replaced if it exists)")],
+) -> None:
+    """Download the service package for technical support (admin only): a zip of the array's
+    information, its whole event log, the server's log and its configuration."""
+    try:
+        file = output.open("wb")
+    except OSError as error:
+        raise typer.BadParameter(f"cannot write {output}: {error.strerror}",
+                                 param_hint="--output") from None
+    try:
+        with file, connect() as array:
+            written = array.download_service_package(file)
+    except BaseException:
+        output.unlink(missing_ok=True)  # a refusal or a broken download leaves no half zip
+        raise
+    render.say(f"Service package written to {output} ({size(written)}, {written} bytes).")
+
+
+@reports_errors
 def system(as_json: JsonOutput = False) -> None:
     """Show the system: model, serial number, firmware, health, controllers."""
     ask(as_json, lambda array: array.system_info(), _show_system)
@@ -883,7 +904,7 @@ def register(app: typer.Typer) -> None:
         (system, READ, None), (hardware, READ, None), (disks, READ, None), (smart, READ, None),
         (pools, READ, None), (volumes, READ, None), (snapshots, READ, None),
         (targets, READ, None), (luns, READ, None), (mappings, READ, None), (events, READ, None),
-        (endpoints, READ, None),
+        (endpoints, READ, None), (service_package, READ, "service-package"),
         (map_lun, CHANGE, "map"), (unmap_lun, CHANGE, "unmap"), (spare, CHANGE, None),
     ]
     for command, panel, name in commands:

@@ -21,7 +21,7 @@ from contextlib import suppress
 from functools import cache
 from os import PathLike
 from types import TracebackType
-from typing import Any, Literal, TypeVar
+from typing import Any, BinaryIO, Literal, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -257,6 +257,12 @@ class SanosClient:
     def lun_mappings(self) -> list[LunMapping]:
         return self._parse_list(LunMapping, self._call("GET", "/rest/storage/lunmappinginfo"))
 
+    def download_service_package(self, destination: BinaryIO) -> int:
+        """Write the service package (a zip for technical support; admin only) to
+        `destination` as it arrives, and answer how many bytes that was. An OpenSAN extension
+        (real arrays offer it in their web UI). Never retried: part of it may be written."""
+        return self._download("/rest/system/servicepackage", destination)
+
     # The manual's changes
 
     def set_snapshot_space(self, volume_id: int, size_gb: int) -> SnapshotSpace:
@@ -386,6 +392,31 @@ class SanosClient:
             token = self._renewed_token(token, response)
             response = self._transmit(method, path, token)
         return self._decode(response)
+
+    def _download(self, path: str, destination: BinaryIO) -> int:
+        """GET a file into destination; logs in again after a 401, as _call does."""
+        token = self._session_token()
+        answer = self._stream_into(path, token, destination)
+        if isinstance(answer, httpx.Response) and answer.status_code == 401:
+            answer = self._stream_into(path, self._renewed_token(token, answer), destination)
+        if isinstance(answer, httpx.Response):
+            raise self._decode_error(answer)
+        return answer
+
+    def _stream_into(self, path: str, token: str, destination: BinaryIO) -> int | httpx.Response:
+        """The bytes written, chunk by chunk; or the refusal, read whole (an error body)."""
+        try:
+            with self._http.stream("GET", path, headers={"Authorization": token}) as response:
+                if response.status_code != 200:
+                    response.read()
+                    return response
+                written = 0
+                for chunk in response.iter_bytes():
+                    destination.write(chunk)
+                    written += len(chunk)
+                return written
+        except httpx.TransportError as error:
+            raise self._connection_failure("GET", error, 1) from error
 
     def _session_token(self) -> str:
         with self._login_lock:

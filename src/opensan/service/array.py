@@ -10,6 +10,7 @@ match the records, and reads the hardware before the first request.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from opensan.backends.base import StorageBackend
@@ -34,12 +35,14 @@ from opensan.store.records import DISKS, POOLS
 
 class ArrayService:
     def __init__(self, store: Store, backend: StorageBackend, *, clock: Clock | None = None,
-                 event_page_size: int = 50, login_policy: LoginPolicy | None = None) -> None:
+                 event_page_size: int = 50, login_policy: LoginPolicy | None = None,
+                 server_settings: Mapping[str, Any] | None = None) -> None:
+        """server_settings: how the server was started, shown in the service package."""
         self.uow = UnitOfWork(store, clock)
         self._backend = backend
         parts = Parts(self.uow, backend, Observed())
         self.accounts = Accounts(self.uow, login_policy or LoginPolicy())
-        self.system = System(parts, event_page_size)
+        self.system = System(parts, event_page_size, server_settings or {})
         self.disks = Disks(parts)
         self.pools = Pools(parts)
         self.volumes = Volumes(parts)

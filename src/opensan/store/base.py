@@ -12,7 +12,7 @@ from __future__ import annotations
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
-from opensan.domain.models import ArrayState, EventLevel, EventPage
+from opensan.domain.models import ArrayState, Event, EventLevel, EventPage
 from opensan.store.records import Key, RecordKind
 
 
@@ -54,6 +54,11 @@ class Store(Protocol):
 
     def event_count(self) -> int: ...
     def event_page(self, page: int, page_size: int) -> EventPage: ...
+
+    def event_range(self, first_id: int, last_id: int) -> tuple[Event, ...]:
+        """The events with IDs first_id to last_id, oldest first: the whole log is read in
+        such slices (the service package), never all at once."""
+
     def close(self) -> None: ...
 
 

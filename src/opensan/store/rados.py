@@ -300,6 +300,13 @@ class RadosStore:
         total = self.event_count()
         newest = total - (page - 1) * page_size
         ids = range(newest, max(0, newest - page_size), -1)
+        return EventPage(page=page, page_size=page_size, total=total,
+                         events=self._events_of(ids))
+
+    def event_range(self, first_id: int, last_id: int) -> tuple[Event, ...]:
+        return self._events_of(range(first_id, last_id + 1))
+
+    def _events_of(self, ids: range) -> tuple[Event, ...]:
         values = self._read_keys(tuple(_event_key(i) for i in ids)) if ids else {}
         events = []
         for event_id in ids:
@@ -307,4 +314,4 @@ class RadosStore:
             if value is not None:
                 time_, level, source, message = json.loads(value)
                 events.append(Event(event_id, time_, EventLevel(level), source, message))
-        return EventPage(page=page, page_size=page_size, total=total, events=tuple(events))
+        return tuple(events)

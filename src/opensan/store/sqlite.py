@@ -214,3 +214,10 @@ class SqliteStore:
             ).fetchall()
         events = tuple(Event(i, t, EventLevel(lv), s, m) for (i, t, lv, s, m) in rows)
         return EventPage(page=page, page_size=page_size, total=int(total), events=events)
+
+    def event_range(self, first_id: int, last_id: int) -> tuple[Event, ...]:
+        with self._read_lock:
+            rows = self._reader.execute(
+                "SELECT id, time, level, source, message FROM events "
+                "WHERE id BETWEEN ? AND ? ORDER BY id", (first_id, last_id)).fetchall()
+        return tuple(Event(i, t, EventLevel(lv), s, m) for (i, t, lv, s, m) in rows)

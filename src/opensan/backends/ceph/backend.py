@@ -181,6 +181,9 @@ class CephBackend(StorageBackend):
     def controller_count(self) -> int:
         return 2
 
+    def configuration(self) -> dict[str, Any]:
+        return self.config.model_dump(mode="json")
+
     def _disk(self, osd: dict[str, Any], disk_id: int, now: float) -> Disk:
         up, in_ = bool(osd.get("up")), bool(osd.get("in"))
         return Disk(

@@ -118,6 +118,9 @@ class LinuxBackend(StorageBackend):
     def controller_count(self) -> int:
         return 1
 
+    def configuration(self) -> dict[str, Any]:
+        return self.config.model_dump(mode="json")
+
     def discover_disks(self, now: float, new_id: Callable[[], int]) -> list[Disk]:
         found = disks.read_block_devices(self.config.devices)
         return [
