@@ -204,6 +204,8 @@ def test_disks_are_named_by_slot_as_every_table_shows(logged_in: Run,
     free = [d for d in disks if d.usage == "Free"]
     slot = f"{raid.enclosure_id}:{raid.slot}"
     assert json.loads(logged_in("smart", slot, "--json").stdout)[0]["diskId"] == raid.id
+    padded = f"{raid.enclosure_id:02}:{raid.slot:02}"  # the same slot, as some would write it
+    assert json.loads(logged_in("smart", padded, "--json").stdout)[0]["diskId"] == raid.id
     result = logged_in("sim", "fail-disk", slot)
     assert result.exit_code == 0, result.output
     assert f"Disk {raid.id} in slot {slot}" in result.stdout

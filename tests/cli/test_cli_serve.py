@@ -1,6 +1,6 @@
-"""`opensan serve` starts cleanly: a failure is one line naming what failed, with its own exit
-code, before anything is printed or created; its settings come from the command line, then
-OPENSAN_* variables, then a --settings file."""
+"""`opensan serve` (and `passwd`) start cleanly: a failure is one line naming what failed, with
+its own exit code, before anything is printed or created; the settings come from the command
+line, then OPENSAN_* variables, then a --settings file."""
 
 from __future__ import annotations
 
@@ -170,3 +170,17 @@ def test_a_server_configured_by_variables_serves_there(tmp_path: Path) -> None:
 def test_version() -> None:
     result = CliRunner().invoke(app, ["--version"])
     assert result.exit_code == 0 and result.stdout == f"opensan {__version__}\n"
+
+
+def test_passwd_checks_the_state_dir_before_it_asks(tmp_path: Path) -> None:
+    file = tmp_path / "state"
+    file.write_text("")
+    result = CliRunner().invoke(app, ["passwd", "admin", "--state-dir", str(file)])
+    assert fails(result, STATE_DIR) == f"opensan: state dir {file} is not a directory"
+
+
+def test_passwd_without_a_terminal_exits_2(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["passwd", "admin", "--state-dir", str(tmp_path / "s")],
+                                input="Sekr1t-pass\nSekr1t-pass\n")
+    assert "not a terminal" in fails(result, USAGE)
+    assert not (tmp_path / "s").exists()

@@ -203,12 +203,18 @@ def disk_ids(array: SanosClient, values: list[str]) -> list[int]:
     if not named or not all(_is_id(n) or _SLOT.fullmatch(n) for n in named):
         raise typer.BadParameter("give disks by slot or ID, e.g. 0:1 0:2 or 4781160641",
                                  param_hint="DISKS")
-    by_slot = ({f"{d.enclosure_id}:{d.slot}": d.id for d in array.disks()}
+    by_slot = ({(d.enclosure_id, d.slot): d.id for d in array.disks()}
                if any(":" in n for n in named) else {})
+    ids = []
     for n in named:
-        if ":" in n and n not in by_slot:
+        if ":" not in n:
+            ids.append(int(n))
+            continue
+        enclosure, slot = n.split(":")
+        if (int(enclosure), int(slot)) not in by_slot:
             raise NotFound(f"No disk is in slot {n}; `opensan disks` lists them.")
-    return [by_slot[n] if ":" in n else int(n) for n in named]
+        ids.append(by_slot[int(enclosure), int(slot)])
+    return ids
 
 
 def disk_id(array: SanosClient, disk: str) -> int:

@@ -28,21 +28,21 @@ if TYPE_CHECKING:
 
 def serve(
     host: Annotated[str | None, typer.Option(
-        help="Address to listen on  [default: 127.0.0.1]")] = None,
-    port: Annotated[int | None, typer.Option(help="TCP port; 0 takes a free one  [default: 8080]")] = None,
+        help="Address to listen on (default 127.0.0.1)")] = None,
+    port: Annotated[int | None, typer.Option(help="TCP port; 0 takes a free one (default 8080)")] = None,
     state_dir: Annotated[Path | None, typer.Option(
-        help="Where the array keeps its records  [default: opensan-state]")] = None,
+        help="Where the array keeps its records (default opensan-state)")] = None,
     model: Annotated[str | None, typer.Option(
-        help="Model of a new virtual array (a wrong one lists them)  [default: XS5226D]")] = None,
+        help="Model of a new virtual array, default XS5226D (a wrong one lists them)")] = None,
     profile: Annotated[Path | None, typer.Option(
         help="Profile TOML for a new array (docs/profile.md)")] = None,
     seed: Annotated[int | None, typer.Option(help="Seed of a new array's hardware")] = None,
     backend: Annotated[str | None, typer.Option(
-        help="simulated (the virtual array), linux or ceph  [default: simulated]")] = None,
+        help="simulated (the virtual array), linux or ceph (default simulated)")] = None,
     config: Annotated[Path | None, typer.Option(
         help="The backend's config file (docs/linux.md, docs/ceph.md)")] = None,
     log_level: Annotated[str | None, typer.Option(
-        help="debug, info, warning or error  [default: info]")] = None,
+        help="debug, info, warning or error (default info)")] = None,
     settings_file: Annotated[Path | None, typer.Option(
         "--settings", envvar="OPENSAN_SETTINGS", metavar="FILE",
         help="TOML file of settings (README.md), below the options and OPENSAN_* variables")] = None,
