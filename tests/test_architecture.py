@@ -22,12 +22,13 @@ MAY_IMPORT: dict[str, set[str]] = {
     "opensan.api": {"opensan.domain", "opensan.service"},
     "opensan.client": set(),
     "opensan.cli": {"opensan.client"},
+    # The application: its version and its commands, never the server (the CLI answers at once).
+    "opensan.cli.main": {"opensan", "opensan.cli", "opensan.client"},
     # `opensan serve` and `opensan passwd` start and set up an array: they stand next to the
-    # composition root (and list the virtual array's models in --help).
-    "opensan.cli.main": {"opensan.cli", "opensan.client", "opensan.api.app",
-                         "opensan.api.protocol", "opensan.array",
-                         "opensan.config", "opensan.domain.errors",
-                         "opensan.service.accounts", "opensan.backends.simulated.catalogue"},
+    # composition root, and import it only when they run.
+    "opensan.cli.server": {"opensan.cli", "opensan.client", "opensan.api.app",
+                           "opensan.api.protocol", "opensan.array", "opensan.config",
+                           "opensan.domain.errors", "opensan.service.accounts"},
     # The composition root assembles everything.
     "opensan.array": {"*"},
     # The state dir's file name, and the server limits' defaults.

@@ -7,6 +7,7 @@ fixtures ask for an Array and talk to its ArrayService, never to a store or a ba
 from __future__ import annotations
 
 import secrets
+import tempfile
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,6 +44,27 @@ def open_store(settings: Settings) -> Store:
         return spec.open_store(settings.backend_config)
     settings.state_dir.mkdir(parents=True, exist_ok=True)
     return SqliteStore(settings.database)
+
+
+def state_dir_problem(settings: Settings) -> str | None:
+    """Why the state dir cannot hold the records, found before anything is created: `opensan
+    serve` says it in one line instead of a traceback. None when it can, or when the backend
+    keeps its records elsewhere (Ceph)."""
+    if backend_spec(settings.backend).open_store is not None:
+        return None
+    path = settings.state_dir
+    existing = path
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        return (f"state dir {path} is not a directory" if existing == path
+                else f"cannot create state dir {path}: {existing} is not a directory")
+    try:  # a nameless file that is gone when closed: os.access() says yes to root on /sys
+        tempfile.TemporaryFile(dir=existing).close()
+    except OSError as error:
+        return (f"state dir {path} is not writable: {error.strerror}" if existing == path
+                else f"cannot create state dir {path} in {existing}: {error.strerror}")
+    return None
 
 
 def open_array(settings: Settings) -> Array:

@@ -1,10 +1,14 @@
-"""Server settings: command-line options over OPENSAN_* environment variables over defaults."""
+"""Server settings: command-line options over OPENSAN_* environment variables over a settings
+file (TOML) over defaults."""
 
 from __future__ import annotations
 
+import tomllib
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from opensan.api.limits import ServerLimits
@@ -12,10 +16,15 @@ from opensan.store.sqlite import DATABASE_NAME
 
 _DAY = 86400
 _LIMITS = ServerLimits()
+ENV_PREFIX = "OPENSAN_"
+
+
+class SettingsError(ValueError):
+    """A setting that cannot be used, said in one line that names where it came from."""
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="OPENSAN_", extra="forbid")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid")
 
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
@@ -44,6 +53,23 @@ class Settings(BaseSettings):
     login_wait_seconds: float = Field(default=_LIMITS.login_wait_seconds, ge=0, le=60)
     trusted_proxies: tuple[str, ...] = Field(
         default=(), description="Addresses whose X-Forwarded-For is believed")
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    @classmethod
+    def load(cls, options: Mapping[str, Any], settings_file: Path | None = None) -> Settings:
+        """The settings of `opensan serve`: the options given on its command line win, then the
+        OPENSAN_* variables, then the settings file, then the defaults.
+
+        pydantic-settings puts what it is given over the variables, so the file's values cannot
+        simply be given to it: the variables are read alone first, and only what they set is
+        laid over the file. Raises SettingsError naming the variable, file or option at fault.
+        """
+        variables = _checked(cls, {}, lambda field: f"{ENV_PREFIX}{field.upper()}")
+        from_file = read_settings_file(settings_file) if settings_file else {}
+        given = {**from_file, **variables.model_dump(include=variables.model_fields_set),
+                 **options}
+        return _checked(cls, given, lambda field: f"--{field.replace('_', '-')}" if field in options
+                        else f"{field} in {settings_file}")
 
     def limits(self) -> ServerLimits:
         return ServerLimits(
@@ -55,3 +81,24 @@ class Settings(BaseSettings):
     @property
     def database(self) -> Path:
         return self.state_dir / DATABASE_NAME
+
+
+def read_settings_file(path: Path) -> dict[str, Any]:
+    """A TOML file of settings, keyed by the names of Settings (`port = 8080`)."""
+    try:
+        with path.open("rb") as file:
+            return tomllib.load(file)
+    except OSError as error:
+        raise SettingsError(f"cannot read settings file {path}: {error.strerror}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise SettingsError(f"settings file {path} is not TOML: {error}") from None
+
+
+def _checked(cls: type[Settings], values: dict[str, Any],
+             source: Callable[[str], str]) -> Settings:
+    try:
+        return cls(**values)
+    except ValidationError as error:
+        problems = [f"{source(str(e['loc'][0]))}: {e['msg']}" if e["loc"] else e["msg"]
+                    for e in error.errors()]
+        raise SettingsError("invalid setting " + "; ".join(problems)) from None

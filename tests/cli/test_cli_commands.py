@@ -14,6 +14,7 @@ import pytest
 from click.testing import Result
 from typer.testing import CliRunner
 
+from opensan.cli import commands
 from opensan.cli.main import app
 from opensan.cli.session import session_path
 from opensan.testing import VirtualArray
@@ -33,6 +34,12 @@ def opensan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Run:
         return runner.invoke(app, list(args), input=input)
 
     return run
+
+
+@pytest.fixture
+def terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A person at a terminal answers the questions (CliRunner's stdin is not one)."""
+    monkeypatch.setattr(commands, "interactive", lambda: True)
 
 
 @pytest.fixture
@@ -74,12 +81,27 @@ def test_login_keeps_the_token_in_a_private_file_and_never_the_password(
     assert [p.name for p in saved.parent.iterdir()] == ["session.json"]
 
 
-def test_login_asks_for_the_password_when_not_given(opensan: Run,
-                                                    opensan_array: VirtualArray) -> None:
+def test_login_asks_for_the_password_when_not_given(opensan: Run, opensan_array: VirtualArray,
+                                                    terminal: None) -> None:
     result = opensan("login", opensan_array.base_url, "--account", "user", input="1234\n")
     assert result.exit_code == 0, result.output
     assert "1234" not in session_path().read_text()
     assert "default password" in result.stderr  # QSAN's default is worth a warning
+
+
+def test_login_without_a_terminal_to_ask_on_exits_2(opensan: Run,
+                                                    opensan_array: VirtualArray) -> None:
+    line = one_line_error(opensan("login", opensan_array.base_url, input="1234\n"), 2)
+    assert "not a terminal" in line and "--password" in line and "OPENSAN_PASSWORD" in line
+    assert not session_path().exists()
+
+
+def test_a_login_locked_out_for_too_many_failures_exits_3(opensan: Run,
+                                                         opensan_array: VirtualArray) -> None:
+    for _ in range(5):
+        one_line_error(opensan("login", opensan_array.base_url, "--password", "nope"), 3)
+    line = one_line_error(opensan("login", opensan_array.base_url, "--password", "1234"), 3)
+    assert "HTTP 429" in line and "10105" in line
 
 
 def test_volumes_json_is_the_api_answer(logged_in: Run, opensan_array: VirtualArray) -> None:
@@ -176,6 +198,51 @@ def test_management_extensions(logged_in: Run, opensan_array: VirtualArray) -> N
     assert "pool-cli" not in {p.name for p in opensan_array.client.pools()}
 
 
+def test_disks_are_named_by_slot_as_every_table_shows(logged_in: Run,
+                                                      opensan_array: VirtualArray) -> None:
+    disks = opensan_array.client.disks()
+    raid = next(d for d in disks if d.usage == "RAID")
+    free = [d for d in disks if d.usage == "Free"]
+    slot = f"{raid.enclosure_id}:{raid.slot}"
+    assert json.loads(logged_in("smart", slot, "--json").stdout)[0]["diskId"] == raid.id
+    padded = f"{raid.enclosure_id:02}:{raid.slot:02}"  # the same slot, as some would write it
+    assert json.loads(logged_in("smart", padded, "--json").stdout)[0]["diskId"] == raid.id
+    result = logged_in("sim", "fail-disk", slot)
+    assert result.exit_code == 0, result.output
+    assert f"Disk {raid.id} in slot {slot}" in result.stdout
+    slots = ",".join(f"{d.enclosure_id}:{d.slot}" for d in free[:2])
+    created = json.loads(logged_in("pool", "create", "by-slot", "1", slots, "--json").stdout)
+    assert sorted(created["diskIds"]) == sorted(d.id for d in free[:2])
+    spare = logged_in("spare", f"{free[2].enclosure_id}:{free[2].slot}", str(free[3].id), "--json")
+    assert [d["id"] for d in json.loads(spare.stdout)] == [free[2].id, free[3].id]
+
+
+@pytest.mark.parametrize(("disk", "code", "said"), [
+    ("0:99", 1, "No disk is in slot 0:99"), ("9:1", 1, "No disk is in slot 9:1"),
+])
+def test_a_slot_without_a_disk_is_a_clear_refusal(logged_in: Run, disk: str, code: int,
+                                                  said: str) -> None:
+    assert said in one_line_error(logged_in("sim", "fail-disk", disk), code)
+    assert said in one_line_error(logged_in("smart", disk), code)
+
+
+def test_a_disk_that_is_neither_slot_nor_id_is_a_usage_error(logged_in: Run) -> None:
+    result = logged_in("sim", "fail-disk", "first")
+    assert result.exit_code == 2 and "slot or ID" in result.stderr
+
+
+def test_messages_name_a_volume_as_the_user_did(logged_in: Run,
+                                               opensan_array: VirtualArray) -> None:
+    volume = next(v for v in opensan_array.client.volumes() if not v.snapshot_space_bytes)
+    assert f"Volume {volume.name} has no snapshot space" in logged_in(
+        "snapshots", volume.name).stdout
+    assert f"volume {volume.name} is 20 GiB" in logged_in(
+        "snapshot", "space", volume.name, "20").stdout
+    assert f"of volume {volume.name}." in logged_in("snapshot", "take", volume.name).stdout
+    assert f"Snapshot space of volume {volume.id}:" in logged_in(
+        "snapshots", str(volume.id)).stdout
+
+
 def test_the_virtual_array_knobs(logged_in: Run, opensan_array: VirtualArray) -> None:
     disk = next(d for d in opensan_array.client.disks() if d.usage == "RAID")
     assert "Failed" in logged_in("sim", "fail-disk", str(disk.id)).stdout
@@ -187,14 +254,30 @@ def test_the_virtual_array_knobs(logged_in: Run, opensan_array: VirtualArray) ->
     assert "UTC" in logged_in("sim", "clock", "60").stdout
 
 
-def test_destructive_commands_ask_first(logged_in: Run, opensan_array: VirtualArray) -> None:
+def test_destructive_commands_ask_first(logged_in: Run, opensan_array: VirtualArray,
+                                        terminal: None) -> None:
     volume = next(v for v in opensan_array.client.volumes() if not v.mapped)
     result = logged_in("volume", "delete", volume.name, input="n\n")
     assert result.exit_code == 1
+    assert result.stderr.endswith("[y/N]:opensan: Nothing was changed.\n"), result.stderr
     assert volume.id in {v.id for v in opensan_array.client.volumes()}
 
 
-def test_set_password_prompts_twice(logged_in: Run, opensan_array: VirtualArray) -> None:
+@pytest.mark.parametrize("command", [["volume", "delete", "vol-backup"],
+                                     ["snapshot", "rollback", "1"], ["target", "delete", "0"]])
+def test_a_question_without_a_terminal_exits_2(logged_in: Run, opensan_array: VirtualArray,
+                                               command: list[str]) -> None:
+    line = one_line_error(logged_in(*command, input="y\n"), 2)
+    assert "--yes" in line and "not a terminal" in line
+    assert "vol-backup" in {v.name for v in opensan_array.client.volumes()}
+
+
+def test_set_password_without_a_terminal_exits_2(logged_in: Run) -> None:
+    assert "--new-password" in one_line_error(logged_in("password", "user"), 2)
+
+
+def test_set_password_prompts_twice(logged_in: Run, opensan_array: VirtualArray,
+                                    terminal: None) -> None:
     result = logged_in("password", "user", input="Other-pass1\nOther-pass1\n")
     assert result.exit_code == 0, result.output
     with opensan_array.connect("user", "Other-pass1") as reader:
@@ -298,7 +381,9 @@ def test_a_server_that_went_away_exits_4(logged_in: Run, tmp_path: Path) -> None
 def test_help_documents_the_exit_codes(opensan: Run) -> None:
     result = opensan("--help")
     assert result.exit_code == 0
-    assert "Exit codes" in result.stdout and "4 connection or TLS failure" in result.stdout
+    text = " ".join(result.stdout.split())  # as wrapped for the terminal
+    assert "Exit codes" in text and "4 connection or TLS failure" in text
+    assert "7 serve cannot use the state dir" in text
 
 
 def test_the_config_dir_follows_xdg_config_home(tmp_path: Path,

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import sys
 import time
 import warnings
 from collections.abc import Callable, Sequence
 from enum import IntEnum, StrEnum
 from pathlib import Path
-from typing import Annotated, Literal, ParamSpec, TypeVar
+from typing import Annotated, Literal, NoReturn, ParamSpec, TypeVar
 
+import click
 import typer
 from rich.text import Text
 
@@ -32,6 +34,7 @@ from opensan.client import (
     RequestRefused,
     SanosClient,
     SanosError,
+    TooManyRequests,
 )
 from opensan.client.models import (
     ApiEndpoint,
@@ -52,18 +55,27 @@ from opensan.client.models import (
 
 
 class ExitCode(IntEnum):
+    """README.md's table of exit codes."""
+
     OK = 0
-    REFUSED = 1  # the array answered and refused (4xx, 501, 507); also a local name not found
-    USAGE = 2  # a wrong command line or URL (typer's own usage errors exit 2 as well)
-    AUTHENTICATION = 3  # not logged in, session ended, wrong password, too many logins
+    # The array answered and refused (4xx, 501, 507); also a name or slot not found, or a
+    # question answered no: nothing was changed.
+    REFUSED = 1
+    # A wrong command line or URL (typer's own usage errors exit 2 as well), a question with no
+    # terminal to ask it on, or `serve` settings that cannot be used.
+    USAGE = 2
+    AUTHENTICATION = 3  # not logged in, session ended, wrong password, too many failed logins
     CONNECTION = 4  # no answer: refused connection, unknown host, time-out, TLS
     SERVER = 5  # the array failed (5xx) or answered something that is not SANOS JSON
+    ADDRESS = 6  # serve: cannot listen there (port taken, not this machine's address)
+    STATE_DIR = 7  # serve, passwd: the state dir cannot hold the records (not a writable directory)
 
 
 EXIT_CODES_HELP = (
-    "Exit codes: 0 done; 1 the array refused the request (4xx); 2 usage error or bad URL; "
-    "3 not logged in or authentication failed; 4 connection or TLS failure; 5 the array failed "
-    "(5xx) or did not answer SANOS JSON."
+    "Exit codes: 0 done; 1 the array refused the request (4xx), or nothing was changed; "
+    "2 usage error, bad URL, or no terminal to ask on; 3 not logged in or authentication "
+    "failed; 4 connection or TLS failure; 5 the array failed (5xx) or did not answer SANOS "
+    "JSON; 6 serve cannot listen on the address; 7 serve cannot use the state dir."
 )
 
 JsonOutput = Annotated[bool, typer.Option("--json", help="Print the array's JSON answer, for scripts.")]
@@ -71,8 +83,10 @@ Yes = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmat
 VolumeArg = Annotated[str, typer.Argument(metavar="VOLUME", help="Volume ID or name.")]
 PoolArg = Annotated[str, typer.Argument(metavar="POOL", help="Pool ID or name.")]
 TargetArg = Annotated[int, typer.Argument(metavar="TARGET", help="Target ID (see `opensan targets`).")]
-DiskIdsArg = Annotated[list[str], typer.Argument(metavar="DISK_IDS...",
-                                                 help="Disk IDs, separated by spaces or commas.")]
+DisksArg = Annotated[list[str], typer.Argument(
+    metavar="DISKS...", help="Disk slots (0:1, as `opensan disks` shows) or IDs, separated by "
+    "spaces or commas.")]
+DiskArg = Annotated[str, typer.Argument(metavar="DISK", help="Disk slot (0:1) or ID.")]
 
 READ = "Read the array"
 CHANGE = "Change the array"
@@ -84,7 +98,8 @@ Answer = TypeVar("Answer", bound=SanosObject | Sequence[SanosObject] | None)
 
 
 def exit_code(error: SanosError) -> ExitCode:
-    if isinstance(error, AuthenticationError):
+    # 429 is only ever a login refused for too many failed ones: an authentication failure.
+    if isinstance(error, AuthenticationError | TooManyRequests):
         return ExitCode.AUTHENTICATION
     if isinstance(error, InvalidUrl):
         return ExitCode.USAGE
@@ -95,6 +110,12 @@ def exit_code(error: SanosError) -> ExitCode:
     return ExitCode.SERVER
 
 
+def fail(message: str, code: ExitCode) -> NoReturn:
+    """One line on stderr and the exit code that says what kind of failure it was."""
+    render.err.print(f"opensan: {message}", style="red", soft_wrap=True)
+    raise typer.Exit(code)
+
+
 def reports_errors(command: Callable[P, None]) -> Callable[P, None]:
     """Turn a SanosError into one line on stderr and its exit code, never a traceback."""
 
@@ -103,8 +124,7 @@ def reports_errors(command: Callable[P, None]) -> Callable[P, None]:
         try:
             command(*args, **kwargs)
         except SanosError as error:
-            render.err.print(f"opensan: {error}", style="red", soft_wrap=True)
-            raise typer.Exit(exit_code(error)) from None
+            fail(str(error), exit_code(error))
 
     return run
 
@@ -173,17 +193,64 @@ def pool_id(array: SanosClient, pool: str) -> int:
     raise NotFound(f"No pool is named {pool!r}; `opensan pools` lists them.")
 
 
-def disk_ids(values: list[str]) -> list[int]:
-    ids = [part.strip() for value in values for part in value.split(",") if part.strip()]
-    if not ids or not all(_is_id(i) for i in ids):
-        raise typer.BadParameter("give disk IDs as numbers, e.g. 4781160641 6363880151",
-                                 param_hint="DISK_IDS")
-    return [int(i) for i in ids]
+_SLOT = re.compile(r"[0-9]+:[0-9]+")
+
+
+def disk_ids(array: SanosClient, values: list[str]) -> list[int]:
+    """Disks as a person names them: by the slot every table shows (`0:1`, looked up in the
+    array's diskinfo) or by ID."""
+    named = [part.strip() for value in values for part in value.split(",") if part.strip()]
+    if not named or not all(_is_id(n) or _SLOT.fullmatch(n) for n in named):
+        raise typer.BadParameter("give disks by slot or ID, e.g. 0:1 0:2 or 4781160641",
+                                 param_hint="DISKS")
+    by_slot = ({(d.enclosure_id, d.slot): d.id for d in array.disks()}
+               if any(":" in n for n in named) else {})
+    ids = []
+    for n in named:
+        if ":" not in n:
+            ids.append(int(n))
+            continue
+        enclosure, slot = n.split(":")
+        if (int(enclosure), int(slot)) not in by_slot:
+            raise NotFound(f"No disk is in slot {n}; `opensan disks` lists them.")
+        ids.append(by_slot[int(enclosure), int(slot)])
+    return ids
+
+
+def disk_id(array: SanosClient, disk: str) -> int:
+    return disk_ids(array, [disk])[0]
+
+
+def interactive() -> bool:
+    """Whether a person is there to answer a question: stdin is a terminal."""
+    return sys.stdin.isatty()
 
 
 def confirm(question: str, yes: bool) -> None:
-    if not yes:
-        typer.confirm(question, abort=True, err=True)
+    """Ask before a deletion or a rollback. With no terminal to ask on, refuse rather than
+    guess (a script gives --yes); an answer of no changes nothing and exits 1."""
+    if yes:
+        return
+    if not interactive():
+        fail(f"{question} Give --yes to answer it: stdin is not a terminal.", ExitCode.USAGE)
+    try:
+        agreed = typer.confirm(question, err=True)
+    except click.Abort:  # Ctrl-C or end of input
+        agreed = False
+    if not agreed:
+        fail("Nothing was changed.", ExitCode.REFUSED)
+
+
+def prompt_password(question: str, *, twice: bool, otherwise: str) -> str:
+    """A password typed at a terminal, never echoed; with no terminal, what to do instead."""
+    if not interactive():
+        fail(f"{question}: stdin is not a terminal to ask on; {otherwise}.", ExitCode.USAGE)
+    try:
+        password: str = typer.prompt(question, hide_input=True, confirmation_prompt=twice,
+                                     err=True)
+    except click.Abort:
+        fail("No password was given.", ExitCode.USAGE)
+    return password
 
 
 # Session
@@ -194,8 +261,9 @@ def login(
                                        "http://127.0.0.1:8080")],
     account: Annotated[str, typer.Option("--account", "-a", help="Account to log in as")] = "admin",
     password: Annotated[str | None, typer.Option(
-        prompt=True, hide_input=True, envvar="OPENSAN_PASSWORD",
-        help="Asked for when not given; never saved. Also read from $OPENSAN_PASSWORD")] = None,
+        envvar="OPENSAN_PASSWORD",
+        help="Asked for at a terminal when not given; never saved. Also read from "
+             "$OPENSAN_PASSWORD")] = None,
     ca_file: Annotated[Path | None, typer.Option(
         exists=True, dir_okay=False, help="Trust the array's certificate from this PEM file")] = None,
     insecure: Annotated[bool, typer.Option(
@@ -206,6 +274,9 @@ def login(
     """Log in to an array and keep the session for the other commands (never the password)."""
     if ca_file is not None and insecure:
         raise typer.BadParameter("use either --ca-file or --insecure", param_hint="--insecure")
+    if password is None:
+        password = prompt_password(f"Password of {account}", twice=False,
+                                   otherwise="give --password or set OPENSAN_PASSWORD")
     if not password:
         raise typer.BadParameter("the password is empty", param_hint="--password")
     ca_path = str(ca_file.resolve()) if ca_file else None
@@ -250,11 +321,13 @@ def logout(as_json: JsonOutput = False) -> None:
 def set_password(
     account: Annotated[str, typer.Argument(help="Account whose password to set, e.g. admin")],
     new_password: Annotated[str | None, typer.Option(
-        prompt=True, hide_input=True, confirmation_prompt=True,
-        help="Asked for (twice) when not given")] = None,
+        help="Asked for (twice) at a terminal when not given")] = None,
     as_json: JsonOutput = False,
 ) -> None:
     """Set an account's password (admin only); its other sessions end."""
+    if new_password is None:
+        new_password = prompt_password(f"New password for {account}", twice=True,
+                                       otherwise="give --new-password")
     if not new_password:
         raise typer.BadParameter("the password is empty", param_hint="--new-password")
     ask(as_json, lambda array: array.set_password(account, new_password),
@@ -359,19 +432,20 @@ def disks(as_json: JsonOutput = False) -> None:
 
 @reports_errors
 def smart(
-    disk: Annotated[int | None, typer.Argument(metavar="[DISK_ID]",
-                                               help="Show this disk's attributes")] = None,
+    disk: Annotated[str | None, typer.Argument(
+        metavar="[DISK]", help="Show this disk's attributes: its slot (0:1) or ID")] = None,
     as_json: JsonOutput = False,
 ) -> None:
     """Show S.M.A.R.T. health of every disk, or the attributes of one."""
     if disk is None:
         return ask(as_json, lambda array: array.disk_smart(), _show_smart)
-    ask(as_json, lambda array: _smart_of(array.disk_smart(), disk), _show_disk_smart)
+    ask(as_json, lambda array: _smart_of(array, disk), _show_disk_smart)
 
 
-def _smart_of(found: list[DiskSmart], disk: int) -> list[DiskSmart]:
+def _smart_of(array: SanosClient, disk: str) -> list[DiskSmart]:
     """Only the disk asked for, still in a list: `--json` prints the array's list, of one."""
-    one = [s for s in found if s.disk_id == disk]
+    wanted = disk_id(array, disk)
+    one = [s for s in array.disk_smart() if s.disk_id == wanted]
     if not one:
         raise NotFound(f"No disk has ID {disk}; `opensan disks` lists them.")
     return one
@@ -450,11 +524,11 @@ def snapshots(volume: VolumeArg, as_json: JsonOutput = False) -> None:
 
 def _show_snapshots(found: VolumeSnapshots, volume: str) -> None:
     if not found.snapshot_space_bytes:
-        render.say(f"Volume {found.volume_id} has no snapshot space: set some with "
+        render.say(f"Volume {volume} has no snapshot space: set some with "
                    f"`opensan snapshot space {volume} SIZE_GB`.")
     else:
         render.out.print(Text.assemble(
-            f"Snapshot space of volume {found.volume_id}: ",
+            f"Snapshot space of volume {volume}: ",
             capacity_bar(found.snapshot_used_bytes, found.snapshot_space_bytes),
             f"  {size(found.snapshot_used_bytes)} of {size(found.snapshot_space_bytes)} used"))
     if found.snapshots:
@@ -580,7 +654,7 @@ def snapshot_take(
     """Take a snapshot of a volume (it needs snapshot space)."""
     ask(as_json, lambda array: array.take_snapshot(volume_id(array, volume), name),
         lambda taken: render.say(f"Took snapshot {taken.name} (ID {taken.id}) of volume "
-                                 f"{taken.volume_id}."))
+                                 f"{volume}."))
 
 
 @snapshot_app.command("space")
@@ -593,15 +667,15 @@ def snapshot_space(
 ) -> None:
     """Set a volume's snapshot space (taken from its pool)."""
     ask(as_json, lambda array: array.set_snapshot_space(volume_id(array, volume), size_gb),
-        _show_snapshot_space)
+        lambda space: _show_snapshot_space(space, volume))
 
 
-def _show_snapshot_space(space: SnapshotSpace) -> None:
+def _show_snapshot_space(space: SnapshotSpace, volume: str) -> None:
     if space.snapshot_space_bytes:
-        render.say(f"Snapshot space of volume {space.volume_id} is {size(space.snapshot_space_bytes)}"
+        render.say(f"Snapshot space of volume {volume} is {size(space.snapshot_space_bytes)}"
                    f" ({size(space.snapshot_used_bytes)} used).")
     else:
-        render.say(f"Volume {space.volume_id} has no snapshot space any more.")
+        render.say(f"Volume {volume} has no snapshot space any more.")
 
 
 @snapshot_app.command("delete")
@@ -661,7 +735,7 @@ def map_lun(
     """Map a volume to a LUN of a target."""
     ask(as_json, lambda array: array.map_lun(target, lun, volume_id(array, volume),
                                              "ro" if read_only else "rw", host),
-        lambda mapping: render.say(f"Mapped {mapping.volume_name} at LUN {mapping.lun} of target "
+        lambda mapping: render.say(f"Mapped {volume} at LUN {mapping.lun} of target "
                                    f"{mapping.target_id} ({mapping.permission}, hosts "
                                    f"{', '.join(mapping.hosts)})."))
 
@@ -709,7 +783,7 @@ pool_app = typer.Typer(help="Create pools, add disks, delete pools.", no_args_is
 def pool_create(
     name: Annotated[str, typer.Argument(help="1-32 letters, digits, '-', '_', '.'")],
     raid_level: Annotated[str, typer.Argument(metavar="RAID_LEVEL", help="0, 1, 5, 6, 10, 50 or 60")],
-    disks: DiskIdsArg,
+    disks: DisksArg,
     provision: Annotated[ProvisionChoice | None, typer.Option(
         help="thick (default) or thin")] = None,
     force: Annotated[bool, typer.Option(
@@ -717,7 +791,7 @@ def pool_create(
     as_json: JsonOutput = False,
 ) -> None:
     """Create a pool from free disks."""
-    ask(as_json, lambda array: array.create_pool(name, raid_level, disk_ids(disks),
+    ask(as_json, lambda array: array.create_pool(name, raid_level, disk_ids(array, disks),
                                                  _provision(provision), force=force),
         lambda pool: render.say(f"Created pool {pool.name} (ID {pool.id}): {pool.raid_level}, "
                                 f"{size(pool.capacity_bytes)} on {len(pool.disk_ids)} disks."))
@@ -725,10 +799,10 @@ def pool_create(
 
 @pool_app.command("add-disks")
 @reports_errors
-def pool_add_disks(pool: PoolArg, disks: DiskIdsArg, as_json: JsonOutput = False) -> None:
+def pool_add_disks(pool: PoolArg, disks: DisksArg, as_json: JsonOutput = False) -> None:
     """Add free disks to a pool (it keeps its RAID level)."""
-    ask(as_json, lambda array: array.add_pool_disks(pool_id(array, pool), disk_ids(disks)),
-        lambda grown: render.say(f"Pool {grown.name} has {len(grown.disk_ids)} disks, "
+    ask(as_json, lambda array: array.add_pool_disks(pool_id(array, pool), disk_ids(array, disks)),
+        lambda grown: render.say(f"Pool {pool} has {len(grown.disk_ids)} disks, "
                                  f"{size(grown.capacity_bytes)}."))
 
 
@@ -738,7 +812,7 @@ def pool_delete(pool: PoolArg, yes: Yes = False, as_json: JsonOutput = False) ->
     """Delete an empty pool; its disks become free."""
     confirm(f"Delete pool {pool}?", yes)
     ask(as_json, lambda array: array.delete_pool(pool_id(array, pool)),
-        lambda deleted: render.say(f"Deleted pool {deleted.name}."))
+        lambda _: render.say(f"Deleted pool {pool}."))
 
 
 volume_app = typer.Typer(help="Create, extend and delete volumes.", no_args_is_help=True)
@@ -770,7 +844,7 @@ def volume_extend(
 ) -> None:
     """Grow a volume to a new size (volumes never shrink)."""
     ask(as_json, lambda array: array.extend_volume(volume_id(array, volume), size_gb),
-        lambda grown: render.say(f"Volume {grown.name} is now {size(grown.capacity_bytes)}."))
+        lambda grown: render.say(f"Volume {volume} is now {size(grown.capacity_bytes)}."))
 
 
 @volume_app.command("delete")
@@ -779,7 +853,7 @@ def volume_delete(volume: VolumeArg, yes: Yes = False, as_json: JsonOutput = Fal
     """Delete a volume that is neither mapped nor has snapshots."""
     confirm(f"Delete volume {volume} and all its data?", yes)
     ask(as_json, lambda array: array.delete_volume(volume_id(array, volume)),
-        lambda deleted: render.say(f"Deleted volume {deleted.name}."))
+        lambda _: render.say(f"Deleted volume {volume}."))
 
 
 target_app = typer.Typer(help="Create and delete iSCSI targets.", no_args_is_help=True)
@@ -809,7 +883,7 @@ def target_delete(target: TargetArg, yes: Yes = False, as_json: JsonOutput = Fal
 
 @reports_errors
 def spare(
-    disks: DiskIdsArg,
+    disks: DisksArg,
     kind: Annotated[SpareChoice, typer.Option("--type", help="global spare, spare dedicated to "
                                               "--pool, or free again")] = SpareChoice.global_,
     pool: Annotated[str | None, typer.Option(metavar="POOL",
@@ -817,7 +891,7 @@ def spare(
     as_json: JsonOutput = False,
 ) -> None:
     """Make disks spares, or free them again."""
-    ask(as_json, lambda array: array.set_spare(disk_ids(disks), kind.value,
+    ask(as_json, lambda array: array.set_spare(disk_ids(array, disks), kind.value,
                                                None if pool is None else pool_id(array, pool)),
         _show_spares)
 
@@ -835,20 +909,18 @@ sim_app = typer.Typer(help="Fault injection and time on the virtual array (OpenS
 
 @sim_app.command("fail-disk")
 @reports_errors
-def sim_fail_disk(disk: Annotated[int, typer.Argument(metavar="DISK_ID")],
-                  as_json: JsonOutput = False) -> None:
+def sim_fail_disk(disk: DiskArg, as_json: JsonOutput = False) -> None:
     """Make a disk fail; a spare starts rebuilding."""
-    ask(as_json, lambda array: array.fail_disk(disk),
+    ask(as_json, lambda array: array.fail_disk(disk_id(array, disk)),
         lambda failed: render.out.print(Text.assemble(
             f"Disk {failed.id} in slot {failed.enclosure_id}:{failed.slot}: ", state(failed.health))))
 
 
 @sim_app.command("replace-disk")
 @reports_errors
-def sim_replace_disk(disk: Annotated[int, typer.Argument(metavar="DISK_ID")],
-                     as_json: JsonOutput = False) -> None:
+def sim_replace_disk(disk: DiskArg, as_json: JsonOutput = False) -> None:
     """Swap a failed disk for a new one in the same slot."""
-    ask(as_json, lambda array: array.replace_disk(disk),
+    ask(as_json, lambda array: array.replace_disk(disk_id(array, disk)),
         lambda new: render.say(f"Slot {new.enclosure_id}:{new.slot} holds new disk {new.id} "
                                f"({new.usage})."))
 
@@ -893,7 +965,7 @@ def sim_host_write(
 ) -> None:
     """Pretend hosts wrote to a volume: thin volumes and snapshots grow."""
     ask(as_json, lambda array: array.host_write(volume_id(array, volume), size_gb),
-        lambda written: render.say(f"Volume {written.name}: {size(written.used_bytes)} used, "
+        lambda written: render.say(f"Volume {volume}: {size(written.used_bytes)} used, "
                                    f"snapshots {size(written.snapshot_used_bytes)}."))
 
 

@@ -15,7 +15,8 @@ from pydantic.alias_generators import to_camel
 
 
 class SanosObject(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="allow")
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="allow",
+                              defer_build=True)
 
     def to_wire(self) -> dict[str, Any]:
         """The object as the array sent it: camelCase names, unknown fields included."""

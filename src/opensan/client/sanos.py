@@ -542,7 +542,8 @@ def _verification(base_url: str, verify: bool,
                           InsecureTlsWarning, stacklevel=3)
         return False
     if ca_file is None:
-        return True
+        # Plain HTTP speaks no TLS: loading the system's CA certificates would only cost time.
+        return base_url.startswith("https:")
     try:
         return ssl.create_default_context(cafile=str(ca_file))
     except (OSError, ssl.SSLError) as error:

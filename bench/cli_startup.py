@@ -1,0 +1,123 @@
+"""How long a client command of the CLI takes, next to the least any Python CLI of its kind takes.
+
+One run starts `opensan serve` (a new virtual array on a free port, in a temporary state dir),
+logs in with a temporary config dir, then times, alternately and N times each,
+`python -m opensan volumes --json` (one GET, its JSON printed) and
+`python -c "import httpx, typer, rich.console"` (the interpreter and the libraries such a command
+cannot do without). It prints both medians of the wall time, their spread and the ratio, against
+the target of 1.5x, and the same for the CPU time (user + system) of each process, which other
+work on the machine changes much less. `--src` measures another checkout (e.g. `git worktree add
+/tmp/old main`, then `--src /tmp/old/src`).
+
+    python bench/cli_startup.py
+    python bench/cli_startup.py --runs 30 --src /tmp/old/src
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+HOST = "127.0.0.1"
+TARGET = 1.5
+BASELINE = "import httpx, typer, rich.console"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def start_server(env: dict[str, str], state_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "opensan", "serve", "--port", str(port), "--state-dir",
+         str(state_dir), "--log-level", "warning"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://{HOST}:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"opensan serve exited with {process.returncode}")
+        try:
+            httpx.get(f"{url}/rest/", timeout=1)
+            return process, url
+        except httpx.TransportError:
+            time.sleep(0.05)
+    process.kill()
+    raise SystemExit("opensan serve did not answer within 60 s")
+
+
+def seconds(command: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """The wall time and the CPU time of one run of the command."""
+    cpu_before = _children_cpu()
+    started = time.perf_counter()
+    subprocess.run(command, env=env, stdout=subprocess.DEVNULL, check=True)
+    return time.perf_counter() - started, _children_cpu() - cpu_before
+
+
+def _children_cpu() -> float:
+    """CPU seconds of the children that ended (the server is counted only once it has)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def show(label: str, cli: list[float], baseline: list[float]) -> None:
+    cli_median, baseline_median = statistics.median(cli), statistics.median(baseline)
+    print(f"{label}:")
+    for name, found in [("opensan volumes --json", cli), (f'python -c "{BASELINE}"', baseline)]:
+        print(f"  {name:<52} median {statistics.median(found) * 1000:5.0f} ms "
+              f"(min {min(found) * 1000:.0f}, max {max(found) * 1000:.0f})")
+    ratio = cli_median / baseline_median
+    print(f"  ratio {ratio:.2f}x (target <= {TARGET}x): {'PASS' if ratio <= TARGET else 'FAIL'}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=15, help="timed runs of each command")
+    parser.add_argument("--src", type=Path, default=Path(__file__).resolve().parents[1] / "src",
+                        help="the checkout's src directory to measure")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="opensan-cli-bench-") as work:
+        # Both commands run from bytecode, as an installed package does (pip compiles it):
+        # kept in the work dir, whatever PYTHONDONTWRITEBYTECODE says.
+        env = {**os.environ, "PYTHONPATH": str(args.src.resolve()),
+               "OPENSAN_CONFIG_DIR": str(Path(work) / "config"),
+               "PYTHONPYCACHEPREFIX": str(Path(work) / "bytecode")}
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        server, url = start_server(env, Path(work) / "state")
+        try:
+            subprocess.run([sys.executable, "-m", "opensan", "login", url, "--password", "1234"],
+                           env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                           check=True)
+            cli = [sys.executable, "-m", "opensan", "volumes", "--json"]
+            baseline = [sys.executable, "-c", BASELINE]
+            seconds(cli, env), seconds(baseline, env)  # bytecode compiled, files in the page cache
+            cli_runs, baseline_runs = [], []
+            load = os.getloadavg()[0]
+            for _ in range(args.runs):  # alternately, so a busy moment hits both
+                cli_runs.append(seconds(cli, env))
+                baseline_runs.append(seconds(baseline, env))
+        finally:
+            server.terminate()
+            server.wait(30)
+    print(f"{args.src}: {args.runs} runs each, load average {load:.1f} at the start, "
+          f"{os.getloadavg()[0]:.1f} at the end")
+    show("wall time", [wall for wall, _ in cli_runs], [wall for wall, _ in baseline_runs])
+    show("CPU time", [cpu for _, cpu in cli_runs], [cpu for _, cpu in baseline_runs])
+
+
+if __name__ == "__main__":
+    main()

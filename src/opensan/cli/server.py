@@ -1,0 +1,170 @@
+"""`opensan serve` and `opensan passwd`: the commands that run an array rather than talk to one.
+
+They need the server (FastAPI, uvicorn, the service, the backends), which takes most of a second
+to import, so they import it when they run: the other commands never load it
+(tests/cli/test_cli_startup.py).
+
+`serve` checks what can fail before it prints or creates anything: the settings, the state dir,
+then the address, which it binds itself and hands to uvicorn, so that nobody can take the port
+between the check and the start. Each failure is one line with its own exit code (ExitCode).
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from opensan.cli import render
+from opensan.cli.commands import ExitCode, fail, prompt_password
+
+if TYPE_CHECKING:
+    from opensan.array import Array
+    from opensan.config import Settings
+
+
+def serve(
+    host: Annotated[str | None, typer.Option(
+        help="Address to listen on (default 127.0.0.1)")] = None,
+    port: Annotated[int | None, typer.Option(help="TCP port; 0 takes a free one (default 8080)")] = None,
+    state_dir: Annotated[Path | None, typer.Option(
+        help="Where the array keeps its records (default opensan-state)")] = None,
+    model: Annotated[str | None, typer.Option(
+        help="Model of a new virtual array, default XS5226D (a wrong one lists them)")] = None,
+    profile: Annotated[Path | None, typer.Option(
+        help="Profile TOML for a new array (docs/profile.md)")] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed of a new array's hardware")] = None,
+    backend: Annotated[str | None, typer.Option(
+        help="simulated (the virtual array), linux or ceph (default simulated)")] = None,
+    config: Annotated[Path | None, typer.Option(
+        help="The backend's config file (docs/linux.md, docs/ceph.md)")] = None,
+    log_level: Annotated[str | None, typer.Option(
+        help="debug, info, warning or error (default info)")] = None,
+    settings_file: Annotated[Path | None, typer.Option(
+        "--settings", envvar="OPENSAN_SETTINGS", metavar="FILE",
+        help="TOML file of settings (README.md), below the options and OPENSAN_* variables")] = None,
+) -> None:
+    """Serve the SANOS RESTful API on an array (the embedded virtual XCubeSAN by default).
+
+    Each option can also be an OPENSAN_* variable (OPENSAN_PORT, OPENSAN_STATE_DIR, ...;
+    --config is OPENSAN_BACKEND_CONFIG) or a key of the --settings file (port, state_dir, ...,
+    backend_config): the command line wins, then the variables, then the file.
+    """
+    from opensan.array import open_array, state_dir_problem
+    from opensan.config import Settings, SettingsError
+    from opensan.domain.errors import SanError
+
+    given = {"host": host, "port": port, "state_dir": state_dir, "model": model,
+             "profile": profile, "seed": seed, "backend": backend, "backend_config": config,
+             "log_level": log_level}
+    try:
+        settings = Settings.load({k: v for k, v in given.items() if v is not None}, settings_file)
+        problem = state_dir_problem(settings)
+    except SettingsError as error:
+        fail(str(error), ExitCode.USAGE)
+    except SanError as error:
+        fail(error.message, ExitCode.USAGE)
+    if problem:
+        fail(problem, ExitCode.STATE_DIR)
+    with _listen(settings.host, settings.port) as listener:
+        logging.basicConfig(level=settings.log_level.upper(),
+                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        try:
+            array = open_array(settings)
+        except SanError as error:
+            fail(error.message, ExitCode.USAGE)
+        try:
+            _announce(array, settings, listener.getsockname()[1])
+            _run(array, settings, listener)
+        finally:
+            array.close()
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """The socket uvicorn will serve on, bound and listening: a taken port or an address that is
+    not this machine's fails here, in one line that names it."""
+    where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+        listener = socket.socket(family, kind, proto)
+    except OSError as error:  # socket.gaierror: an unknown host name
+        fail(f"cannot listen on {where}: {error.strerror}", ExitCode.ADDRESS)
+    try:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+        listener.bind(address)
+        listener.listen()  # two servers that bound the same port: the second fails here
+    except OSError as error:
+        listener.close()
+        fail(f"cannot listen on {where}: {error.strerror}", ExitCode.ADDRESS)
+    return listener
+
+
+def _announce(array: Array, settings: Settings, port: int) -> None:
+    for account in array.service.accounts.with_default_password():
+        render.err.print(f"WARNING: account {account!r} still has the default password; change "
+                         "it with POST /rest/account/setpassword/account/<username>/password/<new>.",
+                         style="yellow", soft_wrap=True)
+    info = array.service.system.info()
+    host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    url = f"http://{host}:{port}"
+    render.err.print(f"OpenSAN {info.hardware.model_name} ({settings.backend}) serial "
+                     f"{info.hardware.serial_number}, state in {settings.state_dir}, API on "
+                     f"{url}/rest/ (docs: {url}/docs)", soft_wrap=True)
+
+
+def _run(array: Array, settings: Settings, listener: socket.socket) -> None:
+    import uvicorn
+
+    from opensan.api.app import create_app
+    from opensan.api.protocol import uvicorn_options
+
+    limits = settings.limits()
+    server = uvicorn.Server(uvicorn.Config(
+        create_app(array.service, tick_seconds=settings.tick_seconds, limits=limits),
+        host=settings.host, port=listener.getsockname()[1], access_log=False,
+        log_level=settings.log_level, **uvicorn_options(limits)))
+    server.run(sockets=[listener])
+    if not server.started:
+        fail("the server did not start; its log above says why", ExitCode.SERVER)
+
+
+def passwd(
+    account: Annotated[str, typer.Argument(help="admin or user")],
+    state_dir: Annotated[Path, typer.Option(help="The array's state dir")] = Path(
+        "opensan-state"),
+    backend: Annotated[str, typer.Option(help="The array's backend")] = "simulated",
+    config: Annotated[Path | None, typer.Option(
+        help="The backend's config file (on Ceph it names where the records are)")] = None,
+) -> None:
+    """Set an account's password with the servers stopped (a real array does not start while
+    QSAN's default passwords are set): in the state dir, or on Ceph in the cluster."""
+    from opensan.array import open_store, state_dir_problem
+    from opensan.config import Settings
+    from opensan.domain.errors import SanError
+    from opensan.service.accounts import set_password_offline
+
+    try:
+        settings = Settings(state_dir=state_dir, backend=backend, backend_config=config)
+        problem = state_dir_problem(settings)
+    except SanError as error:
+        fail(error.message, ExitCode.USAGE)
+    if problem:
+        fail(problem, ExitCode.STATE_DIR)
+    password = prompt_password(f"New password for {account}", twice=True,
+                               otherwise="run `opensan passwd` in a terminal")
+    try:
+        set_password_offline(open_store(settings), account, password,
+                             changed_by="opensan passwd")
+    except SanError as error:
+        fail(error.message, ExitCode.USAGE)
+    render.err.print(f"Password of {account} set.")
+
+
+def register(app: typer.Typer) -> None:
+    """Add these commands to the `opensan` application (cli/main.py)."""
+    app.command()(serve)
+    app.command()(passwd)

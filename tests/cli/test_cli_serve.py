@@ -1,0 +1,186 @@
+"""`opensan serve` (and `passwd`) start cleanly: a failure is one line naming what failed, with
+its own exit code, before anything is printed or created; the settings come from the command
+line, then OPENSAN_* variables, then a --settings file."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from click.testing import Result
+from typer.testing import CliRunner
+
+import opensan
+from opensan import __version__
+from opensan.cli.main import app
+
+ADDRESS, STATE_DIR, USAGE = 6, 7, 2
+
+
+@pytest.fixture(autouse=True)
+def no_settings_from_outside(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in [n for n in os.environ if n.startswith("OPENSAN_")]:
+        monkeypatch.delenv(name)
+
+
+def taken_port() -> Iterator[int]:
+    """A port another program listens on."""
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        yield holder.getsockname()[1]
+
+
+taken = pytest.fixture(name="taken")(taken_port)
+other_taken = pytest.fixture(name="other_taken")(taken_port)
+third_taken = pytest.fixture(name="third_taken")(taken_port)
+
+
+def serve(*args: str) -> Result:
+    return CliRunner().invoke(app, ["serve", *args])
+
+
+def fails(result: Result, code: int) -> str:
+    """Nothing printed but one line on stderr, and the exit code of that kind of failure."""
+    assert result.exit_code == code, (result.exit_code, result.output)
+    assert not result.stdout
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("opensan: "), result.stderr
+    return lines[0]
+
+
+def test_a_taken_port_is_one_line_and_creates_nothing(taken: int, tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    line = fails(serve("--port", str(taken), "--state-dir", str(state)), ADDRESS)
+    assert f"127.0.0.1:{taken}" in line and "in use" in line
+    assert not state.exists()
+
+
+@pytest.mark.parametrize("host", ["192.0.2.1", "no-such-host.invalid"])
+def test_an_address_that_is_not_this_machine_s_is_one_line(host: str, tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    assert f"cannot listen on {host}:8080" in fails(
+        serve("--host", host, "--state-dir", str(state)), ADDRESS)
+    assert not state.exists()
+
+
+def test_a_state_dir_that_is_a_file_is_one_line(tmp_path: Path) -> None:
+    file = tmp_path / "state"
+    file.write_text("")
+    assert fails(serve("--state-dir", str(file), "--port", "0"), STATE_DIR) == \
+        f"opensan: state dir {file} is not a directory"
+    assert f"{file} is not a directory" in fails(
+        serve("--state-dir", str(file / "inner"), "--port", "0"), STATE_DIR)
+
+
+def test_a_state_dir_that_cannot_be_written_is_one_line() -> None:
+    # sysfs refuses new files to everyone, root too (a chmod would not stop root).
+    line = fails(serve("--state-dir", "/sys/opensan-state", "--port", "0"), STATE_DIR)
+    assert "/sys/opensan-state" in line
+
+
+def test_variables_configure_serve(taken: int, tmp_path: Path,
+                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENSAN_PORT", str(taken))
+    assert f":{taken}" in fails(serve("--state-dir", str(tmp_path / "s")), ADDRESS)
+    file = tmp_path / "a-file"
+    file.write_text("")
+    monkeypatch.setenv("OPENSAN_STATE_DIR", str(file))
+    assert str(file) in fails(serve(), STATE_DIR)
+
+
+def test_the_command_line_wins_then_the_variables_then_the_file(
+        taken: int, other_taken: int, third_taken: int, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = tmp_path / "serve.toml"
+    settings.write_text(f'port = {taken}\nstate_dir = "{tmp_path / "state"}"\n')
+    assert f":{taken}" in fails(serve("--settings", str(settings)), ADDRESS)
+    monkeypatch.setenv("OPENSAN_PORT", str(other_taken))
+    assert f":{other_taken}" in fails(serve("--settings", str(settings)), ADDRESS)
+    assert f":{third_taken}" in fails(
+        serve("--settings", str(settings), "--port", str(third_taken)), ADDRESS)
+    monkeypatch.setenv("OPENSAN_SETTINGS", str(settings))  # the file from a variable too
+    monkeypatch.delenv("OPENSAN_PORT")
+    assert f":{taken}" in fails(serve(), ADDRESS)
+    assert not (tmp_path / "state").exists()
+
+
+@pytest.mark.parametrize(("content", "said"), [
+    ("prot = 8080\n", "prot in {file}: Extra inputs are not permitted"),
+    ('port = "high"\n', "port in {file}: Input should be a valid integer"),
+    ("port = \n", "settings file {file} is not TOML"),
+])
+def test_a_wrong_settings_file_is_a_usage_error(tmp_path: Path, content: str, said: str) -> None:
+    file = tmp_path / "serve.toml"
+    file.write_text(content)
+    assert said.format(file=file) in fails(serve("--settings", str(file)), USAGE)
+
+
+def test_a_missing_settings_file_is_a_usage_error(tmp_path: Path) -> None:
+    assert "cannot read settings file" in fails(
+        serve("--settings", str(tmp_path / "none.toml")), USAGE)
+
+
+def test_a_wrong_variable_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENSAN_LOG_LEVEL", "loud")
+    assert "OPENSAN_LOG_LEVEL: Input should be" in fails(serve(), USAGE)
+
+
+def test_an_out_of_range_option_is_a_usage_error() -> None:
+    assert "--port: Input should be less than or equal to 65535" in fails(
+        serve("--port", "70000"), USAGE)
+
+
+def test_a_server_configured_by_variables_serves_there(tmp_path: Path) -> None:
+    """The case of the issue: OPENSAN_PORT and OPENSAN_STATE_DIR, no options."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    state = tmp_path / "from-variables"
+    env = {name: value for name, value in os.environ.items() if not name.startswith("OPENSAN_")}
+    env |= {"OPENSAN_PORT": str(port), "OPENSAN_STATE_DIR": str(state),
+            "OPENSAN_LOG_LEVEL": "warning",
+            "PYTHONPATH": str(Path(opensan.__file__).parents[1])}  # this checkout's opensan
+    server = subprocess.Popen([sys.executable, "-m", "opensan", "serve"], env=env,
+                              cwd=tmp_path, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert server.poll() is None, server.communicate()[1]
+            try:
+                assert httpx.get(f"http://127.0.0.1:{port}/rest/", timeout=1).status_code == 200
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+        assert (state / "opensan.db").exists()
+    finally:
+        server.terminate()
+        _, log = server.communicate(timeout=30)
+    assert f"state in {state}, API on http://127.0.0.1:{port}/rest/" in log
+
+
+def test_version() -> None:
+    result = CliRunner().invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.stdout == f"opensan {__version__}\n"
+
+
+def test_passwd_checks_the_state_dir_before_it_asks(tmp_path: Path) -> None:
+    file = tmp_path / "state"
+    file.write_text("")
+    result = CliRunner().invoke(app, ["passwd", "admin", "--state-dir", str(file)])
+    assert fails(result, STATE_DIR) == f"opensan: state dir {file} is not a directory"
+
+
+def test_passwd_without_a_terminal_exits_2(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["passwd", "admin", "--state-dir", str(tmp_path / "s")],
+                                input="Sekr1t-pass\nSekr1t-pass\n")
+    assert "not a terminal" in fails(result, USAGE)
+    assert not (tmp_path / "s").exists()
