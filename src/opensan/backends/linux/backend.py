@@ -18,6 +18,7 @@ import hashlib
 import logging
 import os
 import socket
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -65,6 +66,9 @@ IMAGE = "lun.img"
 # Quota slack above capacity + snapshot space: btrfs counts a subvolume's metadata too.
 QUOTA_SLACK_BYTES = 64 * 1024**2
 SMART_REFRESH_SECONDS = 60.0
+# A deleted volume's quota group that btrfs still refuses to destroy is tried again this many
+# ticks (about a second each) before it is left to the next start.
+QUOTA_GROUP_RETRIES = 120
 ALLOCATION_RESERVE_BYTES = 1024**3
 BTRFS_NODE_BYTES = 16 * 1024  # mkfs.btrfs's default node size
 
@@ -105,6 +109,10 @@ class LinuxBackend(StorageBackend):
         self.luns = self.tgt.exports
         self._subvolume_ids: dict[int, int] = {}  # snapshot id -> btrfs subvolume id
         self._smart: dict[int, tuple[float, DiskSmart]] = {}
+        # Quota groups of deleted volumes that btrfs refused to destroy yet: (pool id, group)
+        # -> the ticks left to try again (poll).
+        self._stale_groups: dict[tuple[int, str], int] = {}
+        self._stale_lock = threading.Lock()
         self._system = self._system_hardware()  # read once: the host's CPU and memory stay
 
     # Identity and monitoring
@@ -238,6 +246,9 @@ class LinuxBackend(StorageBackend):
         return disk.device_path
 
     def delete_pool(self, pool: Pool, members: list[Disk]) -> None:
+        with self._stale_lock:  # the pool's quota groups go with its file system
+            for key in [key for key in self._stale_groups if key[0] == pool.id]:
+                del self._stale_groups[key]
         mountpoint = self._mountpoint(pool.id)
         if btrfs.is_mounted(mountpoint):
             btrfs.unmount(mountpoint)
@@ -312,7 +323,7 @@ class LinuxBackend(StorageBackend):
                 btrfs.delete_subvolume(directory)
                 raise
         except Exception:
-            self._destroy_quota_group(mountpoint, group)
+            self._destroy_quota_group(volume.pool_id, group)
             raise
 
     def extend_volume(self, volume: Volume) -> None:
@@ -335,18 +346,48 @@ class LinuxBackend(StorageBackend):
         snapshots = self._mountpoint(volume.pool_id) / "snapshots" / str(volume.id)
         if snapshots.exists():
             snapshots.rmdir()  # empty: a volume with snapshots is never deleted
-        self._destroy_quota_group(self._mountpoint(volume.pool_id), self._quota_group(volume))
+        self._destroy_quota_group(volume.pool_id, self._quota_group(volume))
 
-    @staticmethod
-    def _destroy_quota_group(mountpoint: Path, group: str) -> None:
-        """Remove a volume's quota group once its subvolume is really gone. The volume is gone
-        already, so a failure here must not undo the change: the group is then removed as an
-        orphan at the next start."""
+    def _destroy_quota_group(self, pool_id: int, group: str) -> None:
+        """Remove a volume's quota group once its subvolume is really gone. Under load btrfs
+        often refuses right after the delete (EBUSY: the group still has a member for a moment,
+        the deleted subvolume's own group, which btrfs drops a little later). The volume is gone
+        already, so a failure here must not undo the change: a later tick (poll) destroys the
+        group, or, should that keep failing or the server be killed first, the next start does
+        (remove_orphans). Left to the next start, such groups piled up (62 in a 5-minute soak,
+        bench/soak.py), and every measurement of use read and parsed all of them."""
+        mountpoint = self._mountpoint(pool_id)
         try:
             btrfs.sync_subvolumes(mountpoint)
             btrfs.destroy_qgroup(mountpoint, group)
         except CommandFailed as error:
-            log.warning("Quota group %s stays until the next start: %s", group, error)
+            log.debug("Quota group %s is destroyed later: %s", group, error)
+            with self._stale_lock:
+                self._stale_groups[(pool_id, group)] = QUOTA_GROUP_RETRIES
+
+    def _destroy_stale_quota_groups(self) -> None:
+        """Try again to destroy the quota groups of deleted volumes that btrfs refused."""
+        with self._stale_lock:
+            pending = list(self._stale_groups)
+        for key in pending:
+            pool_id, group = key
+            mountpoint = self._mountpoint(pool_id)
+            try:
+                btrfs.destroy_qgroup(mountpoint, group)
+            except CommandFailed as error:
+                # "No such file or directory": the group (or the pool) is gone already.
+                gone = "No such file" in error.stderr or not btrfs.is_mounted(mountpoint)
+                if not gone:
+                    with self._stale_lock:
+                        tries = self._stale_groups.get(key)
+                        if tries is None:  # its pool was deleted meanwhile
+                            continue
+                        if tries > 1:
+                            self._stale_groups[key] = tries - 1
+                            continue
+                    log.warning("Quota group %s stays until the next start: %s", group, error)
+            with self._stale_lock:
+                self._stale_groups.pop(key, None)
 
     def _allocated_bytes(self, volume: Volume) -> int | None:
         """Bytes the volume's image really occupies."""
@@ -498,6 +539,7 @@ class LinuxBackend(StorageBackend):
             self.luns.replace_all(state.targets, exports)
 
     def poll(self) -> list[BackendEvent]:
+        self._destroy_stale_quota_groups()
         return self.tgt.check()
 
     def close(self) -> None:
