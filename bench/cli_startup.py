@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import os
 import resource
-import socket
 import statistics
 import subprocess
 import sys
@@ -26,38 +25,10 @@ import tempfile
 import time
 from pathlib import Path
 
-import httpx
+from login_storm import start_server
 
-HOST = "127.0.0.1"
 TARGET = 1.5
 BASELINE = "import httpx, typer, rich.console"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def start_server(env: dict[str, str], state_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "opensan", "serve", "--port", str(port), "--state-dir",
-         str(state_dir), "--log-level", "warning"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://{HOST}:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"opensan serve exited with {process.returncode}")
-        try:
-            httpx.get(f"{url}/rest/", timeout=1)
-            return process, url
-        except httpx.TransportError:
-            time.sleep(0.05)
-    process.kill()
-    raise SystemExit("opensan serve did not answer within 60 s")
 
 
 def seconds(command: list[str], env: dict[str, str]) -> tuple[float, float]:
@@ -97,7 +68,7 @@ def main() -> None:
                "OPENSAN_CONFIG_DIR": str(Path(work) / "config"),
                "PYTHONPYCACHEPREFIX": str(Path(work) / "bytecode")}
         env.pop("PYTHONDONTWRITEBYTECODE", None)
-        server, url = start_server(env, Path(work) / "state")
+        server, url = start_server(Path(work) / "state", env)
         try:
             subprocess.run([sys.executable, "-m", "opensan", "login", url, "--password", "1234"],
                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -27,15 +26,7 @@ import time
 from pathlib import Path
 
 import httpx
-
-HOST = "127.0.0.1"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        port: int = sock.getsockname()[1]
-        return port
+from linux_bench import HOST, free_port
 
 
 def rss_mib(pid: int) -> float:
@@ -43,9 +34,14 @@ def rss_mib(pid: int) -> float:
         return next(int(line.split()[1]) for line in status if line.startswith("VmRSS")) / 1024
 
 
-def start_server(src: Path, state_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
+def server_env(src: Path) -> dict[str, str]:
+    """The environment of a server that runs the checkout at src."""
+    return {**os.environ, "PYTHONPATH": str(src.resolve())}
+
+
+def start_server(state_dir: Path, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
+    """`opensan serve` on a free port, once it answers: the process and its base URL."""
     port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(src.resolve())}
     process = subprocess.Popen(
         [sys.executable, "-m", "opensan", "serve", "--port", str(port), "--state-dir",
          str(state_dir), "--seed", "7", "--log-level", "warning"],
@@ -53,13 +49,15 @@ def start_server(src: Path, state_dir: Path) -> tuple[subprocess.Popen[bytes], s
     url = f"http://{HOST}:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"opensan serve exited with {process.returncode}")
         try:
             httpx.get(f"{url}/rest/", timeout=1)
             return process, url
         except httpx.TransportError:
             time.sleep(0.05)
     process.kill()
-    raise SystemExit("the server did not start")
+    raise SystemExit("opensan serve did not answer within 60 s")
 
 
 def timed_reads(url: str, token: str, stop: threading.Event, out: list[float]) -> None:
@@ -85,7 +83,7 @@ async def storm(url: str, logins: int, password: str) -> list[int | str]:
 
 def run(src: Path, logins: int, password: str) -> dict[str, object]:
     with tempfile.TemporaryDirectory() as workdir:
-        process, url = start_server(src, Path(workdir) / "state")
+        process, url = start_server(Path(workdir) / "state", server_env(src))
         try:
             token = httpx.post(f"{url}/rest/login/account/user/password/1234").json()["accessToken"]
             quiet: list[float] = []

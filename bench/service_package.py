@@ -20,7 +20,7 @@ import zipfile
 from pathlib import Path
 
 import httpx
-from login_storm import rss_mib, start_server
+from login_storm import rss_mib, server_env, start_server
 from seed_state import SeedSpec, describe, seed
 
 SRC = Path(__file__).resolve().parent.parent / "src"
@@ -61,7 +61,7 @@ def main() -> None:
     parser.add_argument("--downloads", type=int, default=2, help="Downloads one after another")
     args = parser.parse_args()
     print(describe(seed(args.state_dir, SeedSpec(args.volumes, args.snapshots, args.events))))
-    process, url = start_server(SRC, args.state_dir)
+    process, url = start_server(args.state_dir, server_env(SRC))
     try:
         login = httpx.post(f"{url}/rest/login/account/admin/password/1234").json()
         token = login["accessToken"]

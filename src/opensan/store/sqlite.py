@@ -212,12 +212,16 @@ class SqliteStore:
                 "WHERE id <= ? AND id > ? ORDER BY id DESC",
                 (newest, newest - page_size),
             ).fetchall()
-        events = tuple(Event(i, t, EventLevel(lv), s, m) for (i, t, lv, s, m) in rows)
-        return EventPage(page=page, page_size=page_size, total=int(total), events=events)
+        return EventPage(page=page, page_size=page_size, total=int(total), events=_events(rows))
 
     def event_range(self, first_id: int, last_id: int) -> tuple[Event, ...]:
         with self._read_lock:
             rows = self._reader.execute(
                 "SELECT id, time, level, source, message FROM events "
                 "WHERE id BETWEEN ? AND ? ORDER BY id", (first_id, last_id)).fetchall()
-        return tuple(Event(i, t, EventLevel(lv), s, m) for (i, t, lv, s, m) in rows)
+        return _events(rows)
+
+
+def _events(rows: list[tuple[int, float, str, str, str]]) -> tuple[Event, ...]:
+    """Events from rows of (id, time, level, source, message)."""
+    return tuple(Event(i, t, EventLevel(lv), s, m) for (i, t, lv, s, m) in rows)

@@ -502,9 +502,8 @@ class LinuxBackend(StorageBackend):
         snapshots = {str(s.id) for s in state.snapshots.values()}
         for pool in state.pools.values():
             mountpoint = self._mountpoint(pool.id)
-            members = [v for v in state.volumes.values() if v.pool_id == pool.id]
-            volumes = {str(v.id) for v in members}
-            data = {self._volume_dir(v).name for v in members}  # each volume's live generation
+            volumes = {str(v.id): v for v in state.volumes.values() if v.pool_id == pool.id}
+            data = {self._volume_dir(v).name for v in volumes.values()}  # the live generations
             for directory in sorted((mountpoint / "snapshots").glob("*/*")):
                 if directory.name not in snapshots:
                     log.warning("Removing orphaned snapshot %s", directory)
@@ -512,12 +511,11 @@ class LinuxBackend(StorageBackend):
             for directory in sorted((mountpoint / "snapshots").glob("*")):
                 if directory.name not in volumes and not any(directory.iterdir()):
                     directory.rmdir()
-            by_id = {str(v.id): v for v in members}
             for directory in sorted((mountpoint / "volumes").glob("*")):
                 if directory.name not in data:
                     log.warning("Removing orphaned volume %s", directory)
                     btrfs.delete_subvolume(directory)
-                    live = by_id.get(directory.name.split(".")[0])
+                    live = volumes.get(directory.name.split(".")[0])
                     if live is not None:  # a rollback's copy: the quota it borrowed goes back
                         btrfs.limit_qgroup(mountpoint, self._quota_group(live),
                                            self._quota_limit(live))
