@@ -56,6 +56,9 @@ def serve(
     from opensan.array import open_array, state_dir_problem
     from opensan.config import Settings, SettingsError
     from opensan.domain.errors import SanError
+    from opensan.malloc import limit_arenas
+
+    limit_arenas()  # before any thread starts
 
     given = {"host": host, "port": port, "state_dir": state_dir, "model": model,
              "profile": profile, "seed": seed, "backend": backend, "backend_config": config,
@@ -117,17 +120,25 @@ def _announce(array: Array, settings: Settings, port: int) -> None:
 
 
 def _run(array: Array, settings: Settings, listener: socket.socket) -> None:
+    import threading
+
     import uvicorn
 
     from opensan.api.app import create_app
     from opensan.api.protocol import uvicorn_options
+    from opensan.malloc import trim_periodically
 
     limits = settings.limits()
     server = uvicorn.Server(uvicorn.Config(
         create_app(array.service, tick_seconds=settings.tick_seconds, limits=limits),
         host=settings.host, port=listener.getsockname()[1], access_log=False,
         log_level=settings.log_level, **uvicorn_options(limits)))
-    server.run(sockets=[listener])
+    stop_trimming = threading.Event()
+    trim_periodically(stop_trimming)
+    try:
+        server.run(sockets=[listener])
+    finally:
+        stop_trimming.set()
     if not server.started:
         fail("the server did not start; its log above says why", ExitCode.SERVER)
 
