@@ -11,7 +11,7 @@ import pytest
 from conftest import PASSWORD, Api, Harness, assert_error
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
-from test_auth_matrix import bare
+from test_auth_matrix import ArrayIds, bare, endpoints
 
 from opensan.domain.errors import HTTP_STATUS, ErrorCode
 
@@ -158,6 +158,30 @@ def test_real_answers_are_the_documented_ones(harness: Harness, admin: Api, read
     for method, template, response in answers:
         check_answer(doc, method, template, response)
     assert sorted({r.status_code for _, _, r in answers}) == [200, 400, 401, 403, 404, 409]
+
+
+def test_every_refusal_of_access_is_documented(harness: Harness, admin: Api, reader: Api,
+                                               doc: Doc) -> None:
+    """No token (401), the read-only account (403) and the cookie without the CSRF token (403)
+    answer codes each endpoint documents; the refusals come before any work, so the array
+    stays as it is."""
+    ids = ArrayIds.read(admin)
+    assert admin.token is not None
+    seen = set()
+    for endpoint in endpoints(access=("any account", "admin")):
+        documented = documented_errors(doc, endpoint.method, endpoint.path)
+        path = ids.path(endpoint)
+        refusals = [bare(harness.http, endpoint.method, path)]
+        if endpoint.access == "admin":
+            refusals.append(reader.request(endpoint.method, path))
+        if endpoint.method == "POST":
+            harness.http.cookies.set("opensan_session", admin.token)
+            refusals.append(harness.http.post(path))
+        for response in refusals:
+            error = assert_error(response, response.status_code)
+            assert (response.status_code, error["code"]) in documented, (endpoint.id, error)
+            seen.add(error["code"])
+    assert seen == {ErrorCode.NOT_LOGGED_IN, ErrorCode.FORBIDDEN, ErrorCode.CSRF_REFUSED}
 
 
 def test_the_security_scheme_is_applied_where_a_session_is_needed(harness: Harness,

@@ -17,7 +17,7 @@ from fastapi import FastAPI
 from fastapi.responses import Response
 from pydantic.json_schema import models_json_schema
 
-from opensan.api.auth import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE
+from opensan.api.auth import CSRF_COOKIE, SESSION_COOKIE
 from opensan.api.endpoint import Access, Endpoint, Param, error_codes
 from opensan.api.schemas import ErrorBody
 from opensan.domain.errors import ErrorCode
@@ -29,9 +29,10 @@ SECURITY_SCHEMES: dict[str, dict[str, str]] = {
               "description": "The accessToken that POST /rest/login answers (also as "
                              "`Bearer <token>`)."},
     "session": {"type": "apiKey", "in": "cookie", "name": SESSION_COOKIE,
-                "description": "The session cookie the login sets. A POST with the cookie alone "
-                               f"also needs the {CSRF_HEADER} header (the value of the "
-                               f"{CSRF_COOKIE} cookie) or this array's Origin."},
+                "description": "The session cookie the login sets (a browser sends it by "
+                               "itself). A POST with the cookie alone also needs the "
+                               f"X-CSRF-Token header (the value of the {CSRF_COOKIE} cookie) "
+                               "or this array's Origin."},
 }
 # Either one: the token or the cookie.
 SESSION: list[dict[str, list[str]]] = [{"token": []}, {"session": []}]
