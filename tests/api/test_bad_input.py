@@ -29,6 +29,7 @@ from test_auth_matrix import (
     endpoints,
     event_total,
 )
+from test_openapi import documented_errors
 
 from opensan.domain.errors import ErrorCode
 
@@ -144,6 +145,16 @@ def send(shared: SharedArray, endpoint: Endpoint, path: str, **kw: Any) -> Any:
     return shared.admin.request(endpoint.method, path, **kw)
 
 
+_DESCRIPTION: dict[str, Any] = {}
+
+
+def documented(shared: SharedArray, endpoint: Endpoint) -> set[tuple[int, int]]:
+    """The errors the endpoint's OpenAPI description names (one description for the run)."""
+    if not _DESCRIPTION:
+        _DESCRIPTION.update(shared.admin.ok("GET", "/openapi.json"))
+    return documented_errors(_DESCRIPTION, endpoint.method, endpoint.path)
+
+
 def with_bad_value(ids: ArrayIds, endpoint: Endpoint, name: str, raw: str) -> str:
     values = ids.values(endpoint)
     if name == "diskids":
@@ -161,6 +172,7 @@ def test_bad_value_is_refused_without_change(shared: SharedArray, endpoint: Endp
     changes = shared.changes()
     assert response.status_code in expected, (path[:200], response.status_code, response.text)
     error = assert_error(response, response.status_code)
+    assert (response.status_code, error["code"]) in documented(shared, endpoint), error
     if name == "vdid" and response.status_code == 404:
         assert error["code"] == ErrorCode.VOLUME_NOT_FOUND == 10300, error
     if name == "name" and endpoint.action == "snapshot" and label != "bad-utf8":

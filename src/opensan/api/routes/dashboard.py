@@ -16,7 +16,8 @@ async def hardware_monitor(call: Call) -> HardwareMonitorOut:
 
 
 ENDPOINTS = [
-    Endpoint("GET", "/rest/dashboard/systeminfo", "Show system information.", system_info),
+    Endpoint("GET", "/rest/dashboard/systeminfo", "Show system information.", system_info,
+             response=SystemOut),
     Endpoint("GET", "/rest/dashboard/hwmonitor", "Show hardware monitoring information.",
-             hardware_monitor),
+             hardware_monitor, response=HardwareMonitorOut),
 ]
