@@ -475,6 +475,8 @@ class SanosClient:
         if isinstance(error, httpx.UnsupportedProtocol):
             return InvalidUrl(f"{self.base_url} is not an http:// or https:// URL.")
         reason = str(error) or type(error).__name__
+        if isinstance(error, httpx.RemoteProtocolError) and self.base_url.startswith("http:"):
+            reason += " A port that serves HTTPS closes plain HTTP so: is it https://?"
         if isinstance(error, httpx.ConnectError | httpx.ConnectTimeout):
             return ConnectionFailed(f"Cannot connect to {self.base_url}: {reason}{tried}.")
         what = (f"No answer from {self.base_url} within {self._timeout:g} s"
