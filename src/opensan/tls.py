@@ -96,14 +96,14 @@ def kept(state_dir: Path, listen_host: str) -> Certificate:
 
 def make(cert_file: Path, key_file: Path, names: Iterable[str]) -> None:
     """Write a new self-signed certificate for these names, and its key (mode 0600) first."""
-    certificate, key = self_signed(names)
+    certificate, key = _self_signed(names)
     _write(key_file, key.private_bytes(serialization.Encoding.PEM,
                                        serialization.PrivateFormat.PKCS8,
                                        serialization.NoEncryption()), 0o600)
     _write(cert_file, certificate.public_bytes(serialization.Encoding.PEM), 0o644)
 
 
-def self_signed(names: Iterable[str]) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+def _self_signed(names: Iterable[str]) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
     """A self-signed server certificate (ECDSA P-256) for these names and addresses: its own
     trust anchor, for clients that are given it as their CA file."""
     names = list(dict.fromkeys(names))
@@ -134,10 +134,17 @@ def self_signed(names: Iterable[str]) -> tuple[x509.Certificate, ec.EllipticCurv
     return certificate, key
 
 
+# TLS 1.2's suites of Mozilla's "intermediate" configuration: forward secret, AEAD only (TLS
+# 1.3's are all of that kind).
+_CIPHERS = "ECDHE+AESGCM:ECDHE+CHACHA20:DHE+AESGCM:DHE+CHACHA20"
+
+
 def _server_context(cert_file: Path, key_file: Path) -> ssl.SSLContext:
-    """TLS 1.2 or later, Python's ciphers, HTTP/1.1 only (the server speaks no HTTP/2)."""
+    """TLS 1.2 or later, forward secret AEAD suites, HTTP/1.1 only (the server speaks no
+    HTTP/2)."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.set_ciphers(_CIPHERS)
     context.set_alpn_protocols(["http/1.1"])
     try:
         context.load_cert_chain(cert_file, key_file)
@@ -148,7 +155,7 @@ def _server_context(cert_file: Path, key_file: Path) -> ssl.SSLContext:
 
 
 def _names(listen_host: str) -> list[str]:
-    """The names a client may reach this server by: the machine's first (the common name)."""
+    """The names a client may reach this server by; the first becomes the common name."""
     hostname = socket.gethostname()
     try:
         addresses = [str(info[4][0]) for info in socket.getaddrinfo(hostname, None)]
