@@ -46,6 +46,9 @@ def uvicorn_options(limits: ServerLimits, tls: ssl.SSLContext | None = None) -> 
         # The client address is the socket's, unless a trusted proxy says otherwise.
         "proxy_headers": bool(limits.trusted_proxies),
         "forwarded_allow_ips": list(limits.trusted_proxies) or None,
+        # The handshake needs asyncio's transports, which read nothing while paused; uvloop's
+        # would start reading after connection_made all the same.
+        **({"loop": "asyncio"} if tls else {}),
     }
 
 
