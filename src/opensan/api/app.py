@@ -113,8 +113,9 @@ def _register(app: FastAPI, endpoint: Endpoint, service: ArrayService, cache: Re
 
 
 def create_app(service: ArrayService, *, tick_seconds: float = 1.0,
-               limits: ServerLimits | None = None) -> FastAPI:
-    """The server; while it runs, the array's periodic tick runs in its own thread."""
+               limits: ServerLimits | None = None, tls_fingerprint: str | None = None) -> FastAPI:
+    """The server; while it runs, the array's periodic tick runs in its own thread. Served over
+    HTTPS, tls_fingerprint is its certificate's, which the system information shows."""
     limits = limits or ServerLimits()
 
     @asynccontextmanager
@@ -131,6 +132,7 @@ def create_app(service: ArrayService, *, tick_seconds: float = 1.0,
         "Parameters travel as key/value pairs in the path; GET /rest/ lists every endpoint.",
         version="0.1.0", openapi_url=None, docs_url=None, redoc_url=None, lifespan=lifespan,
     )
+    app.state.tls_fingerprint = tls_fingerprint
     app.state.login_gate = LoginGate(limits.login_concurrency, limits.login_queue,
                                      limits.login_wait_seconds)
     install_error_handlers(app)

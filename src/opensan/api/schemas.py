@@ -102,9 +102,12 @@ class SystemOut(Wire):
     controllers: list[ControllerOut]
     backplane: BackplaneOut
     licenses: LicensesOut
+    # An extension: the SHA-256 fingerprint of the certificate the API is served with over
+    # HTTPS, null over plain HTTP (docs/api.md).
+    tls_fingerprint: str | None
 
     @classmethod
-    def from_domain(cls, info: m.SystemInfo) -> SystemOut:
+    def from_domain(cls, info: m.SystemInfo, tls_fingerprint: str | None) -> SystemOut:
         def enabled(flag: bool) -> OnOff:
             return "Enabled" if flag else "Disabled"
 
@@ -132,6 +135,7 @@ class SystemOut(Wire):
                                    id=hw.backplane.id, mcu_version=hw.backplane.mcu_version),
             licenses=LicensesOut(ssd_cache=enabled(hw.ssd_cache_license),
                                  auto_tiering=enabled(hw.auto_tiering_license)),
+            tls_fingerprint=tls_fingerprint,
         )
 
 

@@ -385,6 +385,7 @@ def _show_system(info: SystemInfo) -> None:
         ("Time (UTC)", when(info.time)), ("Up", render.duration(info.uptime_seconds)),
         ("Licenses", f"SSD cache {info.licenses.ssd_cache}, auto tiering "
                      f"{info.licenses.auto_tiering}"),
+        *([("TLS fingerprint", info.tls_fingerprint)] if info.tls_fingerprint else []),
     ]))
     grid = table("Controllers", "Slot", "Status", "Serial number", "CPU", "Memory", "Firmware",
                  "Host cards")

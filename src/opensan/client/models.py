@@ -88,6 +88,9 @@ class SystemInfo(SanosObject):
     controllers: list[Controller]
     backplane: Backplane
     licenses: Licenses
+    # OpenSAN's: the SHA-256 fingerprint of the certificate it serves HTTPS with (QSAN's
+    # firmware does not send it; None over plain HTTP).
+    tls_fingerprint: str | None = None
 
 
 class Sensor(SanosObject):

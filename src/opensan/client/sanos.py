@@ -480,11 +480,14 @@ class SanosClient:
         what = (f"No answer from {self.base_url} within {self._timeout:g} s"
                 if isinstance(error, httpx.TimeoutException)
                 else f"The connection to {self.base_url} dropped ({reason})")
+        hint = (" A port that speaks HTTPS closes plain HTTP so: is it https://?"
+                if isinstance(error, httpx.RemoteProtocolError)
+                and self.base_url.startswith("http:") else "")
         if method == "POST":
             # The request may have reached the array: only a person can tell whether to repeat it.
             return ConnectionFailed(f"{what}; the change may or may not have been made: check the "
-                                    "array before repeating it.")
-        return ConnectionFailed(f"{what}{tried}.")
+                                    f"array before repeating it.{hint}")
+        return ConnectionFailed(f"{what}{tried}.{hint}")
 
     def _decode(self, response: httpx.Response) -> Any:
         if response.status_code != 200:
