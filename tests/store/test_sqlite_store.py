@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-
 from opensan.domain.models import (
     SYSTEM,
     Account,

@@ -13,10 +13,13 @@ from opensan.api.endpoint import Access, Call, Endpoint, Kind, Param, choice_pat
 from opensan.api.routes.login import PASSWORD_SCHEMA
 from opensan.api.schemas import ACCOUNT_LIST, AccountOut
 from opensan.domain import rules
-from opensan.domain.models import Role
+from opensan.domain.models import SYSTEM_ACCOUNT, Role
 from opensan.service.accounts import parse_role
 
 ACCOUNT = Param("account", Kind.TEXT, "Account name", placeholder="username")
+# The name rule, less the name events give the array itself (in any case, as it is refused).
+NEW_ACCOUNT_PATTERN = (f"^(?!{choice_pattern(SYSTEM_ACCOUNT).strip('^$')}$)"
+                       f"{rules.NAME_PATTERN.lstrip('^')}")
 
 
 async def account_info(call: Call) -> bytes:
@@ -60,7 +63,7 @@ ENDPOINTS = [
         "Create an account: an administrator (admin) or read-only (user).", create_account,
         params=(Param("account", Kind.TEXT, "Account name: 1-32 letters, digits, '-', '_', "
                       "'.'; not system", placeholder="username",
-                      schema={"pattern": rules.NAME_PATTERN}),
+                      schema={"pattern": NEW_ACCOUNT_PATTERN}),
                 Param("role", Kind.TEXT, "admin (administrator) or user (read-only)",
                       placeholder="admin|user",
                       schema={"pattern": choice_pattern(*(r.value for r in Role))}),
