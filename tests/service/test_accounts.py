@@ -522,17 +522,20 @@ def test_a_session_of_an_account_disabled_elsewhere_answers_403(service):
     assert caught.value.code is ErrorCode.ACCOUNT_DISABLED
 
 
-def test_an_account_disabled_during_its_login_gets_no_session(service, monkeypatch):
+@pytest.mark.parametrize(("verb", "error"), [("disable", Forbidden),
+                                             ("delete", NotAuthenticated)])
+def test_an_account_disabled_or_deleted_during_its_login_gets_no_session(service, monkeypatch,
+                                                                         verb, error):
     _token, admin = login(service)
     real = accounts_module.password_matches
 
-    def matches_then_disabled(password, stored):
+    def matches_then_changed(password, stored):
         valid = real(password, stored)
         if stored == service.state.accounts["user"].password_hash:
-            service.accounts.disable("user", admin)
+            getattr(service.accounts, verb)("user", admin)
         return valid
 
-    monkeypatch.setattr(accounts_module, "password_matches", matches_then_disabled)
-    with pytest.raises(Forbidden):
+    monkeypatch.setattr(accounts_module, "password_matches", matches_then_changed)
+    with pytest.raises(error):
         login(service, "user")
     assert not any(s.account == "user" for s in service.state.sessions.values())

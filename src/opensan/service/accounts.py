@@ -35,7 +35,15 @@ from opensan.domain.errors import (
     TooManyAttempts,
 )
 from opensan.domain.identity import Clock
-from opensan.domain.models import SYSTEM_ACCOUNT, Account, Actor, ArrayState, EventLevel, Role, Session
+from opensan.domain.models import (
+    SYSTEM_ACCOUNT,
+    Account,
+    Actor,
+    ArrayState,
+    EventLevel,
+    Role,
+    Session,
+)
 from opensan.service.unit_of_work import Change, UnitOfWork, acting_as
 from opensan.store.base import Store
 
@@ -194,7 +202,9 @@ class Accounts:
         session = Session(token_hash(token), account.name, account.role, now, now)
         with acting_as(Actor(account.name, client)), self._uow.change() as change:
             # Disabled or deleted while the password was being checked: no session for it.
-            stored = _account_of(change.state, account.name)
+            stored = change.state.accounts.get(account.name)
+            if stored is None:
+                raise NotAuthenticated("Wrong account or password.", ErrorCode.WRONG_CREDENTIALS)
             if not stored.enabled:
                 raise _disabled(account.name)
             change.put(session)
