@@ -416,8 +416,8 @@ MOVING_FIGURES = CEPH_MOVING_FIGURES if BACKEND == "ceph" else ()
 
 
 def array_state(api: Api, without: tuple[str, ...] = MOVING_FIGURES) -> dict[str, Any]:
-    """Everything a client can read about the array's configuration (not the clock or log),
-    less the figures named in without."""
+    """Everything an administrator can read about the array's configuration and accounts (not
+    the clock or log), less the figures named in without."""
     volumes = api.ok("GET", "/rest/storage/volumeinfo")
     disks = api.ok("GET", "/rest/storage/diskinfo")
     for disk in disks:
@@ -432,6 +432,7 @@ def array_state(api: Api, without: tuple[str, ...] = MOVING_FIGURES) -> dict[str
         "targets": targets,
         "luns": {t["id"]: api.ok("GET", f"/storage/availlun/targetid/{t['id']}") for t in targets},
         "mappings": api.ok("GET", "/rest/storage/lunmappinginfo"),
+        "accounts": api.ok("GET", "/rest/account/accountinfo"),  # an administrator's read
     }
     return dict(leave_out(state, without)) if without else state
 

@@ -140,8 +140,15 @@ def test_x_forwarded_for_from_a_trusted_proxy_names_the_client(tmp_path: Path) -
             http.post("/rest/login/account/admin/password/wrong",
                       headers={"X-Forwarded-For": "10.9.0.1"})
             http.cookies.clear()
-            events = Api(http).login("user").ok("GET", "/rest/log/list/1")
+            admin = Api(http).login("admin")
+            http.cookies.clear()
+            admin.ok("POST", "/rest/sim/latency/ms/0", headers={"X-Forwarded-For": "10.9.0.2"})
+            events = admin.ok("GET", "/rest/log/list/1")["events"]
         assert "Login failed for account admin from 10.9.0.1." in json.dumps(events)
+        # The change's event names the client the proxy named, and the account.
+        assert [(e["account"], e["client"]) for e in events
+                if e["message"] == "Simulated change latency set to 0 ms."] == \
+            [("admin", "10.9.0.2")]
     finally:
         live.stop()
 

@@ -120,6 +120,19 @@ class Event(SanosObject):
     level: str
     source: str
     message: str
+    # OpenSAN's: the account and client address that made the change ("system" for what the
+    # array did by itself); None from other firmware and in events older than the record.
+    account: str | None = None
+    client: str | None = None
+
+
+class Account(SanosObject):
+    """An account of the array (OpenSAN's extension; administrators only)."""
+
+    name: str
+    role: str  # "admin" (administrator) or "user" (read-only)
+    enabled: bool
+    default_password: bool
 
 
 class EventPage(SanosObject):
