@@ -205,7 +205,7 @@ class EventOut(Wire):
 
     @classmethod
     def from_domain(cls, event: m.Event) -> EventOut:
-        return cls(id=event.id, time=iso_time(event.time), level=event.level.value,
+        return cls(id=event.id, time=iso_time(event.time), level=event.level,
                    source=event.source, message=event.message, account=event.account,
                    client=event.client)
 
