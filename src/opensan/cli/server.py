@@ -56,6 +56,9 @@ def serve(
     from opensan.array import open_array, state_dir_problem
     from opensan.config import Settings, SettingsError
     from opensan.domain.errors import SanError
+    from opensan.malloc import limit_arenas
+
+    limit_arenas()  # before any thread starts
 
     given = {"host": host, "port": port, "state_dir": state_dir, "model": model,
              "profile": profile, "seed": seed, "backend": backend, "backend_config": config,
@@ -117,39 +120,56 @@ def _announce(array: Array, settings: Settings, port: int) -> None:
 
 
 def _run(array: Array, settings: Settings, listener: socket.socket) -> None:
+    import threading
+
     import uvicorn
 
     from opensan.api.app import create_app
     from opensan.api.protocol import uvicorn_options
+    from opensan.malloc import trim_periodically
 
     limits = settings.limits()
     server = uvicorn.Server(uvicorn.Config(
         create_app(array.service, tick_seconds=settings.tick_seconds, limits=limits),
         host=settings.host, port=listener.getsockname()[1], access_log=False,
         log_level=settings.log_level, **uvicorn_options(limits)))
-    server.run(sockets=[listener])
+    stop_trimming = threading.Event()
+    trim_periodically(stop_trimming)
+    try:
+        server.run(sockets=[listener])
+    finally:
+        stop_trimming.set()
     if not server.started:
         fail("the server did not start; its log above says why", ExitCode.SERVER)
 
 
 def passwd(
     account: Annotated[str, typer.Argument(help="admin or user")],
-    state_dir: Annotated[Path, typer.Option(help="The array's state dir")] = Path(
-        "opensan-state"),
-    backend: Annotated[str, typer.Option(help="The array's backend")] = "simulated",
+    state_dir: Annotated[Path | None, typer.Option(
+        help="The array's state dir (default opensan-state)")] = None,
+    backend: Annotated[str | None, typer.Option(
+        help="The array's backend (default simulated)")] = None,
     config: Annotated[Path | None, typer.Option(
         help="The backend's config file (on Ceph it names where the records are)")] = None,
+    settings_file: Annotated[Path | None, typer.Option(
+        "--settings", envvar="OPENSAN_SETTINGS", metavar="FILE",
+        help="The settings file `opensan serve` is given: its state_dir, backend, backend_config")
+    ] = None,
 ) -> None:
     """Set an account's password with the servers stopped (a real array does not start while
-    QSAN's default passwords are set): in the state dir, or on Ceph in the cluster."""
+    QSAN's default passwords are set): in the state dir, or on Ceph in the cluster. The array is
+    found as `opensan serve` finds it: options, then OPENSAN_* variables, then --settings."""
     from opensan.array import open_store, state_dir_problem
-    from opensan.config import Settings
+    from opensan.config import Settings, SettingsError
     from opensan.domain.errors import SanError
     from opensan.service.accounts import set_password_offline
 
+    given = {"state_dir": state_dir, "backend": backend, "backend_config": config}
     try:
-        settings = Settings(state_dir=state_dir, backend=backend, backend_config=config)
+        settings = Settings.load({k: v for k, v in given.items() if v is not None}, settings_file)
         problem = state_dir_problem(settings)
+    except SettingsError as error:
+        fail(str(error), ExitCode.USAGE)
     except SanError as error:
         fail(error.message, ExitCode.USAGE)
     if problem:
