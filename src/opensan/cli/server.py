@@ -191,7 +191,7 @@ def _run(array: Array, settings: Settings, listener: socket.socket,
 
 
 def passwd(
-    account: Annotated[str, typer.Argument(help="admin or user")],
+    account: Annotated[str, typer.Argument(help="Account name, e.g. admin")],
     state_dir: Annotated[Path | None, typer.Option(
         help="The array's state dir (default opensan-state)")] = None,
     backend: Annotated[str | None, typer.Option(
