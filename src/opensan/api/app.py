@@ -19,6 +19,7 @@ from starlette.convertors import Convertor, register_url_convertor
 
 from opensan.api.auth import check_csrf, request_token
 from opensan.api.cache import ReadCache
+from opensan.api.console import add_console
 from opensan.api.endpoint import Access, Call, Endpoint, read_call_params
 from opensan.api.errors import install_error_handlers
 from opensan.api.limits import LoginGate, ServerLimits
@@ -185,6 +186,7 @@ def create_app(service: ArrayService, *, tick_seconds: float = 1.0,
     ]
     for endpoint in endpoints:
         _register(app, endpoint, service, cache)
+    add_console(app)
     app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(AccessLog)  # the last added is the outermost: it sees every answer
