@@ -184,3 +184,26 @@ def test_passwd_without_a_terminal_exits_2(tmp_path: Path) -> None:
                                 input="Sekr1t-pass\nSekr1t-pass\n")
     assert "not a terminal" in fails(result, USAGE)
     assert not (tmp_path / "s").exists()
+
+
+def test_passwd_finds_the_array_in_the_settings_file_of_serve(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from opensan.array import open_array
+    from opensan.cli import commands
+    from opensan.config import Settings
+
+    state_dir = tmp_path / "lab"
+    open_array(Settings(state_dir=state_dir)).close()
+    settings_file = tmp_path / "lab.toml"
+    settings_file.write_text(f'state_dir = "{state_dir}"\n')
+    monkeypatch.setattr(commands, "interactive", lambda: True)
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["passwd", "admin", "--settings", str(settings_file)],
+                                input="Sekr1t-pass\nSekr1t-pass\n")
+    assert result.exit_code == 0, result.output
+    array = open_array(Settings(state_dir=state_dir))
+    try:
+        assert "admin" not in array.service.accounts.with_default_password()
+    finally:
+        array.close()
+    assert not (tmp_path / "opensan-state").exists()  # not the default state dir

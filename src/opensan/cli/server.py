@@ -134,22 +134,31 @@ def _run(array: Array, settings: Settings, listener: socket.socket) -> None:
 
 def passwd(
     account: Annotated[str, typer.Argument(help="admin or user")],
-    state_dir: Annotated[Path, typer.Option(help="The array's state dir")] = Path(
-        "opensan-state"),
-    backend: Annotated[str, typer.Option(help="The array's backend")] = "simulated",
+    state_dir: Annotated[Path | None, typer.Option(
+        help="The array's state dir (default opensan-state)")] = None,
+    backend: Annotated[str | None, typer.Option(
+        help="The array's backend (default simulated)")] = None,
     config: Annotated[Path | None, typer.Option(
         help="The backend's config file (on Ceph it names where the records are)")] = None,
+    settings_file: Annotated[Path | None, typer.Option(
+        "--settings", envvar="OPENSAN_SETTINGS", metavar="FILE",
+        help="The settings file `opensan serve` is given: its state_dir, backend, backend_config")
+    ] = None,
 ) -> None:
     """Set an account's password with the servers stopped (a real array does not start while
-    QSAN's default passwords are set): in the state dir, or on Ceph in the cluster."""
+    QSAN's default passwords are set): in the state dir, or on Ceph in the cluster. The array is
+    found as `opensan serve` finds it: options, then OPENSAN_* variables, then --settings."""
     from opensan.array import open_store, state_dir_problem
-    from opensan.config import Settings
+    from opensan.config import Settings, SettingsError
     from opensan.domain.errors import SanError
     from opensan.service.accounts import set_password_offline
 
+    given = {"state_dir": state_dir, "backend": backend, "backend_config": config}
     try:
-        settings = Settings(state_dir=state_dir, backend=backend, backend_config=config)
+        settings = Settings.load({k: v for k, v in given.items() if v is not None}, settings_file)
         problem = state_dir_problem(settings)
+    except SettingsError as error:
+        fail(str(error), ExitCode.USAGE)
     except SanError as error:
         fail(error.message, ExitCode.USAGE)
     if problem:
