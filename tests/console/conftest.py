@@ -1,6 +1,6 @@
 """The web console in a real browser: Debian's headless Chromium, driven by Playwright.
 
-One browser serves the whole session; each test module gets its own array, a live
+One browser serves all the console's tests; each test module gets its own array, a live
 `opensan serve` of the backend under test (OPENSAN_TEST_BACKEND, as for tests/api), and each
 test a fresh browser context (no cookies, no storage), so it logs in itself. Every test also
 fails on a script error or a Content Security Policy violation in the page.
@@ -26,7 +26,7 @@ CHROMIUM = "/usr/bin/chromium"  # Debian's chromium package; Playwright download
 _HTTP_FAILURE = re.compile(r"^Failed to load resource: the server responded with a status of")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")  # closed before the other packages' tests run
 def browser() -> Iterator[Browser]:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM)

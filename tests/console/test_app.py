@@ -68,7 +68,6 @@ def test_the_read_only_account_sees_every_page_and_no_change_control(
              f"disk/{disk['id']}": f"Disk {disk['enclosureId']}:{disk['slot']}"}
     for path, heading in pages.items():
         open_page(page, path, heading)
-        expect(page.locator("#page table").first).to_be_visible()
         expect(page.locator("button.change")).to_have_count(0)
         expect(page.locator("#page button")).to_have_count(0)
 

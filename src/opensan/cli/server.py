@@ -113,7 +113,7 @@ def _announce(array: Array, settings: Settings, port: int) -> None:
     url = f"http://{host}:{port}"
     render.err.print(f"OpenSAN {info.hardware.model_name} ({settings.backend}) serial "
                      f"{info.hardware.serial_number}, state in {settings.state_dir}, API on "
-                     f"{url}/rest/ (docs: {url}/docs)", soft_wrap=True)
+                     f"{url}/rest/ (console: {url}/, docs: {url}/docs)", soft_wrap=True)
 
 
 def _run(array: Array, settings: Settings, listener: socket.socket) -> None:
