@@ -25,6 +25,16 @@ class ConsoleArray:
     anonymous: Api
 
 
+def described(error: dict[str, object], status: int) -> str:
+    """The array's error as the console shows it."""
+    return f"{error['message']} (HTTP {status}, code {error['code']})"
+
+
+def slot(disk: dict[str, int]) -> str:
+    """A disk as every table names it: enclosure:slot."""
+    return f"{disk['enclosureId']}:{disk['slot']}"
+
+
 def log_in(page: Page, account: str = "admin", password: str = PASSWORD) -> None:
     page.goto("/")
     form = page.locator("#login-form")

@@ -10,16 +10,11 @@ import zipfile
 from conftest import PASSWORD
 from playwright.sync_api import Page, expect
 
-from .helpers import ConsoleArray, log_in, open_page, shoot
+from .helpers import ConsoleArray, described, log_in, open_page, shoot
 
 # Every page of the console, and its heading.
 PAGES = {"dashboard": "Dashboard", "pools": "Pools", "volumes": "Volumes",
          "targets": "Targets and LUN mappings", "disks": "Disks", "events": "Events"}
-
-
-def described(error: dict[str, object], status: int) -> str:
-    """The array's error as the console shows it."""
-    return f"{error['message']} (HTTP {status}, code {error['code']})"
 
 
 def test_a_wrong_password_shows_the_arrays_message(page: Page, array: ConsoleArray) -> None:
@@ -70,6 +65,8 @@ def test_the_read_only_account_sees_every_page_and_no_change_control(
         open_page(page, path, heading)
         expect(page.locator("button.change")).to_have_count(0)
         expect(page.locator("#page button")).to_have_count(0)
+        if path == "volumes":
+            shoot(page, "read-only")
 
 
 def test_the_service_package_downloads(page: Page, array: ConsoleArray) -> None:

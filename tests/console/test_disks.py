@@ -6,8 +6,7 @@ from __future__ import annotations
 from conftest import POOLS_SHARE_DISKS, array_state
 from playwright.sync_api import Page, expect
 
-from .helpers import ConsoleArray, dialog, fill, log_in, notice, open_page, row, shoot, submit
-from .test_pools import slot
+from .helpers import ConsoleArray, dialog, fill, log_in, notice, open_page, row, shoot, slot, submit
 
 
 def test_the_disks_page_shows_every_disk(page: Page, array: ConsoleArray) -> None:

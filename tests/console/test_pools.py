@@ -5,13 +5,21 @@ from __future__ import annotations
 from conftest import NEW_POOL_TYPE, POOLS_SHARE_DISKS, array_state
 from playwright.sync_api import Page, expect
 
-from .helpers import ConsoleArray, dialog, fill, log_in, notice, open_page, row, shoot, submit
+from .helpers import (
+    ConsoleArray,
+    described,
+    dialog,
+    fill,
+    log_in,
+    notice,
+    open_page,
+    row,
+    shoot,
+    slot,
+    submit,
+)
 
 NAME = "console-pool"
-
-
-def slot(disk: dict[str, int]) -> str:
-    return f"{disk['enclosureId']}:{disk['slot']}"
 
 
 def test_the_pools_page_shows_every_pool_and_its_disks(page: Page, array: ConsoleArray) -> None:
@@ -30,7 +38,7 @@ def test_a_pool_created_grown_and_deleted(page: Page, array: ConsoleArray) -> No
     before = array_state(array.api)
     disks = array.api.ok("GET", "/rest/storage/diskinfo")
     usable = disks if POOLS_SHARE_DISKS else [d for d in disks if d["usage"] == "Free"]
-    first, extra = usable[:3], usable[3]
+    first, extra = usable[:3], usable[-1]
     log_in(page)
     open_page(page, "pools", "Pools")
     page.get_by_role("button", name="Create pool").click()
@@ -43,13 +51,19 @@ def test_a_pool_created_grown_and_deleted(page: Page, array: ConsoleArray) -> No
     expect(pool).to_contain_text(", ".join(slot(d) for d in first))
 
     pool.get_by_role("button", name="Add disks").click()
-    dialog(page).locator(f"input[name=diskids][value='{extra['id']}']").check()
-    submit(page, "Add")
-    if POOLS_SHARE_DISKS:  # a Ceph pool spans its device class: the array says it cannot
-        refusal = dialog(page).get_by_role("alert")
-        expect(refusal).to_contain_text("(HTTP 501, code")
+    if POOLS_SHARE_DISKS:  # a Ceph pool spans every OSD: none to add, and the array says so
+        created = next(p for p in array.api.ok("GET", "/rest/storage/poolinfo") if p["name"] == NAME)
+        refusal = array.api.post("/rest/storage/addpooldisk",
+                                 json={"poolid": created["id"], "diskids": ""})
+        assert refusal.status_code >= 400
+        expect(dialog(page).locator("fieldset")).to_have_text("None.")
+        submit(page, "Add")
+        expect(dialog(page).get_by_role("alert")).to_have_text(
+            described(refusal.json()["error"], refusal.status_code))
         submit(page, "Cancel")
     else:
+        dialog(page).locator(f"input[name=diskids][value='{extra['id']}']").check()
+        submit(page, "Add")
         expect(notice(page)).to_have_text(f"Disks added to pool {NAME}.")
         expect(pool).to_contain_text(", ".join(slot(d) for d in [*first, extra]))
 

@@ -6,8 +6,7 @@ from __future__ import annotations
 from conftest import array_state
 from playwright.sync_api import Page, expect
 
-from .helpers import ConsoleArray, dialog, fill, log_in, notice, open_page, row, shoot, submit
-from .test_app import described
+from .helpers import ConsoleArray, described, dialog, fill, log_in, notice, open_page, row, shoot, submit
 
 NAME = "console-vol"
 SNAPSHOT = "console-snap"

@@ -176,7 +176,7 @@ export function formDialog({ title, fields, submitLabel, submit, changed }) {
         answer = await submit(formValues(form, fields));
         dialog.close();
       } catch (failure) {
-        error.textContent = failure instanceof ApiError ? failure.describe() : String(failure);
+        error.textContent = failure instanceof ApiError ? failure.describe() : failure.message;
         error.hidden = false;
       } finally {
         submitButton.disabled = false;
