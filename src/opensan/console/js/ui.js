@@ -113,16 +113,17 @@ export function confirmChange({ title, message, confirmLabel }) {
 }
 
 function fieldInput(field) {
-  const common = { name: field.name, required: field.required, id: `field-${field.name}` };
+  const common = { name: field.name, required: field.required };
   if (field.type === "select") {
     return el("select", common, field.options.map(([value, label]) =>
       el("option", { value, selected: String(value) === String(field.value ?? "") }, label)));
   }
   if (field.type === "checkboxes") {
-    return el("fieldset", { class: "choices", id: common.id },
+    return el("fieldset", { class: "choices" },
+      el("legend", {}, field.label),
       field.options.length ? field.options.map(([value, label]) => el("label", {},
         el("input", { type: "checkbox", name: field.name, value }), ` ${label}`))
-        : el("span", { class: "muted" }, field.none ?? "None."));
+        : el("span", { class: "muted" }, "None."));
   }
   if (field.type === "checkbox") {
     return el("input", { ...common, type: "checkbox", checked: field.value });
@@ -155,10 +156,11 @@ export function formDialog({ title, fields, submitLabel, submit, changed }) {
     const error = el("p", { class: "error", role: "alert", hidden: true });
     const form = el("form", { method: "dialog" },
       el("h2", {}, title),
-      fields.map((field) => field.type === "checkbox"
-        ? el("label", { class: "check" }, fieldInput(field), ` ${field.label}`)
-        : el("label", { for: field.type === "checkboxes" ? null : `field-${field.name}` },
-          field.label, fieldInput(field), field.help ? el("small", {}, field.help) : null)),
+      fields.map((field) => {
+        if (field.type === "checkboxes") return fieldInput(field); // a fieldset, with its legend
+        if (field.type === "checkbox") return el("label", { class: "check" }, fieldInput(field), ` ${field.label}`);
+        return el("label", {}, field.label, fieldInput(field), field.help ? el("small", {}, field.help) : null);
+      }),
       error,
       el("div", { class: "buttons" },
         el("button", { type: "button", class: "secondary", value: "cancel",
