@@ -20,6 +20,11 @@ export class ApiError extends Error {
   }
 }
 
+// Any failure as a line for the page: the array's own words where it answered.
+export function describe(error) {
+  return error instanceof ApiError ? error.describe() : error.message ?? String(error);
+}
+
 let onSessionEnded = () => {};
 
 // Called with the ApiError of any 401 but a login's: the session is gone.

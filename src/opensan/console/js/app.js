@@ -50,8 +50,8 @@ function showLogin(message, { failed = true } = {}) {
   $("login-form").elements.password.focus();
 }
 
-export function showError(error) {
-  $("alert-text").textContent = error instanceof api.ApiError ? error.describe() : String(error);
+function showError(error) {
+  $("alert-text").textContent = api.describe(error);
   $("alert").hidden = false;
 }
 
@@ -122,8 +122,7 @@ async function render() {
     content = await module.render(context(where));
   } catch (error) {
     if (error instanceof api.ApiError && error.status === 401) return;
-    content = el("p", { class: "error" }, "The array could not show this page: ",
-      error instanceof api.ApiError ? error.describe() : String(error));
+    content = el("p", { class: "error" }, "The array could not show this page: ", api.describe(error));
   }
   if (ticket !== rendering) return; // another page was asked for meanwhile
   $("page").replaceChildren(content);
@@ -186,7 +185,7 @@ function start() {
       if (!location.hash) location.hash = "#/dashboard";
       await showConsole();
     } catch (error) {
-      showLogin(error instanceof api.ApiError ? error.describe() : String(error));
+      showLogin(api.describe(error));
     } finally {
       form.querySelector("button").disabled = false;
     }
@@ -196,7 +195,7 @@ function start() {
       await api.logout();
       showLogin("Logged out.", { failed: false });
     } catch (error) {
-      showLogin(error instanceof api.ApiError ? error.describe() : String(error));
+      showLogin(api.describe(error));
     }
   });
   $("service-package").addEventListener("click", downloadServicePackage);

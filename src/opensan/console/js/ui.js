@@ -1,7 +1,7 @@
 // Building blocks of the pages: elements, tables, badges, sizes and the dialogs.
 // Every text from the array goes in as text (textContent), never as HTML.
 
-import { ApiError } from "./api.js";
+import { describe } from "./api.js";
 
 // el("td", {class: "num"}, "text", childNode, ...): an element; attributes whose value is
 // false, null or undefined are left out, a function is an event handler (onclick: ...).
@@ -178,7 +178,7 @@ export function formDialog({ title, fields, submitLabel, submit, changed }) {
         answer = await submit(formValues(form, fields));
         dialog.close();
       } catch (failure) {
-        error.textContent = failure instanceof ApiError ? failure.describe() : failure.message;
+        error.textContent = describe(failure);
         error.hidden = false;
       } finally {
         submitButton.disabled = false;
