@@ -20,6 +20,7 @@ from opensan.api import openapi
 from opensan.api.apidocs import add_docs
 from opensan.api.auth import check_csrf, request_token
 from opensan.api.cache import ReadCache
+from opensan.api.console import add_console
 from opensan.api.endpoint import Access, Call, Endpoint, read_call_params
 from opensan.api.errors import install_error_handlers
 from opensan.api.limits import LoginGate, ServerLimits
@@ -151,6 +152,7 @@ def create_app(service: ArrayService, *, tick_seconds: float = 1.0,
     ]
     for endpoint in endpoints:
         _register(app, endpoint, service, cache)
+    add_console(app)
     app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(AccessLog)  # the last added is the outermost: it sees every answer
