@@ -75,7 +75,7 @@ BAD_VALUES = {
 UNKNOWN = {"zero", "unknown-id", "unknown-small-id"}  # well-formed numbers
 NOT_A_NUMBER = set(BAD_VALUES) - UNKNOWN
 OBJECT_IDS = {"vdid", "poolid", "snapid", "diskid", "diskids"}
-CHOICES = {"type", "provision", "permission", "status", "host", "force"}
+CHOICES = {"type", "provision", "permission", "status", "host", "force", "role"}
 ANY = frozenset({400, 404})
 
 
@@ -108,7 +108,7 @@ def expected_status(endpoint: Endpoint, name: str, label: str) -> frozenset[int]
     }
     if name in numbers:
         return bad if label in NOT_A_NUMBER else numbers[name][label]
-    if name == "name":
+    if name == "name" or (name == "account" and action == "create"):  # a new one's name
         valid = {"abc", "zero", "two-pow-63", "unknown-id", "unknown-small-id", "decimal", "hex"}
         return None if label in valid else bad
     if name == "raidlevel":
@@ -119,7 +119,7 @@ def expected_status(endpoint: Endpoint, name: str, label: str) -> frozenset[int]
         return bad
     if name in ("sensor", "account"):
         return ANY
-    if name == "password" and action == "setpassword":
+    if name == "password" and action in ("setpassword", "create"):
         # 4-64 printable characters.
         valid = {"two-pow-63", "unknown-id", "script", "long-33", "digits-33", "hex"}
         return None if label in valid else bad

@@ -50,6 +50,7 @@ from opensan.domain.traits import Capability
 PAIRS: dict[type[Wire], type[SanosObject]] = {
     schemas.LoginOut: models.Session,
     schemas.HelpItem: models.ApiEndpoint,
+    schemas.AccountOut: models.Account,
     schemas.SystemOut: models.SystemInfo,
     schemas.ControllerOut: models.Controller,
     schemas.HostCardSlotOut: models.HostCardSlot,

@@ -24,12 +24,13 @@ from opensan.api.endpoint import Access, Call, Endpoint, read_call_params
 from opensan.api.errors import install_error_handlers
 from opensan.api.limits import LoginGate, ServerLimits
 from opensan.api.middleware import AccessLog, BodyLimit, SecurityHeaders
-from opensan.api.routes import dashboard, help, log, login, simulation, storage, system
+from opensan.api.routes import accounts, dashboard, help, log, login, simulation, storage, system
 from opensan.api.routes.help import HELP_KEY
 from opensan.api.support import recent_log
 from opensan.domain.errors import Forbidden
-from opensan.domain.models import Role
+from opensan.domain.models import Actor, Role
 from opensan.service.array import ArrayService
+from opensan.service.unit_of_work import acting_as
 
 JSON = "application/json"
 
@@ -62,9 +63,12 @@ def _route_handler(
                 raise Forbidden(f"Account {session.account} is read-only; this needs an "
                                 "administrator.")
         params = await read_call_params(endpoint, prefix, request)
+        # The socket's peer, or what a trusted proxy says (api/protocol.py).
         client = request.client.host if request.client else "unknown"
         call = Call(service, params, session, client, token, cache, request)
-        return _respond(await endpoint.handler(call))
+        # Every change the call makes has events that name its account and client.
+        with acting_as(Actor(session.account if session else None, client)):
+            return _respond(await endpoint.handler(call))
 
     handle.__name__ = f"{endpoint.method.lower()}_{endpoint.handler.__name__}"
     handle.__doc__ = endpoint.description
@@ -113,8 +117,9 @@ def _register(app: FastAPI, endpoint: Endpoint, service: ArrayService, cache: Re
 
 
 def create_app(service: ArrayService, *, tick_seconds: float = 1.0,
-               limits: ServerLimits | None = None) -> FastAPI:
-    """The server; while it runs, the array's periodic tick runs in its own thread."""
+               limits: ServerLimits | None = None, tls_fingerprint: str | None = None) -> FastAPI:
+    """The server; while it runs, the array's periodic tick runs in its own thread. Served over
+    HTTPS, tls_fingerprint is its certificate's, which the system information shows."""
     limits = limits or ServerLimits()
 
     @asynccontextmanager
@@ -131,6 +136,7 @@ def create_app(service: ArrayService, *, tick_seconds: float = 1.0,
         "Parameters travel as key/value pairs in the path; GET /rest/ lists every endpoint.",
         version="0.1.0", openapi_url=None, docs_url=None, redoc_url=None, lifespan=lifespan,
     )
+    app.state.tls_fingerprint = tls_fingerprint
     app.state.login_gate = LoginGate(limits.login_concurrency, limits.login_queue,
                                      limits.login_wait_seconds)
     install_error_handlers(app)
@@ -139,7 +145,7 @@ def create_app(service: ArrayService, *, tick_seconds: float = 1.0,
     openapi.install(app)
     cache = ReadCache(service)
     endpoints = [
-        *login.ENDPOINTS, *help.ENDPOINTS, *dashboard.ENDPOINTS, *log.ENDPOINTS,
+        *login.ENDPOINTS, *accounts.ENDPOINTS, *help.ENDPOINTS, *dashboard.ENDPOINTS, *log.ENDPOINTS,
         *storage.ENDPOINTS, *system.ENDPOINTS,
         *simulation.endpoints(service.traits.capabilities),
     ]

@@ -47,6 +47,20 @@ class LoginOut(Wire):
     role: m.Role
 
 
+class AccountOut(Wire):
+    """An account as an administrator sees it (extension); never its password or hash."""
+
+    name: str
+    role: str
+    enabled: bool
+    default_password: bool
+
+    @classmethod
+    def from_domain(cls, account: m.Account) -> AccountOut:
+        return cls(name=account.name, role=account.role.value, enabled=account.enabled,
+                   default_password=account.default_password)
+
+
 class HelpItem(Wire):
     method: Literal["GET", "POST"]
     path: str
@@ -102,9 +116,12 @@ class SystemOut(Wire):
     controllers: list[ControllerOut]
     backplane: BackplaneOut
     licenses: LicensesOut
+    # An extension: the SHA-256 fingerprint of the certificate the API is served with over
+    # HTTPS, null over plain HTTP (docs/api.md).
+    tls_fingerprint: str | None
 
     @classmethod
-    def from_domain(cls, info: m.SystemInfo) -> SystemOut:
+    def from_domain(cls, info: m.SystemInfo, tls_fingerprint: str | None) -> SystemOut:
         def enabled(flag: bool) -> OnOff:
             return "Enabled" if flag else "Disabled"
 
@@ -132,6 +149,7 @@ class SystemOut(Wire):
                                    id=hw.backplane.id, mcu_version=hw.backplane.mcu_version),
             licenses=LicensesOut(ssd_cache=enabled(hw.ssd_cache_license),
                                  auto_tiering=enabled(hw.auto_tiering_license)),
+            tls_fingerprint=tls_fingerprint,
         )
 
 
@@ -179,6 +197,17 @@ class EventOut(Wire):
     level: m.EventLevel
     source: str
     message: str
+    # Extensions: who made the change. account is "system" for what the array did by itself;
+    # both are null in events of releases that did not record them, account also in a login
+    # attempt's events (before there is an account).
+    account: str | None
+    client: str | None
+
+    @classmethod
+    def from_domain(cls, event: m.Event) -> EventOut:
+        return cls(id=event.id, time=iso_time(event.time), level=event.level,
+                   source=event.source, message=event.message, account=event.account,
+                   client=event.client)
 
 
 class EventPageOut(Wire):
@@ -193,8 +222,7 @@ class EventPageOut(Wire):
         return cls(
             page=page.page, page_size=page.page_size, total_pages=page.total_pages,
             total=page.total,
-            events=[EventOut(id=e.id, time=iso_time(e.time), level=e.level,
-                             source=e.source, message=e.message) for e in page.events],
+            events=[EventOut.from_domain(e) for e in page.events],
         )
 
 
@@ -401,3 +429,4 @@ SMART_LIST = TypeAdapter(list[DiskSmartOut])
 TARGET_LIST = TypeAdapter(list[TargetOut])
 MAPPING_LIST = TypeAdapter(list[MappingOut])
 HELP_LIST = TypeAdapter(list[HelpItem])
+ACCOUNT_LIST = TypeAdapter(list[AccountOut])

@@ -59,6 +59,10 @@ class ErrorCode(IntEnum):
     NOT_SUPPORTED = 15000
     BACKEND_ERROR = 15001
     ACCOUNT_NOT_FOUND = 16000
+    ACCOUNT_NAME_TAKEN = 16001
+    LAST_ADMINISTRATOR = 16002
+    OWN_ACCOUNT = 16003
+    ACCOUNT_DISABLED = 16004
     INTERNAL_ERROR = 19999
 
     @property
@@ -70,7 +74,7 @@ _BY_STATUS: dict[int, tuple[ErrorCode, ...]] = {
     400: (ErrorCode.INVALID_ARGUMENT, ErrorCode.UNKNOWN_PARAMETER, ErrorCode.CONFLICTING_PARAMETER,
           ErrorCode.MISSING_PARAMETER, ErrorCode.INVALID_SNAPSHOT_NAME),
     401: (ErrorCode.NOT_LOGGED_IN, ErrorCode.SESSION_EXPIRED, ErrorCode.WRONG_CREDENTIALS),
-    403: (ErrorCode.FORBIDDEN, ErrorCode.CSRF_REFUSED),
+    403: (ErrorCode.FORBIDDEN, ErrorCode.CSRF_REFUSED, ErrorCode.ACCOUNT_DISABLED),
     404: (ErrorCode.NO_SUCH_PATH, ErrorCode.OBJECT_NOT_FOUND, ErrorCode.VOLUME_NOT_FOUND,
           ErrorCode.POOL_NOT_FOUND, ErrorCode.DISK_NOT_FOUND, ErrorCode.TARGET_NOT_FOUND,
           ErrorCode.LUN_NOT_MAPPED, ErrorCode.SNAPSHOT_NOT_FOUND, ErrorCode.ACCOUNT_NOT_FOUND),
@@ -81,7 +85,8 @@ _BY_STATUS: dict[int, tuple[ErrorCode, ...]] = {
           ErrorCode.DISK_IN_USE, ErrorCode.TARGET_IN_USE, ErrorCode.TARGET_LIMIT,
           ErrorCode.LUN_IN_USE, ErrorCode.VOLUME_ALREADY_MAPPED, ErrorCode.NO_SNAPSHOT_SPACE,
           ErrorCode.SNAPSHOT_LIMIT, ErrorCode.SNAPSHOT_SPACE_IN_USE,
-          ErrorCode.SNAPSHOT_NAME_TAKEN, ErrorCode.SNAPSHOT_IN_USE),
+          ErrorCode.SNAPSHOT_NAME_TAKEN, ErrorCode.SNAPSHOT_IN_USE, ErrorCode.ACCOUNT_NAME_TAKEN,
+          ErrorCode.LAST_ADMINISTRATOR, ErrorCode.OWN_ACCOUNT),
     413: (ErrorCode.BODY_TOO_LARGE,),
     429: (ErrorCode.TOO_MANY_LOGINS,),
     500: (ErrorCode.BACKEND_ERROR, ErrorCode.INTERNAL_ERROR),

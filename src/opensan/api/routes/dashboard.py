@@ -7,7 +7,8 @@ from opensan.api.schemas import HardwareMonitorOut, SystemOut
 
 
 async def system_info(call: Call) -> SystemOut:
-    return SystemOut.from_domain(call.service.system.info())
+    return SystemOut.from_domain(call.service.system.info(),
+                                 tls_fingerprint=call.request.app.state.tls_fingerprint)
 
 
 async def hardware_monitor(call: Call) -> HardwareMonitorOut:

@@ -61,7 +61,7 @@ ENDPOINTS = [
         params=(Param("account", Kind.TEXT, "Login account", placeholder="username"),
                 Param("password", Kind.TEXT, "Login password", secret=True)),
         access=Access.PUBLIC, response=LoginOut,
-        errors=(ErrorCode.WRONG_CREDENTIALS, ErrorCode.TOO_MANY_LOGINS),
+        errors=(ErrorCode.WRONG_CREDENTIALS, ErrorCode.TOO_MANY_LOGINS, ErrorCode.ACCOUNT_DISABLED),
     ),
     Endpoint("POST", "/rest/logout", "End this session; its token stops working.", logout,
              extension=True, response=EmptyOut),

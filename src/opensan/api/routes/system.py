@@ -73,7 +73,7 @@ def _event_lines(call: Call, last_id: int) -> Iterator[bytes]:
     for e in call.service.system.events_up_to(last_id):
         block.append(_EVENT.dump_json(EventOut.model_construct(
             id=e.id, time=iso_time(e.time), level=e.level, source=e.source,
-            message=e.message), by_alias=True))
+            message=e.message, account=e.account, client=e.client), by_alias=True))
         if len(block) == 4096:
             yield b"\n".join(block) + b"\n"
             block = []
