@@ -22,8 +22,19 @@ from opensan.api.cache import ReadCache
 from opensan.api.endpoint import Access, Call, Endpoint, read_call_params
 from opensan.api.errors import install_error_handlers
 from opensan.api.limits import LoginGate, ServerLimits
+from opensan.api.metrics import RequestMetrics
+from opensan.api.metrics import install as install_metrics
 from opensan.api.middleware import AccessLog, BodyLimit, SecurityHeaders
-from opensan.api.routes import dashboard, help, log, login, simulation, storage, system
+from opensan.api.routes import (
+    dashboard,
+    help,
+    log,
+    login,
+    performance,
+    simulation,
+    storage,
+    system,
+)
 from opensan.api.routes.help import HELP_KEY
 from opensan.api.schemas import ErrorBody
 from opensan.api.support import recent_log
@@ -128,14 +139,15 @@ def _register(app: FastAPI, endpoint: Endpoint, service: ArrayService, cache: Re
         app.add_api_route(
             canonical, handler, methods=[endpoint.method], summary=endpoint.description,
             openapi_extra={HELP_KEY: help_item, "parameters": parameters},
-            tags=["extensions" if endpoint.extension else "SANOS"], **_answers(endpoint),
+            tags=["extensions" if endpoint.extension else "SANOS"], name=prefix,
+            **_answers(endpoint),
         )
         if endpoint.params:
             # The same endpoint with pairs in any order, optional pairs, or no path pairs at all.
             for path in {prefix.rstrip("/"), f"{prefix.rstrip('/')}/{{tail:{ANY_PATH}}}"} - {
                     canonical}:
                 app.add_api_route(path, handler, methods=[endpoint.method],
-                                  include_in_schema=False)
+                                  include_in_schema=False, name=prefix)
 
 
 def _add_docs(app: FastAPI, service: ArrayService) -> None:
@@ -154,8 +166,9 @@ def _add_docs(app: FastAPI, service: ArrayService) -> None:
 
 
 def create_app(service: ArrayService, *, tick_seconds: float = 1.0,
-               limits: ServerLimits | None = None) -> FastAPI:
-    """The server; while it runs, the array's periodic tick runs in its own thread."""
+               limits: ServerLimits | None = None, scrape_token: str | None = None) -> FastAPI:
+    """The server; while it runs, the array's periodic tick runs in its own thread.
+    scrape_token: a bearer token that may read /metrics without a session (api/metrics.py)."""
     limits = limits or ServerLimits()
 
     @asynccontextmanager
@@ -177,15 +190,17 @@ def create_app(service: ArrayService, *, tick_seconds: float = 1.0,
     install_error_handlers(app)
     recent_log()  # the service package's server log starts with the server
     _add_docs(app, service)
+    instruments = install_metrics(app, service, scrape_token)
     cache = ReadCache(service)
     endpoints = [
         *login.ENDPOINTS, *help.ENDPOINTS, *dashboard.ENDPOINTS, *log.ENDPOINTS,
-        *storage.ENDPOINTS, *system.ENDPOINTS,
+        *storage.ENDPOINTS, *system.ENDPOINTS, *performance.ENDPOINTS,
         *simulation.endpoints(service.traits.capabilities),
     ]
     for endpoint in endpoints:
         _register(app, endpoint, service, cache)
     app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(RequestMetrics, instruments=instruments)
     app.add_middleware(AccessLog)  # the last added is the outermost: it sees every answer
     return app

@@ -124,7 +124,8 @@ def _run(array: Array, settings: Settings, listener: socket.socket) -> None:
 
     limits = settings.limits()
     server = uvicorn.Server(uvicorn.Config(
-        create_app(array.service, tick_seconds=settings.tick_seconds, limits=limits),
+        create_app(array.service, tick_seconds=settings.tick_seconds, limits=limits,
+                   scrape_token=settings.metrics_token),
         host=settings.host, port=listener.getsockname()[1], access_log=False,
         log_level=settings.log_level, **uvicorn_options(limits)))
     server.run(sockets=[listener])

@@ -12,6 +12,7 @@ from typing import TypeVar
 from opensan.domain import performance
 from opensan.domain.errors import InvalidArgument
 from opensan.domain.measured import IoCounters, Performance
+from opensan.domain.models import Disk, Pool, Volume
 from opensan.domain.performance import IoRates
 from opensan.service.io_history import MAX_WINDOW_SECONDS
 from opensan.service.parts import Parts
@@ -33,15 +34,23 @@ NO_FIGURES = Figures(None, None)
 
 
 @dataclass(frozen=True)
+class Port:
+    address: str  # the portal, host:port
+    controller: int | None
+
+
+@dataclass(frozen=True)
 class Report:
+    """The figures of every object the storage counts, in the order the API lists them."""
+
     taken_at: float | None  # the latest reading (array clock), None before the first
     counting_since: float | None
     window_seconds: int  # the window asked for (the figures say what they cover)
     array: Figures
-    pools: Mapping[int, Figures]
-    volumes: Mapping[int, Figures]
-    disks: Mapping[int, Figures]
-    ports: Mapping[str, Figures]
+    pools: list[tuple[Pool, Figures]]
+    volumes: list[tuple[Volume, Figures]]
+    disks: list[tuple[Disk, Figures]]
+    ports: list[tuple[Port, Figures]]
 
 
 def _rates(pair: tuple[Performance, Performance] | None, before: IoCounters | None,
@@ -73,7 +82,7 @@ class PerformanceFigures:
         latest = history.latest
         state = self._parts.state
         if latest is None:
-            return Report(None, None, window_seconds, NO_FIGURES, {}, {}, {}, {})
+            return Report(None, None, window_seconds, NO_FIGURES, [], [], [], [])
         now, window = history.pair(None), history.pair(window_seconds)
         starts = (now[0] if now else latest, window[0] if window else latest)
 
@@ -82,16 +91,26 @@ class PerformanceFigures:
 
         (array_now, pools_now), (array_start, pools_start) = figures(latest), figures(starts[0])
         array_window, pools_window = figures(starts[1])
-        volumes = {k: v for k, v in latest.volumes.items() if k in state.volumes}
-        disks = {k: v for k, v in latest.disks.items() if k in state.disks}
+        pools = _by_key(now, window, pools_now, (pools_start, pools_window))
+        volumes = _by_key(now, window, latest.volumes, (starts[0].volumes, starts[1].volumes))
+        disks = _by_key(now, window, latest.disks, (starts[0].disks, starts[1].disks))
+        ports = _by_key(now, window, latest.ports, (starts[0].ports, starts[1].ports))
+        controllers = {port: t.controller for t in state.targets.values() for port in t.portals}
         return Report(
             taken_at=latest.taken_at, counting_since=latest.since, window_seconds=window_seconds,
             array=Figures(_rates(now, array_start, array_now),
                           _rates(window, array_window, array_now)),
-            pools=_by_key(now, window, pools_now, (pools_start, pools_window)),
-            volumes=_by_key(now, window, volumes, (starts[0].volumes, starts[1].volumes)),
-            disks=_by_key(now, window, disks, (starts[0].disks, starts[1].disks)),
-            ports=_by_key(now, window, latest.ports, (starts[0].ports, starts[1].ports)),
+            pools=[(p, pools[p.id]) for p in sorted(state.pools.values(),
+                                                    key=lambda p: (p.created_at, p.id))
+                   if p.id in pools],
+            volumes=[(v, volumes[v.id]) for v in sorted(state.volumes.values(),
+                                                        key=lambda v: (v.created_at, v.id))
+                     if v.id in volumes],
+            disks=[(d, disks[d.id]) for d in sorted(state.disks.values(),
+                                                    key=lambda d: (d.enclosure_id, d.slot))
+                   if d.id in disks],
+            ports=[(Port(address, controllers.get(address)), ports[address])
+                   for address in sorted(ports)],
         )
 
     def latest(self) -> Performance | None:
