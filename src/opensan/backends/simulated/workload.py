@@ -138,8 +138,10 @@ def plan(state: ArrayState) -> _Plan:
                 state.targets[mapping.target_id].portals)
     running: dict[int, list[tuple[int, float, float, int, CacheMode]]] = {}
     for volume in sorted(state.volumes.values(), key=lambda v: v.id):
+        if volume.id not in ports_of or volume.pool_id not in state.pools:
+            continue
         work = workload_of(state, volume.id)
-        if volume.id in ports_of and work.iops > 0 and volume.pool_id in state.pools:
+        if work.iops > 0:
             reads = work.iops * work.read_share
             running.setdefault(volume.pool_id, []).append(
                 (volume.id, reads, work.iops - reads, work.block_bytes, volume.cache_mode))
