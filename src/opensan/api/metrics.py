@@ -6,8 +6,9 @@ own registry), which also chooses the format from the Accept header and writes t
 The array's families are written here, in the same two formats: prometheus-client's writer takes
 about 20 microseconds a sample on this project's machines, and a 4,096-volume array has some
 150,000 samples. What follows from the records is written once per state version (and kept as
-text), what the hardware reads once per reading, the I/O counters once per reading of them; a
-scrape only joins the parts. Every family, its labels and units are in docs/monitoring.md.
+text), what the hardware reads once per reading, the I/O counters once per reading of them
+(in the thread that read them, while scrapers come: they move every second); a scrape only
+joins the parts. Every family, its labels and units are in docs/monitoring.md.
 
 States are state sets in the Prometheus sense: one sample per possible state, 1 for the current
 one, with the state in the `state` label (`opensan_disk_health{disk_id="...",state="Good"} 1`).
@@ -18,6 +19,7 @@ the family, and dashboards rely on `state`.
 from __future__ import annotations
 
 import hmac
+import math
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -57,6 +59,9 @@ LOGIN_PATH = "/rest/login"
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
                    5.0, 10.0, 30.0)
 UNMATCHED = "(unmatched)"
+# While a format was scraped this recently, its I/O part is written as soon as the counters are
+# read, so that the next scrape finds it written.
+PREPARE_WHILE_SCRAPED_SECONDS = 300.0
 # Sensors whose value is a number in one of these units, and the family that shows it.
 _SENSOR_VALUES = {
     "C": ("opensan_sensor_temperature_celsius", "celsius", 1.0, "Temperature sensors, in C."),
@@ -77,7 +82,10 @@ def labels(**pairs: object) -> str:
 
 
 def _number(value: float) -> str:
-    return str(value) if type(value) is int else floatToGoString(value)  # type: ignore[no-untyped-call]
+    """As Go writes numbers (what both formats take); repr is the fast way for finite floats."""
+    if type(value) is int:
+        return str(value)
+    return repr(value) if math.isfinite(value) else floatToGoString(value)  # type: ignore[no-untyped-call]
 
 
 class _Writer:
@@ -87,7 +95,7 @@ class _Writer:
         self.openmetrics = openmetrics
         self.chunks: list[str] = []
 
-    def _header(self, name: str, kind: str, help_text: str, unit: str) -> str:
+    def header(self, name: str, kind: str, help_text: str, unit: str) -> str:
         """Writes the family's metadata; answers the name its samples carry."""
         sample = name + {"counter": "_total", "info": "_info"}.get(kind, "")
         help_text = help_text.replace("\\", r"\\").replace("\n", r"\n")
@@ -104,7 +112,7 @@ class _Writer:
     def samples(self, name: str, kind: str, help_text: str, rows: Iterable[tuple[str, float]],
                 unit: str = "") -> None:
         """A gauge or counter family: rows of (labels, value)."""
-        sample = self._header(name, kind, help_text, unit)
+        sample = self.header(name, kind, help_text, unit)
         self.chunks.extend(f"{sample}{{{inside}}} {_number(value)}\n" if inside
                            else f"{sample} {_number(value)}\n" for inside, value in rows)
 
@@ -122,17 +130,18 @@ class _Writer:
     def states(self, name: str, help_text: str, words: type[StrEnum],
                rows: Iterable[tuple[str, str]]) -> None:
         """A state set: every state of words for each row of (labels, current state)."""
-        def expanded() -> Iterable[tuple[str, float]]:
-            for inside, current in rows:
-                prefix = f"{inside}," if inside else ""
-                for word in words:
-                    yield f'{prefix}state="{_escape(word.value)}"', int(word.value == current)
-        self.gauge(name, help_text, expanded())
+        self.header(name, "gauge", help_text, "")
+        ends = {word.value: (f'state="{_escape(word.value)}"}} 1\n',
+                             f'state="{_escape(word.value)}"}} 0\n') for word in words}
+        for inside, current in rows:
+            start = f"{name}{{{inside}," if inside else f"{name}{{"
+            self.chunks.extend(start + (one if word == current else zero)
+                               for word, (one, zero) in ends.items())
 
     def summary(self, name: str, help_text: str, rows: Iterable[tuple[str, int, float]],
                 unit: str = "") -> None:
         """Rows of (labels, count, sum)."""
-        self._header(name, "summary", help_text, unit)
+        self.header(name, "summary", help_text, unit)
         for inside, count, total in rows:
             braces = f"{{{inside}}}" if inside else ""
             self.chunks.append(f"{name}_count{braces} {count}\n{name}_sum{braces} "
@@ -158,11 +167,14 @@ def _io_families(out: _Writer, noun: str, what: str,
                  counters: Iterable[tuple[str, IoCounters]]) -> None:
     """The six I/O counters of a noun (volume, pool, disk, port), e.g.
     opensan_volume_read_bytes_total; each family's samples in one pass over the counters."""
-    rows = list(counters)
+    rows = [(f"{inside}}} ", c) for inside, c in counters]
     for field, family, help_text, unit in _IO_FAMILIES:
         name = f"opensan_{noun}_{family.replace('operations', 'ops')}"
-        out.counter(name, f"{help_text[:-1]} by the {what}, since the server started.",
-                    ((inside, getattr(c, field)) for inside, c in rows), unit)
+        sample = out.header(name, "counter", f"{help_text[:-1]} by the {what}, since the "
+                            "server started.", unit) + "{"
+        # Counters are finite numbers, which f-strings write as Go does (the hot path: every
+        # volume's six counters move with every reading).
+        out.chunks.extend([f"{sample}{inside}{getattr(c, field)}\n" for inside, c in rows])
 
 
 class ArrayMetrics:
@@ -172,11 +184,27 @@ class ArrayMetrics:
         self._service = service
         self._lock = threading.Lock()
         # (part, openmetrics) -> (key, text): a part's text until its key moves on.
-        self._parts: dict[tuple[str, bool], tuple[tuple[Any, ...], str]] = {}
+        self._parts: dict[tuple[str, bool], tuple[tuple[Any, ...], bytes]] = {}
         self._labels: tuple[int, dict[str, Any]] = (-1, {})
+        self._scraped: dict[bool, float] = {}  # format -> time.monotonic() of its last scrape
+        service.observed.io.subscribe(self._prepare)
+
+    def _prepare(self, performance: Performance) -> None:
+        """Write the I/O part of the formats scrapers read, for the reading just taken."""
+        service = self._service
+        state, version = service.state, service.version
+        now = time.monotonic()
+        wanted = [openmetrics for openmetrics, last in list(self._scraped.items())
+                  if now - last < PREPARE_WHILE_SCRAPED_SECONDS]
+        if not wanted:
+            return
+        names = self._object_labels(version, state)
+        for openmetrics in wanted:
+            self._part("io", (version, performance), openmetrics,
+                       lambda out: self._io(out, state, names, performance))
 
     def _part(self, part: str, key: tuple[Any, ...], openmetrics: bool,
-              build: Callable[[_Writer], None]) -> str:
+              build: Callable[[_Writer], None]) -> bytes:
         """The part's text, written again only when its key moved on: a key is the state
         version and the very objects (readings) the part is written from."""
         with self._lock:
@@ -186,7 +214,7 @@ class ArrayMetrics:
             return kept[1]
         out = _Writer(openmetrics)
         build(out)
-        text = out.text()
+        text = out.text().encode()
         with self._lock:
             self._parts[(part, openmetrics)] = (key, text)
         return text
@@ -209,21 +237,22 @@ class ArrayMetrics:
             self._labels = (version, made)
         return made
 
-    def render(self, openmetrics: bool) -> str:
+    def render(self, openmetrics: bool) -> bytes:
+        self._scraped[openmetrics] = time.monotonic()
         service = self._service
         state, version = service.state, service.version
         observed = service.observed
         readings = observed.hardware
         names = self._object_labels(version, state)
         performance = service.performance.latest()
-        return "".join((
+        return b"".join((
             self._part("records", (version, observed.usage_generation), openmetrics,
                        lambda out: self._records(out, state, names)),
             self._part("hardware", (version, readings), openmetrics,
                        lambda out: self._hardware(out, state, names)),
             self._part("io", (version, performance), openmetrics,
                        lambda out: self._io(out, state, names, performance)),
-            self._live(openmetrics, state),
+            self._live(openmetrics, state).encode(),
         ))
 
     # What follows from the records (and the measured use)
@@ -494,7 +523,7 @@ def install(app: FastAPI, service: ArrayService, scrape_token: str | None) -> Ap
         openmetrics = content_type.startswith(OPENMETRICS)
 
         def build() -> bytes:
-            body = array.render(openmetrics).encode()
+            body = array.render(openmetrics)
             own = encoder(instruments.registry)
             return body + (own.removesuffix(b"# EOF\n") + b"# EOF\n" if openmetrics else own)
 

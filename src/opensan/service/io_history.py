@@ -8,10 +8,14 @@ at least that old, so they cover the window asked or a little more, and say how 
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import deque
+from collections.abc import Callable
 
 from opensan.domain.measured import Performance
+
+log = logging.getLogger("opensan")
 
 MAX_WINDOW_SECONDS = 300
 KEEP_EVERY_SECONDS = 15.0
@@ -21,6 +25,11 @@ class IoHistory:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._kept: deque[Performance] = deque()  # oldest first; the newest is the latest
+        self._listeners: list[Callable[[Performance], None]] = []
+
+    def subscribe(self, listener: Callable[[Performance], None]) -> None:
+        """Call listener with each reading kept (in the thread that read it)."""
+        self._listeners.append(listener)
 
     def add(self, reading: Performance) -> bool:
         """Keep a reading; one older than the latest, or from another counting (the backend
@@ -41,7 +50,12 @@ class IoHistory:
             horizon = reading.taken_at - MAX_WINDOW_SECONDS
             while len(self._kept) > 2 and self._kept[1].taken_at <= horizon:
                 self._kept.popleft()
-            return True
+        for listener in self._listeners:
+            try:
+                listener(reading)
+            except Exception:  # a listener's failure must not fail the tick
+                log.exception("A listener of the I/O counters failed")
+        return True
 
     @property
     def latest(self) -> Performance | None:
