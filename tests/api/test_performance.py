@@ -4,7 +4,7 @@ disks and ports, and the virtual array's workload endpoints."""
 from __future__ import annotations
 
 import pytest
-from conftest import SIMULATED, Api, assert_error
+from conftest import BACKEND, SIMULATED, Api, assert_error
 
 RATES = {"seconds", "iops", "readIops", "writeIops", "MBps", "readMBps", "writeMBps",
          "readLatencyMs", "writeLatencyMs"}
@@ -21,9 +21,10 @@ def test_each_performance_endpoint_answers_its_figures(reader: Api) -> None:
             assert set(item) == keys | {"now", "window"}, noun
             for figures in (item["now"], item["window"]):
                 assert figures is None or set(figures) == RATES
-    disks = reader.ok("GET", "/rest/performance/disk")
-    assert {d["diskId"] for d in disks} == {d["id"] for d in reader.ok("GET",
-                                                                       "/rest/storage/diskinfo")}
+    disks = {d["diskId"] for d in reader.ok("GET", "/rest/performance/disk")}
+    # The virtual array and Linux count every disk's I/O; Ceph counts none yet (docs/ceph.md).
+    expected = {d["id"] for d in reader.ok("GET", "/rest/storage/diskinfo")}
+    assert disks == (set() if BACKEND == "ceph" else expected)
 
 
 @pytest.mark.parametrize("window", ["0", "301", "x"])
