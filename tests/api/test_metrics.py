@@ -100,8 +100,10 @@ def test_openmetrics_when_the_scraper_asks_for_it(reader: Api) -> None:
     assert response.headers["content-type"].startswith("application/openmetrics-text")
     assert response.text.endswith("# EOF\n") and response.text.count("# EOF") == 1
     families = {f.name: f for f in parse_openmetrics(response.text)}  # strict: raises on a flaw
-    assert families["opensan_volume_read_bytes"].type == "counter"
-    assert families["opensan_volume_read_bytes"].unit == "bytes"
+    if COUNTS_DISKS:
+        assert families["opensan_disk_read_bytes"].type == "counter"
+        assert families["opensan_disk_read_bytes"].unit == "bytes"
+    assert families["opensan_tick_duration_seconds"].unit == "seconds"
     assert families["opensan_disk_health"].type == "gauge"
     assert families["opensan_system"].type == "info"
     assert families["opensan_api_request_duration_seconds"].type == "histogram"
