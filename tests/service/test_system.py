@@ -42,8 +42,8 @@ def test_secrets_are_removed_at_any_depth() -> None:
 def test_configuration_holds_the_settings_and_the_backend_options(array: Array) -> None:
     configuration = array.service.system.configuration()
     settings = array.settings.model_dump(mode="json")
-    # The scrape token of /metrics is a secret: shown as removed, also when it is not set.
-    assert configuration["settings"] == {**settings, "metrics_token": REMOVED}
+    # Secrets' names: the TLS key and the scrape token of /metrics, shown as removed.
+    assert configuration["settings"] == {**settings, "tls_key": REMOVED, "metrics_token": REMOVED}
     assert configuration["backendOptions"] == array.service.state.meta["backend_options"]
     assert configuration["backendConfig"] == {}  # the virtual array has no config file
 

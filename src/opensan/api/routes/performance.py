@@ -70,13 +70,18 @@ async def port_performance(call: Call) -> bytes:
 
 ENDPOINTS = [
     Endpoint("GET", "/rest/performance/array", "Show the array's IOPS, MB/s and latency, now "
-             "and over a window.", array_performance, params=(WINDOW,), extension=True),
+             "and over a window.", array_performance, params=(WINDOW,), extension=True,
+             response=ArrayPerformanceOut),
     Endpoint("GET", "/rest/performance/pool", "Show each pool's IOPS, MB/s and latency.",
-             pool_performance, params=(WINDOW,), extension=True),
+             pool_performance, params=(WINDOW,), extension=True,
+             response=list[PoolPerformanceOut]),
     Endpoint("GET", "/rest/performance/volume", "Show each volume's IOPS, MB/s and latency.",
-             volume_performance, params=(WINDOW,), extension=True),
+             volume_performance, params=(WINDOW,), extension=True,
+             response=list[VolumePerformanceOut]),
     Endpoint("GET", "/rest/performance/disk", "Show each disk's IOPS, MB/s and latency.",
-             disk_performance, params=(WINDOW,), extension=True),
+             disk_performance, params=(WINDOW,), extension=True,
+             response=list[DiskPerformanceOut]),
     Endpoint("GET", "/rest/performance/port", "Show each port's IOPS, MB/s and latency.",
-             port_performance, params=(WINDOW,), extension=True),
+             port_performance, params=(WINDOW,), extension=True,
+             response=list[PortPerformanceOut]),
 ]
