@@ -1,4 +1,5 @@
-"""opensan.array: what a start that fails leaves behind."""
+"""The composition root (opensan/array.py): what a start that fails leaves behind, and its
+decisions that are not an array's rules."""
 
 from __future__ import annotations
 
@@ -6,9 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from opensan.array import open_array
+from opensan.array import open_array, serves_https
 from opensan.config import Settings
 from opensan.domain.errors import InvalidArgument
+
+PEM = {"tls_cert": Path("cert.pem"), "tls_key": Path("key.pem")}
 
 
 def test_a_new_array_that_fails_to_open_leaves_no_state_dir(tmp_path: Path) -> None:
@@ -42,3 +45,17 @@ def test_an_array_that_fails_to_open_again_keeps_its_records(tmp_path: Path) -> 
         assert array.service.system.info().hardware.model_name == "XS3216S"
     finally:
         array.close()
+
+
+@pytest.mark.parametrize(("settings", "https"), [
+    ({"backend": "linux"}, True),  # a real array serves HTTPS from its first start
+    ({"backend": "ceph"}, True),
+    ({}, False),  # the virtual array: plain HTTP, as its users' tests speak
+    ({"backend": "linux", "tls": False}, False),
+    ({"backend": "ceph", "tls": False}, False),
+    ({"tls": True}, True),  # the virtual array with a certificate of its own
+    (PEM, True),  # or a given one
+    ({"backend": "linux", **PEM}, True),
+])
+def test_who_serves_https(settings: dict[str, object], https: bool) -> None:
+    assert serves_https(Settings(**settings)) is https  # type: ignore[arg-type]

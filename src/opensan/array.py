@@ -69,6 +69,14 @@ def state_dir_problem(settings: Settings) -> str | None:
     return None
 
 
+def serves_https(settings: Settings) -> bool:
+    """Whether `opensan serve` speaks HTTPS: as set, else when given a certificate, else as
+    the backend does by default (a real array does; the virtual array speaks plain HTTP)."""
+    if settings.tls is not None:
+        return settings.tls
+    return settings.tls_cert is not None or backend_spec(settings.backend).https_by_default
+
+
 def open_array(settings: Settings) -> Array:
     """Open (or create) the array in settings.state_dir (or, on Ceph, in the cluster).
 
