@@ -10,7 +10,7 @@ import zipfile
 from conftest import PASSWORD
 from playwright.sync_api import Page, expect
 
-from .helpers import ConsoleArray, described, log_in, open_page, shoot
+from .helpers import ConsoleArray, described, log_in, open_page, shoot, submit_login
 
 # Every page of the console, and its heading.
 PAGES = {"dashboard": "Dashboard", "pools": "Pools", "volumes": "Volumes",
@@ -22,8 +22,7 @@ def test_a_wrong_password_shows_the_arrays_message(page: Page, array: ConsoleArr
     assert answer.status_code == 401
     page.goto("/")
     shoot(page, "login")
-    page.locator("#login-form [name=password]").fill("wrong")
-    page.get_by_role("button", name="Log in").click()
+    submit_login(page, "admin", "wrong")
     expect(page.locator("#login-error")).to_have_text(described(answer.json()["error"], 401))
     expect(page.locator("#console")).to_be_hidden()
 

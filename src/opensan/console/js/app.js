@@ -3,6 +3,7 @@
 
 import * as api from "./api.js";
 import { confirmChange, el } from "./ui.js";
+import * as accounts from "./pages/accounts.js";
 import * as dashboard from "./pages/dashboard.js";
 import * as disks from "./pages/disks.js";
 import * as events from "./pages/events.js";
@@ -20,6 +21,7 @@ const PAGES = {
   disks: ["Disks", disks, false],
   disk: [null, disks, false],
   events: ["Events", events, false],
+  accounts: ["Accounts", accounts, true],
 };
 
 // Who is logged in, as the login answered (the array checks every request anyway).
