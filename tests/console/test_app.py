@@ -32,6 +32,11 @@ def test_log_in_and_out(page: Page, array: ConsoleArray) -> None:
     log_in(page)
     expect(page.locator("#system-name")).to_have_text(f"{system['systemName']} · {system['modelName']}")
     expect(page.locator("#who")).to_have_text("admin")
+    with page.context.expect_page() as opened:  # the API docs, with the console's session
+        page.get_by_role("link", name="API docs").click()
+    docs = opened.value
+    expect(docs.locator("#swagger-ui .info .title")).to_contain_text("OpenSAN")
+    docs.close()
     page.get_by_role("button", name="Log out").click()
     expect(page.locator("#login-notice")).to_have_text("Logged out.")
     assert not [c for c in page.context.cookies() if c["name"] == "opensan_session"]

@@ -147,7 +147,7 @@ async function showConsole() {
   clearMessages();
   await render();
   try {
-    const system = await api.get("/rest/dashboard/systeminfo");
+    const system = await api.get("rest/dashboard/systeminfo");
     $("system-name").textContent = `${system.systemName} · ${system.modelName}`;
   } catch {
     // the page shows what went wrong
@@ -159,7 +159,7 @@ async function downloadServicePackage() {
   const button = $("service-package");
   button.disabled = true;
   try {
-    const response = await api.send("GET", "/rest/system/servicepackage");
+    const response = await api.send("GET", "rest/system/servicepackage");
     const disposition = response.headers.get("content-disposition") ?? "";
     const name = /filename="([^"]+)"/.exec(disposition)?.[1] ?? "servicepackage.zip";
     const url = URL.createObjectURL(await response.blob());

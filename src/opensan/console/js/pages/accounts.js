@@ -30,7 +30,7 @@ function createAccount(ctx) {
     ],
     submit: (v) => {
       samePassword(v);
-      return post("/rest/account/create", { account: v.account, role: v.role, password: v.password });
+      return post("rest/account/create", { account: v.account, role: v.role, password: v.password });
     },
   }), (account) => `Account ${account.name} created.`);
 }
@@ -42,7 +42,7 @@ function setPassword(ctx, account) {
     fields: passwordFields(),
     submit: (v) => {
       samePassword(v);
-      return post("/rest/account/setpassword", { account: account.name, password: v.password });
+      return post("rest/account/setpassword", { account: account.name, password: v.password });
     },
   }), `Password of account ${account.name} set.`);
 }
@@ -52,11 +52,11 @@ function disable(ctx, account) {
     title: `Disable account ${account.name}?`,
     message: `Account ${account.name} can no longer log in, and its sessions end now.`,
     confirmLabel: "Disable",
-  }, () => post("/rest/account/disable", { account: account.name }), `Account ${account.name} disabled.`);
+  }, () => post("rest/account/disable", { account: account.name }), `Account ${account.name} disabled.`);
 }
 
 function enable(ctx, account) {
-  return ctx.change(() => post("/rest/account/enable", { account: account.name }),
+  return ctx.change(() => post("rest/account/enable", { account: account.name }),
     `Account ${account.name} enabled.`);
 }
 
@@ -65,11 +65,11 @@ function remove(ctx, account) {
     title: `Delete account ${account.name}?`,
     message: `Account ${account.name} is deleted and its sessions end. This cannot be undone.`,
     confirmLabel: "Delete account",
-  }, () => post("/rest/account/delete", { account: account.name }), `Account ${account.name} deleted.`);
+  }, () => post("rest/account/delete", { account: account.name }), `Account ${account.name} deleted.`);
 }
 
 export async function render(ctx) {
-  const accounts = await get("/rest/account/accountinfo");
+  const accounts = await get("rest/account/accountinfo");
   return el("div", {},
     el("div", { class: "title" }, el("h1", {}, "Accounts"),
       button("Create account", () => createAccount(ctx), { kind: "primary" })),
