@@ -35,12 +35,17 @@ def slot(disk: dict[str, int]) -> str:
     return f"{disk['enclosureId']}:{disk['slot']}"
 
 
-def log_in(page: Page, account: str = "admin", password: str = PASSWORD) -> None:
-    page.goto("/")
+def submit_login(page: Page, account: str, password: str) -> None:
+    """Fill in the login form shown and send it."""
     form = page.locator("#login-form")
     form.locator("[name=account]").fill(account)
     form.locator("[name=password]").fill(password)
     form.get_by_role("button", name="Log in").click()
+
+
+def log_in(page: Page, account: str = "admin", password: str = PASSWORD) -> None:
+    page.goto("/")
+    submit_login(page, account, password)
     expect(page.locator("#page h1")).to_be_visible()
 
 

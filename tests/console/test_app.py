@@ -10,7 +10,7 @@ import zipfile
 from conftest import PASSWORD
 from playwright.sync_api import Page, expect
 
-from .helpers import ConsoleArray, described, log_in, open_page, shoot
+from .helpers import ConsoleArray, described, log_in, open_page, shoot, submit_login
 
 # Every page of the console, and its heading.
 PAGES = {"dashboard": "Dashboard", "pools": "Pools", "volumes": "Volumes",
@@ -22,8 +22,7 @@ def test_a_wrong_password_shows_the_arrays_message(page: Page, array: ConsoleArr
     assert answer.status_code == 401
     page.goto("/")
     shoot(page, "login")
-    page.locator("#login-form [name=password]").fill("wrong")
-    page.get_by_role("button", name="Log in").click()
+    submit_login(page, "admin", "wrong")
     expect(page.locator("#login-error")).to_have_text(described(answer.json()["error"], 401))
     expect(page.locator("#console")).to_be_hidden()
 
@@ -33,6 +32,11 @@ def test_log_in_and_out(page: Page, array: ConsoleArray) -> None:
     log_in(page)
     expect(page.locator("#system-name")).to_have_text(f"{system['systemName']} · {system['modelName']}")
     expect(page.locator("#who")).to_have_text("admin")
+    with page.context.expect_page() as opened:  # the API docs, with the console's session
+        page.get_by_role("link", name="API docs").click()
+    docs = opened.value
+    expect(docs.locator("#swagger-ui .info .title")).to_contain_text("OpenSAN")
+    docs.close()
     page.get_by_role("button", name="Log out").click()
     expect(page.locator("#login-notice")).to_have_text("Logged out.")
     assert not [c for c in page.context.cookies() if c["name"] == "opensan_session"]

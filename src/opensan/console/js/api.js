@@ -72,7 +72,7 @@ export async function send(method, path, params) {
   }
   if (response.ok) return response;
   const error = await errorOf(response);
-  if (response.status === 401 && path !== "/rest/login") onSessionEnded(error);
+  if (response.status === 401 && path !== "rest/login") onSessionEnded(error);
   throw error;
 }
 
@@ -84,5 +84,5 @@ export async function post(path, params) {
   return (await send("POST", path, params)).json();
 }
 
-export const login = (account, password) => post("/rest/login", { account, password });
-export const logout = () => post("/rest/logout");
+export const login = (account, password) => post("rest/login", { account, password });
+export const logout = () => post("rest/logout");

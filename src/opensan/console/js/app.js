@@ -3,6 +3,7 @@
 
 import * as api from "./api.js";
 import { confirmChange, el } from "./ui.js";
+import * as accounts from "./pages/accounts.js";
 import * as dashboard from "./pages/dashboard.js";
 import * as disks from "./pages/disks.js";
 import * as events from "./pages/events.js";
@@ -20,6 +21,7 @@ const PAGES = {
   disks: ["Disks", disks, false],
   disk: [null, disks, false],
   events: ["Events", events, false],
+  accounts: ["Accounts", accounts, true],
 };
 
 // Who is logged in, as the login answered (the array checks every request anyway).
@@ -145,7 +147,7 @@ async function showConsole() {
   clearMessages();
   await render();
   try {
-    const system = await api.get("/rest/dashboard/systeminfo");
+    const system = await api.get("rest/dashboard/systeminfo");
     $("system-name").textContent = `${system.systemName} · ${system.modelName}`;
   } catch {
     // the page shows what went wrong
@@ -157,7 +159,7 @@ async function downloadServicePackage() {
   const button = $("service-package");
   button.disabled = true;
   try {
-    const response = await api.send("GET", "/rest/system/servicepackage");
+    const response = await api.send("GET", "rest/system/servicepackage");
     const disposition = response.headers.get("content-disposition") ?? "";
     const name = /filename="([^"]+)"/.exec(disposition)?.[1] ?? "servicepackage.zip";
     const url = URL.createObjectURL(await response.blob());

@@ -12,8 +12,8 @@ function sensorValue(sensor) {
 
 export async function render() {
   const [system, hardware, pools, volumes, log] = await Promise.all([
-    get("/rest/dashboard/systeminfo"), get("/rest/dashboard/hwmonitor"),
-    get("/rest/storage/poolinfo"), get("/rest/storage/volumeinfo"), get("/rest/log/list/1"),
+    get("rest/dashboard/systeminfo"), get("rest/dashboard/hwmonitor"),
+    get("rest/storage/poolinfo"), get("rest/storage/volumeinfo"), get("rest/log/list/1"),
   ]);
   const capacity = pools.reduce((sum, pool) => sum + pool.capacityBytes, 0);
   const used = pools.reduce((sum, pool) => sum + pool.usedBytes, 0);

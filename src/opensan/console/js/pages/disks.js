@@ -17,7 +17,7 @@ function setSpare(ctx, disk, pools) {
       { name: "poolid", label: "Pool (dedicated spares only)", type: "select",
         options: [["", "—"], ...pools.map((p) => [p.id, p.name])] },
     ],
-    submit: (v) => post("/rest/storage/setspare", {
+    submit: (v) => post("rest/storage/setspare", {
       diskids: String(disk.id), type: v.type, ...(v.type === "dedicated" && v.poolid && { poolid: v.poolid }),
     }),
   }), (changed) => `Disk ${slot(disk)} is now ${changed[0]?.usage ?? "changed"}.`);
@@ -26,7 +26,7 @@ function setSpare(ctx, disk, pools) {
 const temperature = (celsius) => (celsius === null || celsius === undefined ? "" : `${celsius} °C`);
 
 async function renderList(ctx) {
-  const [disks, pools] = await Promise.all([get("/rest/storage/diskinfo"), get("/rest/storage/poolinfo")]);
+  const [disks, pools] = await Promise.all([get("rest/storage/diskinfo"), get("rest/storage/poolinfo")]);
   const poolName = new Map(pools.map((p) => [p.id, p.name]));
   const columns = [
     { label: "Slot", value: (d) => el("a", { href: `#/disk/${d.id}` }, slot(d)) },
@@ -49,7 +49,7 @@ async function renderList(ctx) {
 
 async function renderDisk(ctx) {
   const [disks, smart, pools] = await Promise.all([
-    get("/rest/storage/diskinfo"), get("/rest/storage/disksmart"), get("/rest/storage/poolinfo"),
+    get("rest/storage/diskinfo"), get("rest/storage/disksmart"), get("rest/storage/poolinfo"),
   ]);
   const disk = disks.find((d) => String(d.id) === ctx.id);
   if (!disk) {

@@ -28,7 +28,7 @@ function address(page, filter) {
 export async function render(ctx) {
   const page = Math.max(1, Number.parseInt(ctx.query.get("page") ?? "1", 10) || 1);
   const filter = FILTERS[ctx.query.get("level")] ? ctx.query.get("level") : "all";
-  const log = await get(`/rest/log/list/${page}`);
+  const log = await get(`rest/log/list/${page}`);
   const shown = log.events.filter((e) => FILTERS[filter][1].includes(e.level));
   const hidden = log.events.length - shown.length;
   const select = el("select", { id: "level-filter", "aria-label": "Level",

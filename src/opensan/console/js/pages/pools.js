@@ -27,7 +27,7 @@ function createPool(ctx, disks) {
       { name: "diskids", label: "Disks", type: "checkboxes", options: diskChoices(disks) },
       { name: "force", label: "Also use disks that hold a file system", type: "checkbox" },
     ],
-    submit: (v) => post("/rest/storage/createpool", {
+    submit: (v) => post("rest/storage/createpool", {
       name: v.name, raidlevel: v.raidlevel, type: v.type, diskids: v.diskids.join(","),
       force: v.force ? "yes" : "no",
     }),
@@ -40,7 +40,7 @@ function addDisks(ctx, pool, disks) {
     submitLabel: "Add",
     fields: [{ name: "diskids", label: "Disks", type: "checkboxes",
                options: diskChoices(disks.filter((d) => !pool.diskIds.includes(d.id))) }],
-    submit: (v) => post("/rest/storage/addpooldisk",
+    submit: (v) => post("rest/storage/addpooldisk",
       { poolid: pool.id, diskids: v.diskids.join(",") }),
   }), `Disks added to pool ${pool.name}.`);
 }
@@ -50,12 +50,12 @@ function deletePool(ctx, pool) {
     title: `Delete pool ${pool.name}?`,
     message: `Pool ${pool.name} and its RAID configuration are removed; its disks become free.`,
     confirmLabel: "Delete pool",
-  }, () => post("/rest/storage/deletepool", { poolid: pool.id }), `Pool ${pool.name} deleted.`);
+  }, () => post("rest/storage/deletepool", { poolid: pool.id }), `Pool ${pool.name} deleted.`);
 }
 
 export async function render(ctx) {
-  const [pools, disks] = await Promise.all([get("/rest/storage/poolinfo"),
-                                            get("/rest/storage/diskinfo")]);
+  const [pools, disks] = await Promise.all([get("rest/storage/poolinfo"),
+                                            get("rest/storage/diskinfo")]);
   const byId = new Map(disks.map((d) => [d.id, d]));
   const columns = [
     { label: "Name", value: (p) => p.name },

@@ -7,7 +7,7 @@ import { button, el, formDialog, section, table } from "../ui.js";
 // Map a volume (or one of its snapshots, read-only) to a LUN. Without a volume given, the
 // dialog asks which of volumes. The LUN starts at the target's lowest free one.
 export async function mapDialog(ctx, targets, { volume, snapshot, volumes = [] }) {
-  const free = new Map((await Promise.all(targets.map((t) => get(`/rest/storage/availlun/targetid/${t.id}`))))
+  const free = new Map((await Promise.all(targets.map((t) => get(`rest/storage/availlun/targetid/${t.id}`))))
     .map((answer) => [String(answer.targetId), answer.freeLuns]));
   const firstFree = (target) => free.get(String(target))?.[0] ?? 0;
   const fields = [];
@@ -37,8 +37,8 @@ export async function mapDialog(ctx, targets, { volume, snapshot, volumes = [] }
       }
     },
     submit: (v) => (snapshot
-      ? post("/rest/storage/mapsnapshot", { targetid: v.targetid, lun: v.lun, snapid: snapshot.id, host: v.host })
-      : post("/rest/storage/maplun", { targetid: v.targetid, lun: v.lun, vdid: volume?.id ?? v.vdid,
+      ? post("rest/storage/mapsnapshot", { targetid: v.targetid, lun: v.lun, snapid: snapshot.id, host: v.host })
+      : post("rest/storage/maplun", { targetid: v.targetid, lun: v.lun, vdid: volume?.id ?? v.vdid,
                                         permission: v.permission, host: v.host })),
   }), (m) => `${m.snapshotName ? `Snapshot ${m.snapshotName}` : `Volume ${m.volumeName}`} mapped to LUN ${m.lun} of target ${m.targetId}.`);
 }
@@ -49,7 +49,7 @@ export function unmap(ctx, mapping) {
     title: `Unmap LUN ${mapping.lun} of target ${mapping.targetId}?`,
     message: `Hosts lose their path to ${what} through this LUN.`,
     confirmLabel: "Unmap",
-  }, () => post("/rest/storage/unmaplun", { targetid: mapping.targetId, lun: mapping.lun }),
+  }, () => post("rest/storage/unmaplun", { targetid: mapping.targetId, lun: mapping.lun }),
   `LUN ${mapping.lun} of target ${mapping.targetId} unmapped.`);
 }
 
@@ -63,7 +63,7 @@ function createTarget(ctx, controllers) {
       { name: "node", label: "Node", type: "number", min: 0, help: "Leave empty for the lowest free." },
       { name: "name", label: "Alias", help: "Leave empty for the default." },
     ],
-    submit: (v) => post("/rest/storage/createtarget", {
+    submit: (v) => post("rest/storage/createtarget", {
       controller: v.controller, ...(v.node !== "" && { node: v.node }), ...(v.name && { name: v.name }),
     }),
   }), (t) => `Target ${t.id} (${t.iqn}) created.`);
@@ -74,13 +74,13 @@ function deleteTarget(ctx, target) {
     title: `Delete target ${target.name}?`,
     message: `Target ${target.id} (${target.iqn}) is deleted; initiators can no longer log in to it.`,
     confirmLabel: "Delete target",
-  }, () => post("/rest/storage/deletetarget", { targetid: target.id }), `Target ${target.id} deleted.`);
+  }, () => post("rest/storage/deletetarget", { targetid: target.id }), `Target ${target.id} deleted.`);
 }
 
 export async function render(ctx) {
   const [targets, mappings, volumes, system] = await Promise.all([
-    get("/rest/storage/availtarget"), get("/rest/storage/lunmappinginfo"),
-    get("/rest/storage/volumeinfo"), get("/rest/dashboard/systeminfo"),
+    get("rest/storage/availtarget"), get("rest/storage/lunmappinginfo"),
+    get("rest/storage/volumeinfo"), get("rest/dashboard/systeminfo"),
   ]);
   const targetColumns = [
     { label: "ID", value: (t) => t.id, class: "num" },

@@ -17,7 +17,7 @@ function createVolume(ctx, pools) {
       { name: "provision", label: "Provisioning", type: "select", value: "",
         options: [["", "As the pool"], ["thick", "Thick"], ["thin", "Thin"]] },
     ],
-    submit: (v) => post("/rest/storage/createvolume", {
+    submit: (v) => post("rest/storage/createvolume", {
       poolid: v.poolid, name: v.name, sizegb: v.sizegb, ...(v.provision && { provision: v.provision }),
     }),
   }), (volume) => `Volume ${volume.name} created.`);
@@ -29,7 +29,7 @@ function extendVolume(ctx, volume) {
     submitLabel: "Extend",
     fields: [{ name: "sizegb", label: "New size (GiB)", type: "number", min: 1, required: true,
                value: gib(volume.capacityBytes), help: `Now ${bytes(volume.capacityBytes)}.` }],
-    submit: (v) => post("/rest/storage/extendvolume", { vdid: volume.id, sizegb: v.sizegb }),
+    submit: (v) => post("rest/storage/extendvolume", { vdid: volume.id, sizegb: v.sizegb }),
   }), (answer) => `Volume ${answer.name} is now ${bytes(answer.capacityBytes)}.`);
 }
 
@@ -40,7 +40,7 @@ function snapshotSpace(ctx, volume) {
     fields: [{ name: "sizegb", label: "Snapshot space (GiB); 0 removes it", type: "number",
                min: 0, required: true, value: gib(volume.snapshotSpaceBytes),
                help: `Now ${bytes(volume.snapshotSpaceBytes)}, ${bytes(volume.snapshotUsedBytes)} used.` }],
-    submit: (v) => post("/rest/storage/snapspace", { vdid: volume.id, sizegb: v.sizegb }),
+    submit: (v) => post("rest/storage/snapspace", { vdid: volume.id, sizegb: v.sizegb }),
   }), `Snapshot space of volume ${volume.name} set.`);
 }
 
@@ -49,7 +49,7 @@ function takeSnapshot(ctx, volume) {
     title: `Take a snapshot of volume ${volume.name}`,
     submitLabel: "Take snapshot",
     fields: [{ name: "name", label: "Name", help: "Leave empty for a name from the time." }],
-    submit: (v) => post("/rest/storage/snapshot", { vdid: volume.id, ...(v.name && { name: v.name }) }),
+    submit: (v) => post("rest/storage/snapshot", { vdid: volume.id, ...(v.name && { name: v.name }) }),
   }), (snapshot) => `Snapshot ${snapshot.name} of volume ${volume.name} taken.`);
 }
 
@@ -58,7 +58,7 @@ function deleteVolume(ctx, volume) {
     title: `Delete volume ${volume.name}?`,
     message: `Volume ${volume.name} and all its data (${bytes(volume.capacityBytes)}) are deleted. This cannot be undone.`,
     confirmLabel: "Delete volume",
-  }, () => post("/rest/storage/deletevolume", { vdid: volume.id }), `Volume ${volume.name} deleted.`,
+  }, () => post("rest/storage/deletevolume", { vdid: volume.id }), `Volume ${volume.name} deleted.`,
   ctx.name === "volume" ? "#/volumes" : null);
 }
 
@@ -78,7 +78,7 @@ function rollback(ctx, volume, snapshot) {
     message: `The data of volume ${volume.name} becomes what it was at ${when(snapshot.createdAt)}; `
       + "snapshots taken after it are deleted. Hosts should stop using the volume first.",
     confirmLabel: "Roll back",
-  }, () => post("/rest/storage/rollback", { snapid: snapshot.id }),
+  }, () => post("rest/storage/rollback", { snapid: snapshot.id }),
   `Volume ${volume.name} rolled back to snapshot ${snapshot.name}.`);
 }
 
@@ -87,14 +87,14 @@ function deleteSnapshot(ctx, volume, snapshot) {
     title: `Delete snapshot ${snapshot.name}?`,
     message: `Snapshot ${snapshot.name} of volume ${volume.name} is deleted. This cannot be undone.`,
     confirmLabel: "Delete snapshot",
-  }, () => post("/rest/storage/deletesnapshot", { snapid: snapshot.id }),
+  }, () => post("rest/storage/deletesnapshot", { snapid: snapshot.id }),
   `Snapshot ${snapshot.name} deleted.`);
 }
 
 async function renderList(ctx) {
   const [volumes, pools, targets] = await Promise.all([
-    get("/rest/storage/volumeinfo"), get("/rest/storage/poolinfo"),
-    ctx.admin ? get("/rest/storage/availtarget") : [],
+    get("rest/storage/volumeinfo"), get("rest/storage/poolinfo"),
+    ctx.admin ? get("rest/storage/availtarget") : [],
   ]);
   const poolName = new Map(pools.map((p) => [p.id, p.name]));
   const columns = [
@@ -117,14 +117,14 @@ async function renderList(ctx) {
 
 async function renderVolume(ctx) {
   const [volumes, pools, mappings, targets] = await Promise.all([
-    get("/rest/storage/volumeinfo"), get("/rest/storage/poolinfo"),
-    get("/rest/storage/lunmappinginfo"), get("/rest/storage/availtarget"),
+    get("rest/storage/volumeinfo"), get("rest/storage/poolinfo"),
+    get("rest/storage/lunmappinginfo"), get("rest/storage/availtarget"),
   ]);
   const volume = volumes.find((v) => String(v.id) === ctx.id);
   if (!volume) {
     return el("p", { class: "error" }, `No volume has ID ${ctx.id}. `, el("a", { href: "#/volumes" }, "All volumes"));
   }
-  const snapshots = await get(`/rest/storage/snapshot/vdid/${volume.id}`);
+  const snapshots = await get(`rest/storage/snapshot/vdid/${volume.id}`);
   const pool = pools.find((p) => p.id === volume.poolId);
   const snapshotColumns = [
     { label: "Name", value: (s) => s.name },
