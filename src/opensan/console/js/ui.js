@@ -31,7 +31,7 @@ export function bytes(count) {
   return `${unit === 0 ? value : value.toFixed(value < 10 ? 2 : 1)} ${UNITS[unit]}`;
 }
 
-export const GIB = 1024 ** 3;
+const GIB = 1024 ** 3;
 
 export function gib(count) {
   return Math.round((Number(count) / GIB) * 100) / 100;
