@@ -53,19 +53,19 @@ def test_the_figures_follow_the_workload_set(admin: Api) -> None:
     ports = admin.ok("GET", "/rest/performance/port")
     assert sum(p["now"]["iops"] for p in ports) == pytest.approx(
         sum(v["now"]["iops"] for v in admin.ok("GET", "/rest/performance/volume")), rel=0.01)
-    workloads = {w["volumeId"]: w for w in admin.ok("GET", "/rest/sim/workload")}
+    workloads = {w["volumeId"]: w for w in admin.ok("GET", "/rest/sim/workloadinfo")}
     assert workloads[db["id"]] == set_to
 
 
 @pytest.mark.simulated("the virtual array's workload endpoints")
 def test_a_bad_workload_is_refused_and_a_reader_cannot_set_one(admin: Api, reader: Api) -> None:
     db = next(v for v in admin.ok("GET", "/rest/storage/volumeinfo") if v["mapped"])
-    before = admin.ok("GET", "/rest/sim/workload")
+    before = admin.ok("GET", "/rest/sim/workloadinfo")
     assert_error(admin.post(f"/rest/sim/workload/vdid/{db['id']}/readpercent/101"), 400)
     assert_error(admin.post(f"/rest/sim/workload/vdid/{db['id']}/blockkb/0"), 400)
     assert_error(admin.post("/rest/sim/workload/vdid/123/iops/10"), 404)
     assert_error(reader.post(f"/rest/sim/workload/vdid/{db['id']}/iops/10"), 403)
-    assert admin.ok("GET", "/rest/sim/workload") == before
+    assert admin.ok("GET", "/rest/sim/workloadinfo") == before
 
 
 def test_a_backend_lists_only_what_it_counts(reader: Api) -> None:

@@ -436,7 +436,7 @@ class SanosClient:
 
     def workloads(self) -> list[VolumeWorkload]:
         """The workload the hosts of each volume run on the virtual array."""
-        return self._parse_list(VolumeWorkload, self._call("GET", "/rest/sim/workload"))
+        return self._parse_list(VolumeWorkload, self._call("GET", "/rest/sim/workloadinfo"))
 
     def set_workload(self, volume_id: int, iops: int | None = None,
                      read_percent: int | None = None, block_kb: int | None = None) -> VolumeWorkload:

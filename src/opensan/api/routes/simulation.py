@@ -112,7 +112,7 @@ def endpoints(capabilities: frozenset[Capability]) -> list[Endpoint]:
             access=Access.ADMIN, extension=True, response=VolumeOut,
             errors=(ErrorCode.VOLUME_NOT_READY, *STORAGE_CHANGE)))
         found += [
-            Endpoint("GET", "/rest/sim/workload",
+            Endpoint("GET", "/rest/sim/workloadinfo",
                      "Show the workload the hosts of each volume run (IOPS, reads, block size).",
                      workloads, extension=True, response=list[WorkloadOut]),
             Endpoint("POST", "/rest/sim/workload",
