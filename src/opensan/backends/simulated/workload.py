@@ -177,30 +177,6 @@ def _split(total: int, parts: int) -> list[int]:
     return [each + 1] * rest + [each] * (parts - rest)
 
 
-@dataclass
-class _Counts:
-    """One object's counters while a plan holds, as mutable sums."""
-
-    read_ops: int = 0
-    write_ops: int = 0
-    read_bytes: int = 0
-    write_bytes: int = 0
-    read_seconds: float = 0.0
-    write_seconds: float = 0.0
-
-    def add(self, counters: IoCounters) -> None:
-        self.read_ops += counters.read_ops
-        self.write_ops += counters.write_ops
-        self.read_bytes += counters.read_bytes
-        self.write_bytes += counters.write_bytes
-        self.read_seconds += counters.read_seconds
-        self.write_seconds += counters.write_seconds
-
-    def frozen(self) -> IoCounters:
-        return IoCounters(self.read_ops, self.write_ops, self.read_bytes, self.write_bytes,
-                          self.read_seconds, self.write_seconds)
-
-
 class HostWorkload:
     """The counters of the virtual array since `since` (this server's start)."""
 
@@ -237,8 +213,8 @@ class HostWorkload:
     def _counters(self, now: float) -> Performance:
         volumes = {vid: IoCounters() for vid in self._seen.volumes} if self._seen else {}
         volumes.update((vid, c) for vid, c in self._volumes.items() if vid in volumes)
-        disk_sums: dict[int, _Counts] = {}
-        port_sums: dict[tuple[str, ...], _Counts] = {}
+        disk_sums: dict[int, IoCounters] = {}
+        port_sums: dict[tuple[str, ...], IoCounters] = {}
         for volume in self._plan.volumes:
             span = _shape(self._seed, volume.volume_id).integral(self._started, now)
             reads = int(volume.read_iops * span)
@@ -247,14 +223,14 @@ class HostWorkload:
                               writes * volume.block_bytes, reads * volume.read_latency,
                               writes * volume.write_latency)
             volumes[volume.volume_id] = volumes.get(volume.volume_id, IoCounters()) + done
-            port_sums.setdefault(volume.ports, _Counts()).add(done)
+            port_sums[volume.ports] = port_sums.get(volume.ports, IoCounters()) + done
             pool = self._plan.pools[volume.pool_id]
             disk_reads = reads + writes * pool.reads_per_write
             disk_writes = writes * pool.writes_per_write
-            disk_sums.setdefault(volume.pool_id, _Counts()).add(IoCounters(
+            disk_sums[volume.pool_id] = disk_sums.get(volume.pool_id, IoCounters()) + IoCounters(
                 disk_reads, disk_writes, disk_reads * volume.block_bytes,
                 disk_writes * volume.block_bytes, disk_reads * volume.disk_seconds,
-                disk_writes * volume.disk_seconds))
+                disk_writes * volume.disk_seconds)
         disks = dict(self._disks)
         for pool_id, sums in disk_sums.items():
             _spread(disks, self._plan.pools[pool_id].disks, sums)
@@ -275,7 +251,7 @@ class HostWorkload:
 Key = TypeVar("Key", int, str)
 
 
-def _spread(into: dict[Key, IoCounters], keys: tuple[Key, ...], sums: _Counts) -> None:
+def _spread(into: dict[Key, IoCounters], keys: tuple[Key, ...], sums: IoCounters) -> None:
     """Add sums to the counters of keys, split evenly (operations and bytes exactly)."""
     parts = len(keys)
     shares = zip(_split(sums.read_ops, parts), _split(sums.write_ops, parts),
