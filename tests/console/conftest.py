@@ -14,12 +14,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-import httpx
 import pytest
 from conftest import Api, array_settings, served
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from .helpers import TIMEOUT_MS, ConsoleArray
+from .helpers import ConsoleArray
 
 CHROMIUM = "/usr/bin/chromium"  # Debian's chromium package; Playwright downloads no browser
 # What Chromium logs for every answer that is not 2xx: the refusals the tests provoke.
@@ -39,16 +38,15 @@ def browser() -> Iterator[Browser]:
 @pytest.fixture(scope="module")
 def array(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConsoleArray]:
     with array_settings(tmp_path_factory.mktemp("console")) as settings, \
-            served(settings) as server, httpx.Client(base_url=server.url, timeout=60) as http:
-        yield ConsoleArray(server.url, Api(http).login("admin"), Api(http))
+            served(settings) as server, server.client(timeout=60) as http:
+        yield ConsoleArray(server.url, Api(http).login("admin"), Api(http),
+                           self_signed=server.ca_file is not None)
 
 
 @pytest.fixture
 def page(browser: Browser, array: ConsoleArray) -> Iterator[Page]:
     """A new browser context on the array's console; fails the test on a script error."""
-    context = browser.new_context(base_url=array.url, viewport={"width": 1280, "height": 800},
-                                  accept_downloads=True)
-    context.set_default_timeout(TIMEOUT_MS)
+    context = array.context(browser)
     problems: list[str] = []
     page = context.new_page()
     page.on("pageerror", lambda error: problems.append(f"script error: {error}"))

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from conftest import PASSWORD, Api
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 
 TIMEOUT_MS = 30_000  # a change on a real backend, on a loaded machine
 SCREENSHOTS = os.environ.get("OPENSAN_CONSOLE_SCREENSHOTS")
@@ -23,6 +23,16 @@ class ConsoleArray:
     url: str
     api: Api
     anonymous: Api
+    # A real backend serves HTTPS with a certificate it made itself, which the browser is told
+    # to accept (the API clients trust that very certificate).
+    self_signed: bool = False
+
+    def context(self, browser: Browser) -> BrowserContext:
+        """A new browser context (no cookies, no storage) on this array."""
+        context = browser.new_context(base_url=self.url, viewport={"width": 1280, "height": 800},
+                                      accept_downloads=True, ignore_https_errors=self.self_signed)
+        context.set_default_timeout(TIMEOUT_MS)
+        return context
 
 
 def described(error: dict[str, object], status: int) -> str:

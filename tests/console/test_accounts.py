@@ -71,7 +71,7 @@ def test_an_account_made_and_undone(page: Page, browser: Browser, array: Console
     submit(page, "Cancel")
 
     # The new account logs in, in a browser of its own, until it is disabled.
-    other = browser.new_context(base_url=array.url)
+    other = array.context(browser)
     try:
         theirs = other.new_page()
         log_in(theirs, NAME, FIRST_PASSWORD)
