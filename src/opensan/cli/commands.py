@@ -263,6 +263,18 @@ def prompt_password(question: str, *, twice: bool, otherwise: str) -> str:
     return password
 
 
+
+def password_to_set(given: str | None, question: str, option: str) -> str:
+    """A password to set: the option's (or $OPENSAN_NEW_PASSWORD's) value, else asked for twice
+    at a terminal; never empty."""
+    if given is None:
+        given = prompt_password(question, twice=True,
+                                otherwise=f"give {option} or set OPENSAN_NEW_PASSWORD")
+    if not given:
+        raise typer.BadParameter("the password is empty", param_hint=option)
+    return given
+
+
 # Session
 
 @reports_errors
@@ -337,12 +349,8 @@ def set_password(
     as_json: JsonOutput = False,
 ) -> None:
     """Set an account's password (admin only); its other sessions end."""
-    if new_password is None:
-        new_password = prompt_password(f"New password for {account}", twice=True,
-                                       otherwise="give --new-password or set OPENSAN_NEW_PASSWORD")
-    if not new_password:
-        raise typer.BadParameter("the password is empty", param_hint="--new-password")
-    ask(as_json, lambda array: array.set_password(account, new_password),
+    password = password_to_set(new_password, f"New password for {account}", "--new-password")
+    ask(as_json, lambda array: array.set_password(account, password),
         lambda _: render.say(f"Password of {account} set; its other sessions have ended."))
 
 
@@ -390,12 +398,8 @@ def account_create(
     as_json: JsonOutput = False,
 ) -> None:
     """Create an account with a role and a password."""
-    if password is None:
-        password = prompt_password(f"Password for {name}", twice=True,
-                                   otherwise="give --password or set OPENSAN_NEW_PASSWORD")
-    if not password:
-        raise typer.BadParameter("the password is empty", param_hint="--password")
-    ask(as_json, lambda array: array.create_account(name, role.value, password),
+    new = password_to_set(password, f"Password for {name}", "--password")
+    ask(as_json, lambda array: array.create_account(name, role.value, new),
         lambda created: render.say(f"Created account {created.name} "
                                    f"({ROLE_LABELS.get(created.role, created.role)})."))
 
