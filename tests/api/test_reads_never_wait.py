@@ -86,7 +86,10 @@ def every_get(served: Served) -> list[str]:
     headers = {"Authorization": served.token}
     volume = served.http.get("/rest/storage/volumeinfo", headers=headers).json()[0]
     target = served.http.get("/rest/storage/availtarget", headers=headers).json()[0]
-    values = {"vdid": volume["id"], "target_id": target["id"], "page_num": 1}
+    pool = served.http.get("/rest/storage/poolinfo", headers=headers).json()[0]
+    values = {"vdid": volume["id"], "target_id": target["id"], "page_num": 1,
+              # XEVO's names of the same objects
+              "poolId": pool["id"], "volumeId": volume["id"], "targetId": target["id"]}
     paths = []
     for item in served.http.get("/rest/").json():
         # The service package (admin) records an event of its download: a change, which waits
@@ -94,7 +97,8 @@ def every_get(served: Served) -> list[str]:
         if item["method"] != "GET" or item["access"] == "admin":
             continue
         path = re.sub(r"\[[^]]*\]", "", item["path"])  # optional parts left out
-        paths.append(re.sub(r"<([a-z_]+)>", lambda m: str(values[m.group(1)]), path))
+        paths.append(re.sub(r"<([a-z_]+)>|\{(\w+)\}",
+                            lambda m: str(values[m.group(1) or m.group(2)]), path))
     return paths
 
 

@@ -17,9 +17,10 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel
 from starlette.convertors import Convertor, register_url_convertor
 
+from opensan.api import xevo
 from opensan.api.auth import check_csrf, request_token
 from opensan.api.cache import ReadCache
-from opensan.api.endpoint import Access, Call, Endpoint, read_call_params
+from opensan.api.endpoint import Access, Api, Call, Endpoint, read_call_params
 from opensan.api.errors import install_error_handlers
 from opensan.api.limits import LoginGate, ServerLimits
 from opensan.api.middleware import AccessLog, BodyLimit, SecurityHeaders
@@ -27,6 +28,8 @@ from opensan.api.routes import dashboard, help, log, login, simulation, storage,
 from opensan.api.routes.help import HELP_KEY
 from opensan.api.schemas import ErrorBody
 from opensan.api.support import recent_log
+from opensan.api.xevo.errors import answering_xevo_errors
+from opensan.api.xevo.request import read_xevo_params, request_body
 from opensan.domain.errors import Forbidden
 from opensan.domain.models import Role
 from opensan.service.array import ArrayService
@@ -55,20 +58,21 @@ def _route_handler(
         session = None
         if endpoint.access is not Access.PUBLIC:
             session = service.accounts.authenticate(token)
-            if cookie_only and request.method == "POST":
+            if cookie_only and request.method != "GET":
                 assert token is not None
                 check_csrf(request, token)
             if endpoint.access is Access.ADMIN and session.role is not Role.ADMIN:
                 raise Forbidden(f"Account {session.account} is read-only; this needs an "
                                 "administrator.")
-        params = await read_call_params(endpoint, prefix, request)
+        read = read_xevo_params if endpoint.api is Api.XEVO else read_call_params
+        params = await read(endpoint, prefix, request)
         client = request.client.host if request.client else "unknown"
         call = Call(service, params, session, client, token, cache, request)
         return _respond(await endpoint.handler(call))
 
     handle.__name__ = f"{endpoint.method.lower()}_{endpoint.handler.__name__}"
     handle.__doc__ = endpoint.description
-    return handle
+    return answering_xevo_errors(handle) if endpoint.api is Api.XEVO else handle
 
 
 ANY_PATH = "anypath"
@@ -112,13 +116,15 @@ def _answers(endpoint: Endpoint) -> dict[str, Any]:
 
 
 def _register(app: FastAPI, endpoint: Endpoint, service: ArrayService, cache: ReadCache) -> None:
+    xevo_api = endpoint.api is Api.XEVO
     for prefix in (endpoint.prefix, *endpoint.aliases):
         handler = _route_handler(endpoint, prefix, service, cache)
-        canonical = endpoint.route_path(prefix)
+        # XEVO's paths name their parameters themselves: /rest/v2/.../volumes/{volumeId}.
+        canonical = prefix if xevo_api else endpoint.route_path(prefix)
         help_item = {
-            "method": endpoint.method, "path": endpoint.manual_path(prefix),
+            "method": endpoint.method, "path": prefix if xevo_api else endpoint.manual_path(prefix),
             "description": endpoint.description, "access": endpoint.access.value,
-            "extension": endpoint.extension,
+            "extension": endpoint.extension, "api": endpoint.api.value,
         }
         parameters = [
             {"name": p.key, "in": "path", "required": True, "description": p.description,
@@ -127,10 +133,12 @@ def _register(app: FastAPI, endpoint: Endpoint, service: ArrayService, cache: Re
         ]
         app.add_api_route(
             canonical, handler, methods=[endpoint.method], summary=endpoint.description,
-            openapi_extra={HELP_KEY: help_item, "parameters": parameters},
-            tags=["extensions" if endpoint.extension else "SANOS"], **_answers(endpoint),
+            openapi_extra={HELP_KEY: help_item, "parameters": parameters,
+                           **request_body(endpoint)},
+            tags=["extensions" if endpoint.extension else endpoint.api.value],
+            **_answers(endpoint),
         )
-        if endpoint.params:
+        if endpoint.params and not xevo_api:
             # The same endpoint with pairs in any order, optional pairs, or no path pairs at all.
             for path in {prefix.rstrip("/"), f"{prefix.rstrip('/')}/{{tail:{ANY_PATH}}}"} - {
                     canonical}:
@@ -181,7 +189,7 @@ def create_app(service: ArrayService, *, tick_seconds: float = 1.0,
     endpoints = [
         *login.ENDPOINTS, *help.ENDPOINTS, *dashboard.ENDPOINTS, *log.ENDPOINTS,
         *storage.ENDPOINTS, *system.ENDPOINTS,
-        *simulation.endpoints(service.traits.capabilities),
+        *simulation.endpoints(service.traits.capabilities), *xevo.ENDPOINTS,
     ]
     for endpoint in endpoints:
         _register(app, endpoint, service, cache)

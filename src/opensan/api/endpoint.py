@@ -21,6 +21,7 @@ from opensan.domain.models import Session
 
 if TYPE_CHECKING:
     from fastapi import Request
+    from pydantic import BaseModel
 
     from opensan.api.cache import ReadCache
     from opensan.service.array import ArrayService
@@ -57,6 +58,14 @@ def choice_pattern(*words: str) -> str:
         return "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else re.escape(c)
                        for c in word)
     return "^(" + "|".join(any_case(word) for word in words) + ")$"
+
+
+class Api(Enum):
+    """Which of the array's APIs an endpoint belongs to: SANOS's key/value paths, or QSAN's
+    current REST API (XEVO: IDs in the path, a JSON body; api/xevo)."""
+
+    SANOS = "SANOS"
+    XEVO = "XEVO"
 
 
 class Access(Enum):
@@ -116,6 +125,10 @@ class Endpoint:
     aliases: tuple[str, ...] = ()
     # What a 200 carries; anything but JSON (the service package's zip) is a file to save.
     media_type: str = "application/json"
+    api: Api = Api.SANOS
+    # XEVO only: the model of the body, and the fields a list filters by (?q=<field>='<v>').
+    body: type[BaseModel] | None = None
+    filters: tuple[str, ...] = ()
 
     def manual_path(self, prefix: str | None = None) -> str:
         """The path as the manual writes it, e.g. /rest/log/list/<page_num>."""

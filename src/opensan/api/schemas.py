@@ -51,6 +51,7 @@ class HelpItem(Wire):
     description: str
     access: str
     extension: bool
+    api: str  # SANOS, or XEVO (QSAN's current REST API, docs/xevo.md)
 
 
 class HostCardSlotOut(Wire):

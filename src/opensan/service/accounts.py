@@ -27,7 +27,7 @@ from opensan.domain.errors import (
     TooManyAttempts,
 )
 from opensan.domain.identity import Clock
-from opensan.domain.models import Account, EventLevel, Role, Session
+from opensan.domain.models import Account, EventLevel, RefreshToken, Role, Session
 from opensan.service.unit_of_work import UnitOfWork
 from opensan.store.base import Store
 
@@ -66,6 +66,8 @@ class LoginPolicy:
     window_seconds: float = 300.0
     lockout_seconds: float = 300.0
     session_idle_seconds: float = 1800.0
+    # How long a refresh token (XEVO's offline access) gives new sessions without the password.
+    refresh_seconds: float = 7 * 86400.0
 
 
 @dataclass
@@ -121,6 +123,35 @@ class Accounts:
     def login(self, account_name: str, password: str, client: str) -> tuple[str, Session]:
         """A new session and its token. Raises TooManyAttempts while the account is locked for
         this client, NotAuthenticated for a wrong account or password."""
+        token, session, _refresh = self._login(account_name, password, client, renewable=False)
+        return token, session
+
+    def login_renewable(self, account_name: str, password: str,
+                        client: str) -> tuple[str, Session, str]:
+        """login(), and a refresh token that gives new sessions (renew) without the password
+        for refresh_seconds. Raises what login raises."""
+        token, session, refresh = self._login(account_name, password, client, renewable=True)
+        assert refresh is not None
+        return token, session, refresh
+
+    def renew(self, refresh_token: str, client: str) -> tuple[str, Session]:
+        """A new session from a refresh token, which stays valid. Raises NotAuthenticated for
+        an unknown or expired one, or one whose account's password changed since."""
+        stored = self._uow.state.refresh_tokens.get(token_hash(refresh_token))
+        now = self._clock.now()
+        if stored is None or stored.expires_at <= now:
+            raise NotAuthenticated("The refresh token is unknown or expired; log in again.",
+                                   ErrorCode.SESSION_EXPIRED)
+        token = secrets.token_urlsafe(32)
+        session = Session(token_hash(token), stored.account, stored.role, now, now)
+        with self._uow.change() as change:
+            change.put(session)
+            change.event(EventLevel.INFO, "Account",
+                         f"Account {stored.account} renewed its session from {client}.")
+        return token, session
+
+    def _login(self, account_name: str, password: str, client: str,
+               renewable: bool) -> tuple[str, Session, str | None]:
         attempt = self._begin_attempt(account_name, client)
         account = self._uow.state.accounts.get(account_name)
         valid = password_matches(password, account.password_hash if account else self._decoy_hash)
@@ -130,13 +161,17 @@ class Accounts:
         with self._lock:
             self._throttles.pop(attempt.key, None)
         token = secrets.token_urlsafe(32)
+        refresh = secrets.token_urlsafe(32) if renewable else None
         now = self._clock.now()
         session = Session(token_hash(token), account.name, account.role, now, now)
         with self._uow.change() as change:
             change.put(session)
+            if refresh is not None:
+                change.put(RefreshToken(token_hash(refresh), account.name, account.role, now,
+                                        now + self.policy.refresh_seconds))
             change.event(EventLevel.INFO, "Account",
                          f"Account {account.name} logged in from {client}.")
-        return token, session
+        return token, session, refresh
 
     def _begin_attempt(self, account_name: str, client: str) -> _Attempt:
         """Count the attempt before its password is checked, so that concurrent guesses are
@@ -240,12 +275,16 @@ class Accounts:
                    if now - max(s.last_used_at, used.get(h, 0.0)) > self.policy.session_idle_seconds]
         due = [h for h, t in used.items() if h not in expired
                and t - sessions[h].last_used_at > PERSIST_EVERY_SECONDS]
-        if not expired and not due:
+        lapsed = [r for r in self._uow.state.refresh_tokens.values() if r.expires_at <= now]
+        if not expired and not due and not lapsed:
             return
         with self._uow.change() as change:
             for hashed in expired:
                 if hashed in change.state.sessions:
                     change.delete(change.state.sessions[hashed])
+            for refresh in lapsed:
+                if refresh.token_hash in change.state.refresh_tokens:
+                    change.delete(refresh)
             for hashed in due:
                 stored = change.state.sessions.get(hashed)
                 if stored is not None and used[hashed] > stored.last_used_at:
@@ -283,6 +322,9 @@ class Accounts:
                 for session in list(change.state.sessions.values()):
                     if session.account == account_name and session.token_hash != keep:
                         change.delete(session)
+                for refresh in list(change.state.refresh_tokens.values()):
+                    if refresh.account == account_name:
+                        change.delete(refresh)
             change.event(EventLevel.INFO, "Account",
                          f"Password of account {account_name} changed by {changed_by}.")
 

@@ -33,6 +33,14 @@ class Luns:
     def mappings(self) -> list[MappingView]:
         return views.mapping_views(self._parts.state)
 
+    def volume_mappings(self) -> dict[int, LunMapping]:
+        """Each mapped volume's first mapping (by target and LUN); snapshots' aside."""
+        found: dict[int, LunMapping] = {}
+        for _key, mapping in sorted(self._parts.state.mappings.items()):
+            if mapping.snapshot_id is None:
+                found.setdefault(mapping.volume_id, mapping)
+        return found
+
     # Mappings (the manual's POSTs)
 
     def map_volume(self, target_id: int, lun: int, volume_id: int,
@@ -71,7 +79,8 @@ class Luns:
                 raise Conflict(f"{what} is already mapped on target {target_id}.",
                                ErrorCode.VOLUME_ALREADY_MAPPED)
             checks.require_volume_ready(change.state, volume)
-            mapping = LunMapping(target_id, lun, volume_id, permission, hosts, snapshot_id)
+            mapping = LunMapping(target_id, lun, volume_id, permission, hosts, snapshot_id,
+                                 change.new_object_id())
             self._parts.backend.map_lun(target, mapping, volume, snapshot)
             change.put(mapping)
             change.event(EventLevel.INFO, "LUN",
