@@ -90,6 +90,11 @@ def every_get(served: Served) -> list[str]:
     values = {"vdid": volume["id"], "target_id": target["id"], "page_num": 1,
               # XEVO's names of the same objects
               "poolId": pool["id"], "volumeId": volume["id"], "targetId": target["id"]}
+    snapshot = served.http.get(f"/rest/storage/snapshot/vdid/{volume['id']}",
+                               headers=headers).json()["snapshots"][0]
+    lun = served.http.get(f"/rest/v2/dataTransfer/targets/{target['id']}/luns/",
+                          headers=headers).json()[0]
+    values.update(snapshotId=snapshot["name"], lunId=lun["id"])
     paths = []
     for item in served.http.get("/rest/").json():
         # The service package (admin) records an event of its download: a change, which waits

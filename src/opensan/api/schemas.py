@@ -324,7 +324,7 @@ class SnapshotOut(Wire):
     @classmethod
     def from_domain(cls, s: m.Snapshot) -> SnapshotOut:
         return cls(id=s.id, volume_id=s.volume_id, name=s.name, created_at=iso_time(s.created_at),
-                   used_bytes=s.used_bytes, status=s.status)
+                   used_bytes=s.used_bytes, status="In trash" if s.in_trash else s.status)
 
 
 class SnapshotSpaceOut(Wire):

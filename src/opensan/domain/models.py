@@ -245,6 +245,15 @@ class Volume:
 
 
 @dataclass(frozen=True)
+class SnapshotExpose:
+    """XEVO's exposure of a snapshot (recorded: a SANOS snapshot mapping is read-only)."""
+
+    enabled: bool = False
+    mode: str = ""
+    write_bytes: int = 0
+
+
+@dataclass(frozen=True)
 class Snapshot:
     id: int
     volume_id: int
@@ -252,6 +261,9 @@ class Snapshot:
     created_at: float
     used_bytes: int = 0
     status: str = "Active"
+    # In XEVO's snapshot trash: still held (space, the count), no rollback to it, restorable.
+    in_trash: bool = False
+    expose: SnapshotExpose = SnapshotExpose()
 
 
 @dataclass(frozen=True)

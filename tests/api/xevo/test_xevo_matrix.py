@@ -17,16 +17,58 @@ from opensan.api.xevo.errors import FORBIDDEN_CODE
 
 
 def ids(api: Api) -> dict[str, str]:
-    """A valid value for each path parameter on a fresh array."""
+    """A valid value for each path parameter on a fresh array: the volume has snapshots (and
+    is mapped, so a valid DELETE of it is of another: see VOLUME_DELETE), the target a LUN."""
     volumes = api.ok("GET", "/rest/v2/storage/block/volumes")
-    plain = next(v for v in volumes if not v["targetId"])
-    return {"poolId": api.ok("GET", "/rest/v2/storage/pools")[0]["id"], "volumeId": plain["id"]}
+    snapped = next(v for v in volumes
+                   if api.ok("GET", f"/rest/v2/backup/snapshot/targets/{v['id']}/snapshots"))
+    snapshot = api.ok("GET", f"/rest/v2/backup/snapshot/targets/{snapped['id']}/snapshots")[-1]
+    target = next(t for t in api.ok("GET", "/rest/v2/dataTransfer/targets")
+                  if api.ok("GET", f"/rest/v2/dataTransfer/targets/{t['id']}/luns/"))
+    lun = api.ok("GET", f"/rest/v2/dataTransfer/targets/{target['id']}/luns/")[0]
+    return {"poolId": api.ok("GET", "/rest/v2/storage/pools")[0]["id"],
+            "volumeId": snapped["id"], "snapshotId": snapshot["id"], "targetId": target["id"],
+            "lunId": lun["id"]}
+
+
+# Changes whose request is valid for another object than ids() gives.
+OTHER_OBJECT: dict[tuple[str, str], Any] = {
+    # A volume without snapshots or LUNs, and a target without LUNs, can be deleted.
+    ("DELETE", "/rest/v2/storage/block/volumes/{volumeId}"):
+        lambda api, values: {**values, "volumeId": next(
+            v["id"] for v in api.ok("GET", "/rest/v2/storage/block/volumes")
+            if not v["targetId"] and not api.ok(
+                "GET", f"/rest/v2/backup/snapshot/targets/{v['id']}/snapshots"))},
+    # Every target of a fresh array has LUNs: make one without.
+    ("DELETE", "/rest/v2/dataTransfer/targets/{targetId}"):
+        lambda api, values: {**values, "targetId": api.ok(
+            "POST", "/rest/v2/dataTransfer/targets",
+            content=json.dumps({"name": "empty", "type": "iSCSI"}))["id"]},
+}
 
 
 def bodies(api: Api) -> dict[tuple[str, str], Any]:
     """A valid body for each XEVO change that takes one."""
     pool = api.ok("GET", "/rest/v2/storage/pools")[0]["id"]
+    values = ids(api)
+    eths = api.ok("GET", "/rest/v2/dataTransfer/targets")[0]["iscsi"][0]["eths"]
+    plain = next(v["id"] for v in api.ok("GET", "/rest/v2/storage/block/volumes")
+                 if not v["targetId"])
+    space = api.ok("GET", f"/rest/v2/backup/snapshot/targets/{values['volumeId']}")
     return {
+        ("PATCH", "/rest/v2/backup/snapshot/targets/{volumeId}"):
+            {"totalSize": space["totalSize"] + 1024},
+        ("POST", "/rest/v2/backup/snapshot/targets/{volumeId}/snapshots"): {"name": "matrix-snap"},
+        ("PATCH", "/rest/v2/backup/snapshot/targets/{volumeId}/snapshots/{snapshotId}"):
+            {"trash": {"inTrash": True}},
+        ("DELETE", "/rest/v2/backup/snapshot/targets/{volumeId}/snapshots/{snapshotId}"):
+            {"permanent": False},
+        ("POST", "/rest/v2/dataTransfer/targets"):
+            {"name": "matrix-target", "type": "iSCSI", "iscsi": [{"eths": eths}]},
+        ("PATCH", "/rest/v2/dataTransfer/targets/{targetId}"): {"name": "matrix-renamed"},
+        ("POST", "/rest/v2/dataTransfer/targets/{targetId}/luns"):
+            {"volumeId": plain, "hosts": [{"name": "*"}]},
+        ("PATCH", "/rest/v2/dataTransfer/targets/{targetId}/luns/{lunId}"): {"name": "200"},
         ("POST", "/rest/v2/storage/block/volumes"):
             {"name": "matrix-vol", "totalSize": 1024, "poolId": pool},
         ("PATCH", "/rest/v2/storage/block/volumes/{volumeId}"): {"name": "matrix-renamed"},
@@ -34,7 +76,8 @@ def bodies(api: Api) -> dict[tuple[str, str], Any]:
     }
 
 
-LISTED = [(e.method, e.prefix, e.access.value) for e in ENDPOINTS]
+LISTED = [(e.method, prefix, e.access.value) for e in ENDPOINTS
+          for prefix in (e.prefix, *e.aliases)]
 CHANGES = [(m, p) for m, p, a in LISTED if a == "admin"]
 READS = [(m, p) for m, p, a in LISTED if a == "any account"]
 
@@ -67,8 +110,10 @@ def test_no_token_is_401(harness: Harness, method: str, path: str) -> None:
 def test_the_reader_is_refused_every_change(harness: Harness, method: str, path: str) -> None:
     admin = xevo_api(harness.http, "admin")
     reader = xevo_api(harness.http, "user")
-    before = whole_state(admin)
     values, body = ids(admin), bodies(admin).get((method, path))
+    if (method, path) in OTHER_OBJECT:
+        values = OTHER_OBJECT[(method, path)](admin, values)
+    before = whole_state(admin)
     content = json.dumps(body) if body else None
     qsan_error(reader.request(method, concrete(path, values), content=content), 403,
                FORBIDDEN_CODE)

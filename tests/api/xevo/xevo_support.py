@@ -8,6 +8,8 @@ import httpx
 from conftest import PASSWORD, Api, array_state
 
 VOLUMES = "/rest/v2/storage/block/volumes"
+SNAPSHOT_TARGETS = "/rest/v2/backup/snapshot/targets"
+TARGETS = "/rest/v2/dataTransfer/targets"
 
 
 def xevo_login(http: httpx.Client, account: str, password: str = PASSWORD,
@@ -36,7 +38,12 @@ def qsan_error(response: httpx.Response, status: int, code: int) -> str:
 
 def whole_state(api: Api) -> dict[str, Any]:
     """Everything both APIs show of the array's configuration, and the event count."""
-    return {"sanos": array_state(api), "volumes": api.ok("GET", VOLUMES),
+    volumes = api.ok("GET", VOLUMES)
+    targets = api.ok("GET", TARGETS)
+    return {"sanos": array_state(api), "volumes": volumes, "targets": targets,
+            "snapshots": {v["id"]: api.ok("GET", f"{SNAPSHOT_TARGETS}/{v['id']}/snapshots")
+                          for v in volumes},
+            "luns": {t["id"]: api.ok("GET", f"{TARGETS}/{t['id']}/luns/") for t in targets},
             "qos": api.ok("GET", "/rest/v2/storage/qos/volumes"),
             "events": api.ok("GET", "/rest/log/list/1")["total"]}
 

@@ -9,6 +9,7 @@ error codes (errors.py). docs/xevo.md maps each object to SANOS's.
 from __future__ import annotations
 
 from opensan.api.endpoint import Endpoint
-from opensan.api.xevo import auth, storage, system
+from opensan.api.xevo import auth, backup, storage, system, transfer
 
-ENDPOINTS: list[Endpoint] = [*auth.ENDPOINTS, *system.ENDPOINTS, *storage.ENDPOINTS]
+ENDPOINTS: list[Endpoint] = [*auth.ENDPOINTS, *system.ENDPOINTS, *storage.ENDPOINTS,
+                              *backup.ENDPOINTS, *transfer.ENDPOINTS]

@@ -219,6 +219,182 @@ class QosOut(XevoWire):
     qos_rule: str
 
 
+# Snapshots
+
+class MaxPolicyOut(XevoWire):
+    max_limit: int
+    policy: str
+
+
+class SnapshotSettingOut(XevoWire):
+    type: str
+    snapshot_max_policy: MaxPolicyOut
+    protection_group: str
+    total_size: int
+    available_size: int
+    minimum_size: int
+    suggest_size: int
+
+
+class SnapshotSpaceIn(XevoIn):
+    """PATCH of a volume's snapshot settings: goqsan's disable sends {} (its omitempty drops
+    totalSize 0), so a missing totalSize is 0."""
+
+    protection_group: str | None = None
+    total_size: int = Field(0, ge=0)
+
+
+class ExposeOut(XevoWire):
+    enable: bool
+    mode: str
+    write_size: int
+
+
+class TrashOut(XevoWire):
+    in_trash: bool
+
+
+class SnapshotOut(XevoWire):
+    id: str
+    name: str
+    create_time: int
+    used_size: int
+    expose: ExposeOut
+    trash: TrashOut
+
+    @classmethod
+    def from_domain(cls, snapshot: m.Snapshot) -> SnapshotOut:
+        # QSAN's snapshot ID is its name (csi-qsan: "snapshot ID and name are the same").
+        return cls(id=snapshot.name, name=snapshot.name, create_time=int(snapshot.created_at),
+                   used_size=mib(snapshot.used_bytes),
+                   expose=ExposeOut(enable=snapshot.expose.enabled, mode=snapshot.expose.mode,
+                                    write_size=mib(snapshot.expose.write_bytes)),
+                   trash=TrashOut(in_trash=snapshot.in_trash))
+
+
+class SnapshotCreateIn(XevoIn):
+    name: str | None = None
+
+
+class ExposeIn(XevoIn):
+    enable: bool = False
+    mode: str = ""
+    write_size: int = Field(0, ge=0)
+
+
+class TrashIn(XevoIn):
+    in_trash: bool = False
+
+
+class SnapshotModifyIn(XevoIn):
+    expose: ExposeIn | None = None
+    trash: TrashIn | None = None
+
+
+class SnapshotDeleteIn(XevoIn):
+    """goqsan's DELETE has no body and deletes; its newer generation's {"permanent": false}
+    moves the snapshot to the trash."""
+
+    permanent: bool = True
+
+
+# Targets, LUNs and the data ports
+
+class Ipv4Out(XevoWire):
+    protocol: str
+    ip: str
+    submask: str
+    gateway: str
+    is_default_gateway: bool
+
+
+class NicOut(XevoWire):
+    id: str
+    interface: str
+    online: bool
+    is_management_port: bool
+    is_data_port: bool
+    mac_addr: str
+    mtu: int
+    speed: int
+    ipv4: Ipv4Out
+
+
+class IscsiOut(XevoWire):
+    iqn: str
+    name: str
+    alias: str
+    eths: list[str]
+
+
+class FcpOut(XevoWire):
+    wwn: str
+
+
+class TargetOut(XevoWire):
+    id: str
+    name: str
+    type: str
+    fcp: list[FcpOut]
+    iscsi: list[IscsiOut]
+
+
+class IscsiIn(XevoIn):
+    name: str | None = None
+    alias: str | None = None
+    eths: list[str] | None = None
+
+
+class TargetCreateIn(XevoIn):
+    name: str
+    type: Literal["iSCSI", "FCP", "FC"]
+    iscsi: list[IscsiIn] | None = None
+
+
+class TargetModifyIn(XevoIn):
+    name: str | None = None
+    type: Literal["iSCSI", "FCP", "FC"] | None = None
+    iscsi: list[IscsiIn] | None = None
+
+
+class HostIn(XevoIn):
+    name: str
+
+
+class HostOut(XevoWire):
+    name: str
+    rule: str
+
+
+class LunOut(XevoWire):
+    id: str
+    name: str
+    volume_id: str
+    hosts: list[HostOut]
+
+    @classmethod
+    def from_domain(cls, mapping: m.LunMapping) -> LunOut:
+        return cls(id=str(mapping.mapping_id), name=str(mapping.lun),
+                   volume_id=str(mapping.volume_id),
+                   hosts=[HostOut(name=host, rule=word(mapping.permission.value))
+                          for host in mapping.hosts])
+
+
+class LunMapIn(XevoIn):
+    name: str | None = None
+    volume_id: str
+    hosts: list[HostIn] = Field(min_length=1)
+
+
+class LunModifyIn(XevoIn):
+    name: str | None = None
+    hosts: list[HostIn] | None = None
+
+
 POOL_LIST = TypeAdapter(list[PoolOut])
 VOLUME_LIST = TypeAdapter(list[VolumeOut])
+SNAPSHOT_LIST = TypeAdapter(list[SnapshotOut])
+NIC_LIST = TypeAdapter(list[NicOut])
+TARGET_LIST = TypeAdapter(list[TargetOut])
+LUN_LIST = TypeAdapter(list[LunOut])
 EMPTY = b"[]"  # what QSAN's "returns nothing" calls answer: goqsan decodes an array
