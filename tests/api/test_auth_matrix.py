@@ -434,7 +434,7 @@ def test_help_is_public_and_lists_method_path_description(shared: SharedArray) -
         assert item["api"] in ("SANOS", "XEVO"), item
         sanos = item["api"] == "SANOS"
         assert item["method"] in (("GET", "POST") if sanos else ("GET", "POST", "PATCH",
-                                                                 "DELETE")), item
+                                                                 "PUT", "DELETE")), item
         assert item["path"].startswith(("/rest/", "/storage/") if sanos else
                                        ("/rest/v1/", "/rest/v2/", "/auth/")), item
         assert isinstance(item["description"], str) and item["description"], item

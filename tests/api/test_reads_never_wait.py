@@ -94,7 +94,8 @@ def every_get(served: Served) -> list[str]:
                                headers=headers).json()["snapshots"][0]
     lun = served.http.get(f"/rest/v2/dataTransfer/targets/{target['id']}/luns/",
                           headers=headers).json()[0]
-    values.update(snapshotId=snapshot["name"], lunId=lun["id"])
+    values.update(snapshotId=snapshot["name"], lunId=lun["id"], userId="user",
+                  groupId="User_Group")
     paths = []
     for item in served.http.get("/rest/").json():
         # The service package (admin) records an event of its download: a change, which waits

@@ -391,6 +391,39 @@ class LunModifyIn(XevoIn):
     hosts: list[HostIn] | None = None
 
 
+# Local users and groups
+
+class UserOut(XevoWire):
+    name: str
+    id: str
+    domain_id: str
+    description: str
+    email: str
+    is_admin: bool
+    is_disable: bool
+    is_default: bool
+    enable_userhome: bool
+    enable2_fa: bool = Field(serialization_alias="enable2FA")
+
+
+class UsersOut(XevoWire):
+    users: list[UserOut]
+    total: int
+
+
+class GroupOut(XevoWire):
+    name: str
+    id: str
+    domain_id: str
+    description: str
+    is_default: bool
+
+
+class GroupsOut(XevoWire):
+    groups: list[GroupOut]
+    total: int
+
+
 POOL_LIST = TypeAdapter(list[PoolOut])
 VOLUME_LIST = TypeAdapter(list[VolumeOut])
 SNAPSHOT_LIST = TypeAdapter(list[SnapshotOut])
