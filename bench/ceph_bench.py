@@ -165,7 +165,7 @@ def start_server(controller: Controller, work_dir: Path, stack: ExitStack) -> st
             [sys.executable, "-m", "opensan", "serve", "--backend", "ceph",
              "--config", str(controller.config), "--state-dir",
              str(work_dir / f"state-{controller.number}"), "--port", str(port),
-             "--log-level", "warning"],
+             "--log-level", "warning", "--http"],  # the API's own figures, without TLS
             stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
     stack.callback(quietly, f"stop controller {controller.number}", stop_server, server)
     base_url = f"http://{HOST}:{port}"

@@ -278,7 +278,7 @@ def opensan_array(work_dir: Path, disks: int, disk_gib: int, raid: str,
             server = subprocess.Popen(
                 [sys.executable, "-m", "opensan", "serve", "--backend", "linux",
                  "--config", str(config), "--state-dir", str(state_dir), "--port", str(port),
-                 "--log-level", "warning"],
+                 "--log-level", "warning", "--http"],  # the API's own figures, without TLS
                 stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
         stack.callback(quietly, "stop the server", stop_server, server)
         base_url = f"http://{HOST}:{port}"

@@ -1099,7 +1099,8 @@ def linux_server(work_dir: Path, args: argparse.Namespace
         set_passwords(state_dir)
         server = Server(["serve", "--backend", "linux", "--config", str(config),
                          "--state-dir", str(state_dir), "--port", str(free_port()),
-                         "--log-level", "warning"], work_dir / "server.log")
+                         "--log-level", "warning", "--http"],  # on loopback, as the virtual one
+                        work_dir / "server.log")
         stack.callback(server.stop)
         yield server, LINUX_PASSWORD, rig
 

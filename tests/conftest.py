@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import ssl
 import subprocess
 import sys
 import time
@@ -49,11 +50,12 @@ from support import (
 )
 
 from opensan.api.app import create_app
-from opensan.array import Array, open_array, open_store
+from opensan.array import Array, open_array, open_store, serves_https
 from opensan.backends.linux import btrfs
 from opensan.backends.tgt.daemon import TgtDaemon
 from opensan.config import Settings
 from opensan.service.accounts import set_password_offline
+from opensan.tls import CERT_FILE
 
 LIVE = os.environ.get("OPENSAN_TEST_LIVE") == "1"
 BACKEND = os.environ.get("OPENSAN_TEST_BACKEND", "simulated")
@@ -267,12 +269,20 @@ class LiveServer:
     extra_args: list[str] = field(default_factory=list)
     # OPENSAN_* settings beyond the options, e.g. {"OPENSAN_MAX_CONNECTIONS": "8"}.
     env: dict[str, str] = field(default_factory=dict)
+    # Set when it serves HTTPS: the certificate its clients trust (given to it, or the one it
+    # makes in its state dir: own_certificate()).
+    ca_file: Path | None = None
     port: int = 0
     process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.ca_file else 'http'}://127.0.0.1:{self.port}"
+
+    def client(self, timeout: float = 30, **options: Any) -> httpx.Client:
+        """An HTTP client of this server (that trusts its certificate)."""
+        verify = ssl.create_default_context(cafile=self.ca_file) if self.ca_file else True
+        return httpx.Client(base_url=self.url, verify=verify, timeout=timeout, **options)
 
     @property
     def log_path(self) -> Path:
@@ -293,9 +303,10 @@ class LiveServer:
             if self.process.poll() is not None:
                 raise RuntimeError(f"server exited with {self.process.returncode}")
             try:
-                httpx.get(f"{self.url}/rest/", timeout=1)
+                with self.client(timeout=1) as http:
+                    http.get("/rest/")
                 return self
-            except httpx.TransportError:
+            except (httpx.TransportError, FileNotFoundError):  # no certificate made yet
                 time.sleep(0.05)
         raise RuntimeError(f"server did not start within {START_TIMEOUT_SECONDS} s")
 
@@ -314,6 +325,11 @@ class LiveServer:
                 self.kill()
 
 
+def own_certificate(settings: Settings) -> Path:
+    """The certificate an array that serves HTTPS makes in its state dir at its first start."""
+    return settings.state_dir / CERT_FILE
+
+
 @contextmanager
 def served(settings: Settings) -> Iterator[LiveServer]:
     """A live server of the array these settings describe (the state dir, the backend and its
@@ -323,7 +339,8 @@ def served(settings: Settings) -> Iterator[LiveServer]:
         options += ["--config", str(settings.backend_config)]
     if settings.profile:
         options += ["--profile", str(settings.profile)]
-    server = LiveServer(settings.state_dir, options)
+    server = LiveServer(settings.state_dir, options,
+                        ca_file=own_certificate(settings) if serves_https(settings) else None)
     try:
         yield server.start()
     finally:
@@ -386,7 +403,7 @@ def fresh_array(workdir: Path) -> Iterator[Harness]:
     """A new array of the backend under test, in this process or (LIVE) a live server's."""
     if LIVE:
         with array_settings(workdir) as settings, served(settings) as server, \
-                httpx.Client(base_url=server.url, timeout=30) as http:
+                server.client() as http:
             yield Harness(http, None)
     else:
         with local_array(workdir) as array, TestClient(create_app(array.service)) as http:
@@ -421,8 +438,8 @@ MOVING_FIGURES = CEPH_MOVING_FIGURES if BACKEND == "ceph" else ()
 
 
 def array_state(api: Api, without: tuple[str, ...] = MOVING_FIGURES) -> dict[str, Any]:
-    """Everything a client can read about the array's configuration (not the clock or log),
-    less the figures named in without."""
+    """Everything an administrator can read about the array's configuration and accounts (not
+    the clock or log), less the figures named in without."""
     volumes = api.ok("GET", "/rest/storage/volumeinfo")
     disks = api.ok("GET", "/rest/storage/diskinfo")
     for disk in disks:
@@ -437,6 +454,7 @@ def array_state(api: Api, without: tuple[str, ...] = MOVING_FIGURES) -> dict[str
         "targets": targets,
         "luns": {t["id"]: api.ok("GET", f"/storage/availlun/targetid/{t['id']}") for t in targets},
         "mappings": api.ok("GET", "/rest/storage/lunmappinginfo"),
+        "accounts": api.ok("GET", "/rest/account/accountinfo"),  # an administrator's read
     }
     return dict(leave_out(state, without)) if without else state
 

@@ -26,17 +26,20 @@ MAY_IMPORT: dict[str, set[str]] = {
     "opensan.cli.main": {"opensan", "opensan.cli", "opensan.client"},
     # `opensan serve` and `opensan passwd` start and set up an array: they stand next to the
     # composition root, and import it only when they run.
-    "opensan.cli.server": {"opensan.cli", "opensan.client", "opensan.api.app",
+    "opensan.cli.server": {"opensan.cli", "opensan.client", "opensan.malloc", "opensan.api.app",
                            "opensan.api.protocol", "opensan.array", "opensan.config",
-                           "opensan.domain.errors", "opensan.service.accounts"},
+                           "opensan.domain.errors", "opensan.service.accounts", "opensan.tls"},
     # The composition root assembles everything.
     "opensan.array": {"*"},
     # The state dir's file name, and the server limits' defaults.
     "opensan.config": {"opensan.store.sqlite", "opensan.api.limits"},
+    # The server's TLS certificate: given, or made and kept; it needs nothing of OpenSAN's.
+    "opensan.tls": set(),
     "opensan.testing": {"opensan.api.app", "opensan.api.protocol", "opensan.array",
-                        "opensan.client", "opensan.config"},
+                        "opensan.client", "opensan.config", "opensan.tls"},
     "opensan.pytest_plugin": {"opensan.testing", "opensan.config"},
     "opensan.__main__": {"opensan.cli.main"},
+    "opensan.malloc": set(),
     "opensan": set(),  # the package's __init__: its version
 }
 

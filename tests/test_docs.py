@@ -8,15 +8,15 @@ from pathlib import Path
 from conftest import Api
 
 from opensan.api.xevo.errors import FORBIDDEN_CODE, QSAN_CODES
-from opensan.domain.errors import ErrorCode
+from opensan.domain.errors import HTTP_STATUS, ErrorCode
 
 DOCS = Path(__file__).parent.parent / "docs"
 
 
 def test_error_table_matches_the_code() -> None:
     rows = re.findall(r"^\| (\d+) \| (\d{3}) \| (\w+) \|", (DOCS / "errors.md").read_text(), re.M)
-    documented = {int(code): name for code, _status, name in rows}
-    assert documented == {code.value: code.name for code in ErrorCode}
+    documented = {int(code): (int(status), name) for code, status, name in rows}
+    assert documented == {code.value: (HTTP_STATUS[code], code.name) for code in ErrorCode}
 
 
 def test_api_docs_list_every_route(anonymous: Api) -> None:

@@ -7,8 +7,10 @@ fixtures ask for an Array and talk to its ArrayService, never to a store or a ba
 from __future__ import annotations
 
 import secrets
+import shutil
 import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from opensan.backends.base import backend_spec
@@ -67,14 +69,39 @@ def state_dir_problem(settings: Settings) -> str | None:
     return None
 
 
+def serves_https(settings: Settings) -> bool:
+    """Whether `opensan serve` speaks HTTPS: as set, else when given a certificate, else as
+    the backend does by default (a real array does; the virtual array speaks plain HTTP)."""
+    if settings.tls is not None:
+        return settings.tls
+    return settings.tls_cert is not None or backend_spec(settings.backend).https_by_default
+
+
 def open_array(settings: Settings) -> Array:
-    """Open (or create) the array in settings.state_dir (or, on Ceph, in the cluster)."""
+    """Open (or create) the array in settings.state_dir (or, on Ceph, in the cluster).
+
+    A new array that fails to open (a wrong model, a profile the array refuses) leaves no state
+    dir behind: the next start, with the mistake mended, makes the array afresh."""
+    created = _directory_created_for(settings)
     store = open_store(settings)
     try:
         return _open(settings, store)
     except BaseException:
         store.close()
+        if created is not None:
+            shutil.rmtree(created, ignore_errors=True)
         raise
+
+
+def _directory_created_for(settings: Settings) -> Path | None:
+    """The outermost directory that opening the store will create, if it creates one."""
+    if backend_spec(settings.backend).open_store is not None:
+        return None
+    created = None
+    path = settings.state_dir.absolute()
+    while not path.exists():
+        created, path = path, path.parent
+    return created
 
 
 def _open(settings: Settings, store: Store) -> Array:

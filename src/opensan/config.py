@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from opensan.api.limits import ServerLimits
@@ -54,6 +54,19 @@ class Settings(BaseSettings):
     trusted_proxies: tuple[str, ...] = Field(
         default=(), description="Addresses whose X-Forwarded-For is believed")
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    # HTTPS (opensan/tls.py): unset, the backend decides (a real array serves HTTPS, the virtual
+    # array plain HTTP); over HTTPS the certificate given, else the array's own in the state dir.
+    tls: bool | None = Field(default=None, description="HTTPS (true) or plain HTTP (false)")
+    tls_cert: Path | None = Field(default=None, description="The server's certificate (PEM)")
+    tls_key: Path | None = Field(default=None, description="The certificate's key (PEM)")
+
+    @model_validator(mode="after")
+    def _tls_files_go_together(self) -> Settings:
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("tls_cert and tls_key go together: give both or neither")
+        if self.tls is False and self.tls_cert is not None:
+            raise ValueError("tls is false (plain HTTP) but tls_cert is given")
+        return self
 
     @classmethod
     def load(cls, options: Mapping[str, Any], settings_file: Path | None = None) -> Settings:
@@ -99,6 +112,7 @@ def _checked(cls: type[Settings], values: dict[str, Any],
     try:
         return cls(**values)
     except ValidationError as error:
-        problems = [f"{source(str(e['loc'][0]))}: {e['msg']}" if e["loc"] else e["msg"]
+        problems = [f"{source(str(e['loc'][0]))}: {e['msg']}" if e["loc"]
+                    else str(e["ctx"]["error"]) if e["type"] == "value_error" else e["msg"]
                     for e in error.errors()]
         raise SettingsError("invalid setting " + "; ".join(problems)) from None

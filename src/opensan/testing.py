@@ -49,18 +49,22 @@ def run_virtual_array(settings: Settings, *, ssl_certfile: str | None = None,
     """Serve a virtual array in a thread until the block ends; with a certificate, over https."""
     import uvicorn
 
+    import opensan.tls as tls
     from opensan.api.app import create_app
     from opensan.api.protocol import uvicorn_options
     from opensan.array import open_array
     from opensan.client import SanosClient
 
+    certificate = (tls.load(Path(ssl_certfile), Path(ssl_keyfile or ssl_certfile))
+                   if ssl_certfile else None)
     array = open_array(settings)
     try:
         limits = settings.limits()
         config = uvicorn.Config(
-            create_app(array.service, tick_seconds=settings.tick_seconds, limits=limits),
+            create_app(array.service, tick_seconds=settings.tick_seconds, limits=limits,
+                       tls_fingerprint=certificate.fingerprint if certificate else None),
             host="127.0.0.1", port=0, log_level="warning", access_log=False,
-            ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile, **uvicorn_options(limits))
+            **uvicorn_options(limits, certificate.context if certificate else None))
         server = uvicorn.Server(config)
         thread = threading.Thread(target=server.run, name="opensan-virtual-array", daemon=True)
         thread.start()

@@ -35,7 +35,7 @@ def test_access_log_redacts_passwords(tmp_path: Path, caplog: pytest.LogCaptureF
 
 
 def test_live_server_output_has_no_password(live_server: LiveServer) -> None:
-    with httpx.Client(base_url=live_server.url) as http:
+    with live_server.client() as http:
         use_passwords(http)
     live_server.stop()
     output = live_server.log_path.read_text()

@@ -194,8 +194,9 @@ def cases(items: list[Endpoint]) -> list[Any]:
 NON_PUBLIC = endpoints(access=("any account", "admin"))
 GETS = endpoints(methods=("GET",), access=("any account",))
 # The reads only an administrator may make: the service package holds the whole event log and
-# the server's configuration and log (docs/security.md).
-ADMIN_READS = {("GET", "servicepackage")}
+# the server's configuration and log, the accounts list which accounts keep the default
+# password (docs/security.md).
+ADMIN_READS = {("GET", "servicepackage"), ("GET", "accountinfo")}
 ADMIN_GETS = endpoints(methods=("GET",), access=("admin",))
 # Every POST a read-only account must not make: all but login (public) and logout.
 ADMIN_POSTS = [e for e in endpoints(methods=("POST",)) if e.action not in ("login", "logout")]
@@ -281,6 +282,7 @@ class ArrayIds:
         overrides: dict[str, dict[str, str]] = {
             "login": {"account": "admin"},
             "setpassword": {"password": NEW_PASSWORD},
+            "create": {"account": "acct-opensan-test", "role": "user"},
             "snapspace": {"vdid": plain, "sizegb": "10"},
             "snapshot": {"name": "snap-opensan-test"},
             "maplun": {"vdid": plain, "lun": str(self.free_lun)},
@@ -608,7 +610,8 @@ def test_reader_is_refused_every_change_and_admin_read(shared: SharedArray,
 def test_reader_refusals_cover_every_extension_in_the_listing() -> None:
     extensions = {e.action for e in ADMIN_POSTS}
     expected = {"snapspace", "snapshot", "maplun", "unmaplun", "setpassword", "createvolume",
-                "deletevolume"} | ({"clock"} if SIMULATED else set())
+                "deletevolume", "create", "disable", "enable", "delete"} | (
+        {"clock"} if SIMULATED else set())
     assert expected <= extensions, extensions
 
 

@@ -29,6 +29,7 @@ from test_auth_matrix import (
     endpoints,
     event_total,
 )
+from test_openapi import documented_errors
 
 from opensan.domain.errors import ErrorCode
 
@@ -74,7 +75,7 @@ BAD_VALUES = {
 UNKNOWN = {"zero", "unknown-id", "unknown-small-id"}  # well-formed numbers
 NOT_A_NUMBER = set(BAD_VALUES) - UNKNOWN
 OBJECT_IDS = {"vdid", "poolid", "snapid", "diskid", "diskids"}
-CHOICES = {"type", "provision", "permission", "status", "host", "force"}
+CHOICES = {"type", "provision", "permission", "status", "host", "force", "role"}
 ANY = frozenset({400, 404})
 
 
@@ -107,7 +108,7 @@ def expected_status(endpoint: Endpoint, name: str, label: str) -> frozenset[int]
     }
     if name in numbers:
         return bad if label in NOT_A_NUMBER else numbers[name][label]
-    if name == "name":
+    if name == "name" or (name == "account" and action == "create"):  # a new one's name
         valid = {"abc", "zero", "two-pow-63", "unknown-id", "unknown-small-id", "decimal", "hex"}
         return None if label in valid else bad
     if name == "raidlevel":
@@ -118,7 +119,7 @@ def expected_status(endpoint: Endpoint, name: str, label: str) -> frozenset[int]
         return bad
     if name in ("sensor", "account"):
         return ANY
-    if name == "password" and action == "setpassword":
+    if name == "password" and action in ("setpassword", "create"):
         # 4-64 printable characters.
         valid = {"two-pow-63", "unknown-id", "script", "long-33", "digits-33", "hex"}
         return None if label in valid else bad
@@ -144,6 +145,16 @@ def send(shared: SharedArray, endpoint: Endpoint, path: str, **kw: Any) -> Any:
     return shared.admin.request(endpoint.method, path, **kw)
 
 
+_DESCRIPTION: dict[str, Any] = {}
+
+
+def documented(shared: SharedArray, endpoint: Endpoint) -> set[tuple[int, int]]:
+    """The errors the endpoint's OpenAPI description names (one description for the run)."""
+    if not _DESCRIPTION:
+        _DESCRIPTION.update(shared.admin.ok("GET", "/openapi.json"))
+    return documented_errors(_DESCRIPTION, endpoint.method, endpoint.path)
+
+
 def with_bad_value(ids: ArrayIds, endpoint: Endpoint, name: str, raw: str) -> str:
     values = ids.values(endpoint)
     if name == "diskids":
@@ -161,6 +172,7 @@ def test_bad_value_is_refused_without_change(shared: SharedArray, endpoint: Endp
     changes = shared.changes()
     assert response.status_code in expected, (path[:200], response.status_code, response.text)
     error = assert_error(response, response.status_code)
+    assert (response.status_code, error["code"]) in documented(shared, endpoint), error
     if name == "vdid" and response.status_code == 404:
         assert error["code"] == ErrorCode.VOLUME_NOT_FOUND == 10300, error
     if name == "name" and endpoint.action == "snapshot" and label != "bad-utf8":

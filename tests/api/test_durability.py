@@ -12,7 +12,7 @@ from conftest import PASSWORD, SIMULATED, Api, LiveServer, array_state
 
 
 def test_restart_keeps_everything(live_server: LiveServer) -> None:
-    with httpx.Client(base_url=live_server.url, timeout=30) as http:
+    with live_server.client() as http:
         admin = Api(http).login("admin")
         pool = admin.ok("GET", "/rest/storage/poolinfo")[0]
         volume = admin.ok("POST", f"/rest/storage/createvolume/poolid/{pool['id']}/name/kept/"
@@ -28,7 +28,7 @@ def test_restart_keeps_everything(live_server: LiveServer) -> None:
         token = admin.token
     live_server.stop()
     live_server.start()
-    with httpx.Client(base_url=live_server.url, timeout=30) as http:
+    with live_server.client() as http:
         same_session = Api(http, token)
         assert array_state(same_session) == before  # the session survived the restart too
         # A restart writes nothing: the log reads exactly as before.
@@ -42,7 +42,7 @@ def test_restart_keeps_everything(live_server: LiveServer) -> None:
 
 @pytest.mark.simulated("it slows changes down with fault injection (/rest/sim/latency)")
 def test_kill_during_a_change_leaves_none_of_it(live_server: LiveServer) -> None:
-    with httpx.Client(base_url=live_server.url, timeout=30) as http:
+    with live_server.client() as http:
         admin = Api(http).login("admin")
         pool = admin.ok("GET", "/rest/storage/poolinfo")[0]
         before = array_state(admin)
@@ -67,7 +67,7 @@ def test_kill_during_a_change_leaves_none_of_it(live_server: LiveServer) -> None
         live_server.kill()
         worker.join(30)
     live_server.start()
-    with httpx.Client(base_url=live_server.url, timeout=30) as http:
+    with live_server.client() as http:
         admin = Api(http).login("admin")
         after = array_state(admin)
         assert after == before
@@ -98,7 +98,7 @@ def churn(admin: Api, pool_id: int, prefix: str, stop: threading.Event) -> None:
 def test_kill_at_random_moments_keeps_every_change_whole(live_server: LiveServer) -> None:
     """Changes run back to back while the server is killed; each is complete or absent."""
     for round_number in range(3):
-        with httpx.Client(base_url=live_server.url, timeout=30) as http:
+        with live_server.client() as http:
             admin = Api(http).login("admin")
             pool_id = admin.ok("GET", "/rest/storage/poolinfo")[0]["id"]
             stop = threading.Event()
@@ -111,7 +111,7 @@ def test_kill_at_random_moments_keeps_every_change_whole(live_server: LiveServer
             stop.set()
             worker.join(30)
         live_server.start()
-        with httpx.Client(base_url=live_server.url, timeout=30) as http:
+        with live_server.client() as http:
             admin = Api(http).login("admin")
             volumes = admin.ok("GET", "/rest/storage/volumeinfo")
             pool = admin.ok("GET", "/rest/storage/poolinfo")[0]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import socket
+import ssl
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 from conftest import PASSWORD, Api, LiveServer
+
+from opensan.tls import CERT_FILE
 
 pytestmark = pytest.mark.simulated  # the server, not the backend, is under test
 
@@ -137,7 +140,88 @@ def test_x_forwarded_for_from_a_trusted_proxy_names_the_client(tmp_path: Path) -
             http.post("/rest/login/account/admin/password/wrong",
                       headers={"X-Forwarded-For": "10.9.0.1"})
             http.cookies.clear()
-            events = Api(http).login("user").ok("GET", "/rest/log/list/1")
+            admin = Api(http).login("admin")
+            http.cookies.clear()
+            admin.ok("POST", "/rest/sim/latency/ms/0", headers={"X-Forwarded-For": "10.9.0.2"})
+            events = admin.ok("GET", "/rest/log/list/1")["events"]
         assert "Login failed for account admin from 10.9.0.1." in json.dumps(events)
+        # The change's event names the client the proxy named, and the account.
+        assert [(e["account"], e["client"]) for e in events
+                if e["message"] == "Simulated change latency set to 0 ms."] == \
+            [("admin", "10.9.0.2")]
     finally:
         live.stop()
+
+
+# Over HTTPS the server makes the TLS handshake itself, under the same limits.
+
+
+@pytest.fixture(scope="module")
+def tls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    state = tmp_path_factory.mktemp("protocol-tls") / "state"
+    live = LiveServer(state, ["--tls"], env=LIMITS, ca_file=state / CERT_FILE)
+    try:
+        yield live.start()
+    finally:
+        live.stop()
+
+
+def connect_tls(server: LiveServer) -> ssl.SSLSocket:
+    assert server.ca_file is not None
+    context = ssl.create_default_context(cafile=server.ca_file)
+    return context.wrap_socket(connect(server), server_hostname="127.0.0.1")
+
+
+def closed_unanswered(sock: socket.socket) -> bool:
+    try:
+        return sock.recv(65536) == b""
+    except ConnectionResetError:
+        return True
+
+
+def test_a_handshake_that_does_not_end_is_cut_off_at_the_header_timeout(
+        tls_server: LiveServer) -> None:
+    for start in [b"", b"\x16\x03\x01\x02\x00\x01"]:  # silence; a ClientHello's first bytes
+        with connect(tls_server) as sock:
+            sock.sendall(start)
+            started = time.monotonic()
+            assert closed_unanswered(sock)
+            assert 0.5 < time.monotonic() - started < 5
+
+
+def test_headers_that_do_not_arrive_over_tls_get_408(tls_server: LiveServer) -> None:
+    with connect_tls(tls_server) as sock:
+        sock.sendall(b"GET /rest/ HTTP/1.1\r\n")
+        status, headers, body = read_answer(sock)
+    assert status == 408 and headers["content-type"] == "application/json"
+    assert error_code(body) == 10010
+
+
+def test_plain_http_to_the_https_port_is_closed_unanswered(tls_server: LiveServer) -> None:
+    with connect(tls_server) as sock:
+        sock.sendall(b"GET /rest/ HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert closed_unanswered(sock)
+
+
+def test_tls_connections_beyond_the_cap_get_503_and_handshakes_beyond_it_are_closed(
+        tls_server: LiveServer) -> None:
+    held = [connect_tls(tls_server) for _ in range(8)]
+    try:
+        time.sleep(0.2)
+        with connect_tls(tls_server) as extra:
+            status, headers, body = read_answer(extra)
+        assert status == 503 and headers["retry-after"] == "1" and error_code(body) == 10011
+    finally:
+        for sock in held:
+            sock.close()
+    handshaking = [connect(tls_server) for _ in range(8)]  # TCP only: each in its handshake
+    try:
+        time.sleep(0.2)
+        with connect(tls_server) as extra:
+            assert closed_unanswered(extra)
+    finally:
+        for sock in handshaking:
+            sock.close()
+    time.sleep(0.2)
+    with tls_server.client() as http:
+        assert http.get("/rest/").status_code == 200

@@ -28,6 +28,7 @@ def opensan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Run:
     monkeypatch.setenv("OPENSAN_CONFIG_DIR", str(tmp_path / "config"))
     monkeypatch.setenv("COLUMNS", "200")
     monkeypatch.delenv("OPENSAN_PASSWORD", raising=False)
+    monkeypatch.delenv("OPENSAN_NEW_PASSWORD", raising=False)
     runner = CliRunner()
 
     def run(*args: str, input: str | None = None) -> Result:
@@ -273,7 +274,8 @@ def test_a_question_without_a_terminal_exits_2(logged_in: Run, opensan_array: Vi
 
 
 def test_set_password_without_a_terminal_exits_2(logged_in: Run) -> None:
-    assert "--new-password" in one_line_error(logged_in("password", "user"), 2)
+    line = one_line_error(logged_in("password", "user"), 2)
+    assert "--new-password" in line and "OPENSAN_NEW_PASSWORD" in line
 
 
 def test_set_password_prompts_twice(logged_in: Run, opensan_array: VirtualArray,
@@ -282,6 +284,89 @@ def test_set_password_prompts_twice(logged_in: Run, opensan_array: VirtualArray,
     assert result.exit_code == 0, result.output
     with opensan_array.connect("user", "Other-pass1") as reader:
         assert reader.volumes()
+
+
+# Accounts
+
+def test_accounts_lists_the_accounts_and_json_is_the_api_answer(
+        logged_in: Run, opensan_array: VirtualArray) -> None:
+    result = logged_in("accounts")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert any(line.split()[:4] == ["admin", "administrator", "enabled", "default"]
+               for line in lines), result.stdout
+    assert any(line.split()[:4] == ["user", "read-only", "enabled", "default"]
+               for line in lines), result.stdout
+    as_json = logged_in("accounts", "--json")
+    assert json.loads(as_json.stdout) == api(opensan_array, "/rest/account/accountinfo")
+
+
+def test_account_create_disable_enable_delete(logged_in: Run, opensan: Run,
+                                              opensan_array: VirtualArray) -> None:
+    result = logged_in("account", "create", "ops", "--role", "user", "--password", "0ps-pass")
+    assert result.exit_code == 0, result.output
+    assert "Created account ops (read-only)" in result.stdout
+    with opensan_array.connect("ops", "0ps-pass") as ops:
+        ops_session = ops.volumes()
+        assert ops_session
+        disabled = logged_in("account", "disable", "ops")
+        assert disabled.exit_code == 0 and "sessions have ended" in disabled.stdout
+        assert "disabled" in logged_in("accounts").stdout
+        # Its login is refused: exit 3, as any login that cannot be made.
+        line = one_line_error(opensan("login", opensan_array.base_url, "-a", "ops",
+                                      "--password", "0ps-pass"), 3)
+        assert "disabled" in line and "HTTP 403" in line and "16004" in line
+        assert logged_in("login", opensan_array.base_url, "--password", "1234").exit_code == 0
+        assert json.loads(logged_in("account", "enable", "ops", "--json").stdout)["enabled"]
+        assert ops.volumes()
+    deleted = logged_in("account", "delete", "ops", "--yes", "--json")
+    assert json.loads(deleted.stdout)["name"] == "ops"
+    assert "ops" not in {a.name for a in opensan_array.client.accounts()}
+
+
+def test_account_create_reads_the_password_from_a_prompt_or_the_environment(
+        logged_in: Run, opensan_array: VirtualArray, terminal: None,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    result = logged_in("account", "create", "asked", "--role", "admin",
+                       input="Asked-pass1\nAsked-pass1\n")
+    assert result.exit_code == 0, result.output
+    assert "Asked-pass1" not in result.stdout
+    monkeypatch.setenv("OPENSAN_NEW_PASSWORD", "Env-pass1")
+    assert logged_in("account", "create", "scripted", "--role", "user").exit_code == 0
+    with opensan_array.connect("asked", "Asked-pass1") as asked, \
+            opensan_array.connect("scripted", "Env-pass1") as scripted:
+        assert asked.login().role == "admin" and scripted.login().role == "user"
+
+
+def test_account_create_without_a_terminal_or_a_password_exits_2(logged_in: Run) -> None:
+    line = one_line_error(logged_in("account", "create", "ops", "--role", "user"), 2)
+    assert "--password" in line and "OPENSAN_NEW_PASSWORD" in line
+
+
+def test_account_delete_asks_first(logged_in: Run, opensan_array: VirtualArray) -> None:
+    assert "--yes" in one_line_error(logged_in("account", "delete", "user", input="y\n"), 2)
+    assert "user" in {a.name for a in opensan_array.client.accounts()}
+
+
+@pytest.mark.parametrize(("command", "code"), [
+    (["account", "create", "admin", "--role", "user", "--password", "0ps-pass"], "16001"),
+    (["account", "disable", "admin"], "16003"),
+    (["account", "delete", "nobody", "--yes"], "16000"),
+])
+def test_an_account_refusal_exits_1(logged_in: Run, command: list[str], code: str) -> None:
+    assert code in one_line_error(logged_in(*command), 1)
+
+
+def test_events_show_who_made_each_change(logged_in: Run, opensan_array: VirtualArray) -> None:
+    logged_in("account", "create", "ops", "--role", "user", "--password", "0ps-pass")
+    result = logged_in("events")
+    created = next(line for line in result.stdout.splitlines() if "Account ops" in line)
+    assert "admin@127.0.0.1" in created
+    assert any("system" in line and "initialized" in line for line in
+               logged_in("events", "--page", str(opensan_array.client.events().total_pages))
+               .stdout.splitlines())
+    event = json.loads(logged_in("events", "--json").stdout)["events"][0]
+    assert (event["account"], event["client"]) == ("admin", "127.0.0.1")
 
 
 def test_logout_ends_the_session_and_forgets_it(logged_in: Run,

@@ -18,11 +18,12 @@ from opensan.client import (
     InsufficientCapacity,
     InvalidUrl,
     NotFound,
+    PermissionDenied,
     SanosClient,
     SanosError,
     TlsError,
 )
-from opensan.client.models import Controller, Volume
+from opensan.client.models import Account, Controller, Volume
 from opensan.config import Settings
 from opensan.testing import DEFAULT_SEED, VirtualArray, run_virtual_array
 
@@ -104,6 +105,31 @@ def test_every_change_method_does_what_it_says(opensan_array: VirtualArray) -> N
     assert client.delete_volume(volume.id).name == "vol-sdk"
     assert client.delete_pool(pool.id).name == "pool-sdk"
     assert "pool-sdk" not in {p.name for p in client.pools()}
+
+
+def test_the_account_methods_manage_accounts(opensan_array: VirtualArray) -> None:
+    client = opensan_array.client
+    accounts = client.accounts()
+    assert all(isinstance(a, Account) for a in accounts)
+    assert [a.to_wire() for a in accounts] == api_json(opensan_array, "/rest/account/accountinfo")
+    created = client.create_account("sdk-ops", "admin", "sdk-passw0rd")
+    assert (created.name, created.role, created.enabled, created.default_password) == \
+        ("sdk-ops", "admin", True, False)
+    with SanosClient(opensan_array.base_url, "sdk-ops", "sdk-passw0rd") as ops:
+        assert ops.login().role == "admin"
+        assert client.disable_account("sdk-ops").enabled is False
+        # Its session ended; logging in again is refused: the account is disabled.
+        with pytest.raises(PermissionDenied) as refused:
+            ops.volumes()
+        assert (refused.value.status, refused.value.code) == (403, 16004)
+        assert client.enable_account("sdk-ops").enabled is True
+        assert ops.volumes()
+    assert client.delete_account("sdk-ops").name == "sdk-ops"
+    assert [a.name for a in client.accounts()] == [a.name for a in accounts]
+    assert client.events().events[0].account == "admin"
+    with pytest.raises(Conflict) as own:
+        client.delete_account("admin")
+    assert own.value.code == 16003
 
 
 def test_the_virtual_array_knobs(opensan_array: VirtualArray) -> None:

@@ -23,7 +23,8 @@ import types
 import typing
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, get_args, get_origin, get_type_hints
+from enum import Enum
+from typing import Any, Literal, get_args, get_origin, get_type_hints
 from urllib.parse import parse_qsl, unquote
 
 import httpx
@@ -49,6 +50,7 @@ from opensan.domain.traits import Capability
 PAIRS: dict[type[Wire], type[SanosObject]] = {
     schemas.LoginOut: models.Session,
     schemas.HelpItem: models.ApiEndpoint,
+    schemas.AccountOut: models.Account,
     schemas.SystemOut: models.SystemInfo,
     schemas.ControllerOut: models.Controller,
     schemas.HostCardSlotOut: models.HostCardSlot,
@@ -248,6 +250,10 @@ def sample_value(annotation: Any, name: str, nulls: bool) -> Any:
         return [sample_value(args[0], name, nulls)]
     if inspect.isclass(annotation) and issubclass(annotation, BaseModel):
         return sample_model(annotation, nulls)
+    if inspect.isclass(annotation) and issubclass(annotation, Enum):
+        return next(iter(annotation))
+    if get_origin(annotation) is Literal:
+        return args[0]
     if annotation is bool:
         return True
     if annotation is int:

@@ -1,7 +1,8 @@
 """Schemathesis hooks of the OpenAPI fuzz; run_fuzz.py loads them (SCHEMATHESIS_HOOKS).
 
-They give every request the admin's token, check the API's error body (a check of our own),
-link the operations for the stateful phase, and undo what would lock the fuzz out of the array.
+They give every request the admin's token (as Schemathesis's auth), check the API's error body
+(a check of our own), link the operations for the stateful phase, and undo what would lock the
+fuzz out of the array.
 Schemathesis runs them in one worker, so module-level state is safe.
 """
 
@@ -52,6 +53,7 @@ XEVO_STATUSES = _xevo_statuses()
 # The session
 
 _token: str | None = None
+_issued: set[str] = set()  # every token _login gave, to tell ours from generated ones
 
 
 def _url(path: str) -> str:
@@ -64,18 +66,37 @@ def _login() -> str:
     return str(answer.json()["accessToken"])
 
 
-@schemathesis.hook
-def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
-    """The admin's token on every request, set as it is sent rather than when it is generated,
-    so that a case sent again after a logout carries the new token."""
+def _current() -> str:
     global _token
     if _token is None:
         _token = _login()
-    case.headers = {**(case.headers or {}), "Authorization": _token}
+        _issued.add(_token)
+    return _token
+
+
+@schemathesis.auth(refresh_interval=None)
+class AdminToken:
+    """The admin's token in the Authorization header (the description's `token` scheme), given
+    as Schemathesis's auth: its ignored_auth check then sends each operation once without it,
+    and once with a wrong one, and expects the 401."""
+
+    def get(self, case: Any, ctx: Any) -> str:
+        return _current()
+
+    def set(self, case: Any, data: str, ctx: Any) -> None:
+        case.headers = {**(case.headers or {}), "Authorization": data}
+
+
+@schemathesis.hook
+def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
+    """A case gets the token as it is generated; one sent after a logout (again, or shrunk)
+    carries the token of now instead."""
+    if case.headers and case.headers.get("Authorization") in _issued:
+        case.headers["Authorization"] = _current()
 
 
 def _post(path: str) -> None:
-    requests.post(_url(path), headers={"Authorization": str(_token)}, timeout=30).raise_for_status()
+    requests.post(_url(path), headers={"Authorization": _current()}, timeout=30).raise_for_status()
 
 
 @schemathesis.hook
@@ -141,9 +162,10 @@ def sanos_error_body(ctx: Any, response: Any, case: Any) -> bool | None:
     return True
 
 
-# Links for the stateful phase. The server's schema has none and documents no response bodies,
-# so Schemathesis cannot infer which answer holds the ID another operation takes: without
-# these, nearly every call would name an object that does not exist. Each source is an
+# Links for the stateful phase. The server's schema has none, and the answers' fields (id,
+# volumeId) are not named like the parameters that take them (vdid, poolid), so Schemathesis
+# cannot infer which answer holds the ID another operation takes: without these, nearly every
+# call would name an object that does not exist. Each source is an
 # operation and a JSON pointer into its 200 answer per path parameter; every operation taking
 # one of those parameters gets a link from it.
 

@@ -6,11 +6,13 @@ import contextlib
 import hashlib
 import threading
 import time
+from dataclasses import replace
 from unittest import mock
 
 import pytest
 
 from opensan.domain.errors import (
+    Conflict,
     ErrorCode,
     Forbidden,
     InvalidArgument,
@@ -319,6 +321,224 @@ def test_an_administrator_changing_their_own_password_ends_their_other_sessions(
     assert ended(service, other_token)
     assert service.accounts.authenticate(asking_token).account == "admin"
     assert service.accounts.authenticate(user_token).account == "user"
+
+
+# Accounts beyond two: create, disable, enable, delete
+
+NEW_PASSWORD = "s3cret-pass"
+
+
+def new_account(service, name="ops", role=Role.ADMIN, password=NEW_PASSWORD):
+    _token, admin = login(service)
+    return service.accounts.create(name, role, password, admin)
+
+
+def test_an_administrator_creates_accounts_of_either_role(service, events):
+    _token, admin = login(service)
+    events.mark()
+    ops = service.accounts.create("ops", Role.ADMIN, NEW_PASSWORD, admin)
+    monitor = service.accounts.create("monitor", Role.USER, "m0nitor-pass", admin)
+    assert (ops.name, ops.role, ops.enabled, ops.default_password) == \
+        ("ops", Role.ADMIN, True, False)
+    assert [a.name for a in service.accounts.all()] == ["admin", "monitor", "ops", "user"]
+    assert service.uow.store.load_state().accounts["monitor"] == monitor
+    assert events.new() == [(INFO, "Account", "Account ops (administrator) created by admin."),
+                            (INFO, "Account", "Account monitor (read-only) created by admin.")]
+    assert login(service, "ops", NEW_PASSWORD)[1].role is Role.ADMIN
+    assert login(service, "monitor", "m0nitor-pass")[1].role is Role.USER
+    assert NEW_PASSWORD not in " ".join(messages(service))
+
+
+def test_only_an_administrator_creates_disables_enables_and_deletes(service):
+    _token, user = login(service, "user")
+    for change in (lambda: service.accounts.create("ops", Role.ADMIN, NEW_PASSWORD, user),
+                   lambda: service.accounts.disable("admin", user),
+                   lambda: service.accounts.enable("admin", user),
+                   lambda: service.accounts.delete("admin", user)):
+        with refused(service, Forbidden, ErrorCode.FORBIDDEN):
+            change()
+
+
+@pytest.mark.parametrize("name", ["", "-ops", "a" * 33, "with space", "ops/1", "system",
+                                  "SYSTEM", "bad\nname"])
+def test_an_account_name_follows_the_name_rules_and_system_is_reserved(service, name):
+    _token, admin = login(service)
+    with refused(service, InvalidArgument, ErrorCode.INVALID_ARGUMENT):
+        service.accounts.create(name, Role.USER, NEW_PASSWORD, admin)
+
+
+def test_a_new_accounts_password_follows_the_password_rules(service):
+    _token, admin = login(service)
+    for password in ["", "abc", "x" * 65, "ab\x00cd"]:
+        with refused(service, InvalidArgument, case=password):
+            service.accounts.create("ops", Role.USER, password, admin)
+
+
+def test_account_names_are_unique(service):
+    new_account(service)
+    _token, admin = login(service)
+    for name in ("ops", "admin", "user"):
+        with refused(service, Conflict, ErrorCode.ACCOUNT_NAME_TAKEN, case=name):
+            service.accounts.create(name, Role.USER, NEW_PASSWORD, admin)
+
+
+def test_a_role_is_admin_or_user(service):
+    assert accounts_module.parse_role("admin") is Role.ADMIN
+    assert accounts_module.parse_role("USER") is Role.USER
+    with pytest.raises(InvalidArgument):
+        accounts_module.parse_role("root")
+
+
+def test_disabling_ends_the_accounts_sessions_and_refuses_its_login(service, events):
+    _token, admin = login(service)
+    user_token, _user = login(service, "user")
+    other_token, _other = login(service, "user", client="10.0.0.9")
+    admin_token, _ = login(service, client="10.0.0.2")
+    events.mark()
+    disabled = service.accounts.disable("user", admin)
+    assert not disabled.enabled and not service.uow.store.load_state().accounts["user"].enabled
+    assert events.new() == [(INFO, "Account", "Account user disabled by admin; its sessions "
+                                              "ended.")]
+    assert ended(service, user_token) and ended(service, other_token)
+    assert service.accounts.authenticate(admin_token).account == "admin"
+    # The right password is told the account is disabled (403), once per attempt in the log;
+    # a wrong one learns nothing it did not know.
+    with pytest.raises(Forbidden) as caught:
+        login(service, "user")
+    assert caught.value.code is ErrorCode.ACCOUNT_DISABLED
+    assert events.new() == [(INFO, "Account", f"Login for account user from {CLIENT} refused: "
+                                              "the account is disabled.")]
+    with pytest.raises(NotAuthenticated):
+        login(service, "user", "wrong-password")
+    assert not any(s.account == "user" for s in service.state.sessions.values())
+
+
+def test_a_disabled_account_logs_in_again_once_enabled(service, events):
+    _token, admin = login(service)
+    service.accounts.disable("user", admin)
+    events.mark()
+    assert service.accounts.enable("user", admin).enabled
+    assert events.new() == [(INFO, "Account", "Account user enabled by admin.")]
+    assert login(service, "user")[1].account == "user"
+
+
+def test_disabling_or_enabling_twice_changes_nothing_the_second_time(service):
+    _token, admin = login(service)
+    service.accounts.disable("user", admin)
+    then = before(service)
+    assert not service.accounts.disable("user", admin).enabled
+    assert_unchanged(service, then)
+    service.accounts.enable("user", admin)
+    then = before(service)
+    assert service.accounts.enable("user", admin).enabled
+    assert_unchanged(service, then)
+
+
+def test_deleting_ends_the_accounts_sessions_and_its_name_can_be_used_again(service, events):
+    new_account(service)
+    ops_token, _ops = login(service, "ops", NEW_PASSWORD)
+    _token, admin = login(service)
+    events.mark()
+    deleted = service.accounts.delete("ops", admin)
+    assert deleted.name == "ops" and "ops" not in service.uow.store.load_state().accounts
+    assert events.new() == [(INFO, "Account", "Account ops deleted by admin; its sessions "
+                                              "ended.")]
+    assert ended(service, ops_token)
+    with pytest.raises(NotAuthenticated):
+        login(service, "ops", NEW_PASSWORD)
+    # A new account of that name is a new account: the old token stays dead.
+    service.accounts.create("ops", Role.USER, "another-pass", admin)
+    assert ended(service, ops_token)
+
+
+def test_unknown_accounts_are_refused(service):
+    _token, admin = login(service)
+    for change in (service.accounts.disable, service.accounts.enable, service.accounts.delete):
+        with refused(service, NotFound, ErrorCode.ACCOUNT_NOT_FOUND):
+            change("operator", admin)
+
+
+@pytest.mark.parametrize("verb", ["disable", "delete"])
+def test_nobody_disables_or_deletes_the_account_they_are_logged_in_with(service, verb):
+    new_account(service)  # another administrator exists: only the own-account rule refuses
+    _token, admin = login(service)
+    with refused(service, Conflict, ErrorCode.OWN_ACCOUNT):
+        getattr(service.accounts, verb)("admin", admin)
+
+
+@pytest.mark.parametrize("verb", ["disable", "delete"])
+def test_the_last_enabled_administrator_stays(service, verb):
+    """Two administrators disabling each other at once (the two controllers of a Ceph array):
+    the second change finds the other one's done, and the array keeps one administrator."""
+    new_account(service)
+    _token, ops = login(service, "ops", NEW_PASSWORD)
+    _token, admin = login(service)
+    service.accounts.disable("ops", admin)  # the first of the two changes
+    with refused(service, Conflict, ErrorCode.LAST_ADMINISTRATOR):
+        getattr(service.accounts, verb)("admin", ops)  # ops's request was already admitted
+
+
+def test_a_disabled_administrator_does_not_count_as_the_one_that_stays(service):
+    new_account(service)
+    new_account(service, "ops2")
+    _token, admin = login(service)
+    service.accounts.disable("ops", admin)
+    _token, ops2 = login(service, "ops2", NEW_PASSWORD)
+    service.accounts.delete("admin", ops2)  # ops2 is still enabled: allowed
+    with refused(service, Conflict, ErrorCode.LAST_ADMINISTRATOR):
+        service.accounts.disable("ops2", admin)  # a session admitted before admin went
+    service.accounts.delete("ops", ops2)  # a disabled administrator may go
+    assert [(a.name, a.role) for a in service.accounts.all()] == \
+        [("ops2", Role.ADMIN), ("user", Role.USER)]
+
+
+def test_the_built_in_accounts_go_like_others_and_do_not_come_back(service, restart):
+    new_account(service)
+    _token, ops = login(service, "ops", NEW_PASSWORD)
+    service.accounts.delete("user", ops)
+    service.accounts.delete("admin", ops)
+    reopened = restart()
+    assert [a.name for a in reopened.accounts.all()] == ["ops"]
+    assert reopened.accounts.with_default_password() == []
+
+
+def test_a_disabled_account_is_not_one_with_a_default_password_that_can_log_in(service):
+    """A real array refuses to start while an account has the default password; disabling
+    the account is the other way to close that door."""
+    _token, admin = login(service)
+    service.accounts.disable("user", admin)
+    assert service.accounts.with_default_password() == ["admin"]
+    assert [a.default_password for a in service.accounts.all()] == [True, True]
+
+
+def test_a_session_of_an_account_disabled_elsewhere_answers_403(service):
+    """Disabling ends the sessions in the same change; should a session outlive that (a record
+    written by another release), its account's state still decides."""
+    token, _session = login(service, "user")
+    with service.uow.change() as change:
+        change.put(replace(change.state.accounts["user"], enabled=False))
+    with pytest.raises(Forbidden) as caught:
+        service.accounts.authenticate(token)
+    assert caught.value.code is ErrorCode.ACCOUNT_DISABLED
+
+
+@pytest.mark.parametrize(("verb", "error"), [("disable", Forbidden),
+                                             ("delete", NotAuthenticated)])
+def test_an_account_disabled_or_deleted_during_its_login_gets_no_session(service, monkeypatch,
+                                                                         verb, error):
+    _token, admin = login(service)
+    real = accounts_module.password_matches
+
+    def matches_then_changed(password, stored):
+        valid = real(password, stored)
+        if stored == service.state.accounts["user"].password_hash:
+            getattr(service.accounts, verb)("user", admin)
+        return valid
+
+    monkeypatch.setattr(accounts_module, "password_matches", matches_then_changed)
+    with pytest.raises(error):
+        login(service, "user")
+    assert not any(s.account == "user" for s in service.state.sessions.values())
 
 
 # Refresh tokens (XEVO's offline access)

@@ -41,7 +41,8 @@ def test_secrets_are_removed_at_any_depth() -> None:
 
 def test_configuration_holds_the_settings_and_the_backend_options(array: Array) -> None:
     configuration = array.service.system.configuration()
-    assert configuration["settings"] == array.settings.model_dump(mode="json")
+    settings = array.settings.model_dump(mode="json")
+    assert configuration["settings"] == {**settings, "tls_key": REMOVED}  # a secret's name
     assert configuration["backendOptions"] == array.service.state.meta["backend_options"]
     assert configuration["backendConfig"] == {}  # the virtual array has no config file
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import threading
 
 import pytest
 
@@ -12,8 +13,18 @@ from opensan.array import open_array
 from opensan.backends.simulated.backend import SimulatedBackend
 from opensan.config import Settings
 from opensan.domain.errors import BackendError, ErrorCode
-from opensan.domain.models import DiskType, Permission, Pool, Priority, Role, SensorStatus
+from opensan.domain.models import (
+    SYSTEM,
+    Actor,
+    DiskType,
+    Permission,
+    Pool,
+    Priority,
+    Role,
+    SensorStatus,
+)
 from opensan.domain.raid import RaidLevel
+from opensan.service.unit_of_work import acting_as, current_actor
 from opensan.service.volumes import VolumeChanges
 from opensan.store.records import KINDS, POOLS, Ids
 
@@ -290,3 +301,39 @@ def test_a_new_array_is_filled_from_the_profile_through_the_operations(tmp_path)
         assert service.accounts.with_default_password() == ["admin", "user"]
     finally:
         array.close()
+
+
+# Who made each change
+
+def test_each_event_names_the_actor_the_change_was_made_for(service):
+    first = service.uow.store.event_count() + 1
+    with acting_as(Actor("ops", "192.0.2.7")):
+        service.volumes.create(pool_named(service).pool.id, "vol-new", 1)
+    service.volumes.delete(volume_named(service, "vol-new").volume.id)  # no actor: the array
+    found = service.uow.store.event_range(first, first + 1)
+    assert [(e.message, e.account, e.client) for e in found] == [
+        ("Volume vol-new created in pool Pool-1: 1 GiB, Thick.", "ops", "192.0.2.7"),
+        ("Volume vol-new deleted.", "system", None)]
+
+
+def test_a_thread_of_the_array_acts_as_the_array_whatever_its_starter_acts_as(service):
+    seen = []
+    with acting_as(Actor("ops", "192.0.2.7")):
+        thread = threading.Thread(target=lambda: seen.append(current_actor()))
+        thread.start()
+        thread.join()
+        seen.append(current_actor())
+    assert seen == [SYSTEM, Actor("ops", "192.0.2.7")] and current_actor() == SYSTEM
+
+
+def test_what_the_tick_records_is_the_arrays_even_when_a_request_moved_the_clock(service):
+    """The clock move is the administrator's; the rebuild it lets finish is the array's."""
+    with acting_as(Actor("admin", "192.0.2.7")):
+        service.simulation.fail_disk(pool_named(service).pool.disk_ids[0])
+        first = service.uow.store.event_count() + 1
+        for _ in range(10):  # a 4 TB disk rebuilds in about 8000 s
+            service.simulation.advance_clock(1500)
+    found = service.uow.store.event_range(first, service.uow.store.event_count())
+    assert [(e.message, e.account, e.client) for e in found] == [
+        ("Pool Pool-1 finished rebuilding onto slot 9.", "system", None),
+        ("Pool Pool-1 is healthy again.", "system", None)]

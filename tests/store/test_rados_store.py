@@ -23,7 +23,7 @@ from opensan.backends.ceph.backend import ensure_pool
 from opensan.domain import views
 from opensan.domain.errors import Conflict, InvalidArgument
 from opensan.domain.measured import NOT_MEASURED
-from opensan.domain.models import DiskView, EventLevel
+from opensan.domain.models import SYSTEM, Actor, DiskView, EventLevel
 from opensan.service.accounts import password_matches
 from opensan.store.rados import LAYOUT_VERSION, RadosStore
 from opensan.store.records import VOLUMES, new_object_id
@@ -59,7 +59,7 @@ def test_what_one_commits_the_other_reads_after_refresh(
     first, second = stores
     with first.transaction() as tx:
         tx.set_meta("system_name", "array-1")
-        tx.add_event(1.0, EventLevel.INFO, "Test", "one")
+        tx.add_event(1.0, EventLevel.INFO, "Test", "one", SYSTEM)
     generation = second.generation
     second.refresh()
     assert second.get_meta("system_name") == "array-1" and second.generation == generation + 1
@@ -67,12 +67,24 @@ def test_what_one_commits_the_other_reads_after_refresh(
     assert second.wait_for_change(5)  # the commit notified the watchers
 
 
+def test_an_event_keeps_the_account_and_client_that_made_it(
+        stores: tuple[RadosStore, RadosStore]) -> None:
+    first, second = stores
+    with first.transaction() as tx:
+        tx.add_event(1.0, EventLevel.INFO, "Volume", "Volume v1 created.",
+                     Actor("ops", "192.0.2.7"))
+        tx.add_event(2.0, EventLevel.INFO, "Account", "Login failed.", Actor(None, "192.0.2.8"))
+        tx.add_event(3.0, EventLevel.INFO, "Pool", "Pool p is healthy again.", SYSTEM)
+    assert [(e.account, e.client) for e in second.event_range(1, 3)] == [
+        ("ops", "192.0.2.7"), (None, "192.0.2.8"), ("system", None)]
+
+
 def test_an_event_range_is_oldest_first_and_ends_at_the_log(
         stores: tuple[RadosStore, RadosStore]) -> None:
     first, _ = stores
     with first.transaction() as tx:
         for i in range(1, 11):
-            tx.add_event(float(i), EventLevel.INFO, "Test", f"event {i}")
+            tx.add_event(float(i), EventLevel.INFO, "Test", f"event {i}", SYSTEM)
     assert [e.id for e in first.event_range(3, 6)] == [3, 4, 5, 6]
     assert [e.message for e in first.event_range(9, 20)] == ["event 9", "event 10"]
     assert first.event_range(11, 20) == ()
@@ -175,6 +187,25 @@ def test_a_0_1_0_records_object_reads_as_that_release_answered(
     assert [(e.id, e.level.value, e.source, e.message) for e in reversed(events)][
         :len(expected["events"])] == [(e["id"], e["level"], e["source"], e["message"])
                                       for e in expected["events"]]
+    # 0.1.0 did not record who made an event.
+    assert {(e.account, e.client) for e in events} == {(None, None)}
+    assert state.accounts["admin"].enabled and state.accounts["user"].enabled
+
+
+def test_a_0_1_0_records_object_is_marked_with_this_layout(
+        client: rados.Rados, release_store: RadosStore) -> None:
+    """So that a release that reads events of four fields refuses it rather than fail on the
+    events this one writes."""
+    with release_store.transaction() as tx:
+        tx.add_event(1.0, EventLevel.INFO, "Volume", "Volume v1 created.",
+                     Actor("ops", "192.0.2.7"))
+    with client.open_ioctx("opensan") as ioctx, rados.ReadOpCtx() as op:
+        values, _ = ioctx.get_omap_vals_by_keys(op, ("schema",))
+        ioctx.operate_read_op(op, release_store._object)
+        assert dict(values) == {"schema": str(LAYOUT_VERSION).encode()} and LAYOUT_VERSION == 2
+    newest = release_store.event_page(1, 1).events[0]
+    assert (newest.message, newest.account, newest.client) == \
+        ("Volume v1 created.", "ops", "192.0.2.7")
 
 
 def test_a_0_1_0_records_object_takes_changes_and_ids_go_on(release_store: RadosStore) -> None:

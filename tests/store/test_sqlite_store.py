@@ -1,22 +1,30 @@
 from __future__ import annotations
 
+import json
+import sqlite3
 from pathlib import Path
 
 import pytest
 
 from opensan.domain.models import (
+    SYSTEM,
+    Account,
+    Actor,
     Disk,
     DiskType,
     DiskUsage,
+    Event,
     EventLevel,
     LunMapping,
     Permission,
     Pool,
     Provision,
+    Role,
 )
 from opensan.domain.raid import RaidLevel
+from opensan.store.codec import encode
 from opensan.store.records import DISKS, MAPPINGS, POOLS, new_object_id
-from opensan.store.sqlite import SqliteStore
+from opensan.store.sqlite import SCHEMA_VERSION, SqliteStore
 
 
 @pytest.fixture
@@ -46,7 +54,7 @@ def test_objects_round_trip_with_their_types(store: SqliteStore) -> None:
 
 def test_a_failed_transaction_writes_nothing(store: SqliteStore) -> None:
     with pytest.raises(RuntimeError), store.transaction() as tx:
-        tx.add_event(1.0, EventLevel.INFO, "Test", "half")
+        tx.add_event(1.0, EventLevel.INFO, "Test", "half", SYSTEM)
         tx.set_meta("x", 1)
         raise RuntimeError("boom")
     assert store.event_count() == 0 and store.get_meta("x") is None
@@ -69,7 +77,7 @@ def test_ids_are_ten_digit_unique_and_deterministic(tmp_path: Path) -> None:
 def test_event_pages_are_newest_first_without_gaps(store: SqliteStore) -> None:
     with store.transaction() as tx:
         for i in range(1, 106):
-            tx.add_event(float(i), EventLevel.INFO, "Test", f"event {i}")
+            tx.add_event(float(i), EventLevel.INFO, "Test", f"event {i}", SYSTEM)
     first = store.event_page(1, 50)
     assert first.total == 105 and first.total_pages == 3
     assert [e.id for e in first.events] == list(range(105, 55, -1))
@@ -82,7 +90,60 @@ def test_event_pages_are_newest_first_without_gaps(store: SqliteStore) -> None:
 def test_an_event_range_is_oldest_first_and_ends_at_the_log(store: SqliteStore) -> None:
     with store.transaction() as tx:
         for i in range(1, 11):
-            tx.add_event(float(i), EventLevel.INFO, "Test", f"event {i}")
+            tx.add_event(float(i), EventLevel.INFO, "Test", f"event {i}", SYSTEM)
     assert [e.id for e in store.event_range(3, 6)] == [3, 4, 5, 6]
     assert [e.message for e in store.event_range(9, 20)] == ["event 9", "event 10"]
     assert store.event_range(11, 20) == ()
+
+
+def test_an_event_keeps_the_account_and_client_that_made_it(store: SqliteStore) -> None:
+    with store.transaction() as tx:
+        tx.add_event(1.0, EventLevel.INFO, "Volume", "Volume v1 created.",
+                     Actor("ops", "192.0.2.7"))
+        tx.add_event(2.0, EventLevel.INFO, "Account", "Login failed.", Actor(None, "192.0.2.8"))
+        tx.add_event(3.0, EventLevel.INFO, "Pool", "Pool p is healthy again.", SYSTEM)
+    assert [(e.account, e.client) for e in store.event_range(1, 3)] == [
+        ("ops", "192.0.2.7"), (None, "192.0.2.8"), ("system", None)]
+    assert store.event_page(1, 50).events[0] == Event(3, 3.0, EventLevel.INFO, "Pool",
+                                                      "Pool p is healthy again.", "system", None)
+
+
+# Schema 2 (the records table, events without who made them), as the release before this
+# one created it.
+_SCHEMA_2 = (
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    "CREATE TABLE records (kind TEXT NOT NULL, key TEXT NOT NULL, data TEXT NOT NULL, "
+    "PRIMARY KEY (kind, key)) WITHOUT ROWID",
+    "CREATE TABLE issued_ids (id INTEGER PRIMARY KEY)",
+    "CREATE TABLE events (id INTEGER PRIMARY KEY, time REAL NOT NULL, level TEXT NOT NULL, "
+    "source TEXT NOT NULL, message TEXT NOT NULL)",
+)
+
+
+def test_a_schema_2_file_keeps_its_events_and_accounts_and_records_who_from_now_on(
+        tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as db:
+        for statement in _SCHEMA_2:
+            db.execute(statement)
+        db.execute("INSERT INTO meta VALUES ('schema', '2')")
+        db.execute("INSERT INTO events (time, level, source, message) "
+                   "VALUES (1.0, 'INFO', 'Volume', 'Volume v1 created.')")
+        # An account as schema 2 wrote it: no enabled field.
+        old = json.loads(encode(Account("ops", Role.ADMIN, "scrypt$00$00")))
+        del old["enabled"]
+        db.execute("INSERT INTO records VALUES ('account', 'ops', ?)", (json.dumps(old),))
+    db.close()
+    store = SqliteStore(path)
+    try:
+        assert store.event_range(1, 1) == (
+            Event(1, 1.0, EventLevel.INFO, "Volume", "Volume v1 created."),)
+        assert store.load_state().accounts["ops"].enabled
+        with store.transaction() as tx:
+            tx.add_event(2.0, EventLevel.INFO, "Volume", "Volume v2 created.",
+                         Actor("ops", "192.0.2.7"))
+        assert [(e.account, e.client) for e in store.event_range(1, 2)] == [
+            (None, None), ("ops", "192.0.2.7")]
+        assert store.get_meta("schema") == SCHEMA_VERSION == 3
+    finally:
+        store.close()

@@ -76,11 +76,25 @@ def test_every_event_is_kept_with_its_id(upgraded: Api) -> None:
     events = [event for page in range(first["totalPages"], 0, -1)
               for event in reversed(upgraded.ok("GET", f"/rest/log/list/{page}")["events"])]
     old = EXPECTED["events"]
-    assert events[:len(old)] == old
-    # After them: 0.1.0's last logout and login, then this release's login.
-    assert [e["message"] for e in events[len(old):]] == [
-        "Account admin logged out.", "Account user logged in from 127.0.0.1.",
-        "Account admin logged in from testclient."]
+    # As 0.1.0 answered them, and with no account or client: 0.1.0 did not record them.
+    assert [{k: v for k, v in e.items() if k not in ("account", "client")}
+            for e in events[:len(old)]] == old
+    # After them: 0.1.0's last logout and login, then this release's login, the first event
+    # that names its account and client.
+    assert [(e["message"], e["account"], e["client"]) for e in events[len(old):]] == [
+        ("Account admin logged out.", None, None),
+        ("Account user logged in from 127.0.0.1.", None, None),
+        ("Account admin logged in from testclient.", "admin", "testclient")]
+
+
+def test_the_accounts_are_enabled_and_can_be_disabled(upgraded: Api) -> None:
+    assert upgraded.ok("GET", "/rest/account/accountinfo") == [
+        {"name": "admin", "role": "admin", "enabled": True, "defaultPassword": True},
+        {"name": "user", "role": "user", "enabled": True, "defaultPassword": False}]
+    upgraded.ok("POST", "/rest/account/disable/account/user")
+    refused = upgraded.http.post(
+        f"/rest/login/account/user/password/{EXPECTED['passwords']['user']}")
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == 16004
 
 
 def test_passwords_are_kept(upgraded: Api) -> None:

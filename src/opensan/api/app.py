@@ -12,27 +12,27 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import Response
 from pydantic import BaseModel
 from starlette.convertors import Convertor, register_url_convertor
 
-from opensan.api import xevo
+from opensan.api import openapi, xevo
+from opensan.api.apidocs import add_docs
 from opensan.api.auth import check_csrf, request_token
 from opensan.api.cache import ReadCache
 from opensan.api.endpoint import Access, Api, Call, Endpoint, read_call_params
 from opensan.api.errors import install_error_handlers
 from opensan.api.limits import LoginGate, ServerLimits
 from opensan.api.middleware import AccessLog, BodyLimit, SecurityHeaders
-from opensan.api.routes import dashboard, help, log, login, simulation, storage, system
+from opensan.api.routes import accounts, dashboard, help, log, login, simulation, storage, system
 from opensan.api.routes.help import HELP_KEY
-from opensan.api.schemas import ErrorBody
 from opensan.api.support import recent_log
 from opensan.api.xevo.errors import answering_xevo_errors
-from opensan.api.xevo.request import read_xevo_params, request_body
+from opensan.api.xevo.request import read_xevo_params
 from opensan.domain.errors import Forbidden
-from opensan.domain.models import Role
+from opensan.domain.models import Actor, Role
 from opensan.service.array import ArrayService
+from opensan.service.unit_of_work import acting_as
 
 JSON = "application/json"
 
@@ -66,9 +66,12 @@ def _route_handler(
                                 "administrator.")
         read = read_xevo_params if endpoint.api is Api.XEVO else read_call_params
         params = await read(endpoint, prefix, request)
+        # The socket's peer, or what a trusted proxy says (api/protocol.py).
         client = request.client.host if request.client else "unknown"
         call = Call(service, params, session, client, token, cache, request)
-        return _respond(await endpoint.handler(call))
+        # Every change the call makes has events that name its account and client.
+        with acting_as(Actor(session.account if session else None, client)):
+            return _respond(await endpoint.handler(call))
 
     handle.__name__ = f"{endpoint.method.lower()}_{endpoint.handler.__name__}"
     handle.__doc__ = endpoint.description
@@ -93,77 +96,39 @@ class _AnyPath(Convertor[str]):
 
 register_url_convertor(ANY_PATH, _AnyPath())
 
-# The refusals any operation can answer, each with the error body (docs/errors.md has the codes).
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorBody, "description": description} for status, description in {
-        400: "A parameter has the wrong form or range", 401: "Not logged in, or a wrong password",
-        403: "The account may not do this", 404: "No such object", 409: "The array's state "
-        "forbids it", 413: "The body is too large", 429: "Too many failed logins",
-        500: "A defect, or the backend failed; nothing changed", 501: "The backend cannot do "
-        "this", 503: "Too many logins at once", 507: "Not enough capacity in the pool",
-    }.items()
-}
-
-
-def _answers(endpoint: Endpoint) -> dict[str, Any]:
-    """The OpenAPI description of the answers: JSON, or a file (binary) of its media type."""
-    if endpoint.media_type == JSON:
-        return {"responses": _ERRORS}
-    download = {"description": "A file to save",
-                "content": {endpoint.media_type: {"schema": {"type": "string",
-                                                              "format": "binary"}}}}
-    return {"responses": {200: download, **_ERRORS}, "response_class": Response}
-
-
 def _register(app: FastAPI, endpoint: Endpoint, service: ArrayService, cache: ReadCache) -> None:
     xevo_api = endpoint.api is Api.XEVO
     for prefix in (endpoint.prefix, *endpoint.aliases):
         handler = _route_handler(endpoint, prefix, service, cache)
-        # XEVO's paths name their parameters themselves: /rest/v2/.../volumes/{volumeId}.
-        canonical = prefix if xevo_api else endpoint.route_path(prefix)
         help_item = {
             "method": endpoint.method, "path": prefix if xevo_api else endpoint.manual_path(prefix),
             "description": endpoint.description, "access": endpoint.access.value,
             "extension": endpoint.extension, "api": endpoint.api.value,
         }
-        parameters = [
-            {"name": p.key, "in": "path", "required": True, "description": p.description,
-             "schema": p.json_schema()}
-            for p in endpoint.params if p.required
-        ]
-        app.add_api_route(
-            canonical, handler, methods=[endpoint.method], summary=endpoint.description,
-            openapi_extra={HELP_KEY: help_item, "parameters": parameters,
-                           **request_body(endpoint)},
-            tags=["extensions" if endpoint.extension else endpoint.api.value],
-            **_answers(endpoint),
-        )
-        if endpoint.params and not xevo_api:
-            # The same endpoint with pairs in any order, optional pairs, or no path pairs at all.
-            for path in {prefix.rstrip("/"), f"{prefix.rstrip('/')}/{{tail:{ANY_PATH}}}"} - {
-                    canonical}:
+        if xevo_api:  # XEVO's paths name their parameters themselves: .../{volumeId}
+            options = xevo.operation(endpoint)
+            options["openapi_extra"][HELP_KEY] = help_item
+            app.add_api_route(prefix, handler, methods=[endpoint.method], **options)
+            continue
+        described: set[str] = set()
+        for optional in endpoint.path_forms():  # the help listing reads the first
+            path = endpoint.route_path(prefix, optional)
+            options = openapi.operation(endpoint, optional)
+            if not described:
+                options["openapi_extra"][HELP_KEY] = help_item
+            app.add_api_route(path, handler, methods=[endpoint.method], **options)
+            described.add(path)
+        if endpoint.params:
+            # The same endpoint with pairs in any order, or no path pairs at all.
+            for path in {prefix.rstrip("/"), f"{prefix.rstrip('/')}/{{tail:{ANY_PATH}}}"} - described:
                 app.add_api_route(path, handler, methods=[endpoint.method],
                                   include_in_schema=False)
 
 
-def _add_docs(app: FastAPI, service: ArrayService) -> None:
-    """The OpenAPI description and Swagger UI, for logged-in accounts only, like the API."""
-
-    async def openapi(request: Request) -> Response:
-        service.accounts.authenticate(request_token(request)[0])
-        return JSONResponse(app.openapi())
-
-    async def docs(request: Request) -> HTMLResponse:
-        service.accounts.authenticate(request_token(request)[0])
-        return get_swagger_ui_html(openapi_url="/openapi.json", title=app.title)
-
-    app.add_api_route("/openapi.json", openapi, methods=["GET"], include_in_schema=False)
-    app.add_api_route("/docs", docs, methods=["GET"], include_in_schema=False)
-
-
 def create_app(service: ArrayService, *, tick_seconds: float = 1.0,
-               limits: ServerLimits | None = None) -> FastAPI:
-    """The server; while it runs, the array's periodic tick runs in its own thread."""
+               limits: ServerLimits | None = None, tls_fingerprint: str | None = None) -> FastAPI:
+    """The server; while it runs, the array's periodic tick runs in its own thread. Served over
+    HTTPS, tls_fingerprint is its certificate's, which the system information shows."""
     limits = limits or ServerLimits()
 
     @asynccontextmanager
@@ -180,14 +145,16 @@ def create_app(service: ArrayService, *, tick_seconds: float = 1.0,
         "Parameters travel as key/value pairs in the path; GET /rest/ lists every endpoint.",
         version="0.1.0", openapi_url=None, docs_url=None, redoc_url=None, lifespan=lifespan,
     )
+    app.state.tls_fingerprint = tls_fingerprint
     app.state.login_gate = LoginGate(limits.login_concurrency, limits.login_queue,
                                      limits.login_wait_seconds)
     install_error_handlers(app)
     recent_log()  # the service package's server log starts with the server
-    _add_docs(app, service)
+    add_docs(app, service)
+    openapi.install(app)
     cache = ReadCache(service)
     endpoints = [
-        *login.ENDPOINTS, *help.ENDPOINTS, *dashboard.ENDPOINTS, *log.ENDPOINTS,
+        *login.ENDPOINTS, *accounts.ENDPOINTS, *help.ENDPOINTS, *dashboard.ENDPOINTS, *log.ENDPOINTS,
         *storage.ENDPOINTS, *system.ENDPOINTS,
         *simulation.endpoints(service.traits.capabilities), *xevo.ENDPOINTS,
     ]

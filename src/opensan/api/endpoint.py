@@ -2,17 +2,20 @@
 
 SANOS passes parameters as key/value pairs in the path (/vdid/<vdid>/sizegb/<sizegb>). OpenSAN
 reads them tolerantly (api-contract.md): pairs in any order, the same keys from the query string
-or a JSON body, and a 400 when two sources disagree. Each endpoint is declared once, as data;
-the routes, the help listing and the OpenAPI description are all generated from it.
+or a JSON body, and a 400 when two sources disagree. Each endpoint is declared once, as data:
+its parameters (with their choices and the errors their values can answer), the model it
+answers with and the errors its work can answer. The routes, the help listing and the OpenAPI
+description are all generated from it.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import Enum, StrEnum
+from itertools import combinations
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote
 
@@ -52,14 +55,6 @@ _KIND_SCHEMAS: dict[Kind, dict[str, Any]] = {
 }
 
 
-def choice_pattern(*words: str) -> str:
-    """The JSON Schema pattern of words matched as the array matches them: in any case."""
-    def any_case(word: str) -> str:
-        return "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else re.escape(c)
-                       for c in word)
-    return "^(" + "|".join(any_case(word) for word in words) + ")$"
-
-
 class Api(Enum):
     """Which of the array's APIs an endpoint belongs to: SANOS's key/value paths, or QSAN's
     current REST API (XEVO: IDs in the path, a JSON body; api/xevo)."""
@@ -68,7 +63,7 @@ class Api(Enum):
     XEVO = "XEVO"
 
 
-class Access(Enum):
+class Access(StrEnum):
     PUBLIC = "public"
     ANY_ACCOUNT = "any account"
     ADMIN = "admin"
@@ -88,13 +83,25 @@ class Param:
     # JSON Schema bounds for the OpenAPI description (minimum, maximum, pattern...): exactly
     # the values the array takes, so that a generated request inside them is never a 400.
     schema: Mapping[str, Any] = field(default_factory=dict)
+    # The words a TEXT value may be, taken in any case; the handler gets the word in lower case.
+    choices: tuple[str, ...] = ()
+    # What the handler gets when an optional parameter is left out.
+    default: str | None = None
+    # What a wrong value answers beyond INVALID_ARGUMENT: the 404 of the object an ID names,
+    # a snapshot name's own code.
+    errors: tuple[ErrorCode, ...] = ()
 
     @property
     def shown(self) -> str:
         return self.placeholder or self.key
 
     def json_schema(self) -> dict[str, Any]:
-        return {**_KIND_SCHEMAS[self.kind], **self.schema}
+        schema = {**_KIND_SCHEMAS[self.kind], **self.schema}
+        if self.choices:
+            schema["enum"] = list(self.choices)
+        if self.default is not None:
+            schema["default"] = self.default
+        return schema
 
 
 @dataclass
@@ -125,6 +132,10 @@ class Endpoint:
     aliases: tuple[str, ...] = ()
     # What a 200 carries; anything but JSON (the service package's zip) is a file to save.
     media_type: str = "application/json"
+    # The JSON of a 200: the model (or list of models) the handler answers with.
+    response: Any = None
+    # The errors the handler's work can answer, besides those error_codes() derives.
+    errors: tuple[ErrorCode, ...] = ()
     api: Api = Api.SANOS
     # XEVO only: the model of the body, and the fields a list filters by (?q=<field>='<v>').
     body: type[BaseModel] | None = None
@@ -138,14 +149,48 @@ class Endpoint:
             parts.append(piece if param.required else f"[{piece}]")
         return "".join(parts)
 
-    def route_path(self, prefix: str) -> str:
-        """The canonical path in FastAPI's form, for the OpenAPI description."""
+    def route_path(self, prefix: str, optional: tuple[Param, ...] = ()) -> str:
+        """A path in FastAPI's form, for the OpenAPI description: the required pairs and the
+        optional ones given, in the order of the declaration."""
         parts = [prefix]
         for param in self.params:
-            if param.required:
+            if param.required or param in optional:
                 key = "" if param.positional else f"/{param.key}"
                 parts.append(f"{key}/{{{param.key}}}")
         return "".join(parts)
+
+    def path_forms(self) -> Iterator[tuple[Param, ...]]:
+        """Each set of optional parameters a path can hold, the empty set first: each is an
+        operation of its own in the OpenAPI description (a path has no optional segments)."""
+        optional = [param for param in self.params if not param.required]
+        for count in range(len(optional) + 1):
+            yield from combinations(optional, count)
+
+
+# What any request can answer: a malformed query string or body, an unknown key, a request too
+# slow or too large, a server at its connection limit, a defect, storage that cannot be read.
+_ANY_REQUEST = (ErrorCode.INVALID_ARGUMENT, ErrorCode.UNKNOWN_PARAMETER,
+                ErrorCode.REQUEST_TIMEOUT, ErrorCode.BODY_TOO_LARGE, ErrorCode.SERVER_BUSY,
+                ErrorCode.INTERNAL_ERROR, ErrorCode.BACKEND_ERROR)
+
+
+def error_codes(endpoint: Endpoint) -> list[ErrorCode]:
+    """Every error code the endpoint can answer, in the order of the table: those of any
+    request, of its parameters, of its access and of its work (Endpoint.errors)."""
+    codes = set(_ANY_REQUEST) | set(endpoint.errors)
+    for param in endpoint.params:
+        codes |= {ErrorCode.CONFLICTING_PARAMETER, *param.errors}
+        if param.required:
+            codes.add(ErrorCode.MISSING_PARAMETER)
+    if endpoint.access is not Access.PUBLIC:
+        codes |= {ErrorCode.NOT_LOGGED_IN, ErrorCode.SESSION_EXPIRED}
+        if endpoint.method == "POST":  # the session cookie alone needs the CSRF token
+            codes.add(ErrorCode.CSRF_REFUSED)
+    if endpoint.access is Access.ADMIN:
+        codes.add(ErrorCode.FORBIDDEN)
+    if endpoint.method == "POST":  # every POST writes records, which a shared store can refuse
+        codes.add(ErrorCode.STATE_CONFLICT)
+    return [code for code in ErrorCode if code in codes]
 
 
 def _decode_segment(segment: str) -> str:
@@ -255,10 +300,15 @@ def convert(endpoint: Endpoint, texts: dict[str, str]) -> dict[str, Any]:
     """Check each parameter's form; the service checks ranges and existence."""
     values: dict[str, Any] = {}
     for param in endpoint.params:
-        text = texts.get(param.key)
+        text = texts.get(param.key, param.default)
         if text is None:
             continue
-        if param.kind is Kind.ID:
+        if param.choices:
+            if text.lower() not in param.choices:
+                raise InvalidArgument(f"Parameter {param.key} must be one of "
+                                      f"{', '.join(param.choices)}, got {text[:40]!r}.")
+            values[param.key] = text.lower()
+        elif param.kind is Kind.ID:
             values[param.key] = _object_id(param.key, text)
         elif param.kind is Kind.NUMBER:
             values[param.key] = _number(param.key, text)

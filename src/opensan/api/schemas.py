@@ -8,10 +8,12 @@ the API caches the bytes per state version, so a read costs no serialization at 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from pydantic.alias_generators import to_camel
 
+from opensan.api.endpoint import Access
 from opensan.domain import models as m
 
 _LAST_DATE = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC).timestamp()
@@ -42,16 +44,33 @@ class LoginOut(Wire):
     access_token: str
     expire_time: int
     account: str
+    role: m.Role
+
+
+class AccountOut(Wire):
+    """An account as an administrator sees it (extension); never its password or hash."""
+
+    name: str
     role: str
+    enabled: bool
+    default_password: bool
+
+    @classmethod
+    def from_domain(cls, account: m.Account) -> AccountOut:
+        return cls(name=account.name, role=account.role.value, enabled=account.enabled,
+                   default_password=account.default_password)
 
 
 class HelpItem(Wire):
-    method: str
+    method: Literal["GET", "POST", "PATCH", "PUT", "DELETE"]  # SANOS: GET and POST only
     path: str
     description: str
-    access: str
+    access: Access
     extension: bool
-    api: str  # SANOS, or XEVO (QSAN's current REST API, docs/xevo.md)
+    api: Literal["SANOS", "XEVO"]  # XEVO: QSAN's current REST API, docs/xevo.md
+
+
+OnOff = Literal["Enabled", "Disabled"]
 
 
 class HostCardSlotOut(Wire):
@@ -78,8 +97,8 @@ class BackplaneOut(Wire):
 
 
 class LicensesOut(Wire):
-    ssd_cache: str
-    auto_tiering: str
+    ssd_cache: OnOff
+    auto_tiering: OnOff
 
 
 class SystemOut(Wire):
@@ -87,7 +106,7 @@ class SystemOut(Wire):
     model_name: str
     serial_number: str
     firmware_version: str
-    system_health: str
+    system_health: m.SystemHealth
     controller_mode: str
     master_controller: str
     form_factor: str
@@ -98,17 +117,20 @@ class SystemOut(Wire):
     controllers: list[ControllerOut]
     backplane: BackplaneOut
     licenses: LicensesOut
+    # An extension: the SHA-256 fingerprint of the certificate the API is served with over
+    # HTTPS, null over plain HTTP (docs/api.md).
+    tls_fingerprint: str | None
 
     @classmethod
-    def from_domain(cls, info: m.SystemInfo) -> SystemOut:
-        def enabled(flag: bool) -> str:
+    def from_domain(cls, info: m.SystemInfo, tls_fingerprint: str | None) -> SystemOut:
+        def enabled(flag: bool) -> OnOff:
             return "Enabled" if flag else "Disabled"
 
         hw = info.hardware
         return cls(
             system_name=info.system_name, model_name=hw.model_name,
             serial_number=hw.serial_number, firmware_version=hw.firmware_version,
-            system_health=info.system_health.value, controller_mode=hw.controller_mode,
+            system_health=info.system_health, controller_mode=hw.controller_mode,
             master_controller=hw.master_controller, form_factor=hw.form_factor,
             bays=hw.bays, rack_units=hw.rack_units, time=iso_time(info.time),
             uptime_seconds=info.uptime_seconds,
@@ -128,17 +150,18 @@ class SystemOut(Wire):
                                    id=hw.backplane.id, mcu_version=hw.backplane.mcu_version),
             licenses=LicensesOut(ssd_cache=enabled(hw.ssd_cache_license),
                                  auto_tiering=enabled(hw.auto_tiering_license)),
+            tls_fingerprint=tls_fingerprint,
         )
 
 
 class SensorOut(Wire):
     id: str
-    type: str
+    type: m.SensorType
     location: str
     name: str
     value: float | str
     unit: str
-    status: str
+    status: m.SensorStatus
 
 
 class EnclosureOut(Wire):
@@ -148,7 +171,7 @@ class EnclosureOut(Wire):
 
 
 class HardwareMonitorOut(Wire):
-    system_health: str
+    system_health: m.SystemHealth
     enclosures: list[EnclosureOut]
 
     @classmethod
@@ -156,13 +179,13 @@ class HardwareMonitorOut(Wire):
         cls, health: m.SystemHealth, enclosures: tuple[m.Enclosure, ...]
     ) -> HardwareMonitorOut:
         return cls(
-            system_health=health.value,
+            system_health=health,
             enclosures=[
                 EnclosureOut(
                     id=e.id, name=e.name,
-                    sensors=[SensorOut(id=s.id, type=s.type.value, location=s.location,
+                    sensors=[SensorOut(id=s.id, type=s.type, location=s.location,
                                        name=s.name, value=s.value, unit=s.unit,
-                                       status=s.status.value) for s in e.sensors],
+                                       status=s.status) for s in e.sensors],
                 )
                 for e in enclosures
             ],
@@ -172,9 +195,20 @@ class HardwareMonitorOut(Wire):
 class EventOut(Wire):
     id: int
     time: str
-    level: str
+    level: m.EventLevel
     source: str
     message: str
+    # Extensions: who made the change. account is "system" for what the array did by itself;
+    # both are null in events of releases that did not record them, account also in a login
+    # attempt's events (before there is an account).
+    account: str | None
+    client: str | None
+
+    @classmethod
+    def from_domain(cls, event: m.Event) -> EventOut:
+        return cls(id=event.id, time=iso_time(event.time), level=event.level,
+                   source=event.source, message=event.message, account=event.account,
+                   client=event.client)
 
 
 class EventPageOut(Wire):
@@ -189,8 +223,7 @@ class EventPageOut(Wire):
         return cls(
             page=page.page, page_size=page.page_size, total_pages=page.total_pages,
             total=page.total,
-            events=[EventOut(id=e.id, time=iso_time(e.time), level=e.level.value,
-                             source=e.source, message=e.message) for e in page.events],
+            events=[EventOut.from_domain(e) for e in page.events],
         )
 
 
@@ -199,11 +232,11 @@ class DiskOut(Wire):
     enclosure_id: int
     slot: int
     capacity_bytes: int
-    health: str
-    status: str
-    usage: str
+    health: m.DiskHealth
+    status: m.DiskStatus
+    usage: m.DiskUsage
     pool_id: int | None
-    type: str
+    type: m.DiskType
     vendor: str
     model: str
     serial_number: str
@@ -216,8 +249,8 @@ class DiskOut(Wire):
         d = view.disk
         return cls(
             id=d.id, enclosure_id=d.enclosure_id, slot=d.slot, capacity_bytes=d.capacity_bytes,
-            health=d.health.value, status=d.status.value, usage=d.usage.value, pool_id=d.pool_id,
-            type=d.type.value, vendor=d.vendor, model=d.model, serial_number=d.serial_number,
+            health=d.health, status=d.status, usage=d.usage, pool_id=d.pool_id,
+            type=d.type, vendor=d.vendor, model=d.model, serial_number=d.serial_number,
             firmware_version=d.firmware_version, interface_speed=d.interface_speed,
             temperature_c=view.temperature_c,
         )
@@ -237,7 +270,7 @@ class DiskSmartOut(Wire):
     disk_id: int
     enclosure_id: int
     slot: int
-    health: str
+    health: m.DiskHealth
     temperature_c: int | None
     power_on_hours: int | None
     attributes: list[SmartAttributeOut]
@@ -248,7 +281,7 @@ class DiskSmartOut(Wire):
     def from_domain(cls, smart: m.DiskSmart) -> DiskSmartOut:
         return cls(
             disk_id=smart.disk_id, enclosure_id=smart.enclosure_id, slot=smart.slot,
-            health=smart.health.value, temperature_c=smart.temperature_c,
+            health=smart.health, temperature_c=smart.temperature_c,
             power_on_hours=smart.power_on_hours,
             attributes=[SmartAttributeOut(id=a.id, name=a.name, value=a.value, worst=a.worst,
                                           threshold=a.threshold, raw=a.raw, status=a.status)
@@ -260,10 +293,10 @@ class DiskSmartOut(Wire):
 class PoolOut(Wire):
     id: int
     name: str
-    type: str
+    type: m.Provision
     raid_level: str
-    health: str
-    status: str
+    health: m.PoolHealth
+    status: m.PoolStatus
     capacity_bytes: int
     used_bytes: int
     free_bytes: int
@@ -274,8 +307,8 @@ class PoolOut(Wire):
     def from_domain(cls, view: m.PoolView) -> PoolOut:
         p = view.pool
         return cls(
-            id=p.id, name=p.name, type=p.provision.value, raid_level=p.protection_label,
-            health=view.health.value, status=view.status.value,
+            id=p.id, name=p.name, type=p.provision, raid_level=p.protection_label,
+            health=view.health, status=view.status,
             capacity_bytes=view.capacity_bytes, used_bytes=view.used_bytes,
             free_bytes=view.free_bytes, disk_ids=list(p.disk_ids),
             volume_count=view.volume_count,
@@ -288,11 +321,11 @@ class VolumeOut(Wire):
     pool_id: int
     capacity_bytes: int
     used_bytes: int
-    provision: str
+    provision: m.Provision
     raid_level: str
-    health: str
-    status: str
-    cache_mode: str
+    health: m.VolumeHealth
+    status: m.VolumeStatus
+    cache_mode: m.CacheMode
     wwn: str
     snapshot_space_bytes: int
     snapshot_used_bytes: int
@@ -304,9 +337,9 @@ class VolumeOut(Wire):
         v = view.volume
         return cls(
             id=v.id, name=v.name, pool_id=v.pool_id, capacity_bytes=v.capacity_bytes,
-            used_bytes=view.used_bytes, provision=v.provision.value,
-            raid_level=view.protection, health=view.health.value,
-            status=view.status.value, cache_mode=v.cache_mode.value, wwn=v.wwn,
+            used_bytes=view.used_bytes, provision=v.provision,
+            raid_level=view.protection, health=view.health,
+            status=view.status, cache_mode=v.cache_mode, wwn=v.wwn,
             snapshot_space_bytes=v.snapshot_space_bytes,
             snapshot_used_bytes=view.snapshot_used_bytes, snapshot_count=view.snapshot_count,
             mapped=view.mapped,
@@ -339,7 +372,7 @@ class SnapshotInfoOut(SnapshotSpaceOut):
 
 class TargetOut(Wire):
     id: int
-    type: str
+    type: m.TargetType
     name: str
     iqn: str
     controller: int
@@ -350,7 +383,7 @@ class TargetOut(Wire):
     @classmethod
     def from_domain(cls, view: m.TargetView) -> TargetOut:
         t = view.target
-        return cls(id=t.id, type=t.type.value, name=t.name, iqn=t.iqn, controller=t.controller,
+        return cls(id=t.id, type=t.type, name=t.name, iqn=t.iqn, controller=t.controller,
                    node=t.node, portals=list(t.portals), lun_count=view.lun_count)
 
 
@@ -359,9 +392,9 @@ class MappingOut(Wire):
     lun: int
     volume_id: int
     volume_name: str
-    permission: str
+    permission: m.Permission
     hosts: list[str]
-    protocol: str
+    protocol: m.TargetType
     snapshot_id: int | None
     snapshot_name: str | None
 
@@ -369,8 +402,8 @@ class MappingOut(Wire):
     def from_domain(cls, view: m.MappingView) -> MappingOut:
         mp = view.mapping
         return cls(target_id=mp.target_id, lun=mp.lun, volume_id=mp.volume_id,
-                   volume_name=view.volume_name, permission=mp.permission.value,
-                   hosts=list(mp.hosts), protocol=view.protocol.value,
+                   volume_name=view.volume_name, permission=mp.permission,
+                   hosts=list(mp.hosts), protocol=view.protocol,
                    snapshot_id=mp.snapshot_id, snapshot_name=view.snapshot_name)
 
 
@@ -385,7 +418,9 @@ class ClockOut(Wire):
 
 
 class EmptyOut(Wire):
-    pass
+    """The answer of a change that has nothing to show: {}."""
+
+    model_config = ConfigDict(extra="forbid")
 
 
 VOLUME_LIST = TypeAdapter(list[VolumeOut])
@@ -395,3 +430,4 @@ SMART_LIST = TypeAdapter(list[DiskSmartOut])
 TARGET_LIST = TypeAdapter(list[TargetOut])
 MAPPING_LIST = TypeAdapter(list[MappingOut])
 HELP_LIST = TypeAdapter(list[HelpItem])
+ACCOUNT_LIST = TypeAdapter(list[AccountOut])

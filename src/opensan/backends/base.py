@@ -194,6 +194,9 @@ class BackendSpec:
     # Whether a new array is filled from the default profile when none is given (a virtual
     # array's default contents; a real array starts empty).
     uses_default_profile: bool = False
+    # Whether `opensan serve` speaks HTTPS unless told otherwise: a real array does, with a
+    # certificate of its own; the virtual array speaks plain HTTP, as the tests that use it do.
+    https_by_default: bool = True
 
 
 def _simulated() -> BackendSpec:

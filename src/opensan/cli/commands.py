@@ -31,12 +31,14 @@ from opensan.client import (
     InsecureTlsWarning,
     InvalidUrl,
     NotFound,
+    PermissionDenied,
     RequestRefused,
     SanosClient,
     SanosError,
     TooManyRequests,
 )
 from opensan.client.models import (
+    Account,
     ApiEndpoint,
     Disk,
     DiskSmart,
@@ -91,15 +93,22 @@ DiskArg = Annotated[str, typer.Argument(metavar="DISK", help="Disk slot (0:1) or
 READ = "Read the array"
 CHANGE = "Change the array"
 SESSION = "Session"
+ACCOUNTS = "Accounts"
 VIRTUAL = "Virtual array only"
 
 P = ParamSpec("P")
 Answer = TypeVar("Answer", bound=SanosObject | Sequence[SanosObject] | None)
 
 
+# docs/errors.md: the 403 of a login (or a session) of an account an administrator disabled.
+ACCOUNT_DISABLED = 16004
+
+
 def exit_code(error: SanosError) -> ExitCode:
     # 429 is only ever a login refused for too many failed ones: an authentication failure.
     if isinstance(error, AuthenticationError | TooManyRequests):
+        return ExitCode.AUTHENTICATION
+    if isinstance(error, PermissionDenied) and error.code == ACCOUNT_DISABLED:
         return ExitCode.AUTHENTICATION
     if isinstance(error, InvalidUrl):
         return ExitCode.USAGE
@@ -321,17 +330,98 @@ def logout(as_json: JsonOutput = False) -> None:
 def set_password(
     account: Annotated[str, typer.Argument(help="Account whose password to set, e.g. admin")],
     new_password: Annotated[str | None, typer.Option(
-        help="Asked for (twice) at a terminal when not given")] = None,
+        envvar="OPENSAN_NEW_PASSWORD",
+        help="Asked for (twice) at a terminal when not given. Also read from "
+             "$OPENSAN_NEW_PASSWORD")] = None,
     as_json: JsonOutput = False,
 ) -> None:
     """Set an account's password (admin only); its other sessions end."""
     if new_password is None:
         new_password = prompt_password(f"New password for {account}", twice=True,
-                                       otherwise="give --new-password")
+                                       otherwise="give --new-password or set OPENSAN_NEW_PASSWORD")
     if not new_password:
         raise typer.BadParameter("the password is empty", param_hint="--new-password")
     ask(as_json, lambda array: array.set_password(account, new_password),
         lambda _: render.say(f"Password of {account} set; its other sessions have ended."))
+
+
+# Accounts (administrators only)
+
+class RoleChoice(StrEnum):
+    admin = "admin"
+    user = "user"
+
+
+AccountArg = Annotated[str, typer.Argument(metavar="NAME", help="Account name.")]
+ROLE_LABELS = {"admin": "administrator", "user": "read-only"}
+
+
+@reports_errors
+def accounts(as_json: JsonOutput = False) -> None:
+    """List the accounts, their roles, and which are disabled or keep the default password."""
+    ask(as_json, lambda array: array.accounts(), _show_accounts)
+
+
+def _show_accounts(found: list[Account]) -> None:
+    grid = table("Accounts", "Name", "Role", "State", "Password")
+    for a in found:
+        grid.add_row(a.name, ROLE_LABELS.get(a.role, a.role),
+                     Text("enabled", style="green") if a.enabled
+                     else Text("disabled", style="yellow"),
+                     Text("default", style="bold red") if a.default_password else "set")
+    render.show(grid)
+
+
+account_app = typer.Typer(help="Create, disable, enable and delete accounts (admin only).",
+                          no_args_is_help=True)
+
+
+@account_app.command("create")
+@reports_errors
+def account_create(
+    name: Annotated[str, typer.Argument(metavar="NAME", help="1-32 letters, digits, '-', "
+                                        "'_', '.'")],
+    role: Annotated[RoleChoice, typer.Option(help="admin (administrator) or user (read-only)")],
+    password: Annotated[str | None, typer.Option(
+        envvar="OPENSAN_NEW_PASSWORD",
+        help="The new account's password; asked for (twice) at a terminal when not given. "
+             "Also read from $OPENSAN_NEW_PASSWORD")] = None,
+    as_json: JsonOutput = False,
+) -> None:
+    """Create an account with a role and a password."""
+    if password is None:
+        password = prompt_password(f"Password for {name}", twice=True,
+                                   otherwise="give --password or set OPENSAN_NEW_PASSWORD")
+    if not password:
+        raise typer.BadParameter("the password is empty", param_hint="--password")
+    ask(as_json, lambda array: array.create_account(name, role.value, password),
+        lambda created: render.say(f"Created account {created.name} "
+                                   f"({ROLE_LABELS.get(created.role, created.role)})."))
+
+
+@account_app.command("disable")
+@reports_errors
+def account_disable(name: AccountArg, as_json: JsonOutput = False) -> None:
+    """Disable an account: it cannot log in, and its sessions end at once."""
+    ask(as_json, lambda array: array.disable_account(name),
+        lambda _: render.say(f"Account {name} is disabled; its sessions have ended."))
+
+
+@account_app.command("enable")
+@reports_errors
+def account_enable(name: AccountArg, as_json: JsonOutput = False) -> None:
+    """Enable a disabled account again."""
+    ask(as_json, lambda array: array.enable_account(name),
+        lambda _: render.say(f"Account {name} is enabled."))
+
+
+@account_app.command("delete")
+@reports_errors
+def account_delete(name: AccountArg, yes: Yes = False, as_json: JsonOutput = False) -> None:
+    """Delete an account; its sessions end at once."""
+    confirm(f"Delete account {name}?", yes)
+    ask(as_json, lambda array: array.delete_account(name),
+        lambda _: render.say(f"Deleted account {name}."))
 
 
 # Read the array
@@ -385,6 +475,7 @@ def _show_system(info: SystemInfo) -> None:
         ("Time (UTC)", when(info.time)), ("Up", render.duration(info.uptime_seconds)),
         ("Licenses", f"SSD cache {info.licenses.ssd_cache}, auto tiering "
                      f"{info.licenses.auto_tiering}"),
+        *([("TLS fingerprint", info.tls_fingerprint)] if info.tls_fingerprint else []),
     ]))
     grid = table("Controllers", "Slot", "Status", "Serial number", "CPU", "Memory", "Firmware",
                  "Host cards")
@@ -595,7 +686,8 @@ def _print_event(event: Event, as_json: bool) -> None:
         sys.stdout.flush()  # a pipe must see each event as it comes
     else:
         render.out.print(Text.assemble(when(event.time), "  ", level(f"{event.level:<7}"), "  ",
-                                       f"{event.source:<8}  ", event.message), soft_wrap=True)
+                                       f"{event.source:<8}  ", f"{actor(event):<16}  ",
+                                       event.message), soft_wrap=True)
 
 
 @reports_errors
@@ -614,11 +706,19 @@ def events(
     ask(as_json, lambda array: array.events(page), _show_events)
 
 
+def actor(event: Event) -> str:
+    """Who made the change: account@client, the client of a login attempt, "system" for the
+    array itself, "-" where the array did not record it (older events, other firmware)."""
+    if event.account and event.client:
+        return f"{event.account}@{event.client}"
+    return event.account or event.client or "-"
+
+
 def _show_events(found: EventPage) -> None:
     grid = table(f"Events, page {found.page} of {found.total_pages} ({found.total} events)",
-                 "ID", "Time (UTC)", "Level", "Source", "Message")
+                 "ID", "Time (UTC)", "Level", "Source", "By", "Message")
     for e in found.events:
-        grid.add_row(str(e.id), when(e.time), level(e.level), e.source, e.message)
+        grid.add_row(str(e.id), when(e.time), level(e.level), e.source, actor(e), e.message)
     render.show(grid)
 
 
@@ -977,13 +1077,15 @@ def register(app: typer.Typer) -> None:
         (pools, READ, None), (volumes, READ, None), (snapshots, READ, None),
         (targets, READ, None), (luns, READ, None), (mappings, READ, None), (events, READ, None),
         (endpoints, READ, None), (service_package, READ, "service-package"),
+        (accounts, ACCOUNTS, None),
         (map_lun, CHANGE, "map"), (unmap_lun, CHANGE, "unmap"), (spare, CHANGE, None),
     ]
     for command, panel, name in commands:
         app.command(name, rich_help_panel=panel)(command)
     for sub_app, name, panel in [
         (snapshot_app, "snapshot", CHANGE), (pool_app, "pool", CHANGE),
-        (volume_app, "volume", CHANGE), (target_app, "target", CHANGE), (sim_app, "sim", VIRTUAL),
+        (volume_app, "volume", CHANGE), (target_app, "target", CHANGE),
+        (account_app, "account", ACCOUNTS), (sim_app, "sim", VIRTUAL),
     ]:
         app.add_typer(sub_app, name=name, rich_help_panel=panel)
     app.info.epilog = EXIT_CODES_HELP

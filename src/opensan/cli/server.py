@@ -4,13 +4,15 @@ They need the server (FastAPI, uvicorn, the service, the backends), which takes 
 to import, so they import it when they run: the other commands never load it
 (tests/cli/test_cli_startup.py).
 
-`serve` checks what can fail before it prints or creates anything: the settings, the state dir,
-then the address, which it binds itself and hands to uvicorn, so that nobody can take the port
-between the check and the start. Each failure is one line with its own exit code (ExitCode).
+`serve` checks what can fail before it prints or creates anything: the settings (a given TLS
+certificate and key among them), the state dir, then the address, which it binds itself and
+hands to uvicorn, so that nobody can take the port between the check and the start. Each
+failure is one line with its own exit code (ExitCode).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import socket
 from pathlib import Path
@@ -24,6 +26,7 @@ from opensan.cli.commands import ExitCode, fail, prompt_password
 if TYPE_CHECKING:
     from opensan.array import Array
     from opensan.config import Settings
+    from opensan.tls import Certificate
 
 
 def serve(
@@ -43,6 +46,14 @@ def serve(
         help="The backend's config file (docs/linux.md, docs/ceph.md)")] = None,
     log_level: Annotated[str | None, typer.Option(
         help="debug, info, warning or error (default info)")] = None,
+    tls: Annotated[bool | None, typer.Option(
+        "--tls/--http", show_default=False,
+        help="HTTPS (with --tls-cert, else a certificate the array makes and keeps in its state "
+        "dir) or plain HTTP; default HTTPS on linux and ceph, HTTP on the virtual array")] = None,
+    tls_cert: Annotated[Path | None, typer.Option(
+        metavar="PEM", help="The server's TLS certificate (and its chain), with --tls-key")] = None,
+    tls_key: Annotated[Path | None, typer.Option(
+        metavar="PEM", help="The certificate's private key, unencrypted")] = None,
     settings_file: Annotated[Path | None, typer.Option(
         "--settings", envvar="OPENSAN_SETTINGS", metavar="FILE",
         help="TOML file of settings (README.md), below the options and OPENSAN_* variables")] = None,
@@ -50,26 +61,36 @@ def serve(
     """Serve the SANOS RESTful API on an array (the embedded virtual XCubeSAN by default).
 
     Each option can also be an OPENSAN_* variable (OPENSAN_PORT, OPENSAN_STATE_DIR, ...;
-    --config is OPENSAN_BACKEND_CONFIG) or a key of the --settings file (port, state_dir, ...,
-    backend_config): the command line wins, then the variables, then the file.
+    --config is OPENSAN_BACKEND_CONFIG, --tls/--http OPENSAN_TLS=true/false) or a key of the
+    --settings file (port, state_dir, ..., backend_config, tls): the command line wins, then the
+    variables, then the file.
     """
-    from opensan.array import open_array, state_dir_problem
+    import opensan.tls as certificates
+    from opensan.array import open_array, serves_https, state_dir_problem
     from opensan.config import Settings, SettingsError
     from opensan.domain.errors import SanError
+    from opensan.malloc import limit_arenas
+
+    limit_arenas()  # before any thread starts
 
     given = {"host": host, "port": port, "state_dir": state_dir, "model": model,
              "profile": profile, "seed": seed, "backend": backend, "backend_config": config,
-             "log_level": log_level}
+             "log_level": log_level, "tls": tls, "tls_cert": tls_cert, "tls_key": tls_key}
     try:
         settings = Settings.load({k: v for k, v in given.items() if v is not None}, settings_file)
         problem = state_dir_problem(settings)
-    except SettingsError as error:
+        https = serves_https(settings)
+        certificate = (certificates.load(settings.tls_cert, settings.tls_key)
+                       if settings.tls_cert and settings.tls_key else None)
+    except (SettingsError, certificates.TlsProblem) as error:
         fail(str(error), ExitCode.USAGE)
     except SanError as error:
         fail(error.message, ExitCode.USAGE)
     if problem:
         fail(problem, ExitCode.STATE_DIR)
     with _listen(settings.host, settings.port) as listener:
+        if https and certificate is None:
+            certificate = _own_certificate(settings)
         logging.basicConfig(level=settings.log_level.upper(),
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         try:
@@ -77,10 +98,24 @@ def serve(
         except SanError as error:
             fail(error.message, ExitCode.USAGE)
         try:
-            _announce(array, settings, listener.getsockname()[1])
-            _run(array, settings, listener)
+            _announce(array, settings, listener.getsockname(), certificate)
+            _run(array, settings, listener, certificate)
         finally:
             array.close()
+
+
+def _own_certificate(settings: Settings) -> Certificate:
+    """The array's self-signed certificate, from its state dir or made there now (on Ceph the
+    state dir is this server's own: it holds nothing else)."""
+    import opensan.tls as certificates
+
+    try:
+        return certificates.kept(settings.state_dir, settings.host)
+    except OSError as error:
+        fail(f"cannot keep the TLS certificate in state dir {settings.state_dir}: "
+             f"{error.strerror}", ExitCode.STATE_DIR)
+    except certificates.TlsProblem as error:
+        fail(str(error), ExitCode.STATE_DIR)
 
 
 def _listen(host: str, port: int) -> socket.socket:
@@ -103,53 +138,85 @@ def _listen(host: str, port: int) -> socket.socket:
     return listener
 
 
-def _announce(array: Array, settings: Settings, port: int) -> None:
+def _announce(array: Array, settings: Settings, address: tuple[str, int],
+              certificate: Certificate | None) -> None:
     for account in array.service.accounts.with_default_password():
-        render.err.print(f"WARNING: account {account!r} still has the default password; change "
-                         "it with POST /rest/account/setpassword/account/<username>/password/<new>.",
-                         style="yellow", soft_wrap=True)
+        _warn(f"account {account!r} still has the default password; change it with POST "
+              "/rest/account/setpassword/account/<username>/password/<new>.")
+    if certificate is None and not ipaddress.ip_address(address[0]).is_loopback:
+        _warn(f"serving plain HTTP on {settings.host}, beyond this machine: passwords and "
+              "session tokens cross the network readable. Serve HTTPS (--tls, or --tls-cert "
+              "and --tls-key).")
     info = array.service.system.info()
     host = f"[{settings.host}]" if ":" in settings.host else settings.host
-    url = f"http://{host}:{port}"
+    url = f"{'https' if certificate else 'http'}://{host}:{address[1]}"
     render.err.print(f"OpenSAN {info.hardware.model_name} ({settings.backend}) serial "
                      f"{info.hardware.serial_number}, state in {settings.state_dir}, API on "
                      f"{url}/rest/ (docs: {url}/docs)", soft_wrap=True)
+    if certificate:
+        render.err.print(f"TLS certificate {certificate.cert_file} (valid until "
+                         f"{certificate.not_after:%Y-%m-%d}), SHA-256 fingerprint "
+                         f"{certificate.fingerprint}", soft_wrap=True)
 
 
-def _run(array: Array, settings: Settings, listener: socket.socket) -> None:
+def _warn(message: str) -> None:
+    render.err.print(f"WARNING: {message}", style="yellow", soft_wrap=True)
+
+
+def _run(array: Array, settings: Settings, listener: socket.socket,
+         certificate: Certificate | None) -> None:
+    import threading
+
     import uvicorn
 
     from opensan.api.app import create_app
     from opensan.api.protocol import uvicorn_options
+    from opensan.malloc import trim_periodically
 
     limits = settings.limits()
     server = uvicorn.Server(uvicorn.Config(
-        create_app(array.service, tick_seconds=settings.tick_seconds, limits=limits),
+        create_app(array.service, tick_seconds=settings.tick_seconds, limits=limits,
+                   tls_fingerprint=certificate.fingerprint if certificate else None),
         host=settings.host, port=listener.getsockname()[1], access_log=False,
-        log_level=settings.log_level, **uvicorn_options(limits)))
-    server.run(sockets=[listener])
+        log_level=settings.log_level,
+        **uvicorn_options(limits, certificate.context if certificate else None)))
+    stop_trimming = threading.Event()
+    trim_periodically(stop_trimming)
+    try:
+        server.run(sockets=[listener])
+    finally:
+        stop_trimming.set()
     if not server.started:
         fail("the server did not start; its log above says why", ExitCode.SERVER)
 
 
 def passwd(
-    account: Annotated[str, typer.Argument(help="admin or user")],
-    state_dir: Annotated[Path, typer.Option(help="The array's state dir")] = Path(
-        "opensan-state"),
-    backend: Annotated[str, typer.Option(help="The array's backend")] = "simulated",
+    account: Annotated[str, typer.Argument(help="Account name, e.g. admin")],
+    state_dir: Annotated[Path | None, typer.Option(
+        help="The array's state dir (default opensan-state)")] = None,
+    backend: Annotated[str | None, typer.Option(
+        help="The array's backend (default simulated)")] = None,
     config: Annotated[Path | None, typer.Option(
         help="The backend's config file (on Ceph it names where the records are)")] = None,
+    settings_file: Annotated[Path | None, typer.Option(
+        "--settings", envvar="OPENSAN_SETTINGS", metavar="FILE",
+        help="The settings file `opensan serve` is given: its state_dir, backend, backend_config")
+    ] = None,
 ) -> None:
     """Set an account's password with the servers stopped (a real array does not start while
-    QSAN's default passwords are set): in the state dir, or on Ceph in the cluster."""
+    QSAN's default passwords are set): in the state dir, or on Ceph in the cluster. The array is
+    found as `opensan serve` finds it: options, then OPENSAN_* variables, then --settings."""
     from opensan.array import open_store, state_dir_problem
-    from opensan.config import Settings
+    from opensan.config import Settings, SettingsError
     from opensan.domain.errors import SanError
     from opensan.service.accounts import set_password_offline
 
+    given = {"state_dir": state_dir, "backend": backend, "backend_config": config}
     try:
-        settings = Settings(state_dir=state_dir, backend=backend, backend_config=config)
+        settings = Settings.load({k: v for k, v in given.items() if v is not None}, settings_file)
         problem = state_dir_problem(settings)
+    except SettingsError as error:
+        fail(str(error), ExitCode.USAGE)
     except SanError as error:
         fail(error.message, ExitCode.USAGE)
     if problem:

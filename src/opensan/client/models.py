@@ -90,6 +90,9 @@ class SystemInfo(SanosObject):
     controllers: list[Controller]
     backplane: Backplane
     licenses: Licenses
+    # OpenSAN's: the SHA-256 fingerprint of the certificate it serves HTTPS with (QSAN's
+    # firmware does not send it; None over plain HTTP).
+    tls_fingerprint: str | None = None
 
 
 class Sensor(SanosObject):
@@ -119,6 +122,19 @@ class Event(SanosObject):
     level: str
     source: str
     message: str
+    # OpenSAN's: the account and client address that made the change ("system" for what the
+    # array did by itself); None from other firmware and in events older than the record.
+    account: str | None = None
+    client: str | None = None
+
+
+class Account(SanosObject):
+    """An account of the array (OpenSAN's extension; administrators only)."""
+
+    name: str
+    role: str  # "admin" (administrator) or "user" (read-only)
+    enabled: bool
+    default_password: bool
 
 
 class EventPage(SanosObject):

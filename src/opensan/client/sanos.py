@@ -37,6 +37,7 @@ from opensan.client.errors import (
     error_from_response,
 )
 from opensan.client.models import (
+    Account,
     ApiEndpoint,
     ArrayClock,
     Disk,
@@ -200,6 +201,31 @@ class SanosClient:
                                  password=new_password))
         if account == self.account and self._password is not None:
             self._password = new_password
+
+    # Accounts (OpenSAN's extension; administrators only)
+
+    def accounts(self) -> list[Account]:
+        return self._parse_list(Account, self._call("GET", "/rest/account/accountinfo"))
+
+    def create_account(self, account: str, role: Literal["admin", "user"],
+                       password: str) -> Account:
+        """A new administrator ("admin") or read-only account ("user") with its password."""
+        return self._parse(Account, self._call("POST", _path(
+            "/rest/account/create", account=account, role=role, password=password)))
+
+    def disable_account(self, account: str) -> Account:
+        """The account can no longer log in, and its sessions end at once."""
+        return self._parse(Account, self._call("POST", _path("/rest/account/disable",
+                                                             account=account)))
+
+    def enable_account(self, account: str) -> Account:
+        return self._parse(Account, self._call("POST", _path("/rest/account/enable",
+                                                             account=account)))
+
+    def delete_account(self, account: str) -> Account:
+        """Delete the account (the answer is the account as it was); its sessions end."""
+        return self._parse(Account, self._call("POST", _path("/rest/account/delete",
+                                                             account=account)))
 
     # The manual's reads
 
@@ -480,11 +506,14 @@ class SanosClient:
         what = (f"No answer from {self.base_url} within {self._timeout:g} s"
                 if isinstance(error, httpx.TimeoutException)
                 else f"The connection to {self.base_url} dropped ({reason})")
+        hint = (" A port that speaks HTTPS closes plain HTTP so: is it https://?"
+                if isinstance(error, httpx.RemoteProtocolError)
+                and self.base_url.startswith("http:") else "")
         if method == "POST":
             # The request may have reached the array: only a person can tell whether to repeat it.
             return ConnectionFailed(f"{what}; the change may or may not have been made: check the "
-                                    "array before repeating it.")
-        return ConnectionFailed(f"{what}{tried}.")
+                                    f"array before repeating it.{hint}")
+        return ConnectionFailed(f"{what}{tried}.{hint}")
 
     def _decode(self, response: httpx.Response) -> Any:
         if response.status_code != 200:

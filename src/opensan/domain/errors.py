@@ -1,8 +1,10 @@
 """Errors the array raises, each with its SANOS error code and HTTP status.
 
 The API layer turns a SanError into {"error": {"code", "message"}}; nothing below the API
-knows about HTTP beyond the status number carried here. docs/errors.md lists every code;
-a test keeps that table and ErrorCode in step.
+knows about HTTP beyond the status number carried here. HTTP_STATUS is the one table of each
+code's status: an error answers the status of its code, and the OpenAPI description says which
+codes (so statuses) each operation answers. docs/errors.md lists every code; a test keeps that
+table and this one in step.
 """
 
 from __future__ import annotations
@@ -57,13 +59,48 @@ class ErrorCode(IntEnum):
     NOT_SUPPORTED = 15000
     BACKEND_ERROR = 15001
     ACCOUNT_NOT_FOUND = 16000
+    ACCOUNT_NAME_TAKEN = 16001
+    LAST_ADMINISTRATOR = 16002
+    OWN_ACCOUNT = 16003
+    ACCOUNT_DISABLED = 16004
     INTERNAL_ERROR = 19999
+
+    @property
+    def http_status(self) -> int:
+        return HTTP_STATUS[self]
+
+
+_BY_STATUS: dict[int, tuple[ErrorCode, ...]] = {
+    400: (ErrorCode.INVALID_ARGUMENT, ErrorCode.UNKNOWN_PARAMETER, ErrorCode.CONFLICTING_PARAMETER,
+          ErrorCode.MISSING_PARAMETER, ErrorCode.INVALID_SNAPSHOT_NAME),
+    401: (ErrorCode.NOT_LOGGED_IN, ErrorCode.SESSION_EXPIRED, ErrorCode.WRONG_CREDENTIALS),
+    403: (ErrorCode.FORBIDDEN, ErrorCode.CSRF_REFUSED, ErrorCode.ACCOUNT_DISABLED),
+    404: (ErrorCode.NO_SUCH_PATH, ErrorCode.OBJECT_NOT_FOUND, ErrorCode.VOLUME_NOT_FOUND,
+          ErrorCode.POOL_NOT_FOUND, ErrorCode.DISK_NOT_FOUND, ErrorCode.TARGET_NOT_FOUND,
+          ErrorCode.LUN_NOT_MAPPED, ErrorCode.SNAPSHOT_NOT_FOUND, ErrorCode.ACCOUNT_NOT_FOUND),
+    405: (ErrorCode.METHOD_NOT_ALLOWED,),
+    408: (ErrorCode.REQUEST_TIMEOUT,),
+    409: (ErrorCode.STATE_CONFLICT, ErrorCode.VOLUME_NAME_TAKEN, ErrorCode.VOLUME_IN_USE,
+          ErrorCode.VOLUME_NOT_READY, ErrorCode.POOL_NAME_TAKEN, ErrorCode.POOL_NOT_EMPTY,
+          ErrorCode.DISK_IN_USE, ErrorCode.TARGET_IN_USE, ErrorCode.TARGET_LIMIT,
+          ErrorCode.LUN_IN_USE, ErrorCode.VOLUME_ALREADY_MAPPED, ErrorCode.NO_SNAPSHOT_SPACE,
+          ErrorCode.SNAPSHOT_LIMIT, ErrorCode.SNAPSHOT_SPACE_IN_USE,
+          ErrorCode.SNAPSHOT_NAME_TAKEN, ErrorCode.SNAPSHOT_IN_USE, ErrorCode.ACCOUNT_NAME_TAKEN,
+          ErrorCode.LAST_ADMINISTRATOR, ErrorCode.OWN_ACCOUNT),
+    413: (ErrorCode.BODY_TOO_LARGE,),
+    429: (ErrorCode.TOO_MANY_LOGINS,),
+    500: (ErrorCode.BACKEND_ERROR, ErrorCode.INTERNAL_ERROR),
+    501: (ErrorCode.NOT_SUPPORTED,),
+    503: (ErrorCode.SERVER_BUSY,),
+    507: (ErrorCode.INSUFFICIENT_CAPACITY,),
+}
+HTTP_STATUS: dict[ErrorCode, int] = {
+    code: status for status, codes in _BY_STATUS.items() for code in codes}
 
 
 class SanError(Exception):
-    """Base of every error the array reports to a client."""
+    """Base of every error the array reports to a client; it answers its code's status."""
 
-    http_status = 500
     code = ErrorCode.INTERNAL_ERROR
     # When set, the answer says (Retry-After) how many seconds to wait before trying again.
     retry_after_seconds: int | None = None
@@ -74,36 +111,34 @@ class SanError(Exception):
         if code is not None:
             self.code = code
 
+    @property
+    def http_status(self) -> int:
+        return self.code.http_status
+
 
 class InvalidArgument(SanError):
-    http_status = 400
     code = ErrorCode.INVALID_ARGUMENT
 
 
 class NotAuthenticated(SanError):
-    http_status = 401
     code = ErrorCode.NOT_LOGGED_IN
 
 
 class Forbidden(SanError):
-    http_status = 403
     code = ErrorCode.FORBIDDEN
 
 
 class NotFound(SanError):
-    http_status = 404
     code = ErrorCode.OBJECT_NOT_FOUND
 
 
 class Conflict(SanError):
     """The request clashes with the array's current state (taken, in use, not empty)."""
 
-    http_status = 409
     code = ErrorCode.STATE_CONFLICT
 
 
 class TooManyAttempts(SanError):
-    http_status = 429
     code = ErrorCode.TOO_MANY_LOGINS
 
     def __init__(self, message: str, retry_after_seconds: int) -> None:
@@ -114,7 +149,6 @@ class TooManyAttempts(SanError):
 class Busy(SanError):
     """The server is at a limit it keeps to stay responsive (e.g. password checks at once)."""
 
-    http_status = 503
     code = ErrorCode.SERVER_BUSY
 
     def __init__(self, message: str, retry_after_seconds: int) -> None:
@@ -123,19 +157,16 @@ class Busy(SanError):
 
 
 class InsufficientCapacity(SanError):
-    http_status = 507
     code = ErrorCode.INSUFFICIENT_CAPACITY
 
 
 class NotSupported(SanError):
     """The backend cannot do this (see StorageBackend.capabilities())."""
 
-    http_status = 501
     code = ErrorCode.NOT_SUPPORTED
 
 
 class BackendError(SanError):
-    http_status = 500
     code = ErrorCode.BACKEND_ERROR
 
 

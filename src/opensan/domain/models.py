@@ -396,6 +396,23 @@ class SystemInfo:
     uptime_seconds: int
 
 
+# The account named in the events the array makes by itself (its periodic checks, its start,
+# `opensan passwd`): no account may be given this name.
+SYSTEM_ACCOUNT = "system"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who makes a change: the account and the client address of the request, or the array
+    itself (SYSTEM). A login attempt has a client but no account yet."""
+
+    account: str | None
+    client: str | None
+
+
+SYSTEM = Actor(SYSTEM_ACCOUNT, None)
+
+
 @dataclass(frozen=True)
 class Event:
     id: int
@@ -403,6 +420,9 @@ class Event:
     level: EventLevel
     source: str
     message: str
+    # Who made the change (Actor); None in the events of releases that did not record it.
+    account: str | None = None
+    client: str | None = None
 
 
 @dataclass(frozen=True)
@@ -423,6 +443,8 @@ class Account:
     role: Role
     password_hash: str
     default_password: bool = False
+    # A disabled account cannot log in; its records of earlier releases read back enabled.
+    enabled: bool = True
 
 
 @dataclass(frozen=True)

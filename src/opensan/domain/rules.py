@@ -23,9 +23,14 @@ MAX_HOSTS_PER_MAPPING = 64
 MAX_METADATA_BYTES = 1024
 MAX_METADATA_WORD = 64
 MAX_NODES_PER_CONTROLLER = 32
-_IQN = re.compile(r"iqn\.\d{4}-\d{2}\.[a-z0-9][a-z0-9.-]*[a-z0-9](:[A-Za-z0-9.:_-]{1,200})?")
-_EUI = re.compile(r"eui\.[0-9A-Fa-f]{16}")
-_NAA = re.compile(r"naa\.(?:[0-9A-Fa-f]{16}|[0-9A-Fa-f]{32})")
+# Initiator names: iqn., eui. or naa. (RFC 3720), as regular expressions that read the same
+# in Python and in JSON Schema (the OpenAPI description's pattern of a host list).
+_INITIATOR = (r"iqn\.[0-9]{4}-[0-9]{2}\.[a-z0-9][a-z0-9.-]*[a-z0-9](?::[A-Za-z0-9.:_-]{1,200})?"
+              r"|eui\.[0-9A-Fa-f]{16}|naa\.(?:[0-9A-Fa-f]{16}|[0-9A-Fa-f]{32})")
+_HOST = re.compile(_INITIATOR)
+_MORE = f"{{0,{MAX_HOSTS_PER_MAPPING - 1}}}"
+# What check_hosts takes: 1-64 initiator names, or * (for every host), comma-separated.
+HOSTS_PATTERN = rf"^(?:\*(?:,\*){_MORE}|(?:{_INITIATOR})(?:,(?:{_INITIATOR})){_MORE})$"
 
 
 def check_name(name: str, what: str, code: ErrorCode = ErrorCode.INVALID_ARGUMENT) -> str:
@@ -83,7 +88,7 @@ def check_lun(lun: int) -> int:
 
 def check_host(host: str) -> str:
     """A host is an initiator name (iqn., eui. or naa.) or "*" for every host."""
-    if host == "*" or _IQN.fullmatch(host) or _EUI.fullmatch(host) or _NAA.fullmatch(host):
+    if host == "*" or _HOST.fullmatch(host):
         return host
     raise InvalidArgument(
         f"Invalid host {host[:80]!r}: give an initiator name such as "

@@ -1,5 +1,11 @@
 """Accounts, sessions and login throttling (api-contract.md, "Authentication").
 
+An administrator creates, disables, enables and deletes accounts, each an administrator or a
+read-only user. The array always keeps an enabled administrator: the last one cannot be
+disabled or deleted, nor can the account an administrator is logged in with (another
+administrator does that). A disabled or deleted account's sessions end in the same change; a
+disabled account's login, with the right password only, answers 403.
+
 Tokens are random and only their SHA-256 is stored. Accounts and sessions are records like any
 other, changed through the unit of work; a request checks its session in memory and only notes
 the time of its use, which the periodic tick writes back once it is a minute newer than the
@@ -18,7 +24,9 @@ import threading
 from collections import deque
 from dataclasses import dataclass, replace
 
+from opensan.domain import rules
 from opensan.domain.errors import (
+    Conflict,
     ErrorCode,
     Forbidden,
     InvalidArgument,
@@ -27,8 +35,17 @@ from opensan.domain.errors import (
     TooManyAttempts,
 )
 from opensan.domain.identity import Clock
-from opensan.domain.models import Account, EventLevel, RefreshToken, Role, Session
-from opensan.service.unit_of_work import UnitOfWork
+from opensan.domain.models import (
+    SYSTEM_ACCOUNT,
+    Account,
+    Actor,
+    ArrayState,
+    EventLevel,
+    RefreshToken,
+    Role,
+    Session,
+)
+from opensan.service.unit_of_work import Change, UnitOfWork, acting_as
 from opensan.store.base import Store
 
 DEFAULT_PASSWORD = "1234"
@@ -58,6 +75,44 @@ def password_matches(password: str, stored: str) -> bool:
 
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def check_password(password: str) -> str:
+    """Raises InvalidArgument for a password of the wrong length or with control characters."""
+    if not _PASSWORD.fullmatch(password):
+        raise InvalidArgument(
+            f"A password is {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters, "
+            "none of them a control character.")
+    return password
+
+
+def check_account_name(name: str) -> str:
+    """The names of objects (domain/rules.py), but the one events give the array itself."""
+    rules.check_name(name, "account")
+    if name.lower() == SYSTEM_ACCOUNT:
+        raise InvalidArgument(f"The account name {SYSTEM_ACCOUNT} is reserved: events name the "
+                              "array itself so.")
+    return name
+
+
+def parse_role(text: str) -> Role:
+    try:
+        return Role(text.lower())
+    except ValueError:
+        raise InvalidArgument(f"A role is {Role.ADMIN.value} (administrator) or "
+                              f"{Role.USER.value} (read-only), got {text[:40]!r}.") from None
+
+
+def _account_of(state: ArrayState, name: str) -> Account:
+    account = state.accounts.get(name)
+    if account is None:
+        raise NotFound(f"No account is named {name[:40]!r}.", ErrorCode.ACCOUNT_NOT_FOUND)
+    return account
+
+
+def _require_admin(by: Session, what: str) -> None:
+    if by.role is not Role.ADMIN:
+        raise Forbidden(f"Only an administrator can {what}.")
 
 
 @dataclass(frozen=True)
@@ -100,17 +155,24 @@ class Accounts:
         return self._uow.clock
 
     def ensure_defaults(self) -> None:
-        """A new array has QSAN's two accounts with QSAN's default password."""
-        if all(name in self._uow.state.accounts for name in DEFAULT_ACCOUNTS):
+        """A new array (no accounts at all) has QSAN's two accounts with QSAN's default
+        password; an array whose administrator deleted one does not get it back."""
+        if self._uow.state.accounts:
             return
         with self._uow.change() as change:
+            if change.state.accounts:  # the other controller made them meanwhile
+                return
             for name, role in DEFAULT_ACCOUNTS.items():
-                if name not in change.state.accounts:
-                    change.put(Account(name, role, hash_password(DEFAULT_PASSWORD),
-                                       default_password=True))
+                change.put(Account(name, role, hash_password(DEFAULT_PASSWORD),
+                                   default_password=True))
 
     def with_default_password(self) -> list[str]:
-        return sorted(a.name for a in self._uow.state.accounts.values() if a.default_password)
+        """The accounts that can log in with QSAN's default password (a disabled one cannot)."""
+        return sorted(a.name for a in self._uow.state.accounts.values()
+                      if a.default_password and a.enabled)
+
+    def all(self) -> list[Account]:
+        return sorted(self._uow.state.accounts.values(), key=lambda a: a.name)
 
     def expire_time(self, session: Session) -> int:
         return int(session.last_used_at + self.policy.session_idle_seconds)
@@ -122,7 +184,8 @@ class Accounts:
 
     def login(self, account_name: str, password: str, client: str) -> tuple[str, Session]:
         """A new session and its token. Raises TooManyAttempts while the account is locked for
-        this client, NotAuthenticated for a wrong account or password."""
+        this client, NotAuthenticated for a wrong account or password, Forbidden for a disabled
+        account (told only to who knows its password)."""
         token, session, _refresh = self._login(account_name, password, client, renewable=False)
         return token, session
 
@@ -135,16 +198,18 @@ class Accounts:
         return token, session, refresh
 
     def renew(self, refresh_token: str, client: str) -> tuple[str, Session]:
-        """A new session from a refresh token, which stays valid. Raises NotAuthenticated for
-        an unknown or expired one, or one whose account's password changed since."""
+        """A new session from a refresh token, which stays valid, with its account's role now.
+        Raises NotAuthenticated for an unknown or expired one, or one whose account's password
+        changed since or which was disabled or deleted."""
         stored = self._uow.state.refresh_tokens.get(token_hash(refresh_token))
         now = self._clock.now()
-        if stored is None or stored.expires_at <= now:
+        account = self._uow.state.accounts.get(stored.account) if stored else None
+        if stored is None or stored.expires_at <= now or account is None or not account.enabled:
             raise NotAuthenticated("The refresh token is unknown or expired; log in again.",
                                    ErrorCode.SESSION_EXPIRED)
         token = secrets.token_urlsafe(32)
-        session = Session(token_hash(token), stored.account, stored.role, now, now)
-        with self._uow.change() as change:
+        session = Session(token_hash(token), account.name, account.role, now, now)
+        with acting_as(Actor(account.name, client)), self._uow.change() as change:
             change.put(session)
             change.event(EventLevel.INFO, "Account",
                          f"Account {stored.account} renewed its session from {client}.")
@@ -160,11 +225,23 @@ class Accounts:
             raise NotAuthenticated("Wrong account or password.", ErrorCode.WRONG_CREDENTIALS)
         with self._lock:
             self._throttles.pop(attempt.key, None)
+        if not account.enabled:
+            with acting_as(Actor(account.name, client)):  # who knows its password
+                self._uow.record_event(EventLevel.INFO, "Account",
+                                       f"Login for account {account.name} from {client} "
+                                       "refused: the account is disabled.")
+            raise _disabled(account.name)
         token = secrets.token_urlsafe(32)
         refresh = secrets.token_urlsafe(32) if renewable else None
         now = self._clock.now()
         session = Session(token_hash(token), account.name, account.role, now, now)
-        with self._uow.change() as change:
+        with acting_as(Actor(account.name, client)), self._uow.change() as change:
+            # Disabled or deleted while the password was being checked: no session for it.
+            stored = change.state.accounts.get(account.name)
+            if stored is None:
+                raise NotAuthenticated("Wrong account or password.", ErrorCode.WRONG_CREDENTIALS)
+            if not stored.enabled:
+                raise _disabled(account.name)
             change.put(session)
             if refresh is not None:
                 change.put(RefreshToken(token_hash(refresh), account.name, account.role, now,
@@ -206,10 +283,9 @@ class Accounts:
                                   locked_for)
         return _Attempt(key, locks)
 
-    @staticmethod
-    def _shown(account_name: str) -> str:
+    def _shown(self, account_name: str) -> str:
         """Only known account names reach events: a mistyped name may be a password."""
-        return account_name if account_name in DEFAULT_ACCOUNTS else "(unknown)"
+        return account_name if account_name in self._uow.state.accounts else "(unknown)"
 
     def _prune_throttles(self, now: float) -> None:
         """Forget clients whose failures have aged out, so guessing names cannot fill memory."""
@@ -252,10 +328,14 @@ class Accounts:
         now = self._clock.now()
         # A shared store's sessions are both controllers' (refreshed before each request): a
         # login, logout or password change through one counts through the other.
-        session = self._uow.state.sessions.get(hashed)
-        if session is None:
+        state = self._uow.state
+        session = state.sessions.get(hashed)
+        account = state.accounts.get(session.account) if session is not None else None
+        if session is None or account is None:
             raise NotAuthenticated("The session is unknown or has ended; log in again.",
                                    ErrorCode.SESSION_EXPIRED)
+        if not account.enabled:  # its sessions end with the change; this is belt and braces
+            raise _disabled(account.name)
         with self._lock:
             if now - self._last_use(session) > self.policy.session_idle_seconds:
                 raise NotAuthenticated("The session expired; log in again.",
@@ -295,8 +375,7 @@ class Accounts:
     def set_password(self, account_name: str, new_password: str, by: Session) -> None:
         """Raises Forbidden (not an administrator), InvalidArgument (the password's form),
         NotFound (no such account)."""
-        if by.role is not Role.ADMIN:
-            raise Forbidden("Only an administrator can change passwords.")
+        _require_admin(by, "change passwords")
         # Its other sessions end, also when administrators change their own: the one asking
         # stays logged in.
         self.change_password(account_name, new_password, changed_by=by.account,
@@ -307,26 +386,105 @@ class Accounts:
         """Set a password (and record who did it); end_sessions logs the account out everywhere
         but in the session whose token hash is keep.
         Raises InvalidArgument (the password's form), NotFound (no such account)."""
-        if not _PASSWORD.fullmatch(new_password):
-            raise InvalidArgument(
-                f"A password is {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters, "
-                "none of them a control character.")
-        account = self._uow.state.accounts.get(account_name)
-        if account is None:
-            raise NotFound("No such account.", ErrorCode.ACCOUNT_NOT_FOUND)
-        updated = replace(account, password_hash=hash_password(new_password),
-                          default_password=False)
+        check_password(new_password)
+        _account_of(self._uow.state, account_name)
+        password_hash = hash_password(new_password)  # scrypt: before the change lock
         with self._uow.change() as change:
-            change.put(updated)
+            account = _account_of(change.state, account_name)
+            change.put(replace(account, password_hash=password_hash, default_password=False))
             if end_sessions:
-                for session in list(change.state.sessions.values()):
-                    if session.account == account_name and session.token_hash != keep:
-                        change.delete(session)
-                for refresh in list(change.state.refresh_tokens.values()):
-                    if refresh.account == account_name:
-                        change.delete(refresh)
+                _end_sessions(change, account_name, keep)
             change.event(EventLevel.INFO, "Account",
                          f"Password of account {account_name} changed by {changed_by}.")
+
+    def create(self, name: str, role: Role, password: str, by: Session) -> Account:
+        """A new account with its password. Raises Forbidden (not an administrator),
+        InvalidArgument (the name's or password's form), Conflict (the name is taken)."""
+        _require_admin(by, "create accounts")
+        check_account_name(name)
+        check_password(password)
+        password_hash = hash_password(password)
+        with self._uow.change() as change:
+            if name in change.state.accounts:
+                raise Conflict(f"An account named {name} already exists.",
+                               ErrorCode.ACCOUNT_NAME_TAKEN)
+            account = Account(name, role, password_hash)
+            change.put(account)
+            label = "administrator" if role is Role.ADMIN else "read-only"
+            change.event(EventLevel.INFO, "Account",
+                         f"Account {name} ({label}) created by {by.account}.")
+        return account
+
+    def disable(self, name: str, by: Session) -> Account:
+        """The account can no longer log in and its sessions end. Raises Forbidden (not an
+        administrator), NotFound, Conflict (the caller's own account, the last enabled
+        administrator). Disabling a disabled account changes nothing."""
+        _require_admin(by, "disable accounts")
+        with self._uow.change() as change:
+            account = _account_of(change.state, name)
+            if not account.enabled:
+                return account
+            _check_removable(change.state, account, by, "disable")
+            disabled = replace(account, enabled=False)
+            change.put(disabled)
+            _end_sessions(change, name)
+            change.event(EventLevel.INFO, "Account",
+                         f"Account {name} disabled by {by.account}; its sessions ended.")
+        return disabled
+
+    def enable(self, name: str, by: Session) -> Account:
+        """Raises Forbidden (not an administrator), NotFound. Enabling an enabled account
+        changes nothing."""
+        _require_admin(by, "enable accounts")
+        with self._uow.change() as change:
+            account = _account_of(change.state, name)
+            if account.enabled:
+                return account
+            enabled = replace(account, enabled=True)
+            change.put(enabled)
+            change.event(EventLevel.INFO, "Account", f"Account {name} enabled by {by.account}.")
+        return enabled
+
+    def delete(self, name: str, by: Session) -> Account:
+        """The account and its sessions go. Raises Forbidden (not an administrator), NotFound,
+        Conflict (the caller's own account, the last enabled administrator)."""
+        _require_admin(by, "delete accounts")
+        with self._uow.change() as change:
+            account = _account_of(change.state, name)
+            _check_removable(change.state, account, by, "delete")
+            _end_sessions(change, name)
+            change.delete(account)
+            change.event(EventLevel.INFO, "Account",
+                         f"Account {name} deleted by {by.account}; its sessions ended.")
+        return account
+
+
+def _disabled(name: str) -> Forbidden:
+    return Forbidden(f"Account {name} is disabled; an administrator can enable it.",
+                     ErrorCode.ACCOUNT_DISABLED)
+
+
+def _check_removable(state: ArrayState, account: Account, by: Session, verb: str) -> None:
+    """Raises Conflict where disabling or deleting the account would leave the array without
+    an administrator who can log in, or cut the caller off."""
+    if account.name == by.account:
+        raise Conflict(f"Account {account.name} is the one this session is logged in with; "
+                       f"log in as another administrator to {verb} it.", ErrorCode.OWN_ACCOUNT)
+    admins = [a for a in state.accounts.values() if a.role is Role.ADMIN and a.enabled]
+    if admins == [account]:
+        raise Conflict(f"Account {account.name} is the last enabled administrator; the array "
+                       "must keep one.", ErrorCode.LAST_ADMINISTRATOR)
+
+
+def _end_sessions(change: Change, account_name: str, keep: str | None = None) -> None:
+    """Log the account out everywhere but in the session whose token hash is keep; its refresh
+    tokens end too."""
+    for session in list(change.state.sessions.values()):
+        if session.account == account_name and session.token_hash != keep:
+            change.delete(session)
+    for refresh in list(change.state.refresh_tokens.values()):
+        if refresh.account == account_name:
+            change.delete(refresh)
 
 
 def set_password_offline(store: Store, account_name: str, new_password: str,

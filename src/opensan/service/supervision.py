@@ -19,11 +19,11 @@ from functools import partial
 from opensan.domain import views
 from opensan.domain.errors import SanError
 from opensan.domain.measured import DiskJoined, HardwareReadings
-from opensan.domain.models import DiskHealth, DiskStatus, EventLevel, PoolHealth
+from opensan.domain.models import SYSTEM, DiskHealth, DiskStatus, EventLevel, PoolHealth
 from opensan.domain.rules import GIB
 from opensan.service.accounts import Accounts
 from opensan.service.parts import Parts
-from opensan.service.unit_of_work import Change
+from opensan.service.unit_of_work import Change, acting_as
 from opensan.store.records import DISKS
 
 log = logging.getLogger("opensan")
@@ -91,7 +91,12 @@ class Supervision:
     # The tick
 
     def tick(self) -> None:
-        """Called every tick_seconds and after the clock moves."""
+        """Called every tick_seconds and after the clock moves: what it records, the array
+        saw by itself, also when a request's clock move made it tick."""
+        with acting_as(SYSTEM):
+            self._tick()
+
+    def _tick(self) -> None:
         parts = self._parts
         parts.uow.refresh()
         for level, source, message in parts.backend.poll():

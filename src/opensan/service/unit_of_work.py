@@ -10,6 +10,11 @@ What the storage cannot take back (deleting a volume's data) waits for the commi
 registers it with on_commit(), and it runs once the records say the object is gone. A kill
 before the commit leaves the object whole; one after it leaves only storage that no record
 names, which the backend removes at the next start (the records are the truth).
+
+Every event names who made its change (domain/models.py, Actor): the API sets the account and
+client address of each request with acting_as() around the call, and a change takes the actor
+of the thread (or task) that opens it into every event it writes. Whatever runs without one,
+the periodic tick above all, is the array itself (SYSTEM).
 """
 
 from __future__ import annotations
@@ -18,10 +23,11 @@ import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from opensan.domain.identity import Clock
-from opensan.domain.models import ArrayState, EventLevel
+from opensan.domain.models import SYSTEM, Actor, ArrayState, EventLevel
 from opensan.store.base import Store, StoreTransaction
 from opensan.store.records import (
     KINDS,
@@ -43,15 +49,35 @@ REFRESH_WAIT_SECONDS = 2.0
 AfterChange = Callable[["Change", bool], None]
 # Called when the state was reloaded with another controller's configuration changes.
 OnReload = Callable[[ArrayState], None]
+# Who the current request acts for; a context variable, so that each request (an asyncio task,
+# and the worker thread it hands its call to, which gets a copy of its context) has its own,
+# and a thread of the array's own starts with SYSTEM.
+_ACTOR: ContextVar[Actor] = ContextVar("opensan_actor", default=SYSTEM)
+
+
+def current_actor() -> Actor:
+    return _ACTOR.get()
+
+
+@contextmanager
+def acting_as(actor: Actor) -> Iterator[None]:
+    """The changes made inside the block are actor's: their events name it."""
+    token = _ACTOR.set(actor)
+    try:
+        yield
+    finally:
+        _ACTOR.reset(token)
 
 
 class Change:
     """The draft state and the store transaction of one change, written together."""
 
-    def __init__(self, tx: StoreTransaction, draft: ArrayState, now: float) -> None:
+    def __init__(self, tx: StoreTransaction, draft: ArrayState, now: float,
+                 actor: Actor = SYSTEM) -> None:
         self.tx = tx
         self.state = draft
         self.now = now
+        self.actor = actor
         self.touched: set[str] = set()  # the record kinds (and "meta") written
         self.commit_actions: list[Callable[[], None]] = []
 
@@ -87,7 +113,7 @@ class Change:
         self.touched.add("meta")
 
     def event(self, level: EventLevel, source: str, message: str) -> None:
-        self.tx.add_event(self.now, level, source, message)
+        self.tx.add_event(self.now, level, source, message, self.actor)
 
     def on_commit(self, action: Callable[[], None]) -> None:
         """Run action (a step the storage cannot undo) once this change has committed."""
@@ -153,7 +179,7 @@ class UnitOfWork:
             try:
                 with self.store.transaction() as tx:
                     self._catch_up()  # a shared store's transaction starts from the records now
-                    change = Change(tx, self.state.copy(), self.clock.now())
+                    change = Change(tx, self.state.copy(), self.clock.now(), current_actor())
                     yield change
                 committed = True
                 self.state = change.state

@@ -11,7 +11,10 @@ Keys: "<kind>/<key>" for each record (store/records.py: "disk/<id>", ..., "mappi
 id>/<lun>", "account/<name>", "session/<token hash>"), "meta/<key>", "issued/<id>",
 "event/<12-digit id>", two counters: "version" (bumped by every change of the records) and
 "events" (the newest event ID; IDs are contiguous, so a page is found by arithmetic), and
-"schema", the layout version (LAYOUT_VERSION; an object of a later release is refused).
+"schema", the layout version (LAYOUT_VERSION; an object of a later release is refused). An
+event is the JSON list [time, level, source, message, account, client]; layout 1 (0.1.0 wrote
+no "schema" key) had only the first four, and an object of layout 1 is marked 2 when opened,
+so that a release that reads only four refuses it rather than fail on its new events.
 Each server keeps a copy of every record but the events and re-reads it when "version" moved;
 `generation` counts those re-reads, so the service knows when to reload its state. A commit that
 changed records notifies the object's watchers (RADOS watch/notify), so the other controller
@@ -33,7 +36,7 @@ from typing import Any
 import rados
 
 from opensan.domain.errors import BackendError, Conflict, ErrorCode, InvalidArgument
-from opensan.domain.models import ArrayState, Event, EventLevel, EventPage
+from opensan.domain.models import Actor, ArrayState, Event, EventLevel, EventPage
 from opensan.store.base import STORE_META
 from opensan.store.codec import decode, encode
 from opensan.store.records import KINDS, Key, RecordKind, key_text
@@ -42,7 +45,7 @@ log = logging.getLogger("opensan.store")
 
 RECORD_PREFIXES = ("meta/", "issued/", *(f"{kind.name}/" for kind in KINDS))
 # The layout of the records object, in its "schema" key (0.1.0 wrote none: layout 1).
-LAYOUT_VERSION = 1
+LAYOUT_VERSION = 2
 LOCK_NAME = "opensan-change"
 # How long a change may hold the lock before the other controller may take it over.
 LOCK_LEASE_SECONDS = 15.0
@@ -92,9 +95,11 @@ class RadosTransaction:
         value = self._get(f"meta/{key}")
         return default if value is None else json.loads(value)
 
-    def add_event(self, time: float, level: EventLevel, source: str, message: str) -> int:
+    def add_event(self, time: float, level: EventLevel, source: str, message: str,
+                  actor: Actor) -> int:
         self.events += 1
-        self.writes[_event_key(self.events)] = json.dumps([time, level.value, source, message])
+        self.writes[_event_key(self.events)] = json.dumps(
+            [time, level.value, source, message, actor.account, actor.client])
         return self.events
 
     def was_issued(self, object_id: int) -> bool:
@@ -158,6 +163,10 @@ class RadosStore:
             raise InvalidArgument(
                 f"The records object {self._object} was written by a later OpenSAN release "
                 f"(layout {layout}; this one reads up to {LAYOUT_VERSION}).")
+        if layout < LAYOUT_VERSION:  # what it holds reads as it is; new events are longer
+            with _cluster_errors(), rados.WriteOpCtx() as op:
+                self._ioctx.set_omap(op, ("schema",), (str(LAYOUT_VERSION).encode(),))
+                self._ioctx.operate_write_op(op, self._object)
 
     def close(self) -> None:
         for notify in self._notifies:
@@ -312,6 +321,7 @@ class RadosStore:
         for event_id in ids:
             value = values.get(_event_key(event_id))
             if value is not None:
-                time_, level, source, message = json.loads(value)
-                events.append(Event(event_id, time_, EventLevel(level), source, message))
+                # Layout 1's events have no account and client.
+                time_, level, source, message, *actor = json.loads(value)
+                events.append(Event(event_id, time_, EventLevel(level), source, message, *actor))
         return tuple(events)

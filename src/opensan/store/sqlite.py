@@ -8,6 +8,7 @@ from, so they are contiguous and a page is found by arithmetic on the ID instead
 
 The file carries its schema version (meta "schema"). Opening a file of an earlier release
 migrates it in one transaction, step by step (MIGRATIONS); a file of a later release is refused.
+Schema 3 gave events the account and client address that made them (NULL in older events).
 """
 
 from __future__ import annotations
@@ -22,12 +23,20 @@ from pathlib import Path
 from typing import Any
 
 from opensan.domain.errors import InvalidArgument
-from opensan.domain.models import ArrayState, Event, EventLevel, EventPage, Role, Session
+from opensan.domain.models import (
+    Actor,
+    ArrayState,
+    Event,
+    EventLevel,
+    EventPage,
+    Role,
+    Session,
+)
 from opensan.store.base import STORE_META
 from opensan.store.codec import decode, encode
 from opensan.store.records import KINDS, Key, RecordKind, key_text, kind_named
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 DATABASE_NAME = "opensan.db"  # the store's file inside a state dir
 _TABLES = (
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
@@ -35,8 +44,9 @@ _TABLES = (
     "PRIMARY KEY (kind, key)) WITHOUT ROWID",
     "CREATE TABLE issued_ids (id INTEGER PRIMARY KEY)",
     "CREATE TABLE events (id INTEGER PRIMARY KEY, time REAL NOT NULL, level TEXT NOT NULL, "
-    "source TEXT NOT NULL, message TEXT NOT NULL)",
+    "source TEXT NOT NULL, message TEXT NOT NULL, account TEXT, client TEXT)",
 )
+_EVENT_COLUMNS = "id, time, level, source, message, account, client"
 
 
 def _from_schema_1(db: sqlite3.Connection) -> None:
@@ -58,8 +68,15 @@ def _from_schema_1(db: sqlite3.Connection) -> None:
         db.execute(f"DROP TABLE {table}")
 
 
+def _from_schema_2(db: sqlite3.Connection) -> None:
+    """Schema 3 records who made each event; the events before it keep NULL there."""
+    db.execute("ALTER TABLE events ADD COLUMN account TEXT")
+    db.execute("ALTER TABLE events ADD COLUMN client TEXT")
+
+
 # MIGRATIONS[n] takes a file from schema n to n + 1.
-MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _from_schema_1}
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _from_schema_1,
+                                                                2: _from_schema_2}
 
 
 class Transaction:
@@ -85,10 +102,12 @@ class Transaction:
         row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return default if row is None else json.loads(row[0])
 
-    def add_event(self, time: float, level: EventLevel, source: str, message: str) -> int:
+    def add_event(self, time: float, level: EventLevel, source: str, message: str,
+                  actor: Actor) -> int:
         cursor = self._db.execute(
-            "INSERT INTO events (time, level, source, message) VALUES (?, ?, ?, ?)",
-            (time, level.value, source, message),
+            "INSERT INTO events (time, level, source, message, account, client) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (time, level.value, source, message, actor.account, actor.client),
         )
         assert cursor.lastrowid is not None
         return cursor.lastrowid
@@ -208,8 +227,7 @@ class SqliteStore:
             (total,) = self._reader.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()
             newest = total - (page - 1) * page_size
             rows = self._reader.execute(
-                "SELECT id, time, level, source, message FROM events "
-                "WHERE id <= ? AND id > ? ORDER BY id DESC",
+                f"SELECT {_EVENT_COLUMNS} FROM events WHERE id <= ? AND id > ? ORDER BY id DESC",
                 (newest, newest - page_size),
             ).fetchall()
         return EventPage(page=page, page_size=page_size, total=int(total), events=_events(rows))
@@ -217,11 +235,12 @@ class SqliteStore:
     def event_range(self, first_id: int, last_id: int) -> tuple[Event, ...]:
         with self._read_lock:
             rows = self._reader.execute(
-                "SELECT id, time, level, source, message FROM events "
-                "WHERE id BETWEEN ? AND ? ORDER BY id", (first_id, last_id)).fetchall()
+                f"SELECT {_EVENT_COLUMNS} FROM events WHERE id BETWEEN ? AND ? ORDER BY id",
+                (first_id, last_id)).fetchall()
         return _events(rows)
 
 
-def _events(rows: list[tuple[int, float, str, str, str]]) -> tuple[Event, ...]:
-    """Events from rows of (id, time, level, source, message)."""
-    return tuple(Event(i, t, EventLevel(lv), s, m) for (i, t, lv, s, m) in rows)
+def _events(rows: list[tuple[int, float, str, str, str, str | None, str | None]]
+            ) -> tuple[Event, ...]:
+    """Events from rows of _EVENT_COLUMNS."""
+    return tuple(Event(i, t, EventLevel(lv), s, m, a, c) for (i, t, lv, s, m, a, c) in rows)

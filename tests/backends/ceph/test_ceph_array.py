@@ -78,7 +78,7 @@ def ceph_array(tmp_path: Path) -> Iterator[CephArray]:
         with served(settings[0]) as first, served(settings[1]) as second:
             controllers = []
             for number, server in enumerate((first, second), start=1):
-                http = httpx.Client(base_url=server.url, timeout=60)
+                http = server.client(timeout=60)
                 controllers.append(Controller(number, server, host.portals[number - 1], http,
                                               Api(http).login("admin", LINUX_PASSWORD)))
             try:
@@ -356,7 +356,7 @@ def test_a_controller_killed_mid_change_loses_nothing_and_leaves_nothing(
                                         f"name/two-{round_number}/sizegb/1")
         ceph_array.one.server.start()
         ceph_array.one.http.close()
-        ceph_array.one.http = httpx.Client(base_url=ceph_array.one.server.url, timeout=60)
+        ceph_array.one.http = ceph_array.one.server.client(timeout=60)
         ceph_array.one.admin = Api(ceph_array.one.http).login("admin", LINUX_PASSWORD)
         volumes = ceph_array.one.admin.ok("GET", "/rest/storage/volumeinfo")
         images = subprocess.run(["rbd", "-c", conf, "ls", ceph_pool], capture_output=True,
@@ -449,7 +449,7 @@ def test_configured_pools_that_exist_are_taken_over(tmp_path: Path) -> None:
              str(host.configs[0]), "--port", "1"], capture_output=True, text=True, timeout=60)
         assert refused.returncode == 2 and "erasure-coded" in refused.stderr, refused.stderr
         allow("rep", "new")
-        with served(settings) as server, httpx.Client(base_url=server.url, timeout=60) as http:
+        with served(settings) as server, server.client(timeout=60) as http:
             api = Api(http).login("admin", LINUX_PASSWORD)
             pools = {p["name"]: p for p in api.ok("GET", "/rest/storage/poolinfo")}
             assert {name: p["raidLevel"] for name, p in pools.items()} == {"rep": "Replica 2"}

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import signal
+import ssl
+import stat
 import subprocess
 import sys
 import time
@@ -25,10 +27,13 @@ from conftest import (
     served,
     set_passwords,
 )
+from cryptography import x509
 from support import free_port, linux_host
 
+import opensan.tls as tls
 from opensan.backends.linux import btrfs
 from opensan.config import Settings
+from opensan.tls import KEY_FILE
 
 pytestmark = pytest.mark.linux
 HOST_A = "iqn.1994-05.com.redhat:host-a"
@@ -48,7 +53,7 @@ class LinuxArray:
         self.http.close()
         self.server.stop()
         self.server.start()
-        self.http = httpx.Client(base_url=self.server.url, timeout=60)
+        self.http = self.server.client(timeout=60)
         self.admin = Api(self.http).login("admin", LINUX_PASSWORD)
 
     def qemu_io(self, iqn: str, lun: int, command: str, initiator: str = HOST_A,
@@ -78,7 +83,7 @@ def linux_array(tmp_path: Path) -> Iterator[LinuxArray]:
                             backend_config=host.config)
         set_passwords(settings)
         with served(settings) as server:
-            http = httpx.Client(base_url=server.url, timeout=60)
+            http = server.client(timeout=60)
             array = LinuxArray(server, host.portal, host.control_port, host.data_dir, http,
                                Api(http).login("admin", LINUX_PASSWORD))
             try:
@@ -221,6 +226,21 @@ def test_lun_comes_back_after_tgtd_dies_and_state_after_a_restart(linux_array: L
     linux_array.restart()
     assert configuration(linux_array.admin) == before
     assert pattern_ok(linux_array.qemu_io(iqn, 0, "read -P 0x5a 0 2M"))
+
+
+def test_the_array_serves_https_with_the_certificate_it_made_at_its_first_start(
+        linux_array: LinuxArray) -> None:
+    """A real array serves HTTPS by default; its certificate stays across restarts."""
+    server = linux_array.server
+    assert server.url.startswith("https://")
+    assert stat.S_IMODE((server.state_dir / KEY_FILE).stat().st_mode) == 0o600
+    presented = ssl.get_server_certificate(("127.0.0.1", server.port))
+    served = tls.fingerprint(x509.load_pem_x509_certificate(presented.encode()))
+    assert linux_array.admin.ok("GET", "/rest/dashboard/systeminfo")["tlsFingerprint"] == served
+    assert f"SHA-256 fingerprint {served}" in server.log_path.read_text()
+    linux_array.restart()
+    assert linux_array.admin.ok("GET", "/rest/dashboard/systeminfo")["tlsFingerprint"] == served
+    assert f"SHA-256 fingerprint {served}" in server.log_path.read_text()
 
 
 def test_default_passwords_are_refused(tmp_path: Path) -> None:

@@ -7,7 +7,8 @@ from opensan.api.schemas import HardwareMonitorOut, SystemOut
 
 
 async def system_info(call: Call) -> SystemOut:
-    return SystemOut.from_domain(call.service.system.info())
+    return SystemOut.from_domain(call.service.system.info(),
+                                 tls_fingerprint=call.request.app.state.tls_fingerprint)
 
 
 async def hardware_monitor(call: Call) -> HardwareMonitorOut:
@@ -16,7 +17,8 @@ async def hardware_monitor(call: Call) -> HardwareMonitorOut:
 
 
 ENDPOINTS = [
-    Endpoint("GET", "/rest/dashboard/systeminfo", "Show system information.", system_info),
+    Endpoint("GET", "/rest/dashboard/systeminfo", "Show system information.", system_info,
+             response=SystemOut),
     Endpoint("GET", "/rest/dashboard/hwmonitor", "Show hardware monitoring information.",
-             hardware_monitor),
+             hardware_monitor, response=HardwareMonitorOut),
 ]

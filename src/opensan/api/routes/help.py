@@ -19,4 +19,5 @@ async def show_help(call: Call) -> bytes:
     return HELP_LIST.dump_json(items, by_alias=True)
 
 
-ENDPOINTS = [Endpoint("GET", "/rest/", "Show all APIs.", show_help, access=Access.PUBLIC)]
+ENDPOINTS = [Endpoint("GET", "/rest/", "Show all APIs.", show_help, access=Access.PUBLIC,
+                      response=list[HelpItem])]

@@ -25,5 +25,6 @@ ENDPOINTS = [
     Endpoint("GET", "/rest/log/list", "Show system event logs, page 1 = newest.", list_events,
              params=(Param("page", Kind.NUMBER, "Event log page number, from 1",
                            placeholder="page_num", positional=True,
-                           schema={"minimum": 1, "maximum": MAX_PAGE}),)),
+                           schema={"minimum": 1, "maximum": MAX_PAGE}),),
+             response=EventPageOut),
 ]

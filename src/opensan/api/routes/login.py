@@ -9,6 +9,7 @@ from opensan.api.auth import CSRF_COOKIE, SESSION_COOKIE, csrf_token
 from opensan.api.endpoint import Access, Call, Endpoint, Kind, Param
 from opensan.api.limits import LoginGate
 from opensan.api.schemas import EmptyOut, LoginOut
+from opensan.domain.errors import ErrorCode
 from opensan.service.accounts import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 
 # The password rule of service/accounts.py, as JSON Schema says it (a JSON string cannot hold
@@ -25,7 +26,7 @@ async def login(call: Call) -> Response:
             call.service.accounts.login, call.params["account"], call.params["password"],
             call.client)
     body = LoginOut(access_token=token, expire_time=call.service.accounts.expire_time(session),
-                    account=session.account, role=session.role.value)
+                    account=session.account, role=session.role)
     response = Response(body.model_dump_json(by_alias=True), media_type="application/json")
     secure = call.request.url.scheme == "https"
     max_age = int(call.service.accounts.policy.session_idle_seconds)
@@ -59,18 +60,20 @@ ENDPOINTS = [
         login,
         params=(Param("account", Kind.TEXT, "Login account", placeholder="username"),
                 Param("password", Kind.TEXT, "Login password", secret=True)),
-        access=Access.PUBLIC,
+        access=Access.PUBLIC, response=LoginOut,
+        errors=(ErrorCode.WRONG_CREDENTIALS, ErrorCode.TOO_MANY_LOGINS, ErrorCode.ACCOUNT_DISABLED),
     ),
     Endpoint("POST", "/rest/logout", "End this session; its token stops working.", logout,
-             extension=True),
+             extension=True, response=EmptyOut),
     Endpoint(
         "POST", "/rest/account/setpassword",
         "Set an account's password; other sessions of that account end.", set_password,
-        params=(Param("account", Kind.TEXT, "Account name", placeholder="username"),
+        params=(Param("account", Kind.TEXT, "Account name", placeholder="username",
+                      errors=(ErrorCode.ACCOUNT_NOT_FOUND,)),
                 Param("password", Kind.TEXT,
                       "New password (4-64 characters, no control characters)",
                       schema=PASSWORD_SCHEMA,
                       placeholder="new_password", secret=True)),
-        access=Access.ADMIN, extension=True,
+        access=Access.ADMIN, extension=True, response=EmptyOut,
     ),
 ]

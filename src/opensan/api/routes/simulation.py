@@ -7,16 +7,17 @@ from __future__ import annotations
 
 from fastapi.concurrency import run_in_threadpool
 
-from opensan.api.endpoint import Access, Call, Endpoint, Kind, Param, choice_pattern
-from opensan.api.routes.storage import SIZE_GB, VDID
+from opensan.api.endpoint import Access, Call, Endpoint, Kind, Param
+from opensan.api.routes.storage import SIZE_GB, STORAGE_CHANGE, VDID
 from opensan.api.schemas import ClockOut, DiskOut, EmptyOut, VolumeOut, iso_time
-from opensan.domain.errors import InvalidArgument
+from opensan.domain.errors import ErrorCode
 from opensan.domain.models import SensorStatus
 from opensan.domain.traits import Capability
 from opensan.service.simulation import MAX_CLOCK_STEP_SECONDS, MAX_LATENCY_MS
 
-DISK_ID = Param("diskid", Kind.ID, "Disk ID", placeholder="disk_id")
-SENSOR_WORDS = tuple(status.value.lower() for status in SensorStatus)
+DISK_ID = Param("diskid", Kind.ID, "Disk ID", placeholder="disk_id",
+                errors=(ErrorCode.DISK_NOT_FOUND,))
+SENSOR_STATUSES = {status.value.lower(): status for status in SensorStatus}
 
 
 async def fail_disk(call: Call) -> DiskOut:
@@ -30,12 +31,8 @@ async def replace_disk(call: Call) -> DiskOut:
 
 
 async def set_sensor(call: Call) -> EmptyOut:
-    statuses = dict(zip(SENSOR_WORDS, SensorStatus, strict=True))
-    try:
-        status = statuses[call.params["status"].lower()]
-    except KeyError:
-        raise InvalidArgument("Sensor status must be good, warning or failed.") from None
-    await run_in_threadpool(call.service.simulation.set_sensor_status, call.params["sensor"], status)
+    await run_in_threadpool(call.service.simulation.set_sensor_status, call.params["sensor"],
+                            SENSOR_STATUSES[call.params["status"]])
     return EmptyOut()
 
 
@@ -60,22 +57,24 @@ def endpoints(capabilities: frozenset[Capability]) -> list[Endpoint]:
     if Capability.FAULT_INJECTION in capabilities:
         found += [
             Endpoint("POST", "/rest/sim/faildisk", "Make a disk fail; a spare starts rebuilding.",
-                     fail_disk, params=(DISK_ID,), access=Access.ADMIN, extension=True),
+                     fail_disk, params=(DISK_ID,), access=Access.ADMIN, extension=True,
+                     response=DiskOut, errors=(ErrorCode.DISK_IN_USE, *STORAGE_CHANGE)),
             Endpoint("POST", "/rest/sim/replacedisk",
                      "Swap a failed disk for a new one in the same slot.", replace_disk,
-                     params=(DISK_ID,), access=Access.ADMIN, extension=True),
+                     params=(DISK_ID,), access=Access.ADMIN, extension=True, response=DiskOut,
+                     errors=(ErrorCode.DISK_IN_USE, *STORAGE_CHANGE)),
             Endpoint("POST", "/rest/sim/sensor", "Force a sensor's status (good clears it).",
                      set_sensor,
                      params=(Param("sensor", Kind.TEXT, "Sensor ID from hwmonitor",
-                                   placeholder="sensor_id"),
+                                   placeholder="sensor_id", errors=(ErrorCode.OBJECT_NOT_FOUND,)),
                              Param("status", Kind.TEXT, "good, warning or failed",
                                    placeholder="good|warning|failed",
-                                   schema={"pattern": choice_pattern(*SENSOR_WORDS)})),
-                     access=Access.ADMIN, extension=True),
+                                   choices=tuple(SENSOR_STATUSES))),
+                     access=Access.ADMIN, extension=True, response=EmptyOut),
             Endpoint("POST", "/rest/sim/latency", "Make every change take this long.",
                      set_latency, params=(Param("ms", Kind.NUMBER, "Milliseconds, 0-600000",
                                                  schema={"maximum": MAX_LATENCY_MS}),),
-                     access=Access.ADMIN, extension=True),
+                     access=Access.ADMIN, extension=True, response=EmptyOut),
         ]
     if Capability.SIMULATED_CLOCK in capabilities:
         found.append(Endpoint(
@@ -83,11 +82,12 @@ def endpoints(capabilities: frozenset[Capability]) -> list[Endpoint]:
             advance_clock, params=(Param("seconds", Kind.NUMBER, "Seconds to advance",
                                           schema={"minimum": 1,
                                                   "maximum": MAX_CLOCK_STEP_SECONDS}),),
-            access=Access.ADMIN, extension=True))
+            access=Access.ADMIN, extension=True, response=ClockOut))
     if Capability.HOST_WRITE_SIMULATION in capabilities:
         found.append(Endpoint(
             "POST", "/rest/sim/hostwrite",
             "Pretend hosts wrote to a volume: thin volumes and snapshots grow.", host_write,
             params=(VDID, Param("sizegb", Kind.NUMBER, "GiB written", schema=SIZE_GB.schema)),
-            access=Access.ADMIN, extension=True))
+            access=Access.ADMIN, extension=True, response=VolumeOut,
+            errors=(ErrorCode.VOLUME_NOT_READY, *STORAGE_CHANGE)))
     return found

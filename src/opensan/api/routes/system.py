@@ -22,6 +22,7 @@ from opensan.api.endpoint import Access, Call, Endpoint
 from opensan.api.routes import dashboard, storage
 from opensan.api.schemas import EventOut, SystemOut, iso_time
 from opensan.api.support import Member, member, recent_log, zip_stream
+from opensan.domain.errors import ErrorCode
 
 ZIP = "application/zip"
 _EVENT = TypeAdapter(EventOut)
@@ -71,8 +72,8 @@ def _event_lines(call: Call, last_id: int) -> Iterator[bytes]:
     block: list[bytes] = []
     for e in call.service.system.events_up_to(last_id):
         block.append(_EVENT.dump_json(EventOut.model_construct(
-            id=e.id, time=iso_time(e.time), level=e.level.value, source=e.source,
-            message=e.message), by_alias=True))
+            id=e.id, time=iso_time(e.time), level=e.level, source=e.source,
+            message=e.message, account=e.account, client=e.client), by_alias=True))
         if len(block) == 4096:
             yield b"\n".join(block) + b"\n"
             block = []
@@ -127,5 +128,6 @@ ENDPOINTS = [
     Endpoint("GET", "/rest/system/servicepackage",
              "Download the service package for technical support: a zip of the array's "
              "information, the whole event log, the server's log and configuration.",
-             service_package, access=Access.ADMIN, extension=True, media_type=ZIP),
+             service_package, access=Access.ADMIN, extension=True, media_type=ZIP,
+             errors=(ErrorCode.STATE_CONFLICT,)),  # it records an event first
 ]

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from opensan.api.endpoint import Endpoint
 from opensan.api.xevo import account, auth, backup, nas, storage, system, transfer
+from opensan.api.xevo.openapi import operation
+
+__all__ = ["ENDPOINTS", "operation"]
 
 ENDPOINTS: list[Endpoint] = [*auth.ENDPOINTS, *system.ENDPOINTS, *storage.ENDPOINTS,
                               *backup.ENDPOINTS, *transfer.ENDPOINTS, *account.ENDPOINTS,

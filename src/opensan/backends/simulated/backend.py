@@ -136,4 +136,4 @@ def create(options: dict[str, Any]) -> StorageBackend:
     )
 
 
-SPEC = BackendSpec(create=create, uses_default_profile=True)
+SPEC = BackendSpec(create=create, uses_default_profile=True, https_by_default=False)
