@@ -54,6 +54,10 @@ class Settings(BaseSettings):
     trusted_proxies: tuple[str, ...] = Field(
         default=(), description="Addresses whose X-Forwarded-For is believed")
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    # A bearer token that may read /metrics without a session (a Prometheus scrape job); no
+    # option, so that it never shows in a process list (docs/monitoring.md).
+    metrics_token: str | None = Field(default=None, min_length=16, max_length=256,
+                                      pattern=r"^[\x21-\x7e]+$")
     # HTTPS (opensan/tls.py): unset, the backend decides (a real array serves HTTPS, the virtual
     # array plain HTTP); over HTTPS the certificate given, else the array's own in the state dir.
     tls: bool | None = Field(default=None, description="HTTPS (true) or plain HTTP (false)")

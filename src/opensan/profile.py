@@ -35,6 +35,12 @@ class PoolProfile(_Section):
     global_spares: int = Field(default=0, ge=0)
 
 
+class WorkloadProfile(_Section):
+    iops: int = Field(ge=0, description="Average IOPS the volume's hosts ask for")
+    read_percent: int = Field(default=70, ge=0, le=100)
+    block_kb: int = Field(default=8, ge=1)
+
+
 class VolumeProfile(_Section):
     name: str
     pool: str
@@ -43,6 +49,8 @@ class VolumeProfile(_Section):
     snapshot_space_gb: int = Field(default=0, ge=0)
     snapshots: list[str] = []
     written_gb: int = Field(default=0, ge=0, description="Simulated host writes after creation")
+    workload: WorkloadProfile | None = Field(default=None, description="The hosts' I/O on the "
+                                             "virtual array (default: drawn from the seed)")
 
 
 class MappingProfile(_Section):
@@ -112,6 +120,10 @@ class Profile(_Section):
             simulated_io = Capability.HOST_WRITE_SIMULATION in service.traits.capabilities
             if volume.written_gb and simulated_io:
                 service.simulation.host_write(view.volume.id, volume.written_gb)
+            if volume.workload and simulated_io:
+                service.simulation.set_workload(view.volume.id, volume.workload.iops,
+                                                volume.workload.read_percent,
+                                                volume.workload.block_kb)
         controllers = service.system.controller_count()
         targets: dict[tuple[int, int], int] = {}
         for controller in range(1, controllers + 1):

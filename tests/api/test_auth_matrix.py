@@ -274,7 +274,8 @@ class ArrayIds:
             "diskid": str(self.free_disks[0]), "controller": "1", "node": str(self.free_node),
             "status": "warning", "ms": "0", "seconds": "1",
             "permission": "ro", "host": "iqn.1994-05.com.redhat:host1", "raidlevel": "5",
-            "provision": NEW_POOL_TYPE, "force": "no",
+            "provision": NEW_POOL_TYPE, "force": "no", "window": "60", "iops": "500",
+            "readpercent": "70", "blockkb": "8",
         }
         if self.sensor is not None:
             values["sensor"] = self.sensor

@@ -101,6 +101,11 @@ def expected_status(endpoint: Endpoint, name: str, label: str) -> frozenset[int]
         "controller": {"zero": bad, "unknown-small-id": bad, "unknown-id": bad},
         # Node 0 exists on controller 1: a conflict, not bad input.
         "node": {"zero": None, "unknown-small-id": bad, "unknown-id": bad},
+        "window": {"zero": bad, "unknown-small-id": bad, "unknown-id": bad},  # 1-300
+        # A workload: 0-1,000,000 IOPS, 0-100% reads, 1-1024 KiB blocks.
+        "iops": {"zero": None, "unknown-small-id": None, "unknown-id": bad},
+        "readpercent": {"zero": None, "unknown-small-id": bad, "unknown-id": bad},
+        "blockkb": {"zero": bad, "unknown-small-id": None, "unknown-id": bad},
         "sizegb": {"zero": None if action == "snapspace" else bad,
                    # 999 GiB is a valid size everywhere; for extendvolume it shrinks the
                    # volume, which is a rule, not the form of the value.

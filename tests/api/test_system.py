@@ -156,9 +156,9 @@ def test_servicepackage_configuration_is_the_servers(harness: Harness, admin: Ap
     assert set(configuration) == {"settings", "backendOptions", "backendConfig"}
     system = admin.ok("GET", "/rest/dashboard/systeminfo")
     assert configuration["backendOptions"]["backend"] in ("simulated", "linux", "ceph")
-    if harness.array is not None:  # every setting; the one named like a secret removed
+    if harness.array is not None:  # every setting; those named like a secret removed
         assert configuration["settings"] == {**harness.array.settings.model_dump(mode="json"),
-                                             "tls_key": REMOVED}
+                                             "tls_key": REMOVED, "metrics_token": REMOVED}
     if configuration["backendOptions"]["backend"] != "simulated":
         assert configuration["backendConfig"]["model_name"] == system["modelName"]
 

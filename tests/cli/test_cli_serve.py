@@ -171,7 +171,8 @@ def test_a_server_configured_by_variables_serves_there(tmp_path: Path) -> None:
     finally:
         server.terminate()
         _, log = server.communicate(timeout=30)
-    assert f"state in {state}, API on http://127.0.0.1:{port}/rest/" in log
+    assert f"state in {state}, API on http://127.0.0.1:{port}/rest/ (console: " \
+        f"http://127.0.0.1:{port}/," in log
 
 
 def test_version() -> None:

@@ -73,6 +73,14 @@ PAIRS: dict[type[Wire], type[SanosObject]] = {
     schemas.MappingOut: models.LunMapping,
     schemas.AvailableLunsOut: models.TargetLuns,
     schemas.ClockOut: models.ArrayClock,
+    schemas.IoRatesOut: models.IoRates,
+    schemas.FiguresOut: models.PerformanceFigures,
+    schemas.ArrayPerformanceOut: models.ArrayPerformance,
+    schemas.PoolPerformanceOut: models.PoolPerformance,
+    schemas.VolumePerformanceOut: models.VolumePerformance,
+    schemas.DiskPerformanceOut: models.DiskPerformance,
+    schemas.PortPerformanceOut: models.PortPerformance,
+    schemas.WorkloadOut: models.VolumeWorkload,
 }
 SERVER_MODEL_OF = {sdk: server for server, sdk in PAIRS.items()}
 
@@ -565,4 +573,4 @@ def test_every_route_module_declares_endpoints() -> None:
     empty = sorted(name for name, endpoints in DECLARED_BY_MODULE.items() if not endpoints)
     assert not empty, f"Route modules in which no endpoint was found: {empty}"
     assert {"login", "help", "dashboard", "log", "storage", "simulation",
-            "system"} <= DECLARED_BY_MODULE.keys()
+            "system", "performance"} <= DECLARED_BY_MODULE.keys()

@@ -41,8 +41,13 @@ def free_port() -> int:
 
 
 def start_server(workdir: Path, port: int) -> subprocess.Popen[bytes]:
+    # The fuzz reads the account list and reuses what it finds, so its logins name admin with
+    # wrong passwords too: with the lock-out at its default, admin (the fuzz's own account) is
+    # locked within seconds and every later request fails. Throttling is tested in
+    # tests/api/test_auth.py; here the lock-out needs more failures than a second can bring.
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-        p for p in (str(REPO / "src"), os.environ.get("PYTHONPATH")) if p)}
+        p for p in (str(REPO / "src"), os.environ.get("PYTHONPATH")) if p),
+        "OPENSAN_LOGIN_MAX_FAILURES": "1000", "OPENSAN_LOGIN_WINDOW_SECONDS": "1"}
     log = open(workdir / "server.log", "wb")  # noqa: SIM115 (the server writes it while it runs)
     server = subprocess.Popen(
         [sys.executable, "-m", "opensan", "serve", "--port", str(port),

@@ -112,9 +112,10 @@ def after_call(context: Any, case: Any, response: Any) -> None:
       on (only the account's other sessions end), so its token does the restore.
     - POST /rest/sim/latency makes every later change take up to 10 minutes (the run's budget
       and request time-out): set it back to 0 (setting it waits for no latency).
-    - POST /rest/login is fuzzed as it is. 5 failed logins lock an account out, so its
-      example (EXAMPLES), which the fuzz varies, names user, never admin; a random name is
-      never admin either (if it were, _login would fail loudly with 429).
+    - POST /rest/login is fuzzed as it is. Its example (EXAMPLES) names user; the fuzz also
+      takes names from the account list, admin included, so run_fuzz.py starts the server with
+      a lock-out no fuzz reaches (1000 failures in a second); a 429 would make _login fail
+      loudly.
     """
     global _token
     if response.status_code != 200:

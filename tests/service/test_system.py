@@ -42,7 +42,8 @@ def test_secrets_are_removed_at_any_depth() -> None:
 def test_configuration_holds_the_settings_and_the_backend_options(array: Array) -> None:
     configuration = array.service.system.configuration()
     settings = array.settings.model_dump(mode="json")
-    assert configuration["settings"] == {**settings, "tls_key": REMOVED}  # a secret's name
+    # Secrets' names: the TLS key and the scrape token of /metrics, shown as removed.
+    assert configuration["settings"] == {**settings, "tls_key": REMOVED, "metrics_token": REMOVED}
     assert configuration["backendOptions"] == array.service.state.meta["backend_options"]
     assert configuration["backendConfig"] == {}  # the virtual array has no config file
 

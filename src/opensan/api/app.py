@@ -20,11 +20,24 @@ from opensan.api import openapi, xevo
 from opensan.api.apidocs import add_docs
 from opensan.api.auth import check_csrf, request_token
 from opensan.api.cache import ReadCache
+from opensan.api.console import add_console
 from opensan.api.endpoint import Access, Api, Call, Endpoint, read_call_params
 from opensan.api.errors import install_error_handlers
 from opensan.api.limits import LoginGate, ServerLimits
+from opensan.api.metrics import RequestMetrics
+from opensan.api.metrics import install as install_metrics
 from opensan.api.middleware import AccessLog, BodyLimit, SecurityHeaders
-from opensan.api.routes import accounts, dashboard, help, log, login, simulation, storage, system
+from opensan.api.routes import (
+    accounts,
+    dashboard,
+    help,
+    log,
+    login,
+    performance,
+    simulation,
+    storage,
+    system,
+)
 from opensan.api.routes.help import HELP_KEY
 from opensan.api.support import recent_log
 from opensan.api.xevo.errors import answering_xevo_errors
@@ -116,19 +129,21 @@ def _register(app: FastAPI, endpoint: Endpoint, service: ArrayService, cache: Re
             options = openapi.operation(endpoint, optional)
             if not described:
                 options["openapi_extra"][HELP_KEY] = help_item
-            app.add_api_route(path, handler, methods=[endpoint.method], **options)
+            app.add_api_route(path, handler, methods=[endpoint.method], name=prefix, **options)
             described.add(path)
         if endpoint.params:
             # The same endpoint with pairs in any order, or no path pairs at all.
             for path in {prefix.rstrip("/"), f"{prefix.rstrip('/')}/{{tail:{ANY_PATH}}}"} - described:
                 app.add_api_route(path, handler, methods=[endpoint.method],
-                                  include_in_schema=False)
+                                  include_in_schema=False, name=prefix)
 
 
 def create_app(service: ArrayService, *, tick_seconds: float = 1.0,
-               limits: ServerLimits | None = None, tls_fingerprint: str | None = None) -> FastAPI:
+               limits: ServerLimits | None = None, tls_fingerprint: str | None = None,
+               scrape_token: str | None = None) -> FastAPI:
     """The server; while it runs, the array's periodic tick runs in its own thread. Served over
-    HTTPS, tls_fingerprint is its certificate's, which the system information shows."""
+    HTTPS, tls_fingerprint is its certificate's, which the system information shows.
+    scrape_token: a bearer token that may read /metrics without a session (api/metrics.py)."""
     limits = limits or ServerLimits()
 
     @asynccontextmanager
@@ -152,15 +167,18 @@ def create_app(service: ArrayService, *, tick_seconds: float = 1.0,
     recent_log()  # the service package's server log starts with the server
     add_docs(app, service)
     openapi.install(app)
+    instruments = install_metrics(app, service, scrape_token)
     cache = ReadCache(service)
     endpoints = [
         *login.ENDPOINTS, *accounts.ENDPOINTS, *help.ENDPOINTS, *dashboard.ENDPOINTS, *log.ENDPOINTS,
-        *storage.ENDPOINTS, *system.ENDPOINTS,
+        *storage.ENDPOINTS, *system.ENDPOINTS, *performance.ENDPOINTS,
         *simulation.endpoints(service.traits.capabilities), *xevo.ENDPOINTS,
     ]
     for endpoint in endpoints:
         _register(app, endpoint, service, cache)
+    add_console(app)
     app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(RequestMetrics, instruments=instruments)
     app.add_middleware(AccessLog)  # the last added is the outermost: it sees every answer
     return app

@@ -15,6 +15,9 @@ from pydantic.alias_generators import to_camel
 
 from opensan.api.endpoint import Access
 from opensan.domain import models as m
+from opensan.domain.performance import IoRates
+from opensan.domain.workload import VolumeWorkload
+from opensan.service.performance import Figures, Report
 
 _LAST_DATE = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC).timestamp()
 
@@ -431,3 +434,103 @@ TARGET_LIST = TypeAdapter(list[TargetOut])
 MAPPING_LIST = TypeAdapter(list[MappingOut])
 HELP_LIST = TypeAdapter(list[HelpItem])
 ACCOUNT_LIST = TypeAdapter(list[AccountOut])
+
+
+# Performance (extensions): IOPS, MB/s (10^6 bytes) and latency in milliseconds, now and over
+# a window; a figure is null where there is none (no two readings yet, or nothing completed).
+
+def _ms(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds * 1000, 3)
+
+
+class IoRatesOut(Wire):
+    seconds: float  # the time the figures cover
+    iops: float
+    read_iops: float
+    write_iops: float
+    mb_per_second: float = Field(serialization_alias="MBps")
+    read_mb_per_second: float = Field(serialization_alias="readMBps")
+    write_mb_per_second: float = Field(serialization_alias="writeMBps")
+    read_latency_ms: float | None
+    write_latency_ms: float | None
+
+    @classmethod
+    def from_domain(cls, rates: IoRates | None) -> IoRatesOut | None:
+        if rates is None:
+            return None
+        return cls(seconds=round(rates.seconds, 3), iops=round(rates.iops, 1),
+                   read_iops=round(rates.read_iops, 1), write_iops=round(rates.write_iops, 1),
+                   mb_per_second=round(rates.bytes_per_second / 1e6, 3),
+                   read_mb_per_second=round(rates.read_bytes_per_second / 1e6, 3),
+                   write_mb_per_second=round(rates.write_bytes_per_second / 1e6, 3),
+                   read_latency_ms=_ms(rates.read_latency_seconds),
+                   write_latency_ms=_ms(rates.write_latency_seconds))
+
+
+class FiguresOut(Wire):
+    now: IoRatesOut | None
+    window: IoRatesOut | None
+
+    @classmethod
+    def from_domain(cls, figures: Figures) -> FiguresOut:
+        return cls(now=IoRatesOut.from_domain(figures.now),
+                   window=IoRatesOut.from_domain(figures.window))
+
+
+class ArrayPerformanceOut(FiguresOut):
+    taken_at: str | None
+    counting_started_at: str | None
+    window_seconds: int
+
+    @classmethod
+    def from_report(cls, report: Report) -> ArrayPerformanceOut:
+        figures = FiguresOut.from_domain(report.array)
+        return cls(now=figures.now, window=figures.window,
+                   taken_at=None if report.taken_at is None else iso_time(report.taken_at),
+                   counting_started_at=None if report.counting_since is None
+                   else iso_time(report.counting_since), window_seconds=report.window_seconds)
+
+
+class PoolPerformanceOut(FiguresOut):
+    pool_id: int
+    name: str
+
+
+class VolumePerformanceOut(FiguresOut):
+    volume_id: int
+    name: str
+    pool_id: int
+
+
+class DiskPerformanceOut(FiguresOut):
+    disk_id: int
+    enclosure_id: int
+    slot: int
+
+
+class PortPerformanceOut(FiguresOut):
+    port: str
+    controller: int | None
+
+
+class WorkloadOut(Wire):
+    volume_id: int
+    name: str
+    iops: int
+    read_percent: int
+    block_kb: int = Field(serialization_alias="blockKB")
+    chosen: bool  # set for the volume, rather than drawn from the seed
+    running: bool  # hosts run it: the volume is mapped and its pool is up
+
+    @classmethod
+    def from_domain(cls, w: VolumeWorkload) -> WorkloadOut:
+        return cls(volume_id=w.volume_id, name=w.name, iops=w.workload.iops,
+                   read_percent=w.workload.read_percent, block_kb=w.workload.block_kb,
+                   chosen=w.chosen, running=w.running)
+
+
+POOL_PERFORMANCE_LIST = TypeAdapter(list[PoolPerformanceOut])
+VOLUME_PERFORMANCE_LIST = TypeAdapter(list[VolumePerformanceOut])
+DISK_PERFORMANCE_LIST = TypeAdapter(list[DiskPerformanceOut])
+PORT_PERFORMANCE_LIST = TypeAdapter(list[PortPerformanceOut])
+WORKLOAD_LIST = TypeAdapter(list[WorkloadOut])

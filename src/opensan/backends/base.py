@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from opensan.domain.errors import InvalidArgument, NotSupported
-from opensan.domain.measured import HardwareReadings, Usage
+from opensan.domain.measured import HardwareReadings, Performance, Usage
 from opensan.domain.models import (
     ArrayState,
     Disk,
@@ -98,6 +98,13 @@ class StorageBackend(ABC):
         """What the storage says the pools, volumes and snapshots of state use; called only
         where traits.measures_usage. Raises BackendError when it cannot be measured."""
         return Usage()
+
+    def read_performance(self, state: ArrayState, now: float) -> Performance | None:
+        """The I/O counters of volumes, disks and ports at `now` (array clock), monotonic
+        since this backend started counting; None where the storage counts nothing. Counts
+        only what the storage really counts: an object it has no counter for is left out.
+        Raises BackendError when the counters cannot be read."""
+        return None
 
     def poll(self) -> list[BackendEvent]:
         """Called every tick: repair what the world forgot; returns the events to record, e.g.

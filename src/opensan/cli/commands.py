@@ -53,6 +53,7 @@ from opensan.client.models import (
     Target,
     TargetLuns,
     VolumeSnapshots,
+    VolumeWorkload,
 )
 
 
@@ -1067,6 +1068,35 @@ def sim_host_write(
     ask(as_json, lambda array: array.host_write(volume_id(array, volume), size_gb),
         lambda written: render.say(f"Volume {volume}: {size(written.used_bytes)} used, "
                                    f"snapshots {size(written.snapshot_used_bytes)}."))
+
+
+@sim_app.command("workload")
+@reports_errors
+def sim_workload(
+    volume: Annotated[str | None, typer.Argument(metavar="[VOLUME]", help="Volume ID or name "
+                                                  "to set; without it, show every volume's")] = None,
+    iops: Annotated[int | None, typer.Option(min=0, help="Average IOPS")] = None,
+    read_percent: Annotated[int | None, typer.Option(min=0, max=100, help="Share of reads")] = None,
+    block_kb: Annotated[int | None, typer.Option(min=1, help="Block size in KiB")] = None,
+    as_json: JsonOutput = False,
+) -> None:
+    """Show or set the workload the hosts of each volume run (IOPS, reads, block size)."""
+    if volume is None:
+        ask(as_json, lambda array: array.workloads(), _show_workloads)
+        return
+    ask(as_json, lambda array: array.set_workload(volume_id(array, volume), iops, read_percent,
+                                                  block_kb),
+        lambda w: _show_workloads([w]))
+
+
+def _show_workloads(found: list[VolumeWorkload]) -> None:
+    grid = table("Host workloads", "Volume ID", "Volume", "IOPS", "Reads %", "Block KiB",
+                 "Set", "Running")
+    for w in found:
+        grid.add_row(str(w.volume_id), w.name, str(w.iops), str(w.read_percent), str(w.block_kb),
+                     "set" if w.chosen else "seeded", "yes" if w.running else "no (not mapped "
+                     "or pool down)" if w.iops else "no (0 IOPS)")
+    render.show(grid)
 
 
 def register(app: typer.Typer) -> None:

@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from opensan import __version__
-from opensan.cli import commands, server
+from opensan.cli import commands, perf, server
 
 app = typer.Typer(help="OpenSAN: an open storage-array controller speaking the QSAN SANOS API.",
                   no_args_is_help=True)
@@ -34,3 +34,4 @@ def main(
 
 server.register(app)
 commands.register(app)
+perf.register(app)

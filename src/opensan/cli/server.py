@@ -152,7 +152,7 @@ def _announce(array: Array, settings: Settings, address: tuple[str, int],
     url = f"{'https' if certificate else 'http'}://{host}:{address[1]}"
     render.err.print(f"OpenSAN {info.hardware.model_name} ({settings.backend}) serial "
                      f"{info.hardware.serial_number}, state in {settings.state_dir}, API on "
-                     f"{url}/rest/ (docs: {url}/docs)", soft_wrap=True)
+                     f"{url}/rest/ (console: {url}/, docs: {url}/docs)", soft_wrap=True)
     if certificate:
         render.err.print(f"TLS certificate {certificate.cert_file} (valid until "
                          f"{certificate.not_after:%Y-%m-%d}), SHA-256 fingerprint "
@@ -176,6 +176,7 @@ def _run(array: Array, settings: Settings, listener: socket.socket,
     limits = settings.limits()
     server = uvicorn.Server(uvicorn.Config(
         create_app(array.service, tick_seconds=settings.tick_seconds, limits=limits,
+                   scrape_token=settings.metrics_token,
                    tls_fingerprint=certificate.fingerprint if certificate else None),
         host=settings.host, port=listener.getsockname()[1], access_log=False,
         log_level=settings.log_level,

@@ -280,3 +280,75 @@ class ArrayClock(SanosObject):
     """The virtual array's clock after it was moved."""
 
     time: datetime
+
+
+# Performance (OpenSAN extensions)
+
+class IoRates(SanosObject):
+    """I/O per second over `seconds`: MB/s are 10^6 bytes; a latency is None when no
+    operation of its kind completed."""
+
+    seconds: float
+    iops: float
+    read_iops: float
+    write_iops: float
+    mb_per_second: float = Field(validation_alias=AliasChoices("MBps", "mb_per_second"),
+                                 serialization_alias="MBps")
+    read_mb_per_second: float = Field(
+        validation_alias=AliasChoices("readMBps", "read_mb_per_second"),
+        serialization_alias="readMBps")
+    write_mb_per_second: float = Field(
+        validation_alias=AliasChoices("writeMBps", "write_mb_per_second"),
+        serialization_alias="writeMBps")
+    read_latency_ms: float | None = None
+    write_latency_ms: float | None = None
+
+
+class PerformanceFigures(SanosObject):
+    """Rates now (between the array's last two readings) and over the window asked for;
+    None until the array has read its counters twice."""
+
+    now: IoRates | None = None
+    window: IoRates | None = None
+
+
+class ArrayPerformance(PerformanceFigures):
+    taken_at: datetime | None = None
+    counting_started_at: datetime | None = None
+    window_seconds: int
+
+
+class PoolPerformance(PerformanceFigures):
+    pool_id: int
+    name: str
+
+
+class VolumePerformance(PerformanceFigures):
+    volume_id: int
+    name: str
+    pool_id: int
+
+
+class DiskPerformance(PerformanceFigures):
+    disk_id: int
+    enclosure_id: int
+    slot: int
+
+
+class PortPerformance(PerformanceFigures):
+    port: str
+    controller: int | None = None
+
+
+class VolumeWorkload(SanosObject):
+    """What the hosts of a volume of the virtual array ask of it; `running` while they can
+    reach it (mapped, its pool up); `chosen` when it was set rather than drawn from the seed."""
+
+    volume_id: int
+    name: str
+    iops: int
+    read_percent: int
+    block_kb: int = Field(validation_alias=AliasChoices("blockKB", "block_kb"),
+                          serialization_alias="blockKB")
+    chosen: bool
+    running: bool

@@ -40,13 +40,17 @@ from opensan.client.models import (
     Account,
     ApiEndpoint,
     ArrayClock,
+    ArrayPerformance,
     Disk,
+    DiskPerformance,
     DiskSmart,
     Event,
     EventPage,
     HardwareMonitor,
     LunMapping,
     Pool,
+    PoolPerformance,
+    PortPerformance,
     SanosObject,
     Session,
     Snapshot,
@@ -55,7 +59,9 @@ from opensan.client.models import (
     Target,
     TargetLuns,
     Volume,
+    VolumePerformance,
     VolumeSnapshots,
+    VolumeWorkload,
 )
 
 log = logging.getLogger("opensan.client")
@@ -289,6 +295,29 @@ class SanosClient:
         (real arrays offer it in their web UI). Never retried: part of it may be written."""
         return self._download("/rest/system/servicepackage", destination)
 
+    # Extensions: performance (IOPS, MB/s, latency now and over a window of seconds)
+
+    def array_performance(self, window: int | None = None) -> ArrayPerformance:
+        return self._parse(ArrayPerformance, self._call(
+            "GET", _path("/rest/performance/array", window=window)))
+
+    def pool_performance(self, window: int | None = None) -> list[PoolPerformance]:
+        return self._parse_list(PoolPerformance, self._call(
+            "GET", _path("/rest/performance/pool", window=window)))
+
+    def volume_performance(self, window: int | None = None) -> list[VolumePerformance]:
+        """The volumes the array counts I/O for (on Linux: none; see docs/linux.md)."""
+        return self._parse_list(VolumePerformance, self._call(
+            "GET", _path("/rest/performance/volume", window=window)))
+
+    def disk_performance(self, window: int | None = None) -> list[DiskPerformance]:
+        return self._parse_list(DiskPerformance, self._call(
+            "GET", _path("/rest/performance/disk", window=window)))
+
+    def port_performance(self, window: int | None = None) -> list[PortPerformance]:
+        return self._parse_list(PortPerformance, self._call(
+            "GET", _path("/rest/performance/port", window=window)))
+
     # The manual's changes
 
     def set_snapshot_space(self, volume_id: int, size_gb: int) -> SnapshotSpace:
@@ -404,6 +433,17 @@ class SanosClient:
     def host_write(self, volume_id: int, size_gb: int) -> Volume:
         return self._parse(Volume, self._call("POST", _path("/rest/sim/hostwrite",
                                                             vdid=volume_id, sizegb=size_gb)))
+
+    def workloads(self) -> list[VolumeWorkload]:
+        """The workload the hosts of each volume run on the virtual array."""
+        return self._parse_list(VolumeWorkload, self._call("GET", "/rest/sim/workloadinfo"))
+
+    def set_workload(self, volume_id: int, iops: int | None = None,
+                     read_percent: int | None = None, block_kb: int | None = None) -> VolumeWorkload:
+        """Set what a volume's hosts ask of the virtual array; figures left out stay."""
+        return self._parse(VolumeWorkload, self._call("POST", _path(
+            "/rest/sim/workload", vdid=volume_id, iops=iops, readpercent=read_percent,
+            blockkb=block_kb)))
 
     # Transport
 

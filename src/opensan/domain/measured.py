@@ -7,7 +7,7 @@ Derived figures (domain/views.py) are pure functions of the records and these va
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from opensan.domain.models import (
@@ -82,3 +82,45 @@ class HardwareReadings:
     storage_health: SystemHealth | None = None
     health_checks: Mapping[str, HealthCheck] | None = None
     disk_changes: tuple[DiskChange, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class IoCounters:
+    """I/O done since the counters started, reads and writes apart: operations, bytes, and the
+    time they took (the sum of every operation's latency). They only grow, so any reader takes
+    rates from two readings without disturbing another: IOPS = d(ops)/dt, latency =
+    d(seconds)/d(ops)."""
+
+    read_ops: int = 0
+    write_ops: int = 0
+    read_bytes: int = 0
+    write_bytes: int = 0
+    read_seconds: float = 0.0
+    write_seconds: float = 0.0
+
+    def __add__(self, other: IoCounters) -> IoCounters:
+        return IoCounters(self.read_ops + other.read_ops, self.write_ops + other.write_ops,
+                          self.read_bytes + other.read_bytes, self.write_bytes + other.write_bytes,
+                          self.read_seconds + other.read_seconds,
+                          self.write_seconds + other.write_seconds)
+
+
+NO_IO = IoCounters()
+
+
+def total_io(counters: Iterable[IoCounters]) -> IoCounters:
+    return sum(counters, NO_IO)
+
+
+@dataclass(frozen=True)
+class Performance:
+    """The storage's I/O counters at one moment of the array clock, each monotonic since
+    `since` (when this server started counting). An object absent here has no counter of its
+    own on this backend (volumes on Linux): it is shown as unknown, never as idle."""
+
+    taken_at: float
+    since: float
+    volumes: Mapping[int, IoCounters] = field(default_factory=dict)
+    disks: Mapping[int, IoCounters] = field(default_factory=dict)
+    # By port: the portal address (host:port) hosts reach the array through.
+    ports: Mapping[str, IoCounters] = field(default_factory=dict)

@@ -2,7 +2,7 @@
 
 It is a small front. The unit of work (unit_of_work.py) holds the state and runs every change
 as one transaction; the operations live in a module per noun (pools, volumes, snapshots, luns,
-disks, accounts, simulation), the periodic tick in supervision.py, and the derived figures are
+disks, accounts, simulation, performance), the periodic tick in supervision.py, and the derived figures are
 pure functions in domain/views.py. This class composes them and brings the array up: it loads
 the records, fills a new array, removes what killed changes left behind, makes the backend
 match the records, and reads the hardware before the first request.
@@ -22,6 +22,7 @@ from opensan.service.accounts import Accounts, LoginPolicy
 from opensan.service.disks import Disks
 from opensan.service.luns import Luns
 from opensan.service.parts import Observed, Parts
+from opensan.service.performance import PerformanceFigures
 from opensan.service.pools import Pools
 from opensan.service.simulation import Simulation
 from opensan.service.snapshots import Snapshots
@@ -50,6 +51,7 @@ class ArrayService:
         self.luns = Luns(parts)
         self.supervision = Supervision(parts, self.accounts)
         self.simulation = Simulation(parts, self.supervision)
+        self.performance = PerformanceFigures(parts)
         self.observed = parts.observed
         # Settings first: a change's measurement after it must see the clock it set.
         self.uow.after_change(self._follow_settings)
@@ -87,6 +89,7 @@ class ArrayService:
         self.accounts.write_back()  # sessions that idled out while the array was down go
         self.supervision.read_hardware()
         self.supervision.measure_usage()
+        self.supervision.read_performance()
         self.system.started_at = self.uow.clock.now()
         return new
 

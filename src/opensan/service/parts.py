@@ -18,6 +18,7 @@ from opensan.domain.errors import NotSupported
 from opensan.domain.measured import NOT_MEASURED, HardwareReadings, Usage
 from opensan.domain.models import ArrayState, Provision, SensorStatus
 from opensan.domain.traits import BackendTraits, Capability
+from opensan.service.io_history import IoHistory
 from opensan.service.unit_of_work import UnitOfWork
 
 log = logging.getLogger("opensan")
@@ -35,6 +36,8 @@ class Observed:
     usage: Usage = NOT_MEASURED
     # Moves on with every kept measurement: part of every cached read's key.
     usage_generation: int = 0
+    # The I/O counters as read, for rates now and over a window.
+    io: IoHistory = field(default_factory=IoHistory)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def keep_readings(self, readings: HardwareReadings, taken_at: int, version: int) -> None:

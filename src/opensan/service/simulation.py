@@ -1,6 +1,6 @@
 """The virtual array's test knobs: failing and replacing disks, forcing sensors, slow changes,
-moving the clock, pretending hosts wrote. Each is an ordinary change (a record, an event),
-offered only where the backend has the capability."""
+moving the clock, pretending hosts wrote, the hosts' workload. Each is an ordinary change (a
+record, an event), offered only where the backend has the capability."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from opensan.domain.models import (
 )
 from opensan.domain.rules import GIB
 from opensan.domain.traits import Capability
+from opensan.domain.workload import WORKLOADS_KEY, VolumeWorkload, workload, workload_of
 from opensan.service.parts import Parts, one_at_a_time
 from opensan.service.supervision import Supervision
 from opensan.service.unit_of_work import Change
@@ -198,3 +199,42 @@ class Simulation:
             change.event(EventLevel.INFO, "Volume",
                          f"Hosts wrote {size_gb} GiB to volume {volume.name}.")
         return views.volume_view(parts.state, parts.observed.usage, parts.state.volumes[volume_id])
+
+    def workloads(self) -> list[VolumeWorkload]:
+        """Every volume's host workload, oldest volume first. Raises NotSupported."""
+        parts = self._parts
+        parts.require(Capability.HOST_WRITE_SIMULATION)
+        state = parts.state
+        chosen = state.meta.get(WORKLOADS_KEY, {})
+        mapped = {m.volume_id for m in state.mappings.values() if m.snapshot_id is None}
+        up = {p.id for p in state.pools.values()
+              if views.pool_health(state, p) is not PoolHealth.FAILED}
+        found = []
+        for volume in sorted(state.volumes.values(), key=lambda v: (v.created_at, v.id)):
+            work = workload_of(state, volume.id)
+            found.append(VolumeWorkload(volume.id, volume.name, work, str(volume.id) in chosen,
+                                        volume.id in mapped and volume.pool_id in up
+                                        and work.iops > 0))
+        return found
+
+    def set_workload(self, volume_id: int, iops: int | None = None,
+                     read_percent: int | None = None, block_kb: int | None = None) -> VolumeWorkload:
+        """Set what the hosts of a volume ask of it; a figure left out stays as it is.
+        Raises NotSupported, InvalidArgument (a figure out of range), NotFound."""
+        parts = self._parts
+        parts.require(Capability.HOST_WRITE_SIMULATION)
+        with parts.uow.change() as change:
+            volume = change.state.volume(volume_id)
+            current = workload_of(change.state, volume.id)
+            new = workload(current.iops if iops is None else iops,
+                           current.read_percent if read_percent is None else read_percent,
+                           current.block_kb if block_kb is None else block_kb)
+            # Deleted volumes' settings go with this change (their IDs never come back).
+            chosen = {key: value for key, value in change.state.meta.get(WORKLOADS_KEY, {}).items()
+                      if int(key) in change.state.volumes}
+            chosen[str(volume.id)] = new.to_setting()
+            change.set_meta(WORKLOADS_KEY, chosen)
+            change.event(EventLevel.INFO, "Volume",
+                         f"Host workload of volume {volume.name} set to {new.iops} IOPS, "
+                         f"{new.read_percent}% reads, {new.block_kb} KiB blocks.")
+        return next(w for w in self.workloads() if w.volume_id == volume_id)

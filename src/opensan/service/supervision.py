@@ -23,12 +23,21 @@ from opensan.domain.models import SYSTEM, DiskHealth, DiskStatus, EventLevel, Po
 from opensan.domain.rules import GIB
 from opensan.service.accounts import Accounts
 from opensan.service.parts import Parts
+from opensan.service.telemetry import (
+    MEASURE_USAGE,
+    READ_HARDWARE,
+    READ_PERFORMANCE,
+    TICK,
+    Telemetry,
+)
 from opensan.service.unit_of_work import Change, acting_as
-from opensan.store.records import DISKS
+from opensan.store.records import DISKS, MAPPINGS, POOLS, TARGETS, VOLUMES
 
 log = logging.getLogger("opensan")
 # Simulated rebuild speed: a spare takes the failed disk's place at this rate.
 REBUILD_BYTES_PER_SECOND = 500 * 1000**2
+# What sets the hosts' I/O: a change of these is the moment the I/O counters change course.
+_STEERS_IO = frozenset({DISKS.name, POOLS.name, VOLUMES.name, MAPPINGS.name, TARGETS.name, "meta"})
 # How long the follower waits for the other controller's notification before it looks again
 # whether it should stop (a wait costs nothing: no I/O until a notification comes).
 FOLLOW_STEP_SECONDS = 0.1
@@ -45,13 +54,14 @@ class Supervision:
         self._threads: list[threading.Thread] = []
         self._stopping = threading.Event()
         self._woken = threading.Event()
+        self.telemetry = Telemetry()
 
     # Keeping the figures current
 
     def read_hardware(self) -> HardwareReadings:
         """Read the hardware now and keep the readings (unless a change committed meanwhile)."""
         parts = self._parts
-        with self._reading_lock:
+        with self._reading_lock, self.telemetry.timed(READ_HARDWARE):
             version = parts.uow.version
             readings = parts.backend.read_hardware(parts.state, parts.uow.clock.now(),
                                                    parts.sensor_overrides())
@@ -63,11 +73,21 @@ class Supervision:
         parts = self._parts
         if not parts.traits.measures_usage:
             return
-        with self._measuring_lock:
+        with self._measuring_lock, self.telemetry.timed(MEASURE_USAGE):
             version = parts.uow.version
             self._measured_at = time.monotonic()
             usage = parts.backend.measure_usage(parts.state)
             parts.observed.keep_usage(usage, version, parts.uow.version)
+
+    def read_performance(self, at: float | None = None) -> None:
+        """Read the I/O counters as of `at` (the array clock; now by default) and keep them.
+        A change reads them at its own time: from then on its records set the hosts' I/O."""
+        parts = self._parts
+        with self.telemetry.timed(READ_PERFORMANCE):
+            reading = parts.backend.read_performance(parts.state,
+                                                     parts.uow.clock.now() if at is None else at)
+        if reading is not None:
+            parts.observed.io.add(reading)
 
     def after_change(self, change: Change, committed: bool) -> None:
         """After a change of pools, volumes or snapshots that committed, measure again (the
@@ -83,6 +103,8 @@ class Supervision:
                 self.read_hardware()
             if change.moves_data:
                 self.measure_usage()
+            if change.touched & _STEERS_IO:
+                self.read_performance(change.now)
         except SanError as error:
             log.warning("Reading the storage after a change failed: %s", error.message)
         except Exception:  # the change is committed: its answer must not become a 500
@@ -93,7 +115,7 @@ class Supervision:
     def tick(self) -> None:
         """Called every tick_seconds and after the clock moves: what it records, the array
         saw by itself, also when a request's clock move made it tick."""
-        with acting_as(SYSTEM):
+        with acting_as(SYSTEM), self.telemetry.timed(TICK):
             self._tick()
 
     def _tick(self) -> None:
@@ -102,6 +124,7 @@ class Supervision:
         for level, source, message in parts.backend.poll():
             parts.uow.record_event(level, source, message)
         readings = self.read_hardware()
+        self.read_performance()
         self._follow_health_checks(readings)
         self._follow_disks(readings)
         # Measured now when the next tick would come too late: use is never older than

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -80,6 +81,7 @@ class Change:
         self.actor = actor
         self.touched: set[str] = set()  # the record kinds (and "meta") written
         self.commit_actions: list[Callable[[], None]] = []
+        self.event_levels: list[EventLevel] = []
 
     def put(self, record: Record) -> None:
         kind = kind_of(record)
@@ -114,6 +116,7 @@ class Change:
 
     def event(self, level: EventLevel, source: str, message: str) -> None:
         self.tx.add_event(self.now, level, source, message, self.actor)
+        self.event_levels.append(level)
 
     def on_commit(self, action: Callable[[], None]) -> None:
         """Run action (a step the storage cannot undo) once this change has committed."""
@@ -145,6 +148,8 @@ class UnitOfWork:
         self._changing = False  # a change holds the lock (not only a refresh)
         self._after_change: list[AfterChange] = []
         self._on_reload: list[OnReload] = []
+        # Events this server recorded since it started, by level (for monitoring).
+        self.events_recorded: Counter[EventLevel] = Counter({level: 0 for level in EventLevel})
 
     def after_change(self, hook: AfterChange) -> None:
         self._after_change.append(hook)
@@ -183,6 +188,7 @@ class UnitOfWork:
                     yield change
                 committed = True
                 self.state = change.state
+                self.events_recorded.update(change.event_levels)
                 if change.moves_configuration:
                     self.version += 1
                 self._run_commit_actions(change)

@@ -9,10 +9,19 @@ from fastapi.concurrency import run_in_threadpool
 
 from opensan.api.endpoint import Access, Call, Endpoint, Kind, Param
 from opensan.api.routes.storage import SIZE_GB, STORAGE_CHANGE, VDID
-from opensan.api.schemas import ClockOut, DiskOut, EmptyOut, VolumeOut, iso_time
+from opensan.api.schemas import (
+    WORKLOAD_LIST,
+    ClockOut,
+    DiskOut,
+    EmptyOut,
+    VolumeOut,
+    WorkloadOut,
+    iso_time,
+)
 from opensan.domain.errors import ErrorCode
 from opensan.domain.models import SensorStatus
 from opensan.domain.traits import Capability
+from opensan.domain.workload import MAX_BLOCK_KB, MAX_IOPS
 from opensan.service.simulation import MAX_CLOCK_STEP_SECONDS, MAX_LATENCY_MS
 
 DISK_ID = Param("diskid", Kind.ID, "Disk ID", placeholder="disk_id",
@@ -50,6 +59,18 @@ async def host_write(call: Call) -> VolumeOut:
     view = await run_in_threadpool(call.service.simulation.host_write, call.params["vdid"],
                                    call.params["sizegb"])
     return VolumeOut.from_domain(view)
+
+
+async def workloads(call: Call) -> bytes:
+    return WORKLOAD_LIST.dump_json([WorkloadOut.from_domain(w)
+                                    for w in call.service.simulation.workloads()], by_alias=True)
+
+
+async def set_workload(call: Call) -> WorkloadOut:
+    params = call.params
+    return WorkloadOut.from_domain(await run_in_threadpool(
+        call.service.simulation.set_workload, params["vdid"], params.get("iops"),
+        params.get("readpercent"), params.get("blockkb")))
 
 
 def endpoints(capabilities: frozenset[Capability]) -> list[Endpoint]:
@@ -90,4 +111,20 @@ def endpoints(capabilities: frozenset[Capability]) -> list[Endpoint]:
             params=(VDID, Param("sizegb", Kind.NUMBER, "GiB written", schema=SIZE_GB.schema)),
             access=Access.ADMIN, extension=True, response=VolumeOut,
             errors=(ErrorCode.VOLUME_NOT_READY, *STORAGE_CHANGE)))
+        found += [
+            Endpoint("GET", "/rest/sim/workloadinfo",
+                     "Show the workload the hosts of each volume run (IOPS, reads, block size).",
+                     workloads, extension=True, response=list[WorkloadOut]),
+            Endpoint("POST", "/rest/sim/workload",
+                     "Set the workload a volume's hosts run; figures left out stay.",
+                     set_workload, params=(
+                         VDID,
+                         Param("iops", Kind.NUMBER, f"Average IOPS, 0-{MAX_IOPS}",
+                               required=False, schema={"maximum": MAX_IOPS}),
+                         Param("readpercent", Kind.NUMBER, "Share of reads, 0-100 percent",
+                               required=False, schema={"maximum": 100}),
+                         Param("blockkb", Kind.NUMBER, f"Block size, 1-{MAX_BLOCK_KB} KiB",
+                               required=False, schema={"minimum": 1, "maximum": MAX_BLOCK_KB})),
+                     access=Access.ADMIN, extension=True, response=WorkloadOut),
+        ]
     return found

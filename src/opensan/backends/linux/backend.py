@@ -28,7 +28,7 @@ from typing import Any
 from opensan import __version__
 from opensan.backends.base import BackendEvent, BackendSpec, StorageBackend
 from opensan.backends.host import cpu_model, memory_gb
-from opensan.backends.linux import btrfs, disks, hwmon
+from opensan.backends.linux import blockstat, btrfs, disks, hwmon
 from opensan.backends.linux.config import LinuxConfig
 from opensan.backends.runner import CommandFailed, run
 from opensan.backends.tgt.exports import Backing, Export
@@ -41,7 +41,7 @@ from opensan.domain.errors import (
     InvalidArgument,
 )
 from opensan.domain.identity import iqn_prefix
-from opensan.domain.measured import HardwareReadings, PoolUsage, Usage
+from opensan.domain.measured import HardwareReadings, Performance, PoolUsage, Usage
 from opensan.domain.models import (
     ArrayState,
     Backplane,
@@ -153,6 +153,13 @@ class LinuxBackend(StorageBackend):
             smart=smart,
             temperatures={disk_id: report.temperature_c for disk_id, report in smart.items()},
         )
+
+    def read_performance(self, state: ArrayState, now: float) -> Performance:
+        """Each disk's kernel counters (blockstat.py); volumes and ports have none here."""
+        found = {disk.id: blockstat.read_counters(disk.device_path)
+                 for disk in state.disks.values() if disk.device_path}
+        return Performance(taken_at=now, since=blockstat.boot_time(),
+                           disks={disk_id: c for disk_id, c in found.items() if c is not None})
 
     def _system_hardware(self) -> SystemHardware:
         return SystemHardware(

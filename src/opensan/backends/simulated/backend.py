@@ -2,8 +2,8 @@
 
 Storage changes need nothing real here: the service's records are the whole array, and use
 follows from them. What this backend adds is the hardware (disks, S.M.A.R.T., sensors,
-identity), deterministic for the array's seed, and the fault knobs integrators use to test
-their monitoring.
+identity) and the hosts' I/O (workload.py), deterministic for the array's seed, and the fault
+knobs integrators use to test their monitoring.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from typing import Any
 from opensan.backends.base import BackendSpec, StorageBackend
 from opensan.backends.simulated import hardware
 from opensan.backends.simulated.catalogue import DEFAULT_MODEL, get_model
-from opensan.domain.measured import HardwareReadings
+from opensan.backends.simulated.workload import HostWorkload
+from opensan.domain.measured import HardwareReadings, Performance
 from opensan.domain.models import (
     ArrayState,
     Disk,
@@ -43,6 +44,7 @@ class SimulatedBackend(StorageBackend):
         self.identity = hardware.identity(self.model, seed)
         self.system = hardware.system_hardware(self.model, seed)
         self.change_latency_seconds = 0.0
+        self.host_workload = HostWorkload(seed)
 
     def model_name(self) -> str:
         return self.model.name
@@ -71,6 +73,10 @@ class SimulatedBackend(StorageBackend):
             temperatures={disk.id: hardware.disk_temperature_c(disk, self.seed, now)
                           for disk in disks},
         )
+
+    def read_performance(self, state: ArrayState, now: float) -> Performance:
+        """The hosts' I/O so far (backends/simulated/workload.py)."""
+        return self.host_workload.read(state, now)
 
     def replacement_disk(self, failed: Disk, now: float, new_id: Callable[[], int]) -> Disk:
         return hardware.replacement_disk(failed, self.seed, now, new_id)

@@ -1,0 +1,534 @@
+"""GET /metrics: the array in the Prometheus text format, or OpenMetrics when the scraper asks
+for it (Accept), for any logged-in account or the scrape token of the server's settings.
+
+The API's own requests are counted by prometheus-client (a Counter and a Histogram in the app's
+own registry), which also chooses the format from the Accept header and writes those families.
+The array's families are written here, in the same two formats: prometheus-client's writer takes
+about 20 microseconds a sample on this project's machines, and a 4,096-volume array has some
+150,000 samples. What follows from the records is written once per state version (and kept as
+text), what the hardware reads once per reading, the I/O counters once per reading of them
+(in the thread that read them, while scrapers come: they move every second); a scrape only
+joins the parts. Every family, its labels and units are in docs/monitoring.md.
+
+States are state sets in the Prometheus sense: one sample per possible state, 1 for the current
+one, with the state in the `state` label (`opensan_disk_health{disk_id="...",state="Good"} 1`).
+They are typed gauge in both formats: OpenMetrics' own stateset type wants the label named as
+the family, and dashboards rely on `state`.
+"""
+
+from __future__ import annotations
+
+import hmac
+import math
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from enum import StrEnum
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.exposition import choose_encoder
+from prometheus_client.utils import floatToGoString
+
+from opensan.api.auth import request_token
+from opensan.domain import views
+from opensan.domain.measured import IoCounters, Performance
+from opensan.domain.models import (
+    ArrayState,
+    DiskHealth,
+    DiskStatus,
+    DiskUsage,
+    EventLevel,
+    PoolHealth,
+    PoolStatus,
+    SensorStatus,
+    SystemHealth,
+    VolumeHealth,
+    VolumeStatus,
+)
+from opensan.domain.performance import pool_io
+from opensan.service.array import ArrayService
+
+METRICS_PATH = "/metrics"
+OPENMETRICS = "application/openmetrics-text"
+LOGIN_PATH = "/rest/login"
+# The API's request durations: from a cached read (well under a millisecond) to a slow change.
+LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+                   5.0, 10.0, 30.0)
+UNMATCHED = "(unmatched)"
+# While a format was scraped this recently, its I/O part is written as soon as the counters are
+# read, so that the next scrape finds it written.
+PREPARE_WHILE_SCRAPED_SECONDS = 300.0
+# Sensors whose value is a number in one of these units, and the family that shows it.
+_SENSOR_VALUES = {
+    "C": ("opensan_sensor_temperature_celsius", "celsius", 1.0, "Temperature sensors, in C."),
+    "V": ("opensan_sensor_voltage_volts", "volts", 1.0, "Voltage sensors, in volts."),
+    "RPM": ("opensan_sensor_fan_speed_rpm", "", 1.0, "Fan speeds, in revolutions a minute."),
+    "%": ("opensan_sensor_charge_ratio", "", 0.01,
+          "Charge of cache-protection modules (super capacitors, batteries), 0 to 1."),
+}
+
+
+def _escape(value: object) -> str:
+    return str(value).replace("\\", r"\\").replace("\n", r"\n").replace('"', r"\"")
+
+
+def labels(**pairs: object) -> str:
+    """The inside of a sample's braces: name="value" pairs, values escaped."""
+    return ",".join(f'{name}="{_escape(value)}"' for name, value in pairs.items())
+
+
+def _number(value: float) -> str:
+    """As Go writes numbers (what both formats take); repr is the fast way for finite floats."""
+    if type(value) is int:
+        return str(value)
+    return repr(value) if math.isfinite(value) else floatToGoString(value)  # type: ignore[no-untyped-call]
+
+
+class _Writer:
+    """Families in the Prometheus text format (0.0.4) or OpenMetrics 1.0, as text chunks."""
+
+    def __init__(self, openmetrics: bool) -> None:
+        self.openmetrics = openmetrics
+        self.chunks: list[str] = []
+
+    def header(self, name: str, kind: str, help_text: str, unit: str) -> str:
+        """Writes the family's metadata; answers the name its samples carry."""
+        sample = name + {"counter": "_total", "info": "_info"}.get(kind, "")
+        help_text = help_text.replace("\\", r"\\").replace("\n", r"\n")
+        if self.openmetrics:
+            self.chunks.append(f"# TYPE {name} {kind}\n")
+            if unit:
+                self.chunks.append(f"# UNIT {name} {unit}\n")
+            self.chunks.append(f"# HELP {name} {help_text}\n")
+        else:
+            self.chunks.append(f"# HELP {sample} {help_text}\n# TYPE {sample} "
+                               f"{'gauge' if kind == 'info' else kind}\n")
+        return sample
+
+    def samples(self, name: str, kind: str, help_text: str, rows: Iterable[tuple[str, float]],
+                unit: str = "") -> None:
+        """A gauge or counter family: rows of (labels, value)."""
+        sample = self.header(name, kind, help_text, unit)
+        self.chunks.extend(f"{sample}{{{inside}}} {_number(value)}\n" if inside
+                           else f"{sample} {_number(value)}\n" for inside, value in rows)
+
+    def gauge(self, name: str, help_text: str, rows: Iterable[tuple[str, float]],
+              unit: str = "") -> None:
+        self.samples(name, "gauge", help_text, rows, unit)
+
+    def counter(self, name: str, help_text: str, rows: Iterable[tuple[str, float]],
+                unit: str = "") -> None:
+        self.samples(name, "counter", help_text, rows, unit)
+
+    def info(self, name: str, help_text: str, rows: Iterable[str]) -> None:
+        self.samples(name, "info", help_text, ((inside, 1) for inside in rows))
+
+    def states(self, name: str, help_text: str, words: type[StrEnum],
+               rows: Iterable[tuple[str, str]]) -> None:
+        """A state set: every state of words for each row of (labels, current state)."""
+        self.header(name, "gauge", help_text, "")
+        ends = {word.value: (f'state="{_escape(word.value)}"}} 1\n',
+                             f'state="{_escape(word.value)}"}} 0\n') for word in words}
+        for inside, current in rows:
+            start = f"{name}{{{inside}," if inside else f"{name}{{"
+            self.chunks.extend(start + (one if word == current else zero)
+                               for word, (one, zero) in ends.items())
+
+    def summary(self, name: str, help_text: str, rows: Iterable[tuple[str, int, float]],
+                unit: str = "") -> None:
+        """Rows of (labels, count, sum)."""
+        self.header(name, "summary", help_text, unit)
+        for inside, count, total in rows:
+            braces = f"{{{inside}}}" if inside else ""
+            self.chunks.append(f"{name}_count{braces} {count}\n{name}_sum{braces} "
+                               f"{_number(total)}\n")
+
+    def text(self) -> str:
+        return "".join(self.chunks)
+
+
+_IO_FAMILIES = (
+    ("read_ops", "read_operations", "Read operations completed.", ""),
+    ("write_ops", "write_operations", "Write operations completed.", ""),
+    ("read_bytes", "read_bytes", "Bytes read.", "bytes"),
+    ("write_bytes", "write_bytes", "Bytes written.", "bytes"),
+    ("read_seconds", "read_seconds", "Time spent on reads: the sum of every read's latency, so "
+     "that rate(read_seconds) / rate(read_ops) is the read latency.", "seconds"),
+    ("write_seconds", "write_seconds", "Time spent on writes: the sum of every write's latency.",
+     "seconds"),
+)
+
+
+def _io_families(out: _Writer, noun: str, what: str,
+                 counters: Iterable[tuple[str, IoCounters]]) -> None:
+    """The six I/O counters of a noun (volume, pool, disk, port), e.g.
+    opensan_volume_read_bytes_total; each family's samples in one pass over the counters."""
+    rows = [(f"{inside}}} ", c) for inside, c in counters]
+    for field, family, help_text, unit in _IO_FAMILIES:
+        name = f"opensan_{noun}_{family.replace('operations', 'ops')}"
+        sample = out.header(name, "counter", f"{help_text[:-1]} by the {what}, since the "
+                            "server started.", unit) + "{"
+        # Counters are finite numbers, which f-strings write as Go does (the hot path: every
+        # volume's six counters move with every reading).
+        out.chunks.extend([f"{sample}{inside}{getattr(c, field)}\n" for inside, c in rows])
+
+
+class ArrayMetrics:
+    """The array's families, written from the service's memory (never from the backend)."""
+
+    def __init__(self, service: ArrayService) -> None:
+        self._service = service
+        self._lock = threading.Lock()
+        # (part, openmetrics) -> (key, text): a part's text until its key moves on.
+        self._parts: dict[tuple[str, bool], tuple[tuple[Any, ...], bytes]] = {}
+        self._labels: tuple[int, dict[str, Any]] = (-1, {})
+        self._scraped: dict[bool, float] = {}  # format -> time.monotonic() of its last scrape
+        service.observed.io.subscribe(self._prepare)
+
+    def _prepare(self, performance: Performance) -> None:
+        """Write the I/O part of the formats scrapers read, for the reading just taken."""
+        service = self._service
+        state, version = service.state, service.version
+        now = time.monotonic()
+        wanted = [openmetrics for openmetrics, last in list(self._scraped.items())
+                  if now - last < PREPARE_WHILE_SCRAPED_SECONDS]
+        if not wanted:
+            return
+        names = self._object_labels(version, state)
+        for openmetrics in wanted:
+            self._part("io", (version, performance), openmetrics,
+                       lambda out: self._io(out, state, names, performance))
+
+    def _part(self, part: str, key: tuple[Any, ...], openmetrics: bool,
+              build: Callable[[_Writer], None]) -> bytes:
+        """The part's text, written again only when its key moved on: a key is the state
+        version and the very objects (readings) the part is written from."""
+        with self._lock:
+            kept = self._parts.get((part, openmetrics))
+        if kept is not None and all(a is b or (type(a) is int and a == b)
+                                    for a, b in zip(kept[0], key, strict=True)):
+            return kept[1]
+        out = _Writer(openmetrics)
+        build(out)
+        text = out.text().encode()
+        with self._lock:
+            self._parts[(part, openmetrics)] = (key, text)
+        return text
+
+    def _object_labels(self, version: int, state: ArrayState) -> dict[str, Any]:
+        """Each object's labels, made once per state version."""
+        with self._lock:
+            if self._labels[0] == version:
+                return self._labels[1]
+        pools = {p.id: labels(pool_id=p.id, name=p.name) for p in state.pools.values()}
+        made = {
+            "volumes": {v.id: labels(volume_id=v.id, name=v.name, pool_id=v.pool_id)
+                        for v in state.volumes.values()},
+            "pools": pools,
+            "disks": {d.id: labels(disk_id=d.id) for d in state.disks.values()},
+            "ports": {port: labels(port=port, controller=t.controller)
+                      for t in state.targets.values() for port in t.portals},
+        }
+        with self._lock:
+            self._labels = (version, made)
+        return made
+
+    def render(self, openmetrics: bool) -> bytes:
+        self._scraped[openmetrics] = time.monotonic()
+        service = self._service
+        state, version = service.state, service.version
+        observed = service.observed
+        readings = observed.hardware
+        names = self._object_labels(version, state)
+        performance = service.performance.latest()
+        return b"".join((
+            self._part("records", (version, observed.usage_generation), openmetrics,
+                       lambda out: self._records(out, state, names)),
+            self._part("hardware", (version, readings), openmetrics,
+                       lambda out: self._hardware(out, state, names)),
+            self._part("io", (version, performance), openmetrics,
+                       lambda out: self._io(out, state, names, performance)),
+            self._live(openmetrics, state).encode(),
+        ))
+
+    # What follows from the records (and the measured use)
+
+    def _records(self, out: _Writer, state: ArrayState, names: Mapping[str, Any]) -> None:
+        service = self._service
+        usage = service.observed.usage
+        pool_views = views.pool_views(state, usage)
+        pool_names = names["pools"]
+        out.info("opensan_pool", "Each pool: its name, RAID level (or protection) and "
+                 "provisioning.", (labels(pool_id=v.pool.id, name=v.pool.name,
+                                          raid_level=v.pool.protection_label,
+                                          provision=v.pool.provision.value) for v in pool_views))
+        for family, attribute, help_text in (
+                ("capacity", "capacity_bytes", "Usable capacity of the pool."),
+                ("used", "used_bytes", "Capacity of the pool allocated to volumes and snapshot "
+                 "space."),
+                ("free", "free_bytes", "Capacity of the pool not allocated.")):
+            out.gauge(f"opensan_pool_{family}_bytes", help_text,
+                      ((pool_names[v.pool.id], getattr(v, attribute)) for v in pool_views), "bytes")
+        out.states("opensan_pool_health", "Health of each pool, from its disks and RAID level.",
+                   PoolHealth, ((pool_names[v.pool.id], v.health) for v in pool_views))
+        out.states("opensan_pool_status", "Status of each pool.", PoolStatus,
+                   ((pool_names[v.pool.id], v.status) for v in pool_views))
+        out.gauge("opensan_pool_disks", "Member disks of each pool.",
+                  ((pool_names[v.pool.id], len(v.pool.disk_ids)) for v in pool_views))
+        out.gauge("opensan_pool_volumes", "Volumes in each pool.",
+                  ((pool_names[v.pool.id], v.volume_count) for v in pool_views))
+
+        volume_views = views.volume_views(state, usage)
+        volume_names = names["volumes"]
+        rows = [(volume_names[v.volume.id], v) for v in volume_views]
+        out.info("opensan_volume", "Each volume: its provisioning, WWN and cache mode.",
+                 (labels(volume_id=v.volume.id, name=v.volume.name, pool_id=v.volume.pool_id,
+                         provision=v.volume.provision.value, wwn=v.volume.wwn,
+                         cache_mode=v.volume.cache_mode.value) for v in volume_views))
+        for family, read, help_text in (
+                ("capacity_bytes", lambda v: v.volume.capacity_bytes, "Capacity of the volume."),
+                ("used_bytes", lambda v: v.used_bytes,
+                 "Capacity of the volume in use (all of a thick volume, the written part of a "
+                 "thin one)."),
+                ("snapshot_space_bytes", lambda v: v.volume.snapshot_space_bytes,
+                 "Snapshot space set aside for the volume."),
+                ("snapshot_used_bytes", lambda v: v.snapshot_used_bytes,
+                 "Snapshot space the volume's snapshots hold."),
+                ("snapshots", lambda v: v.snapshot_count, "Snapshots of the volume."),
+                ("mapped", lambda v: int(v.mapped), "1 while the volume is mapped to a LUN.")):
+            unit = "bytes" if family.endswith("_bytes") else ""
+            out.gauge(f"opensan_volume_{family}", help_text,
+                      ((inside, read(v)) for inside, v in rows), unit)
+        out.states("opensan_volume_health", "Health of each volume, from its pool.",
+                   VolumeHealth, ((inside, v.health) for inside, v in rows))
+        out.states("opensan_volume_status", "Status of each volume.", VolumeStatus,
+                   ((inside, v.status) for inside, v in rows))
+
+        disks = sorted(state.disks.values(), key=lambda d: (d.enclosure_id, d.slot))
+        disk_names = names["disks"]
+        out.info("opensan_disk", "Each disk: where it sits and what it is.",
+                 (labels(disk_id=d.id, enclosure_id=d.enclosure_id, slot=d.slot, vendor=d.vendor,
+                         model=d.model, serial_number=d.serial_number,
+                         firmware_version=d.firmware_version, type=d.type.value,
+                         interface_speed=d.interface_speed) for d in disks))
+        out.info("opensan_disk_pool", "The pool each disk belongs to (members and dedicated "
+                 "spares).", (labels(disk_id=d.id, pool_id=d.pool_id)
+                              for d in disks if d.pool_id is not None))
+        out.gauge("opensan_disk_capacity_bytes", "Capacity of each disk.",
+                  ((disk_names[d.id], d.capacity_bytes) for d in disks), "bytes")
+        out.states("opensan_disk_health", "Health of each disk.", DiskHealth,
+                   ((disk_names[d.id], d.health) for d in disks))
+        out.states("opensan_disk_status", "Status of each disk.", DiskStatus,
+                   ((disk_names[d.id], d.status) for d in disks))
+        out.states("opensan_disk_usage", "What each disk is used as (QSAN's usage).", DiskUsage,
+                   ((disk_names[d.id], d.usage) for d in disks))
+
+        targets = views.target_views(state)
+        out.info("opensan_target", "Each iSCSI target.",
+                 (labels(target_id=t.target.id, type=t.target.type.value,
+                         controller=t.target.controller, node=t.target.node, iqn=t.target.iqn,
+                         name=t.target.name) for t in targets))
+        out.gauge("opensan_target_luns", "LUNs mapped on each target.",
+                  ((labels(target_id=t.target.id), t.lun_count) for t in targets))
+        out.info("opensan_lun_mapping", "Each LUN mapping: the volume (or snapshot) a LUN of a "
+                 "target exports, its permission and hosts.",
+                 (labels(target_id=m.target_id, lun=m.lun, volume_id=m.volume_id,
+                         snapshot_id=m.snapshot_id or "", permission=m.permission.value,
+                         hosts=",".join(m.hosts))
+                  for _key, m in sorted(state.mappings.items())))
+
+    # What the hardware reads
+
+    def _hardware(self, out: _Writer, state: ArrayState, names: Mapping[str, Any]) -> None:
+        service = self._service
+        readings = service.observed.hardware
+        system = readings.system
+        out.info("opensan_system", "The array: model, serial number, firmware, name and backend.",
+                 [labels(model=system.model_name, serial_number=system.serial_number,
+                         firmware_version=system.firmware_version, system_name=service.system.name,
+                         backend=service.traits.name)])
+        out.states("opensan_system_health", "Health of the whole array.", SystemHealth,
+                   [("", views.system_health(state, readings))])
+        out.info("opensan_controller", "Each controller: serial number, firmware and status.",
+                 (labels(controller=c.slot, serial_number=c.serial_number, status=c.status,
+                         firmware_version=c.firmware_version) for c in system.controllers))
+        out.gauge("opensan_controller_up", "1 while the controller's status is Normal.",
+                  ((labels(controller=c.slot), int(c.status == "Normal"))
+                   for c in system.controllers))
+        sensors = [(enclosure.id, s) for enclosure in readings.enclosures for s in enclosure.sensors]
+
+        def sensor_labels(enclosure_id: int, sensor_id: str, location: str, name: str) -> str:
+            return labels(sensor_id=sensor_id, enclosure_id=enclosure_id, location=location,
+                          name=name)
+
+        out.states("opensan_sensor_status", "Status of each sensor of the hardware monitor.",
+                   SensorStatus, ((sensor_labels(e, s.id, s.location, s.name) + ","
+                                   + labels(type=s.type.value), s.status) for e, s in sensors))
+        for unit, (family, family_unit, scale, help_text) in _SENSOR_VALUES.items():
+            out.gauge(family, help_text,
+                      ((sensor_labels(e, s.id, s.location, s.name), s.value * scale)
+                       for e, s in sensors
+                       if s.unit == unit and isinstance(s.value, int | float)), family_unit)
+        disk_names = names["disks"]
+        smart = views.disk_smart(state, readings)
+        out.gauge("opensan_disk_temperature_celsius", "Temperature of each disk, as last read.",
+                  ((disk_names[s.disk_id], s.temperature_c) for s in smart
+                   if s.temperature_c is not None), "celsius")
+        out.gauge("opensan_disk_power_on_seconds", "Power-on time of each disk (S.M.A.R.T.).",
+                  ((disk_names[s.disk_id], s.power_on_hours * 3600) for s in smart
+                   if s.power_on_hours is not None), "seconds")
+        out.gauge("opensan_disk_smart_supported", "1 where the disk reports S.M.A.R.T. data.",
+                  ((disk_names[s.disk_id], int(s.supported)) for s in smart))
+        attributes = [(f"{disk_names[s.disk_id]},{labels(attribute_id=a.id, attribute=a.name)}", a)
+                      for s in smart for a in s.attributes]
+        out.gauge("opensan_disk_smart_attribute_value", "Normalized value of each S.M.A.R.T. "
+                  "attribute (lower is worse).", ((inside, a.value) for inside, a in attributes))
+        out.gauge("opensan_disk_smart_attribute_threshold", "Threshold of each S.M.A.R.T. "
+                  "attribute: the disk fails it at or below.",
+                  ((inside, a.threshold) for inside, a in attributes))
+        out.gauge("opensan_disk_smart_attribute_raw", "Raw value of each S.M.A.R.T. attribute "
+                  "(counts, hours, degrees).", ((inside, a.raw) for inside, a in attributes))
+        out.gauge("opensan_disk_smart_attribute_failing", "1 while the attribute is failing now.",
+                  ((inside, int(a.status != "OK")) for inside, a in attributes))
+
+    # The I/O counters
+
+    def _io(self, out: _Writer, state: ArrayState, names: Mapping[str, Any],
+            performance: Performance | None) -> None:
+        if performance is None:
+            return
+        out.gauge("opensan_io_counters_start_time_seconds", "When the I/O counters started "
+                  "(unix time of the array clock): they count from there.",
+                  [("", performance.since)], "seconds")
+        volume_names, disk_names = names["volumes"], names["disks"]
+        _io_families(out, "volume", "volume's hosts",
+                     ((volume_names[k], c) for k, c in performance.volumes.items()
+                      if k in volume_names))
+        pool_names = names["pools"]
+        _io_families(out, "pool", "hosts of the pool's volumes",
+                     ((pool_names[k], c) for k, c in pool_io(state, performance).items()))
+        _io_families(out, "disk", "disk", ((disk_names[k], c) for k, c in performance.disks.items()
+                                           if k in disk_names))
+        port_names = names["ports"]
+        _io_families(out, "port", "port", ((port_names.get(k) or labels(port=k, controller=""), c)
+                                           for k, c in performance.ports.items()))
+
+    # What moves with every scrape
+
+    def _live(self, openmetrics: bool, state: ArrayState) -> str:
+        service = self._service
+        out = _Writer(openmetrics)
+        now = service.uow.clock.now()
+        out.gauge("opensan_start_time_seconds", "When the server started (unix time of the "
+                  "array clock).", [("", service.system.started_at)], "seconds")
+        out.gauge("opensan_array_time_seconds", "The array clock (unix time; ahead of real time "
+                  "where the virtual array's clock was moved on).", [("", now)], "seconds")
+        out.counter("opensan_events", "Events recorded by this server since it started, by "
+                    "level.", ((labels(level=level.value),
+                                service.uow.events_recorded[level]) for level in EventLevel))
+        out.gauge("opensan_sessions", "Open sessions (logged-in clients).",
+                  [("", len(state.sessions))])
+        stats = service.supervision.telemetry.stats()
+        tick = stats.pop("tick")
+        out.summary("opensan_tick_duration_seconds", "Periodic checks of the hardware, use and "
+                    "I/O counters, and how long they took.", [("", tick.count, tick.seconds)],
+                    "seconds")
+        out.counter("opensan_tick_errors", "Periodic checks that failed.", [("", tick.errors)])
+        out.summary("opensan_backend_measurement_duration_seconds", "The backend's readings "
+                    "(hardware, use, I/O counters) and how long they took.",
+                    ((labels(operation=name), s.count, s.seconds) for name, s in stats.items()),
+                    "seconds")
+        out.counter("opensan_backend_measurement_errors", "The backend's readings that failed.",
+                    ((labels(operation=name), s.errors) for name, s in stats.items()))
+        return out.text()
+
+
+class ApiInstruments:
+    """The API's own figures, kept by prometheus-client in a registry of this app's own."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.requests = Counter("opensan_api_requests", "Requests answered, by method, endpoint "
+                                "(the path the API declares) and status.",
+                                ("method", "endpoint", "status"), registry=self.registry)
+        self.latency = Histogram("opensan_api_request_duration_seconds", "Time to answer each "
+                                 "request, by method and endpoint.", ("method", "endpoint"),
+                                 buckets=LATENCY_BUCKETS, registry=self.registry)
+        self.failed_logins = Counter("opensan_api_failed_logins", "Logins refused for a wrong "
+                                     "account or password.", registry=self.registry)
+
+    def observe(self, method: str, endpoint: str, status: int, seconds: float) -> None:
+        self.requests.labels(method, endpoint, str(status)).inc()
+        self.latency.labels(method, endpoint).observe(seconds)
+        if endpoint == LOGIN_PATH and status == 401:
+            self.failed_logins.inc()
+
+
+def _endpoint(scope: Mapping[str, Any]) -> str:
+    """What a request is counted under: the declared endpoint (its path prefix, the route's
+    name), a plain route's path, or UNMATCHED, so that the labels stay few."""
+    route = scope.get("route")
+    name = getattr(route, "name", "") or ""
+    if name.startswith("/"):
+        return name
+    return getattr(route, "path", None) or UNMATCHED
+
+
+class RequestMetrics:
+    """Pure ASGI middleware: every answer counted and timed (the status as sent, 500 for an
+    error that escaped)."""
+
+    def __init__(self, app: Any, instruments: ApiInstruments) -> None:
+        self.app = app
+        self.instruments = instruments
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = [500]
+
+        async def record(message: Mapping[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, record)
+        finally:
+            self.instruments.observe(scope["method"], _endpoint(scope), status[0],
+                                     time.perf_counter() - started)
+
+
+def _scrape_token_matches(token: str | None, scrape_token: str | None) -> bool:
+    return bool(token and scrape_token) and hmac.compare_digest(
+        str(token).encode(), str(scrape_token).encode())
+
+
+def install(app: FastAPI, service: ArrayService, scrape_token: str | None) -> ApiInstruments:
+    """Add GET /metrics to the app; the caller adds RequestMetrics with the instruments."""
+    instruments = ApiInstruments()
+    array = ArrayMetrics(service)
+
+    async def metrics(request: Request) -> Response:
+        token = request_token(request)[0]
+        if not _scrape_token_matches(token, scrape_token):
+            service.accounts.authenticate(token)  # a session of any role; else 401
+        encoder, content_type = choose_encoder(request.headers.get("accept", ""))
+        openmetrics = content_type.startswith(OPENMETRICS)
+
+        def build() -> bytes:
+            body = array.render(openmetrics)
+            own = encoder(instruments.registry)
+            return body + (own.removesuffix(b"# EOF\n") + b"# EOF\n" if openmetrics else own)
+
+        return Response(await run_in_threadpool(build), media_type=content_type)
+
+    app.add_api_route(METRICS_PATH, metrics, methods=["GET"], include_in_schema=False,
+                      name=METRICS_PATH)
+    return instruments
