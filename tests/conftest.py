@@ -112,22 +112,44 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "dedicated_disks(reason): needs pools made of disks of their own (free "
         "disks, spares, thick volumes), which Ceph has not; select with -m 'not dedicated_disks'")
+    config.addinivalue_line(
+        "markers", f"goqsan: runs QSAN's Go SDK against OpenSAN; needs ${GOQSAN_VARIABLE} (a "
+        "goqsan checkout or git dir: QSAN's code is not vendored here) and Go; deselected, "
+        "and said so, without it")
 
 
 # The markers a backend cannot run: such tests must be deselected with -m.
 _GATES = {"linux": ("simulated",), "ceph": ("simulated", "dedicated_disks")}
 
 
+GOQSAN_VARIABLE = "OPENSAN_GOQSAN"
+_goqsan_deselected: list[str] = []
+
+
 @pytest.hookimpl(trylast=True)  # after -m has deselected
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """A test the backend under test cannot run is deselected, not skipped (a skip would be
-    counted like a pass): refuse to run it at all."""
+    counted like a pass): refuse to run it at all. QSAN's Go SDK is not ours to ship: without
+    a copy of it the goqsan tests are deselected, and the summary says so."""
+    if not os.environ.get(GOQSAN_VARIABLE):
+        gone = [item for item in items if item.get_closest_marker("goqsan")]
+        if gone:
+            config.hook.pytest_deselected(items=gone)
+            items[:] = [item for item in items if item not in gone]
+            _goqsan_deselected.extend(item.nodeid for item in gone)
     for marker in _GATES.get(BACKEND, ()):
         gated = [item.nodeid for item in items if item.get_closest_marker(marker)]
         if gated:
             raise pytest.UsageError(
                 f"{len(gated)} selected tests are marked {marker} (e.g. {gated[0]}); on the "
                 f"{BACKEND} backend select with -m 'not {marker}'.")
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if _goqsan_deselected:
+        terminalreporter.write_line(
+            f"goqsan: {len(_goqsan_deselected)} tests deselected (QSAN's Go SDK against OpenSAN): "
+            f"set {GOQSAN_VARIABLE} to a goqsan checkout or git dir to run them.")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -19,6 +19,7 @@ import pytest
 import uvicorn
 
 from opensan.api.app import create_app
+from opensan.api.xevo.nas import NAS_CALLS
 from opensan.backends.simulated.backend import TRAITS, SimulatedBackend
 from opensan.domain.measured import Usage
 from opensan.domain.models import ArrayState
@@ -86,15 +87,27 @@ def every_get(served: Served) -> list[str]:
     headers = {"Authorization": served.token}
     volume = served.http.get("/rest/storage/volumeinfo", headers=headers).json()[0]
     target = served.http.get("/rest/storage/availtarget", headers=headers).json()[0]
-    values = {"vdid": volume["id"], "target_id": target["id"], "page_num": 1}
+    pool = served.http.get("/rest/storage/poolinfo", headers=headers).json()[0]
+    values = {"vdid": volume["id"], "target_id": target["id"], "page_num": 1,
+              # XEVO's names of the same objects
+              "poolId": pool["id"], "volumeId": volume["id"], "targetId": target["id"]}
+    snapshot = served.http.get(f"/rest/storage/snapshot/vdid/{volume['id']}",
+                               headers=headers).json()["snapshots"][0]
+    lun = served.http.get(f"/rest/v2/dataTransfer/targets/{target['id']}/luns/",
+                          headers=headers).json()[0]
+    values.update(snapshotId=snapshot["name"], lunId=lun["id"], userId="user",
+                  groupId="User_Group")
     paths = []
     for item in served.http.get("/rest/").json():
         # The service package (admin) records an event of its download: a change, which waits
         # for the change lock as every change does.
-        if item["method"] != "GET" or item["access"] == "admin":
+        # A SAN answers the NAS calls 501 at once (api/xevo/nas.py): nothing of it to read.
+        if item["method"] != "GET" or item["access"] == "admin" or \
+                (item["method"], item["path"]) in NAS_CALLS:
             continue
         path = re.sub(r"\[[^]]*\]", "", item["path"])  # optional parts left out
-        paths.append(re.sub(r"<([a-z_]+)>", lambda m: str(values[m.group(1)]), path))
+        paths.append(re.sub(r"<([a-z_]+)>|\{(\w+)\}",
+                            lambda m: str(values[m.group(1) or m.group(2)]), path))
     return paths
 
 

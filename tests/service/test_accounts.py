@@ -539,3 +539,28 @@ def test_an_account_disabled_or_deleted_during_its_login_gets_no_session(service
     with pytest.raises(error):
         login(service, "user")
     assert not any(s.account == "user" for s in service.state.sessions.values())
+
+
+# Refresh tokens (XEVO's offline access)
+
+def test_a_refresh_token_renews_sessions_until_it_expires(service, events):
+    token, _session, refresh = service.accounts.login_renewable("admin", PASSWORD, CLIENT)
+    assert service.accounts.authenticate(token).account == "admin"
+    renewed, again = service.accounts.renew(refresh, CLIENT)
+    assert renewed != token and again.account == "admin" and again.role is Role.ADMIN
+    assert service.accounts.authenticate(renewed).account == "admin"
+    assert events.new()[-1][1:] == ("Account", f"Account admin renewed its session from {CLIENT}.")
+    stored = next(iter(service.state.refresh_tokens.values()))
+    assert refresh not in stored.token_hash and stored.account == "admin"  # only its hash
+    service.simulation.advance_clock(int(service.accounts.policy.refresh_seconds) + 1)
+    with pytest.raises(NotAuthenticated):
+        service.accounts.renew(refresh, CLIENT)
+    service.accounts.write_back()
+    assert service.state.refresh_tokens == {}
+
+
+def test_a_password_change_ends_the_refresh_tokens(service):
+    _token, _session, refresh = service.accounts.login_renewable("user", PASSWORD, CLIENT)
+    service.accounts.change_password("user", "n3w-Passw0rd", changed_by="test", end_sessions=True)
+    with pytest.raises(NotAuthenticated):
+        service.accounts.renew(refresh, CLIENT)

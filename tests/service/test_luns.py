@@ -271,3 +271,39 @@ def test_a_target_with_luns_cannot_be_deleted(service):
 def test_delete_target_refuses_an_unknown_target(service):
     with refused(service, NotFound, ErrorCode.TARGET_NOT_FOUND):
         service.luns.delete_target(99)
+
+
+# XEVO's LUN operations: automatic numbers, renumbering that keeps the ID, target placement
+
+def test_a_mapping_without_a_number_takes_the_lowest_free_and_has_its_own_id(service):
+    volume = volume_named(service, "vol-backup").volume
+    view = service.luns.map_volume(0, None, volume.id)
+    used = {lun for (target, lun) in service.state.mappings if target == 0} - {view.mapping.lun}
+    assert view.mapping.lun == min(set(range(MAX_LUN + 1)) - used)
+    assert view.mapping.id is not None and view.mapping.mapping_id == view.mapping.id
+
+
+def test_remap_renumbers_and_keeps_the_id_in_one_change(service):
+    volume = volume_named(service, "vol-backup").volume
+    mapped = service.luns.map_volume(0, 7, volume.id).mapping
+    version = service.version
+    moved = service.luns.remap(0, 7, 9, ("iqn.1994-05.com.redhat:host1",)).mapping
+    assert (moved.lun, moved.id, moved.hosts) == (9, mapped.id, ("iqn.1994-05.com.redhat:host1",))
+    assert (0, 7) not in service.state.mappings and service.state.mappings[(0, 9)] == moved
+    assert service.version == version + 1
+    with refused(service, Conflict, ErrorCode.LUN_IN_USE):
+        service.luns.remap(0, 9, next(lun for (t, lun) in service.state.mappings
+                                      if t == 0 and lun != 9))
+    with refused(service, NotFound, ErrorCode.LUN_NOT_MAPPED):
+        service.luns.remap(0, 200, 201)
+
+
+def test_a_target_on_some_of_its_controllers_portals(service):
+    portals = service.luns.data_portals()
+    assert set(portals) == {1, 2} and all(portals.values())
+    view = service.luns.create_target(2, name="few", portals=portals[2][:1])
+    assert view.target.portals == portals[2][:1]
+    with refused(service, InvalidArgument):
+        service.luns.create_target(1, portals=portals[2][:1])
+    moved = service.luns.modify_target(view.target.id, name="moved", portals=portals[2][1:])
+    assert (moved.target.name, moved.target.portals) == ("moved", portals[2][1:])

@@ -229,3 +229,29 @@ def test_rollback_in_a_failed_pool_is_refused(service):
     fail_pool(service)
     with refused(service, Conflict, ErrorCode.VOLUME_NOT_READY):
         service.snapshots.rollback(snapshot_named(service, "vol-db", "daily-1").id)
+
+
+# XEVO's trash, exposure and delete-all
+
+def test_the_trash_keeps_a_snapshot_and_rollback_refuses_it(service):
+    from opensan.domain.models import SnapshotExpose
+
+    snapshot = snapshot_named(service, "vol-db", "daily-1")
+    trashed = service.snapshots.modify(snapshot.id, in_trash=True)
+    assert trashed.in_trash and service.state.snapshots[snapshot.id].in_trash
+    with refused(service, Conflict, ErrorCode.SNAPSHOT_IN_USE):
+        service.snapshots.rollback(snapshot.id)
+    exposed = service.snapshots.modify(snapshot.id, in_trash=False,
+                                       expose=SnapshotExpose(True, "RW", GIB))
+    assert (exposed.in_trash, exposed.expose) == (False, SnapshotExpose(True, "RW", GIB))
+    with refused(service, InvalidArgument):
+        service.snapshots.modify(snapshot.id, expose=SnapshotExpose(True, "ALL", 0))
+
+
+def test_delete_all_deletes_every_snapshot_in_one_change(service):
+    volume = volume_named(service, "vol-db").volume
+    version = service.version
+    gone = service.snapshots.delete_all(volume.id)
+    assert len(gone) == 2 and not [s for s in service.state.snapshots.values()
+                                   if s.volume_id == volume.id]
+    assert service.version == version + 1

@@ -19,11 +19,13 @@ from opensan.domain.models import (
     DiskType,
     Permission,
     Pool,
+    Priority,
     Role,
     SensorStatus,
 )
 from opensan.domain.raid import RaidLevel
 from opensan.service.unit_of_work import acting_as, current_actor
+from opensan.service.volumes import VolumeChanges
 from opensan.store.records import KINDS, POOLS, Ids
 
 from .helpers import (
@@ -231,7 +233,10 @@ def test_a_seeded_array_is_the_same_every_time(service, tmp_path):
 
 
 def test_every_record_kind_and_the_settings_survive_a_restart(service, restart):
-    token, _session = service.accounts.login("admin", "1234", "10.0.0.1")
+    token, _session, _refresh = service.accounts.login_renewable("admin", "1234", "10.0.0.1")
+    volume = volume_named(service, "vol-db").volume
+    service.volumes.modify(volume.id, VolumeChanges(io_priority=Priority.HIGH, max_iops=500,
+                                                    metadata_content=b"\x00\xff", stamp_now=True))
     service.luns.map_snapshot(0, 1, snapshot_named(service, "vol-db", "daily-1").id,
                               hosts=("iqn.1994-05.com.redhat:host1",))
     service.simulation.set_sensor_status("fan-1", SensorStatus.FAILED)
@@ -253,6 +258,9 @@ def test_every_record_kind_and_the_settings_survive_a_restart(service, restart):
     mapping = again.state.mappings[(0, 1)]
     assert (type(mapping.permission), type(mapping.hosts)) == (Permission, tuple)
     assert {type(a.role) for a in again.state.accounts.values()} == {Role}
+    settings = again.state.volumes[volume.id].settings
+    assert type(settings.io_priority) is Priority and settings.qos.max_iops == 500
+    assert type(settings.metadata.timestamp) is int
 
 
 def test_sessions_that_idled_out_while_the_array_was_down_are_gone_after_a_restart(

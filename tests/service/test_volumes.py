@@ -233,3 +233,85 @@ def test_a_failed_pool_can_still_be_emptied_and_deleted(service):
         service.volumes.delete(view.volume.id)
     service.pools.delete(pool_named(service).pool.id)
     assert service.state.pools == {}
+
+
+# Sizes in MiB, settings, and the merge of XEVO's PATCH
+
+def test_create_sized_keeps_mib_sizes_and_settings(service, events):
+    from opensan.domain.models import CacheMode, Priority
+    from opensan.service.volumes import VolumeChanges
+
+    pool = pool_named(service).pool
+    view = service.volumes.create_sized(
+        pool.id, "vol-mib", 1536 * 1024**2, block_size=8192,
+        settings=VolumeChanges(cache_mode=CacheMode.WRITE_THROUGH, io_priority=Priority.HIGH,
+                               metadata_content=b"\x00\xff", stamp_now=True))
+    volume = view.volume
+    assert (volume.capacity_bytes, volume.cache_mode, volume.settings.block_size,
+            volume.settings.io_priority, volume.settings.metadata.content) == (
+        1536 * 1024**2, CacheMode.WRITE_THROUGH, 8192, Priority.HIGH, "AP8=")
+    assert volume.settings.metadata.timestamp is not None
+    assert events.new() == [(INFO, "Volume", "Volume vol-mib created in pool Pool-1: 1536 MiB, Thick.")]
+
+
+def test_create_sized_refuses_part_of_a_mib_and_odd_block_sizes(service):
+    pool = pool_named(service).pool
+    _refuse(service, lambda: service.volumes.create_sized(pool.id, "odd", 1024**2 + 1),
+            InvalidArgument)
+    refused(service, lambda: service.volumes.create_sized(pool.id, "odd", 1024**2,
+                                                          block_size=1000), InvalidArgument)
+
+
+def test_modify_merges_renames_and_grows_in_one_change(service, events):
+    from opensan.domain.models import Priority
+    from opensan.service.volumes import VolumeChanges
+
+    volume = volume_named(service, "vol-backup").volume
+    version = service.version
+    view = service.volumes.modify(volume.id, VolumeChanges(
+        name="vol-renamed", capacity_bytes=volume.capacity_bytes + GIB, max_iops=10,
+        background_io_priority=Priority.LOW))
+    changed = view.volume
+    assert (changed.name, changed.capacity_bytes, changed.settings.qos.max_iops,
+            changed.settings.background_io_priority, changed.settings.io_priority) == (
+        "vol-renamed", volume.capacity_bytes + GIB, 10, Priority.LOW, Priority.MEDIUM)
+    assert service.version == version + 1
+    assert events.new() == [(INFO, "Volume", "Volume vol-backup (now vol-renamed) modified: "
+                             "name, capacity_bytes, background_io_priority, max_iops.")]
+    again = service.volumes.modify(volume.id, VolumeChanges(max_throughput_kbps=5))
+    assert again.volume.settings.qos == replace_qos(changed, max_throughput_kbps=5)
+
+
+def replace_qos(volume, **changes):
+    from dataclasses import replace
+    return replace(volume.settings.qos, **changes)
+
+
+def test_modify_refuses_shrinking_a_taken_name_and_bad_values(service):
+    from opensan.service.volumes import VolumeChanges
+
+    volume = volume_named(service, "vol-backup").volume
+    _refuse(service, lambda: service.volumes.modify(
+        volume.id, VolumeChanges(capacity_bytes=volume.capacity_bytes - GIB)), InvalidArgument)
+    _refuse(service, lambda: service.volumes.modify(volume.id, VolumeChanges(name="vol-db")),
+            Conflict, ErrorCode.VOLUME_NAME_TAKEN)
+    refused(service, lambda: service.volumes.modify(volume.id, VolumeChanges(tag_type="X")),
+            InvalidArgument)
+    refused(service, lambda: service.volumes.modify(UNKNOWN_ID, VolumeChanges(max_iops=1)),
+            NotFound, ErrorCode.VOLUME_NOT_FOUND)
+
+
+def test_the_qos_rule_is_a_setting_with_an_event(service, events):
+    assert service.volumes.qos_rule() is None
+    assert service.volumes.set_qos_rule("IO_PRIORITY") == "IO_PRIORITY"
+    assert service.volumes.qos_rule() == "IO_PRIORITY"
+    service.volumes.set_qos_rule(None)
+    assert service.volumes.qos_rule() is None
+    assert events.new() == [(INFO, "Volume", "QoS on, rule IO_PRIORITY."),
+                            (INFO, "Volume", "QoS off.")]
+    refused(service, lambda: service.volumes.set_qos_rule("FASTEST"), InvalidArgument)
+
+
+def _refuse(service, call, error, code=None):
+    with refused(service, error, code):
+        call()

@@ -139,3 +139,23 @@ def test_the_file_is_migrated_once_and_a_later_schema_is_refused(tmp_path: Path)
         db.execute("UPDATE meta SET value = ? WHERE key = 'schema'", (str(SCHEMA_VERSION + 1),))
     with pytest.raises(InvalidArgument, match="later OpenSAN release"):
         SqliteStore(state_dir / DATABASE_NAME)
+
+
+def test_the_0_1_0_objects_read_through_xevo_with_the_settings_they_never_had(
+        upgraded: Api) -> None:
+    """0.1.0 wrote volumes without XEVO's settings and mappings without their own ID: they
+    read back with the defaults, and each mapping with the ID of where it was made."""
+    volumes = {int(v["id"]): v for v in upgraded.ok("GET", "/rest/v2/storage/block/volumes")}
+    assert set(volumes) == {v["id"] for v in EXPECTED["volumes"]}
+    for volume in volumes.values():
+        assert (volume["blockSize"], volume["ioPriority"], volume["tags"]["type"],
+                volume["metadata"]) == (4096, "MEDIUM", "RAID",
+                                        {"status": "", "type": "", "content": "", "timestamp": ""})
+    first: dict[int, dict[str, Any]] = {}  # a volume shows its first mapping
+    for mapping in sorted(EXPECTED["mappings"], key=lambda m: (m["targetId"], m["lun"])):
+        if mapping["snapshotId"] is None:
+            first.setdefault(mapping["volumeId"], mapping)
+    assert first
+    for volume_id, mapping in first.items():
+        assert volumes[volume_id]["targetId"] == str(mapping["targetId"])
+        assert volumes[volume_id]["lunId"] == str(mapping["targetId"] * 1000 + mapping["lun"])

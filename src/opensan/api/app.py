@@ -16,12 +16,12 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 from starlette.convertors import Convertor, register_url_convertor
 
-from opensan.api import openapi
+from opensan.api import openapi, xevo
 from opensan.api.apidocs import add_docs
 from opensan.api.auth import check_csrf, request_token
 from opensan.api.cache import ReadCache
 from opensan.api.console import add_console
-from opensan.api.endpoint import Access, Call, Endpoint, read_call_params
+from opensan.api.endpoint import Access, Api, Call, Endpoint, read_call_params
 from opensan.api.errors import install_error_handlers
 from opensan.api.limits import LoginGate, ServerLimits
 from opensan.api.metrics import RequestMetrics
@@ -40,6 +40,8 @@ from opensan.api.routes import (
 )
 from opensan.api.routes.help import HELP_KEY
 from opensan.api.support import recent_log
+from opensan.api.xevo.errors import answering_xevo_errors
+from opensan.api.xevo.request import read_xevo_params
 from opensan.domain.errors import Forbidden
 from opensan.domain.models import Actor, Role
 from opensan.service.array import ArrayService
@@ -69,13 +71,14 @@ def _route_handler(
         session = None
         if endpoint.access is not Access.PUBLIC:
             session = service.accounts.authenticate(token)
-            if cookie_only and request.method == "POST":
+            if cookie_only and request.method != "GET":
                 assert token is not None
                 check_csrf(request, token)
             if endpoint.access is Access.ADMIN and session.role is not Role.ADMIN:
                 raise Forbidden(f"Account {session.account} is read-only; this needs an "
                                 "administrator.")
-        params = await read_call_params(endpoint, prefix, request)
+        read = read_xevo_params if endpoint.api is Api.XEVO else read_call_params
+        params = await read(endpoint, prefix, request)
         # The socket's peer, or what a trusted proxy says (api/protocol.py).
         client = request.client.host if request.client else "unknown"
         call = Call(service, params, session, client, token, cache, request)
@@ -85,7 +88,7 @@ def _route_handler(
 
     handle.__name__ = f"{endpoint.method.lower()}_{endpoint.handler.__name__}"
     handle.__doc__ = endpoint.description
-    return handle
+    return answering_xevo_errors(handle) if endpoint.api is Api.XEVO else handle
 
 
 ANY_PATH = "anypath"
@@ -107,13 +110,19 @@ class _AnyPath(Convertor[str]):
 register_url_convertor(ANY_PATH, _AnyPath())
 
 def _register(app: FastAPI, endpoint: Endpoint, service: ArrayService, cache: ReadCache) -> None:
+    xevo_api = endpoint.api is Api.XEVO
     for prefix in (endpoint.prefix, *endpoint.aliases):
         handler = _route_handler(endpoint, prefix, service, cache)
         help_item = {
-            "method": endpoint.method, "path": endpoint.manual_path(prefix),
+            "method": endpoint.method, "path": prefix if xevo_api else endpoint.manual_path(prefix),
             "description": endpoint.description, "access": endpoint.access.value,
-            "extension": endpoint.extension,
+            "extension": endpoint.extension, "api": endpoint.api.value,
         }
+        if xevo_api:  # XEVO's paths name their parameters themselves: .../{volumeId}
+            options = xevo.operation(endpoint)
+            options["openapi_extra"][HELP_KEY] = help_item
+            app.add_api_route(prefix, handler, methods=[endpoint.method], **options)
+            continue
         described: set[str] = set()
         for optional in endpoint.path_forms():  # the help listing reads the first
             path = endpoint.route_path(prefix, optional)
@@ -163,7 +172,7 @@ def create_app(service: ArrayService, *, tick_seconds: float = 1.0,
     endpoints = [
         *login.ENDPOINTS, *accounts.ENDPOINTS, *help.ENDPOINTS, *dashboard.ENDPOINTS, *log.ENDPOINTS,
         *storage.ENDPOINTS, *system.ENDPOINTS, *performance.ENDPOINTS,
-        *simulation.endpoints(service.traits.capabilities),
+        *simulation.endpoints(service.traits.capabilities), *xevo.ENDPOINTS,
     ]
     for endpoint in endpoints:
         _register(app, endpoint, service, cache)

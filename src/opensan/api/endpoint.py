@@ -24,6 +24,7 @@ from opensan.domain.models import Session
 
 if TYPE_CHECKING:
     from fastapi import Request
+    from pydantic import BaseModel
 
     from opensan.api.cache import ReadCache
     from opensan.service.array import ArrayService
@@ -52,6 +53,14 @@ _KIND_SCHEMAS: dict[Kind, dict[str, Any]] = {
     Kind.ID_LIST: {"type": "string", "pattern": f"^{_ID_PATTERN}(,{_ID_PATTERN})*$"},
     Kind.TEXT_LIST: {"type": "string", "minLength": 1},
 }
+
+
+class Api(Enum):
+    """Which of the array's APIs an endpoint belongs to: SANOS's key/value paths, or QSAN's
+    current REST API (XEVO: IDs in the path, a JSON body; api/xevo)."""
+
+    SANOS = "SANOS"
+    XEVO = "XEVO"
 
 
 class Access(StrEnum):
@@ -127,6 +136,10 @@ class Endpoint:
     response: Any = None
     # The errors the handler's work can answer, besides those error_codes() derives.
     errors: tuple[ErrorCode, ...] = ()
+    api: Api = Api.SANOS
+    # XEVO only: the model of the body, and the fields a list filters by (?q=<field>='<v>').
+    body: type[BaseModel] | None = None
+    filters: tuple[str, ...] = ()
 
     def manual_path(self, prefix: str | None = None) -> str:
         """The path as the manual writes it, e.g. /rest/log/list/<page_num>."""

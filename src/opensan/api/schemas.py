@@ -65,11 +65,12 @@ class AccountOut(Wire):
 
 
 class HelpItem(Wire):
-    method: Literal["GET", "POST"]
+    method: Literal["GET", "POST", "PATCH", "PUT", "DELETE"]  # SANOS: GET and POST only
     path: str
     description: str
     access: Access
     extension: bool
+    api: Literal["SANOS", "XEVO"]  # XEVO: QSAN's current REST API, docs/xevo.md
 
 
 OnOff = Literal["Enabled", "Disabled"]
@@ -359,7 +360,7 @@ class SnapshotOut(Wire):
     @classmethod
     def from_domain(cls, s: m.Snapshot) -> SnapshotOut:
         return cls(id=s.id, volume_id=s.volume_id, name=s.name, created_at=iso_time(s.created_at),
-                   used_bytes=s.used_bytes, status=s.status)
+                   used_bytes=s.used_bytes, status="In trash" if s.in_trash else s.status)
 
 
 class SnapshotSpaceOut(Wire):

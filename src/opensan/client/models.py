@@ -40,6 +40,8 @@ class ApiEndpoint(SanosObject):
     description: str
     access: str | None = None
     extension: bool | None = None
+    # SANOS, or XEVO for QSAN's current REST API (OpenSAN serves both).
+    api: str | None = None
 
 
 class HostCardSlot(SanosObject):

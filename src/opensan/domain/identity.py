@@ -31,6 +31,11 @@ def wwn(serial_number: str, volume_id: int) -> str:
     return f"6{QSAN_OUI}{serial_hex}{volume_id:016x}"
 
 
+def system_wwn(serial_number: str) -> str:
+    """The array's own NAA 6 name: its volumes' form, with object number 0."""
+    return wwn(serial_number, 0)
+
+
 # How far the simulated clock may run ahead of real time: far enough for any expiry or
 # rebuild an integrator tests, and far from the year 9999 where dates stop.
 MAX_CLOCK_OFFSET_SECONDS = 100 * 365 * 86400

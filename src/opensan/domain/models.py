@@ -98,6 +98,14 @@ class CacheMode(StrEnum):
     WRITE_THROUGH = "Write-through"
 
 
+class Priority(StrEnum):
+    """A volume's I/O priority against the others (QSAN's words)."""
+
+    HIGH = "HIGH"
+    MEDIUM = "MEDIUM"
+    LOW = "LOW"
+
+
 class Permission(StrEnum):
     READ_WRITE = "Read-write"
     READ_ONLY = "Read-only"
@@ -183,6 +191,41 @@ class Pool:
 
 
 @dataclass(frozen=True)
+class VolumeQos:
+    """A volume's QoS limits; 0 is no limit. Recorded as given (docs/xevo.md says where a
+    backend enforces them)."""
+
+    target_response_time_ms: int = 0
+    max_iops: int = 0
+    max_throughput_kbps: int = 0
+
+
+@dataclass(frozen=True)
+class VolumeMetadata:
+    """What a client (QSAN's CSI driver) keeps with a volume: two words, bytes of its own
+    (base64, byte-exact) and the time it last stamped it (unix seconds)."""
+
+    status: str = ""
+    type: str = ""
+    content: str = ""
+    timestamp: int | None = None
+
+
+@dataclass(frozen=True)
+class VolumeSettings:
+    """A volume's settings beyond its size and cache: set through XEVO, kept for every API."""
+
+    block_size: int = 4096
+    io_priority: Priority = Priority.MEDIUM
+    background_io_priority: Priority = Priority.MEDIUM
+    read_ahead: bool = False
+    qos: VolumeQos = VolumeQos()
+    # QSAN's tags.type: RAID, or BACKUP for a clone target.
+    tag_type: str = "RAID"
+    metadata: VolumeMetadata = VolumeMetadata()
+
+
+@dataclass(frozen=True)
 class Volume:
     id: int
     name: str
@@ -198,6 +241,16 @@ class Volume:
     # Which copy of the data is the volume's: a rollback makes a new copy from the snapshot
     # beside the old one, and the record moves on to it only when the change commits.
     generation: int = 0
+    settings: VolumeSettings = VolumeSettings()
+
+
+@dataclass(frozen=True)
+class SnapshotExpose:
+    """XEVO's exposure of a snapshot (recorded: a SANOS snapshot mapping is read-only)."""
+
+    enabled: bool = False
+    mode: str = ""
+    write_bytes: int = 0
 
 
 @dataclass(frozen=True)
@@ -208,6 +261,9 @@ class Snapshot:
     created_at: float
     used_bytes: int = 0
     status: str = "Active"
+    # In XEVO's snapshot trash: still held (space, the count), no rollback to it, restorable.
+    in_trash: bool = False
+    expose: SnapshotExpose = SnapshotExpose()
 
 
 @dataclass(frozen=True)
@@ -230,6 +286,15 @@ class LunMapping:
     hosts: tuple[str, ...] = ("*",)
     # Set when the LUN exports a snapshot of the volume (always read-only) instead of the volume.
     snapshot_id: int | None = None
+    # The mapping's own ID, kept when its LUN is renumbered; None for a mapping made before
+    # mappings had one, whose ID follows from where it was made (mapping_id).
+    id: int | None = None
+
+    @property
+    def mapping_id(self) -> int:
+        """Mappings made by an earlier release are numbered by their target and LUN (small
+        numbers, below every 10-digit object ID), until a renumbering stores that number."""
+        return self.id if self.id is not None else self.target_id * 1000 + self.lun
 
 
 @dataclass(frozen=True)
@@ -392,6 +457,17 @@ class Session:
 
 
 @dataclass(frozen=True)
+class RefreshToken:
+    """What gives a new session without the password (XEVO's /auth/refresh), until it expires."""
+
+    token_hash: str
+    account: str
+    role: Role
+    created_at: float
+    expires_at: float
+
+
+@dataclass(frozen=True)
 class DiskView:
     disk: Disk
     temperature_c: int | None
@@ -463,6 +539,7 @@ class ArrayState:
     mappings: dict[tuple[int, int], LunMapping] = field(default_factory=dict)
     accounts: dict[str, Account] = field(default_factory=dict)
     sessions: dict[str, Session] = field(default_factory=dict)
+    refresh_tokens: dict[str, RefreshToken] = field(default_factory=dict)
     # Settings as JSON values: seed, system name, clock offset, sensor overrides, ...
     meta: dict[str, Any] = field(default_factory=dict)
 

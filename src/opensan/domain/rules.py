@@ -8,15 +8,20 @@ from datetime import UTC, datetime
 from opensan.domain.errors import ErrorCode, InvalidArgument
 
 GIB = 1024**3
+MIB = 1024**2
 NAME_MAX_LENGTH = 32
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$"
 _NAME = re.compile(NAME_PATTERN.strip("^$"))
 MAX_SNAPSHOTS_PER_VOLUME = 64
 MIN_VOLUME_GB = 1
+MIN_VOLUME_MIB = 1
 # 1 PiB, the largest volume a SANOS array creates; anything larger is a typo, not a request.
 MAX_VOLUME_GB = 1024 * 1024
 MAX_LUN = 254
 MAX_HOSTS_PER_MAPPING = 64
+# What a client may keep in a volume's metadata (QSAN's CSI driver keeps 10 bytes).
+MAX_METADATA_BYTES = 1024
+MAX_METADATA_WORD = 64
 MAX_NODES_PER_CONTROLLER = 32
 # Initiator names: iqn., eui. or naa. (RFC 3720), as regular expressions that read the same
 # in Python and in JSON Schema (the OpenAPI description's pattern of a host list).
@@ -58,6 +63,15 @@ def check_volume_size_gb(size_gb: int) -> int:
             f"Volume size must be {MIN_VOLUME_GB} to {MAX_VOLUME_GB} GiB, got {size_gb}."
         )
     return size_gb
+
+
+def check_volume_size_mib(size_mib: int) -> int:
+    """XEVO sizes volumes in MiB; the largest is the same as SANOS's."""
+    if not MIN_VOLUME_MIB <= size_mib <= MAX_VOLUME_GB * 1024:
+        raise InvalidArgument(
+            f"Volume size must be {MIN_VOLUME_MIB} to {MAX_VOLUME_GB * 1024} MiB, got {size_mib}."
+        )
+    return size_mib
 
 
 def check_snapshot_space_gb(size_gb: int) -> int:

@@ -41,6 +41,7 @@ from opensan.domain.models import (
     Actor,
     ArrayState,
     EventLevel,
+    RefreshToken,
     Role,
     Session,
 )
@@ -120,6 +121,8 @@ class LoginPolicy:
     window_seconds: float = 300.0
     lockout_seconds: float = 300.0
     session_idle_seconds: float = 1800.0
+    # How long a refresh token (XEVO's offline access) gives new sessions without the password.
+    refresh_seconds: float = 7 * 86400.0
 
 
 @dataclass
@@ -183,6 +186,37 @@ class Accounts:
         """A new session and its token. Raises TooManyAttempts while the account is locked for
         this client, NotAuthenticated for a wrong account or password, Forbidden for a disabled
         account (told only to who knows its password)."""
+        token, session, _refresh = self._login(account_name, password, client, renewable=False)
+        return token, session
+
+    def login_renewable(self, account_name: str, password: str,
+                        client: str) -> tuple[str, Session, str]:
+        """login(), and a refresh token that gives new sessions (renew) without the password
+        for refresh_seconds. Raises what login raises."""
+        token, session, refresh = self._login(account_name, password, client, renewable=True)
+        assert refresh is not None
+        return token, session, refresh
+
+    def renew(self, refresh_token: str, client: str) -> tuple[str, Session]:
+        """A new session from a refresh token, which stays valid, with its account's role now.
+        Raises NotAuthenticated for an unknown or expired one, or one whose account's password
+        changed since or which was disabled or deleted."""
+        stored = self._uow.state.refresh_tokens.get(token_hash(refresh_token))
+        now = self._clock.now()
+        account = self._uow.state.accounts.get(stored.account) if stored else None
+        if stored is None or stored.expires_at <= now or account is None or not account.enabled:
+            raise NotAuthenticated("The refresh token is unknown or expired; log in again.",
+                                   ErrorCode.SESSION_EXPIRED)
+        token = secrets.token_urlsafe(32)
+        session = Session(token_hash(token), account.name, account.role, now, now)
+        with acting_as(Actor(account.name, client)), self._uow.change() as change:
+            change.put(session)
+            change.event(EventLevel.INFO, "Account",
+                         f"Account {stored.account} renewed its session from {client}.")
+        return token, session
+
+    def _login(self, account_name: str, password: str, client: str,
+               renewable: bool) -> tuple[str, Session, str | None]:
         attempt = self._begin_attempt(account_name, client)
         account = self._uow.state.accounts.get(account_name)
         valid = password_matches(password, account.password_hash if account else self._decoy_hash)
@@ -198,6 +232,7 @@ class Accounts:
                                        "refused: the account is disabled.")
             raise _disabled(account.name)
         token = secrets.token_urlsafe(32)
+        refresh = secrets.token_urlsafe(32) if renewable else None
         now = self._clock.now()
         session = Session(token_hash(token), account.name, account.role, now, now)
         with acting_as(Actor(account.name, client)), self._uow.change() as change:
@@ -208,9 +243,12 @@ class Accounts:
             if not stored.enabled:
                 raise _disabled(account.name)
             change.put(session)
+            if refresh is not None:
+                change.put(RefreshToken(token_hash(refresh), account.name, account.role, now,
+                                        now + self.policy.refresh_seconds))
             change.event(EventLevel.INFO, "Account",
                          f"Account {account.name} logged in from {client}.")
-        return token, session
+        return token, session, refresh
 
     def _begin_attempt(self, account_name: str, client: str) -> _Attempt:
         """Count the attempt before its password is checked, so that concurrent guesses are
@@ -317,12 +355,16 @@ class Accounts:
                    if now - max(s.last_used_at, used.get(h, 0.0)) > self.policy.session_idle_seconds]
         due = [h for h, t in used.items() if h not in expired
                and t - sessions[h].last_used_at > PERSIST_EVERY_SECONDS]
-        if not expired and not due:
+        lapsed = [r for r in self._uow.state.refresh_tokens.values() if r.expires_at <= now]
+        if not expired and not due and not lapsed:
             return
         with self._uow.change() as change:
             for hashed in expired:
                 if hashed in change.state.sessions:
                     change.delete(change.state.sessions[hashed])
+            for refresh in lapsed:
+                if refresh.token_hash in change.state.refresh_tokens:
+                    change.delete(refresh)
             for hashed in due:
                 stored = change.state.sessions.get(hashed)
                 if stored is not None and used[hashed] > stored.last_used_at:
@@ -435,10 +477,14 @@ def _check_removable(state: ArrayState, account: Account, by: Session, verb: str
 
 
 def _end_sessions(change: Change, account_name: str, keep: str | None = None) -> None:
-    """Log the account out everywhere but in the session whose token hash is keep."""
+    """Log the account out everywhere but in the session whose token hash is keep; its refresh
+    tokens end too."""
     for session in list(change.state.sessions.values()):
         if session.account == account_name and session.token_hash != keep:
             change.delete(session)
+    for refresh in list(change.state.refresh_tokens.values()):
+        if refresh.account == account_name:
+            change.delete(refresh)
 
 
 def set_password_offline(store: Store, account_name: str, new_password: str,

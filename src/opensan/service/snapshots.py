@@ -6,11 +6,14 @@ from dataclasses import replace
 from functools import partial
 
 from opensan.domain import checks, rules, views
-from opensan.domain.errors import Conflict, ErrorCode
-from opensan.domain.models import EventLevel, Snapshot, SnapshotSpace
+from opensan.domain.errors import Conflict, ErrorCode, InvalidArgument
+from opensan.domain.models import EventLevel, Snapshot, SnapshotExpose, SnapshotSpace
 from opensan.domain.rules import GIB
 from opensan.service.parts import Parts
 from opensan.store.records import SNAPSHOTS
+
+# XEVO's exposure modes [inferred: QSAN's code sends only the empty one].
+EXPOSE_MODES = ("", "RO", "RW")
 
 
 class Snapshots:
@@ -102,6 +105,50 @@ class Snapshots:
                          f"Snapshot {snapshot.name} of volume {volume.name} deleted.")
         return snapshot
 
+    def delete_all(self, volume_id: int) -> list[Snapshot]:
+        """Delete every snapshot of a volume (those in the trash too), in one change.
+        Raises NotFound, Conflict (one is mapped), BackendError."""
+        with self._parts.uow.change() as change:
+            volume = change.state.volume(volume_id)
+            snapshots = views.snapshots_of(change.state, self._parts.observed.usage, volume_id)
+            if views.snapshot_mappings(change.state, {s.id for s in snapshots}):
+                raise Conflict(f"A snapshot of volume {volume.name} is mapped; unmap it first.",
+                               ErrorCode.SNAPSHOT_IN_USE)
+            for snapshot in snapshots:
+                change.delete(change.state.snapshots[snapshot.id])
+                change.on_commit(partial(self._parts.backend.delete_snapshot, volume, snapshot))
+                change.event(EventLevel.INFO, "Snapshot",
+                             f"Snapshot {snapshot.name} of volume {volume.name} deleted.")
+        return snapshots
+
+    def modify(self, snapshot_id: int, in_trash: bool | None = None,
+               expose: SnapshotExpose | None = None) -> Snapshot:
+        """Move a snapshot into the trash or out of it, and record its exposure.
+        Raises InvalidArgument (the exposure), NotFound, Conflict (a mapped one to the
+        trash)."""
+        if expose is not None and not (0 <= expose.write_bytes <= rules.MAX_VOLUME_GB * GIB
+                                       and expose.mode in EXPOSE_MODES):
+            raise InvalidArgument(f"An exposure's mode is one of {', '.join(EXPOSE_MODES)} and "
+                                  "its write size at most 1 PiB.")
+        with self._parts.uow.change() as change:
+            snapshot = change.state.snapshot(snapshot_id)
+            volume = change.state.volume(snapshot.volume_id)
+            if in_trash and views.snapshot_mappings(change.state, {snapshot.id}):
+                raise Conflict(f"Snapshot {snapshot.name} is mapped; unmap it first.",
+                               ErrorCode.SNAPSHOT_IN_USE)
+            updated = replace(snapshot, in_trash=snapshot.in_trash if in_trash is None
+                              else in_trash, expose=expose or snapshot.expose)
+            change.put(updated)
+            if updated.in_trash != snapshot.in_trash:
+                change.event(EventLevel.INFO, "Snapshot",
+                             f"Snapshot {snapshot.name} of volume {volume.name} "
+                             f"{'moved to' if updated.in_trash else 'restored from'} the trash.")
+            if updated.expose != snapshot.expose:
+                change.event(EventLevel.INFO, "Snapshot",
+                             f"Snapshot {snapshot.name} of volume {volume.name} "
+                             f"{'exposed' if updated.expose.enabled else 'no longer exposed'}.")
+        return updated
+
     def rollback(self, snapshot_id: int) -> Snapshot:
         """Return a volume to a snapshot; the snapshots taken after it go, as on QSAN arrays.
 
@@ -111,6 +158,9 @@ class Snapshots:
         with parts.uow.change() as change:
             snapshot = change.state.snapshot(snapshot_id)
             volume = change.state.volume(snapshot.volume_id)
+            if snapshot.in_trash:
+                raise Conflict(f"Snapshot {snapshot.name} is in the trash; restore it first.",
+                               ErrorCode.SNAPSHOT_IN_USE)
             checks.require_volume_ready(change.state, volume)
             later = [
                 s for s in views.snapshots_of(change.state, parts.observed.usage, volume.id)

@@ -99,11 +99,15 @@ class Change:
     def new_id(self, kind: RecordKind) -> int:
         """An ID for a new record of this kind, as the table of record kinds says."""
         if kind.ids is Ids.ARRAY:
-            return new_object_id(self.tx)
+            return self.new_object_id()
         if kind.ids is Ids.LOWEST_FREE:
             taken = kind.records(self.state)
             return min(set(range(len(taken) + 1)) - set(taken))
         raise ValueError(f"{kind.name} records are not given IDs")
+
+    def new_object_id(self) -> int:
+        """A 10-digit ID never issued before, for any object (a mapping's own ID too)."""
+        return new_object_id(self.tx)
 
     def set_meta(self, key: str, value: Any) -> None:
         self.state.meta[key] = value

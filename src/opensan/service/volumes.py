@@ -1,16 +1,112 @@
-"""Volumes: create in a pool, extend, delete; their views."""
+"""Volumes: create in a pool, extend, modify, delete; their views."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+import base64
+from dataclasses import dataclass, fields, replace
 from functools import partial
+from typing import TypeVar
 
 from opensan.domain import checks, identity, rules, views
 from opensan.domain.errors import Conflict, ErrorCode, InvalidArgument
-from opensan.domain.models import EventLevel, Provision, Volume, VolumeView
-from opensan.domain.rules import GIB
+from opensan.domain.models import (
+    CacheMode,
+    EventLevel,
+    Priority,
+    Provision,
+    Volume,
+    VolumeMetadata,
+    VolumeQos,
+    VolumeSettings,
+    VolumeView,
+)
+from opensan.domain.rules import GIB, MIB
 from opensan.service.parts import Parts, one_at_a_time
 from opensan.store.records import VOLUMES
+
+T = TypeVar("T")
+# The array's QoS rule (XEVO's qosRule): which of the volumes' QoS settings it applies.
+QOS_RULES = ("IO_PRIORITY", "MAX_IOPS_THROUGHPUT")
+TAG_TYPES = ("RAID", "BACKUP")
+BLOCK_SIZES = (512, 1024, 2048, 4096, 8192, 16384, 32768, 65536)
+# QoS limits beyond this are a typo (a Go uint64 holds more than any array does).
+MAX_QOS_VALUE = 10**12
+
+
+@dataclass(frozen=True)
+class VolumeChanges:
+    """What a modification sets; None leaves a field as it is (a merge, as XEVO's PATCH)."""
+
+    name: str | None = None
+    capacity_bytes: int | None = None
+    cache_mode: CacheMode | None = None
+    io_priority: Priority | None = None
+    background_io_priority: Priority | None = None
+    read_ahead: bool | None = None
+    target_response_time_ms: int | None = None
+    max_iops: int | None = None
+    max_throughput_kbps: int | None = None
+    tag_type: str | None = None
+    metadata_status: str | None = None
+    metadata_type: str | None = None
+    metadata_content: bytes | None = None
+    # Stamp the metadata with the array's time now (XEVO's timestamp AUTO), or with this time.
+    stamp_now: bool = False
+    metadata_timestamp: int | None = None
+
+    def check(self) -> None:
+        """Raises InvalidArgument for a value no volume can have."""
+        if self.name is not None:
+            rules.check_name(self.name, "volume")
+        for name in ("target_response_time_ms", "max_iops", "max_throughput_kbps"):
+            value = getattr(self, name)
+            if value is not None and not 0 <= value <= MAX_QOS_VALUE:
+                raise InvalidArgument(f"A QoS limit is 0 to {MAX_QOS_VALUE}, got {value}.")
+        if self.tag_type is not None and self.tag_type not in TAG_TYPES:
+            raise InvalidArgument(f"Tag type must be one of {', '.join(TAG_TYPES)}, got "
+                                  f"{self.tag_type[:40]!r}.")
+        for word in (self.metadata_status, self.metadata_type):
+            if word is not None and (len(word) > rules.MAX_METADATA_WORD
+                                     or not word.isprintable()):
+                raise InvalidArgument(f"A metadata word is at most {rules.MAX_METADATA_WORD} "
+                                      "printable characters.")
+        if self.metadata_content is not None and \
+                len(self.metadata_content) > rules.MAX_METADATA_BYTES:
+            raise InvalidArgument(
+                f"Metadata content is at most {rules.MAX_METADATA_BYTES} bytes.")
+
+    @property
+    def changed(self) -> list[str]:
+        """The fields given, for the event."""
+        return [f.name for f in fields(self) if getattr(self, f.name) not in (None, False)]
+
+    def applied(self, settings: VolumeSettings, now: float) -> VolumeSettings:
+        qos, meta = settings.qos, settings.metadata
+        content = meta.content if self.metadata_content is None \
+            else base64.b64encode(self.metadata_content).decode()
+        timestamp = int(now) if self.stamp_now else pick(self.metadata_timestamp, meta.timestamp)
+        return VolumeSettings(
+            block_size=settings.block_size,
+            io_priority=pick(self.io_priority, settings.io_priority),
+            background_io_priority=pick(self.background_io_priority,
+                                        settings.background_io_priority),
+            read_ahead=pick(self.read_ahead, settings.read_ahead),
+            qos=VolumeQos(pick(self.target_response_time_ms, qos.target_response_time_ms),
+                          pick(self.max_iops, qos.max_iops),
+                          pick(self.max_throughput_kbps, qos.max_throughput_kbps)),
+            tag_type=pick(self.tag_type, settings.tag_type),
+            metadata=VolumeMetadata(pick(self.metadata_status, meta.status),
+                                    pick(self.metadata_type, meta.type), content, timestamp),
+        )
+
+
+def pick(new: T | None, old: T) -> T:
+    return old if new is None else new
+
+
+def size_text(capacity_bytes: int) -> str:
+    return f"{capacity_bytes // GIB} GiB" if capacity_bytes % GIB == 0 \
+        else f"{capacity_bytes // MIB} MiB"
 
 
 class Volumes:
@@ -23,7 +119,6 @@ class Volumes:
     def view(self, volume: Volume) -> VolumeView:
         return views.volume_view(self._parts.state, self._parts.observed.usage, volume)
 
-    @one_at_a_time
     def create(self, pool_id: int, name: str, size_gb: int,
                provision: Provision | None = None) -> VolumeView:
         """A volume of size_gb GiB; provision defaults to the pool's.
@@ -31,8 +126,42 @@ class Volumes:
         Raises InvalidArgument (name, size, thin in a thick pool), NotFound (the pool),
         Conflict (name taken, the pool failed), InsufficientCapacity (a thick volume that does
         not fit), NotSupported (a provisioning type the backend has not), BackendError."""
-        rules.check_name(name, "volume")
         rules.check_volume_size_gb(size_gb)
+        return self.create_sized(pool_id, name, size_gb * GIB, provision)
+
+    def qos_rule(self) -> str | None:
+        """The array's QoS rule, None when QoS is off."""
+        rule: str | None = self._parts.state.meta.get("qos_rule")
+        return rule
+
+    def set_qos_rule(self, rule: str | None) -> str | None:
+        """Turn the array's QoS on with one of QOS_RULES, or off with None.
+        Raises InvalidArgument for another rule."""
+        if rule is not None and rule not in QOS_RULES:
+            raise InvalidArgument(f"The QoS rule is one of {', '.join(QOS_RULES)}, got "
+                                  f"{rule[:40]!r}.")
+        with self._parts.uow.change() as change:
+            change.set_meta("qos_rule", rule)
+            change.event(EventLevel.INFO, "Volume",
+                         f"QoS {'off' if rule is None else 'on, rule ' + rule}.")
+        return rule
+
+    @one_at_a_time
+    def create_sized(self, pool_id: int, name: str, capacity_bytes: int,
+                     provision: Provision | None = None, block_size: int = 4096,
+                     settings: VolumeChanges | None = None) -> VolumeView:
+        """A volume of capacity_bytes (whole MiB) with these settings; raises what create
+        raises."""
+        rules.check_name(name, "volume")
+        rules.check_volume_size_mib(-(-capacity_bytes // MIB))
+        if capacity_bytes % MIB:
+            raise InvalidArgument("A volume's size is a whole number of MiB.")
+        if block_size not in BLOCK_SIZES:
+            raise InvalidArgument(f"Block size must be one of "
+                                  f"{', '.join(str(b) for b in BLOCK_SIZES)} bytes, got "
+                                  f"{block_size}.")
+        settings = settings or VolumeChanges()
+        settings.check()
         parts = self._parts
         with parts.uow.change() as change:
             pool = change.state.pool(pool_id)
@@ -43,17 +172,20 @@ class Volumes:
             if provision is Provision.THIN and pool.provision is Provision.THICK:
                 raise InvalidArgument(f"Pool {pool.name} is thick; thin volumes need a thin pool.")
             checks.require_usable_pool(change.state, pool)
-            capacity = size_gb * GIB
+            capacity = capacity_bytes
             if provision is Provision.THICK:
                 checks.require_capacity(change.state, parts.observed.usage, pool.id, capacity)
             parts.require_provision(provision, "volume", "provision")
             volume_id = change.new_id(VOLUMES)
             volume = Volume(volume_id, name, pool.id, capacity, provision,
-                            identity.wwn(parts.backend.serial_number(), volume_id), change.now)
+                            identity.wwn(parts.backend.serial_number(), volume_id), change.now,
+                            cache_mode=settings.cache_mode or CacheMode.WRITE_BACK,
+                            settings=replace(settings.applied(VolumeSettings(), change.now),
+                                             block_size=block_size))
             parts.backend.create_volume(volume)
             change.put(volume)
             change.event(EventLevel.INFO, "Volume",
-                         f"Volume {name} created in pool {pool.name}: {size_gb} GiB, "
+                         f"Volume {name} created in pool {pool.name}: {size_text(capacity)}, "
                          f"{provision.value}.")
         return self.view(volume)
 
@@ -82,6 +214,46 @@ class Volumes:
             change.event(EventLevel.INFO, "Volume",
                          f"Volume {volume.name} extended to {size_gb} GiB.")
         return self.view(grown)
+
+    @one_at_a_time
+    def modify(self, volume_id: int, changes: VolumeChanges) -> VolumeView:
+        """Rename, grow and set a volume's settings in one change; what is not given stays.
+
+        Raises InvalidArgument (a value, a smaller size), NotFound, Conflict (the name taken,
+        its pool failed), InsufficientCapacity (a thick volume's growth does not fit),
+        BackendError."""
+        changes.check()
+        if changes.capacity_bytes is not None:
+            rules.check_volume_size_mib(-(-changes.capacity_bytes // MIB))
+        parts = self._parts
+        with parts.uow.change() as change:
+            volume = change.state.volume(volume_id)
+            updated = replace(volume, cache_mode=changes.cache_mode or volume.cache_mode,
+                              settings=changes.applied(volume.settings, change.now))
+            name = changes.name
+            if name is not None and name != volume.name:
+                if any(v.name == name for v in change.state.volumes.values()):
+                    raise Conflict(f"A volume named {name} already exists.",
+                                   ErrorCode.VOLUME_NAME_TAKEN)
+                updated = replace(updated, name=name)
+            capacity = changes.capacity_bytes
+            if capacity is not None and capacity != volume.capacity_bytes:
+                if capacity < volume.capacity_bytes:
+                    raise InvalidArgument(
+                        f"Volume {volume.name} is {size_text(volume.capacity_bytes)}; a volume "
+                        "only grows.")
+                checks.require_volume_ready(change.state, volume)
+                if volume.provision is Provision.THICK:
+                    checks.require_capacity(change.state, parts.observed.usage,
+                                            volume.pool_id, capacity - volume.capacity_bytes)
+                updated = replace(updated, capacity_bytes=capacity)
+                parts.backend.extend_volume(updated)
+            change.put(updated)
+            what = ", ".join(changes.changed) or "nothing"
+            renamed = f" (now {updated.name})" if updated.name != volume.name else ""
+            change.event(EventLevel.INFO, "Volume",
+                         f"Volume {volume.name}{renamed} modified: {what}.")
+        return self.view(updated)
 
     def delete(self, volume_id: int) -> VolumeView:
         """Delete a volume that is neither mapped nor has snapshots.

@@ -23,6 +23,7 @@ from opensan.domain.models import (
     Disk,
     LunMapping,
     Pool,
+    RefreshToken,
     Session,
     Snapshot,
     Target,
@@ -30,7 +31,8 @@ from opensan.domain.models import (
 )
 
 Key = int | str | tuple[int, int]
-Record = Disk | Pool | Volume | Snapshot | Target | LunMapping | Account | Session
+Record = (Disk | Pool | Volume | Snapshot | Target | LunMapping | Account | Session
+          | RefreshToken)
 
 MIN_OBJECT_ID = 1_000_000_000
 MAX_OBJECT_ID = 9_999_999_999
@@ -73,8 +75,10 @@ MAPPINGS = RecordKind("mapping", LunMapping, lambda m: (m.target_id, m.lun), "ma
 ACCOUNTS = RecordKind("account", Account, lambda a: a.name, "accounts", configuration=False)
 SESSIONS = RecordKind("session", Session, lambda s: s.token_hash, "sessions",
                       configuration=False)
+REFRESH_TOKENS = RecordKind("refresh", RefreshToken, lambda r: r.token_hash, "refresh_tokens",
+                            configuration=False)
 
-KINDS = (DISKS, POOLS, VOLUMES, SNAPSHOTS, TARGETS, MAPPINGS, ACCOUNTS, SESSIONS)
+KINDS = (DISKS, POOLS, VOLUMES, SNAPSHOTS, TARGETS, MAPPINGS, ACCOUNTS, SESSIONS, REFRESH_TOKENS)
 _BY_CLASS = {kind.cls: kind for kind in KINDS}
 _BY_NAME = {kind.name: kind for kind in KINDS}
 
