@@ -240,7 +240,7 @@ def _free_lun(mappings: dict[tuple[int, int], LunMapping], target_id: int) -> in
     used = {lun for (target, lun) in mappings if target == target_id}
     free = [lun for lun in range(rules.MAX_LUN + 1) if lun not in used]
     if not free:
-        raise Conflict(f"Target {target_id} has no free LUN.", ErrorCode.LUN_IN_USE)
+        raise Conflict(f"Target {target_id} has no free LUN.", ErrorCode.LUN_LIMIT)
     return free[0]
 
 
