@@ -82,6 +82,47 @@ class AboutOut(XevoWire):
     wwn: str
 
 
+class ReadingOut(XevoWire):
+    name: str
+    value: int
+    status: str
+
+
+class StateOut(XevoWire):
+    name: str
+    status: str
+
+
+class MoreInfoOut(XevoWire):
+    voltage: list[ReadingOut]
+    temperature: list[ReadingOut]
+    psu_status: list[StateOut]
+    fan_speed: list[ReadingOut]
+    cache_to_flash: list[StateOut]
+
+
+class HardwareInfoOut(XevoWire):
+    sys_health: str
+    cpu_info: str
+    cpu_usage: int
+    memory_info: list[str]
+    mem_total: int
+    mem_used: int
+    controller_num: int
+    backplane_id: str = Field(serialization_alias="backplaneID")
+    backplane_serial_number: str
+    mcu_version: str
+    system_uptime: int
+    serial_number: str
+    model_name: str
+    more_info: MoreInfoOut
+
+
+class HardwareOut(XevoWire):
+    enc_id: int
+    info: HardwareInfoOut
+
+
 # Pools and volumes
 
 class PoolOut(XevoWire):
