@@ -66,6 +66,9 @@ class Profile(_Section):
     system_name: str | None = None
     ssd_bays: int = Field(default=2, ge=0, description="Bays, counted from the last, with SSDs")
     nodes_per_controller: int = Field(default=1, ge=0, le=32)
+    host_cards: tuple[str, str] | None = Field(
+        default=None, description="The virtual array's host cards in slots 1 and 2 of each "
+        "controller (default: drawn from the seed)")
     firmware: Generation = Field(default=Generation.V1, description="QSAN's XEVO firmware "
                                  "generation whose error codes the array answers")
     pools: list[PoolProfile] = []

@@ -372,6 +372,23 @@ class FcpOut(XevoWire):
     wwn: str
 
 
+class ErrCounterOut(XevoWire):
+    signal_loss: int
+    sync_loss: int
+    link_failure: int
+    invalid_crc: int = Field(serialization_alias="invalidCRC")
+
+
+class FcPortOut(XevoWire):
+    id: str
+    link_speed: int
+    support_speed: list[int]
+    topology: str
+    wwnn: str
+    wwpn: str
+    err_counter: ErrCounterOut
+
+
 class TargetOut(XevoWire):
     id: str
     name: str
@@ -470,5 +487,6 @@ VOLUME_LIST = TypeAdapter(list[VolumeOut])
 SNAPSHOT_LIST = TypeAdapter(list[SnapshotOut])
 NIC_LIST = TypeAdapter(list[NicOut])
 TARGET_LIST = TypeAdapter(list[TargetOut])
+FC_PORT_LIST = TypeAdapter(list[FcPortOut])
 LUN_LIST = TypeAdapter(list[LunOut])
 EMPTY = b"[]"  # what QSAN's "returns nothing" calls answer: goqsan decodes an array
