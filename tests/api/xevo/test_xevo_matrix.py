@@ -29,7 +29,7 @@ def ids(api: Api) -> dict[str, str]:
     lun = api.ok("GET", f"/rest/v2/dataTransfer/targets/{target['id']}/luns/")[0]
     return {"poolId": api.ok("GET", "/rest/v2/storage/pools")[0]["id"],
             "volumeId": snapped["id"], "snapshotId": snapshot["id"], "targetId": target["id"],
-            "lunId": lun["id"], "userId": "user", "groupId": "User_Group"}
+            "lunId": lun["id"], "userId": "user", "groupId": "User_Group", "encId": "0"}
 
 
 # Changes whose request is valid for another object than ids() gives.
