@@ -8,9 +8,9 @@ never send, is a 400, as a SANOS parameter of the wrong form is.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 from pydantic.alias_generators import to_camel
 
 from opensan.domain import models as m
@@ -314,7 +314,14 @@ class SnapshotOut(XevoWire):
 
 
 class SnapshotCreateIn(XevoIn):
+    """{"name": ...}; goqsan before 186e088 sent the bare JSON string of the name."""
+
     name: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bare_name(cls, data: Any) -> Any:
+        return {"name": data} if isinstance(data, str) else data
 
 
 class ExposeIn(XevoIn):
