@@ -27,7 +27,7 @@ MAY_IMPORT: dict[str, set[str]] = {
     # `opensan serve` and `opensan passwd` start and set up an array: they stand next to the
     # composition root, and import it only when they run.
     "opensan.cli.server": {"opensan.cli", "opensan.client", "opensan.malloc", "opensan.api.app",
-                           "opensan.api.protocol", "opensan.array", "opensan.config",
+                           "opensan.api.logs", "opensan.api.protocol", "opensan.array", "opensan.config",
                            "opensan.domain.errors", "opensan.service.accounts", "opensan.tls"},
     # The composition root assembles everything.
     "opensan.array": {"*"},

@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     trusted_proxies: tuple[str, ...] = Field(
         default=(), description="Addresses whose X-Forwarded-For is believed")
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    # text lines, or one JSON object a line for a log collector (api/logs.py).
+    log_format: Literal["text", "json"] = "text"
     # A bearer token that may read /metrics without a session (a Prometheus scrape job); no
     # option, so that it never shows in a process list (docs/monitoring.md).
     metrics_token: str | None = Field(default=None, min_length=16, max_length=256,

@@ -34,6 +34,7 @@ from prometheus_client.exposition import choose_encoder
 from prometheus_client.utils import floatToGoString
 
 from opensan.api.auth import request_token
+from opensan.api.logs import note_account
 from opensan.domain import views
 from opensan.domain.measured import IoCounters, Performance
 from opensan.domain.models import (
@@ -461,7 +462,9 @@ class ApiInstruments:
         self.failed_logins = Counter("opensan_api_failed_logins", "Logins refused for a wrong "
                                      "account or password.", registry=self.registry)
 
-    def observe(self, method: str, endpoint: str, status: int, seconds: float) -> None:
+    def observe(self, scope: Mapping[str, Any], status: int, seconds: float) -> None:
+        """A request answered (from api/middleware.py's Requests, which times every answer)."""
+        method, endpoint = scope["method"], _endpoint(scope)
         self.requests.labels(method, endpoint, str(status)).inc()
         self.latency.labels(method, endpoint).observe(seconds)
         if endpoint == LOGIN_PATH and status == 401:
@@ -478,47 +481,21 @@ def _endpoint(scope: Mapping[str, Any]) -> str:
     return getattr(route, "path", None) or UNMATCHED
 
 
-class RequestMetrics:
-    """Pure ASGI middleware: every answer counted and timed (the status as sent, 500 for an
-    error that escaped)."""
-
-    def __init__(self, app: Any, instruments: ApiInstruments) -> None:
-        self.app = app
-        self.instruments = instruments
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = [500]
-
-        async def record(message: Mapping[str, Any]) -> None:
-            if message["type"] == "http.response.start":
-                status[0] = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, record)
-        finally:
-            self.instruments.observe(scope["method"], _endpoint(scope), status[0],
-                                     time.perf_counter() - started)
-
-
 def _scrape_token_matches(token: str | None, scrape_token: str | None) -> bool:
     return bool(token and scrape_token) and hmac.compare_digest(
         str(token).encode(), str(scrape_token).encode())
 
 
 def install(app: FastAPI, service: ArrayService, scrape_token: str | None) -> ApiInstruments:
-    """Add GET /metrics to the app; the caller adds RequestMetrics with the instruments."""
+    """Add GET /metrics to the app; the caller has the instruments observe every answer."""
     instruments = ApiInstruments()
     array = ArrayMetrics(service)
 
     async def metrics(request: Request) -> Response:
         token = request_token(request)[0]
         if not _scrape_token_matches(token, scrape_token):
-            service.accounts.authenticate(token)  # a session of any role; else 401
+            # A session of any role; else 401.
+            note_account(service.accounts.authenticate(token).account)
         encoder, content_type = choose_encoder(request.headers.get("accept", ""))
         openmetrics = content_type.startswith(OPENMETRICS)
 
