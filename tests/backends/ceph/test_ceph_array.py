@@ -18,7 +18,6 @@ import httpx
 import pytest
 import rados
 import rbd
-from prometheus_client.parser import text_string_to_metric_families
 from conftest import (
     CEPH_MOVING_FIGURES,
     LINUX_PASSWORD,
@@ -29,6 +28,7 @@ from conftest import (
     served,
     set_passwords,
 )
+from prometheus_client.parser import text_string_to_metric_families
 from support import CephHost, ceph_host
 
 from opensan.config import Settings
