@@ -6,9 +6,11 @@ own registry), which also chooses the format from the Accept header and writes t
 The array's families are written here, in the same two formats: prometheus-client's writer takes
 about 20 microseconds a sample on this project's machines, and a 4,096-volume array has some
 150,000 samples. What follows from the records is written once per state version (and kept as
-text), what the hardware reads once per reading, the I/O counters once per reading of them
-(in the thread that read them, while scrapers come: they move every second); a scrape only
-joins the parts. Every family, its labels and units are in docs/monitoring.md.
+text; each volume's lines are kept across versions until the volume or what it shows changes),
+what the hardware reads once per reading, the I/O counters once per reading of them (in the
+thread that read them, while scrapers come: they move every second); a scrape only joins the
+parts. A scraper that takes gzip gets the parts' compressed chunks spliced into one stream,
+each part compressed once. Every family, its labels and units are in docs/monitoring.md.
 
 States are state sets in the Prometheus sense: one sample per possible state, 1 for the current
 one, with the state in the `state` label (`opensan_disk_health{disk_id="...",state="Good"} 1`).
@@ -294,12 +296,13 @@ class ArrayMetrics:
 
     def _part(self, part: str, key: tuple[Any, ...], openmetrics: bool,
               build: Callable[[_Writer], None]) -> _Part:
-        """The part, written again only when its key moved on: a key is the state version and
-        the very objects (readings) the part is written from. A part written again with the
-        same text is the part kept (with its compressed chunk)."""
+        """The part, written again only when its key moved on: a key is the state version (or
+        the record dicts, equal while they hold the very same objects) and the very objects
+        (readings) the part is written from. A part written again with the same text is the
+        part kept (with its compressed chunk)."""
         with self._lock:
             kept = self._parts.get((part, openmetrics))
-        if kept is not None and all(a is b or (type(a) is int and a == b)
+        if kept is not None and all(a is b or (type(a) in (int, dict) and a == b)
                                     for a, b in zip(kept[0], key, strict=True)):
             return kept[1]
         out = _Writer(openmetrics)
@@ -363,7 +366,11 @@ class ArrayMetrics:
         live = _Writer(openmetrics)
         self._live(live, state)
         return [
-            self._part("records", (version, observed.usage_generation), openmetrics,
+            # From these records only: a change of others (a workload, a session, a setting)
+            # leaves the part as it was.
+            self._part("records", (observed.usage_generation, state.disks, state.pools,
+                                   state.volumes, state.snapshots, state.targets,
+                                   state.mappings), openmetrics,
                        lambda out: self._records(out, state, names)),
             self._part("hardware", (version, readings), openmetrics,
                        lambda out: self._hardware(out, state, names)),
