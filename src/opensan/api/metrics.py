@@ -118,9 +118,11 @@ class _Writer:
     def __init__(self, openmetrics: bool) -> None:
         self.openmetrics = openmetrics
         self.chunks: list[str] = []
+        self.starts: list[int] = []  # where each family's chunks begin
 
     def header(self, name: str, kind: str, help_text: str, unit: str) -> str:
         """Writes the family's metadata; answers the name its samples carry."""
+        self.starts.append(len(self.chunks))
         sample = name + {"counter": "_total", "info": "_info"}.get(kind, "")
         help_text = help_text.replace("\\", r"\\").replace("\n", r"\n")
         if self.openmetrics:
@@ -174,6 +176,12 @@ class _Writer:
 
     def text(self) -> str:
         return "".join(self.chunks)
+
+    def families(self) -> list[bytes]:
+        """The text of each family apart."""
+        ends = [*self.starts[1:], len(self.chunks)]
+        return ["".join(self.chunks[start:end]).encode()
+                for start, end in zip(self.starts, ends, strict=True)]
 
 
 class _Part:
@@ -267,14 +275,15 @@ class ArrayMetrics:
     def __init__(self, service: ArrayService) -> None:
         self._service = service
         self._lock = threading.Lock()
-        # (part, openmetrics) -> (key, part): a part's text until its key moves on.
-        self._parts: dict[tuple[str, bool], tuple[tuple[Any, ...], _Part]] = {}
+        # (part, openmetrics) -> (key, its families): a part's text until its key moves on.
+        self._parts: dict[tuple[str, bool], tuple[tuple[Any, ...], list[_Part]]] = {}
         self._labels: tuple[int, dict[str, Any]] = (-1, {})
         # volume id -> (what its lines are written from, the lines), kept across versions:
         # after a change only the volumes it touched are written again.
         self._rows: dict[int, tuple[tuple[Any, ...], tuple[str, ...]]] = {}
         # (openmetrics, gzip) -> time.monotonic() of the last scrape in that form
         self._scraped: dict[tuple[bool, bool], float] = {}
+        self._preparing: Performance | None = None  # the reading _prepare is writing
         service.observed.io.subscribe(self._prepare)
 
     def _prepare(self, performance: Performance) -> None:
@@ -288,18 +297,24 @@ class ArrayMetrics:
         if not wanted:
             return
         names = self._object_labels(version, state)
-        for openmetrics, gzip in wanted:
-            part = self._part("io", (version, performance), openmetrics,
-                              lambda out: self._io(out, state, names, performance))
-            if gzip:
-                part.deflated()
+        self._preparing = performance
+        try:
+            for openmetrics, gzip in wanted:
+                families = self._part("io", (version, performance), openmetrics,
+                                      lambda out: self._io(out, state, names, performance))
+                if gzip:
+                    for family in families:
+                        family.deflated()
+        finally:
+            self._preparing = None
 
     def _part(self, part: str, key: tuple[Any, ...], openmetrics: bool,
-              build: Callable[[_Writer], None]) -> _Part:
-        """The part, written again only when its key moved on: a key is the state version (or
-        the record dicts, equal while they hold the very same objects) and the very objects
-        (readings) the part is written from. A part written again with the same text is the
-        part kept (with its compressed chunk)."""
+              build: Callable[[_Writer], None]) -> list[_Part]:
+        """The part's families, written again only when its key moved on: a key is the state
+        version (or the record dicts, equal while they hold the very same objects) and the
+        very objects (readings) the part is written from. A family written again with the
+        same text is the one kept, with its compressed chunk: a change compresses again only
+        the families it changed."""
         with self._lock:
             kept = self._parts.get((part, openmetrics))
         if kept is not None and all(a is b or (type(a) in (int, dict) and a == b)
@@ -307,8 +322,9 @@ class ArrayMetrics:
             return kept[1]
         out = _Writer(openmetrics)
         build(out)
-        text = out.text().encode()
-        written = kept[1] if kept is not None and kept[1].text == text else _Part(text)
+        before = kept[1] if kept is not None else []
+        written = [before[index] if index < len(before) and before[index].text == text
+                   else _Part(text) for index, text in enumerate(out.families())]
         with self._lock:
             self._parts[(part, openmetrics)] = (key, written)
         return written
@@ -368,16 +384,27 @@ class ArrayMetrics:
         return [
             # From these records only: a change of others (a workload, a session, a setting)
             # leaves the part as it was.
-            self._part("records", (observed.usage_generation, state.disks, state.pools,
-                                   state.volumes, state.snapshots, state.targets,
-                                   state.mappings), openmetrics,
-                       lambda out: self._records(out, state, names)),
-            self._part("hardware", (version, readings), openmetrics,
-                       lambda out: self._hardware(out, state, names)),
-            self._part("io", (version, performance), openmetrics,
-                       lambda out: self._io(out, state, names, performance)),
+            *self._part("records", (observed.usage_generation, state.disks, state.pools,
+                                    state.volumes, state.snapshots, state.targets,
+                                    state.mappings), openmetrics,
+                        lambda out: self._records(out, state, names)),
+            *self._part("hardware", (version, readings), openmetrics,
+                        lambda out: self._hardware(out, state, names)),
+            *self._io_part(version, performance, openmetrics, state, names),
             _Part(live.text().encode()),
         ]
+
+    def _io_part(self, version: int, performance: Performance | None, openmetrics: bool,
+                 state: ArrayState, names: Mapping[str, Any]) -> list[_Part]:
+        """The I/O part; while the tick is still writing the one of the reading it just took,
+        the one of the reading before (a second older) rather than writing it twice at once."""
+        with self._lock:
+            kept = self._parts.get(("io", openmetrics))
+        if performance is not None and performance is self._preparing and kept is not None \
+                and kept[0][0] == version:
+            return kept[1]
+        return self._part("io", (version, performance), openmetrics,
+                          lambda out: self._io(out, state, names, performance))
 
     # What follows from the records (and the measured use)
 
