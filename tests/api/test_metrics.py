@@ -16,7 +16,7 @@ from conftest import BACKEND, PASSWORD, SIMULATED, Api, Harness, LiveServer, ass
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as parse_openmetrics
 from prometheus_client.parser import text_string_to_metric_families as parse_text
 
-from opensan.api.metrics import _Part, gzipped
+from opensan.api.metrics import _Checksums, _Part, gzipped
 
 Samples = dict[str, list[tuple[dict[str, str], float]]]
 OPENMETRICS = "application/openmetrics-text; version=1.0.0"
@@ -140,6 +140,15 @@ def test_parts_compressed_apart_make_one_gzip_stream() -> None:
     decoder = zlib.decompressobj(16 + zlib.MAX_WBITS)
     assert decoder.decompress(body) == b"".join(texts) and decoder.eof
     assert decoder.unused_data == b""
+
+
+def test_checksums_kept_from_the_last_answer_are_those_of_the_new_one() -> None:
+    checksums = _Checksums()
+    stays, moves = _Part(b"records\n" * 500), _Part(b"io 1\n")
+    for parts in ([stays, moves], [stays, _Part(b"io 2\n")], [stays], [_Part(b"new"), stays]):
+        text = b"".join(part.text for part in parts)
+        assert checksums.of(parts) == (zlib.crc32(text), len(text))
+        assert gzip.decompress(gzipped(parts, checksums)) == text
 
 
 def test_a_changed_volume_shows_in_the_next_scrape_and_the_others_stay(admin: Api) -> None:

@@ -202,13 +202,33 @@ class _Part:
         return self._deflated
 
 
-def gzipped(parts: Sequence[_Part]) -> bytes:
+class _Checksums:
+    """The CRC-32 and length of the texts of a run of parts, kept part by part: the next run
+    sums again only from the first part that is not the very same (in a scrape: the I/O part
+    once a tick, and what moves with every scrape)."""
+
+    def __init__(self) -> None:
+        self._kept: tuple[list[_Part], list[tuple[int, int]]] = ([], [])
+
+    def of(self, parts: Sequence[_Part]) -> tuple[int, int]:
+        kept, sums = self._kept
+        same = 0
+        while same < min(len(parts), len(kept)) and parts[same] is kept[same]:
+            same += 1
+        sums = sums[:same]
+        crc, size = sums[-1] if sums else (0, 0)
+        for part in parts[same:]:
+            crc, size = zlib.crc32(part.text, crc), size + len(part.text)
+            sums.append((crc, size))
+        self._kept = (list(parts), sums)
+        return crc, size
+
+
+def gzipped(parts: Sequence[_Part], checksums: _Checksums | None = None) -> bytes:
     """One gzip member (RFC 1952) of the parts' texts in order, from their kept deflate
-    chunks: only the checksum goes over the texts again."""
-    crc = size = 0
-    for part in parts:
-        crc = zlib.crc32(part.text, crc)
-        size += len(part.text)
+    chunks: only the checksum goes over the texts again (over those that changed, with
+    checksums kept from the last answer)."""
+    crc, size = (checksums or _Checksums()).of(parts)
     return b"".join((_GZIP_HEADER, *(part.deflated() for part in parts), _FINAL_BLOCK,
                      struct.pack("<II", crc, size & 0xFFFFFFFF)))
 
@@ -642,6 +662,7 @@ def install(app: FastAPI, service: ArrayService, scrape_token: str | None) -> Ap
     """Add GET /metrics to the app; the caller adds RequestMetrics with the instruments."""
     instruments = ApiInstruments()
     array = ArrayMetrics(service)
+    checksums = {False: _Checksums(), True: _Checksums()}  # by format: their parts differ
 
     async def metrics(request: Request) -> Response:
         token = request_token(request)[0]
@@ -655,7 +676,7 @@ def install(app: FastAPI, service: ArrayService, scrape_token: str | None) -> Ap
 
         def build() -> bytes:
             parts = [*array.render(openmetrics, gzip), _Part(encoder(instruments.registry))]
-            return gzipped(parts) if gzip else b"".join(part.text for part in parts)
+            return gzipped(parts, checksums[openmetrics]) if gzip else b"".join(part.text for part in parts)
 
         headers = {"Content-Encoding": "gzip"} if gzip else {}
         return Response(await run_in_threadpool(build), media_type=content_type,
