@@ -32,7 +32,6 @@ from enum import StrEnum
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.exposition import choose_encoder, gzip_accepted
@@ -307,8 +306,8 @@ class ArrayMetrics:
         service.observed.io.subscribe(self._prepare)
 
     def _prepare(self, performance: Performance) -> None:
-        """Write (and compress) the I/O part of the forms scrapers read, for the reading just
-        taken."""
+        """Write (and compress) the hardware and I/O parts of the forms scrapers read, for the
+        readings just taken (the tick reads the hardware, then the counters)."""
         service = self._service
         state, version = service.state, service.version
         now = time.monotonic()
@@ -319,9 +318,13 @@ class ArrayMetrics:
         names = self._object_labels(version, state)
         self._preparing = performance
         try:
+            readings = service.observed.hardware
             for openmetrics, gzip in wanted:
-                families = self._part("io", (version, performance), openmetrics,
-                                      lambda out: self._io(out, state, names, performance))
+                families = [
+                    *self._part("hardware", (version, readings), openmetrics,
+                                lambda out: self._hardware(out, state, names)),
+                    *self._part("io", (version, performance), openmetrics,
+                                lambda out: self._io(out, state, names, performance))]
                 if gzip:
                     for family in families:
                         family.deflated()
@@ -679,7 +682,9 @@ def install(app: FastAPI, service: ArrayService, scrape_token: str | None) -> Ap
             return gzipped(parts, checksums[openmetrics]) if gzip else b"".join(part.text for part in parts)
 
         headers = {"Content-Encoding": "gzip"} if gzip else {}
-        return Response(await run_in_threadpool(build), media_type=content_type,
+        # Built where it is asked for, as the API's other kept reads are: mostly it only joins
+        # what was written before, and a hop to a worker thread would cost more.
+        return Response(build(), media_type=content_type,
                         headers={**headers, "Vary": "Accept-Encoding"})
 
     app.add_api_route(METRICS_PATH, metrics, methods=["GET"], include_in_schema=False,
