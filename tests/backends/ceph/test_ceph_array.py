@@ -28,6 +28,7 @@ from conftest import (
     served,
     set_passwords,
 )
+from prometheus_client.parser import text_string_to_metric_families
 from support import CephHost, ceph_host
 
 from opensan.config import Settings
@@ -274,6 +275,57 @@ def test_data_through_both_controllers_snapshots_and_rollback(ceph_array: CephAr
     api.ok("POST", f"/rest/storage/rollback/snapid/{snapshot['id']}")
     assert "2 GiB" in one.qemu_io(iqn_one, 0, "length").stdout
     assert pattern_ok(one.qemu_io(iqn_one, 0, "read -P 0xab 0 4M"))
+
+
+def io_counters(api: Api, noun: str, key: str) -> dict[str, dict[str, float]]:
+    """The opensan_<noun>_*_total counters of a /metrics scrape: {id: {field: value}}."""
+    found: dict[str, dict[str, float]] = {}
+    for family in text_string_to_metric_families(api.get("/metrics").text):
+        prefix = f"opensan_{noun}_"
+        if not family.name.startswith(prefix) or family.type != "counter":
+            continue
+        for sample in family.samples:
+            field = sample.name.removeprefix(prefix).removesuffix("_total")
+            found.setdefault(sample.labels[key], {})[field] = sample.value
+    return found
+
+
+def test_writes_and_reads_through_a_lun_show_in_the_volume_and_osd_counters(
+        ceph_array: CephArray) -> None:
+    api, one = ceph_array.one.admin, ceph_array.one
+    volume, (iqn, _) = exported_volume(ceph_array)
+    vid = str(volume["id"])
+    eventually(lambda: vid in io_counters(api, "volume", "volume_id"), 15,
+               "the volume is counted")
+    before = io_counters(api, "volume", "volume_id")[vid]
+    disks_before = io_counters(api, "disk", "disk_id")
+    assert set(disks_before) == {str(d["id"]) for d in api.ok("GET", "/rest/storage/diskinfo")}
+
+    assert pattern_ok(one.qemu_io(iqn, 0, "write -P 0xab 0 4M"))
+    assert pattern_ok(one.qemu_io(iqn, 0, "read -P 0xab 0 4M"))
+
+    def grown() -> bool:
+        now = io_counters(api, "volume", "volume_id")[vid]
+        return (now["write_bytes"] - before["write_bytes"] >= 4 * MIB
+                and now["read_bytes"] - before["read_bytes"] >= 4 * MIB)
+
+    # The manager sums the OSDs' reports every second (`mgr stats period` of the cluster).
+    eventually(grown, 30, "the image's counters show the 4 MiB written and read")
+    after = io_counters(api, "volume", "volume_id")[vid]
+    assert after["write_ops"] > before["write_ops"] and after["read_ops"] > before["read_ops"]
+    assert after["write_seconds"] > before["write_seconds"] > -1
+    # The other controller reads the same counters from the manager.
+    eventually(lambda: io_counters(ceph_array.two.admin, "volume", "volume_id")[vid][
+        "write_bytes"] >= after["write_bytes"], 15, "controller 2 sees the writes")
+    # The OSDs together wrote the data twice (a RAID 5 pool is Replica 2) and served the reads.
+    disks = io_counters(api, "disk", "disk_id")
+    written = sum(d["write_bytes"] - disks_before[k]["write_bytes"] for k, d in disks.items())
+    read = sum(d["read_bytes"] - disks_before[k]["read_bytes"] for k, d in disks.items())
+    assert written >= 2 * 4 * MIB and read >= 4 * MIB
+    # The same figures in the performance extensions: the volume and every OSD are counted.
+    counted = {v["volumeId"] for v in api.ok("GET", "/rest/performance/volume")}
+    assert volume["id"] in counted
+    assert {str(d["diskId"]) for d in api.ok("GET", "/rest/performance/disk")} == set(disks)
 
 
 def test_an_osd_stopped_and_started_shows_in_health_and_events(ceph_array: CephArray) -> None:

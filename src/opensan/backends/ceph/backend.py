@@ -13,6 +13,8 @@ What each SANOS object is here:
             of this controller; the other controller's server serves its own targets
   health    the cluster's health checks: the service writes an event when one is raised,
             changes level or clears, and the hardware monitor shows them
+  I/O       per volume from the manager's RBD performance counters, per disk from its OSD's
+            own counters (perf.py); no port counters (tgt keeps none)
 The records live in the cluster too (store/rados.py), so both controllers share them.
 """
 
@@ -34,6 +36,7 @@ import rbd
 
 from opensan import __version__
 from opensan.backends.base import BackendEvent, BackendSpec, StorageBackend
+from opensan.backends.ceph import perf
 from opensan.backends.ceph.config import CephConfig
 from opensan.backends.host import cpu_model, memory_gb
 from opensan.backends.runner import CommandFailed, run
@@ -42,11 +45,14 @@ from opensan.backends.tgt.server import TgtServer
 from opensan.domain.errors import BackendError, Conflict, ErrorCode, InvalidArgument, NotSupported
 from opensan.domain.identity import iqn_prefix
 from opensan.domain.measured import (
+    NO_IO,
     DiskChange,
     DiskChanged,
     DiskJoined,
     HardwareReadings,
     HealthCheck,
+    IoCounters,
+    Performance,
     PoolUsage,
     Usage,
 )
@@ -85,6 +91,8 @@ TRAITS = BackendTraits(
     default_provision=Provision.THIN, service_keeps_snapshot_space=True,
     usage_refresh_seconds=2.0)
 BUSY_WAIT_SECONDS = 5.0  # how long to wait for the other controller to let go of an image
+# A counter reading must not hold the tick long when the manager or an OSD does not answer.
+COUNTERS_TIMEOUT_SECONDS = 5
 _SEVERITY = {"HEALTH_WARN": EventLevel.WARNING, "HEALTH_ERR": EventLevel.ERROR}
 _HEALTH = {"HEALTH_OK": SystemHealth.GOOD, "HEALTH_WARN": SystemHealth.DEGRADED,
            "HEALTH_ERR": SystemHealth.FAILED}
@@ -131,6 +139,25 @@ def ensure_pool(cluster: rados.Rados, name: str, application: str) -> None:
                 yes_i_really_mean_it=True)
 
 
+def mgr_command(cluster: rados.Rados, prefix: str, timeout: int = 30, **arguments: Any) -> Any:
+    """A manager command with JSON output, like `ceph <prefix> --format json`."""
+    command = json.dumps({"prefix": prefix, "format": "json", **arguments})
+    code, output, status = cluster.mgr_command(command, b"", timeout=timeout)
+    if code != 0:
+        raise BackendError(f"ceph {prefix} failed: {status or code}")
+    return json.loads(output) if output.strip() else None
+
+
+def osd_perf_dump(cluster: rados.Rados, osd_id: int) -> Any:
+    """`ceph tell osd.<id> perf dump osd`: the OSD's own op counters."""
+    command = json.dumps({"prefix": "perf dump", "logger": "osd", "format": "json"})
+    code, output, status = cluster.osd_command(osd_id, command, b"",
+                                               timeout=COUNTERS_TIMEOUT_SECONDS)
+    if code != 0:
+        raise BackendError(f"ceph tell osd.{osd_id} perf dump failed: {status or code}")
+    return json.loads(output)
+
+
 @contextmanager
 def _rbd_errors(what: str) -> Iterator[None]:
     try:
@@ -150,6 +177,13 @@ class CephBackend(StorageBackend):
         self._ioctx_lock = threading.Lock()
         self._pool_names: dict[int, str] = {}  # pool id -> Ceph pool name
         self._sizes: dict[str, int] = {}  # backing spec -> bytes
+        # The I/O counters (perf.py): images by (Ceph pool, image), OSDs by disk id, and the
+        # sources whose first reading was taken (Ceph pools, and "osds").
+        self._perf_lock = threading.Lock()
+        self._images: perf.Monotonic[tuple[str, str]] = perf.Monotonic()
+        self._osd_io: perf.Monotonic[int] = perf.Monotonic()
+        self._counted: set[str] = set()
+        self._counting_since: float | None = None
         config.log_dir.mkdir(parents=True, exist_ok=True)
         self.tgt = TgtServer(config.tgtd_control_port, config.portal,
                              config.log_dir / f"tgtd-{config.controller}.log",
@@ -285,6 +319,66 @@ class CephBackend(StorageBackend):
             temperature_c=None, power_on_hours=None, attributes=(), supported=False,
             note=f"{disk.device_path} is a Ceph OSD; its devices' health is Ceph's "
                  "(`ceph device ls`), not read through this API.")
+
+    def read_performance(self, state: ArrayState, now: float) -> Performance:
+        """Every volume of each pool whose counters the manager gave (one that had no I/O yet
+        is not in its report: zero), and every OSD's; a down OSD keeps what it counted (it
+        does nothing while down). A source that does not answer is logged and left out."""
+        with self._perf_lock:
+            if self._counting_since is None:
+                self._counting_since = now
+            volumes = self._volume_io(state)
+            disks = self._disk_io(state)
+            return Performance(taken_at=now, since=self._counting_since, volumes=volumes,
+                               disks=disks)
+
+    def _read(self, source: str, counters: perf.Monotonic[Any],
+              readings: Mapping[Any, IoCounters]) -> None:
+        if source in self._counted:
+            counters.add(readings)
+        else:
+            counters.baseline(readings)
+            self._counted.add(source)
+
+    def _volume_io(self, state: ArrayState) -> dict[int, IoCounters]:
+        volumes_of: dict[int, list[Volume]] = {}
+        for volume in state.volumes.values():
+            volumes_of.setdefault(volume.pool_id, []).append(volume)
+        found: dict[int, IoCounters] = {}
+        for pool in state.pools.values():
+            name = self._ceph_pool(pool.name)
+            try:
+                report = mgr_command(self.cluster, "rbd perf image counters",
+                                     COUNTERS_TIMEOUT_SECONDS, pool_spec=name)
+                readings = perf.image_counters(report)
+            except (BackendError, rados.Error, ValueError, KeyError, TypeError) as error:
+                log.warning("Reading the image counters of %s failed: %s", name, error)
+                continue
+            self._read(name, self._images, readings)
+            for volume in volumes_of.get(pool.id, []):
+                found[volume.id] = (self._images.total((name, self._image_name(volume.id)))
+                                    or NO_IO)
+        self._images.keep_only((self._ceph_pool(state.pools[v.pool_id].name),
+                                self._image_name(v.id))
+                               for v in state.volumes.values() if v.pool_id in state.pools)
+        return found
+
+    def _disk_io(self, state: ArrayState) -> dict[int, IoCounters]:
+        osds = {disk.id: int(disk.device_path.removeprefix("osd."))
+                for disk in state.disks.values()
+                if disk.device_path and disk.device_path.startswith("osd.")}
+        readings = {}
+        for disk_id, osd_id in osds.items():
+            if state.disks[disk_id].status is DiskStatus.MISSING:
+                continue  # down: it would not answer, and it does nothing
+            try:
+                readings[disk_id] = perf.osd_counters(osd_perf_dump(self.cluster, osd_id))
+            except (BackendError, rados.Error, ValueError, KeyError, TypeError) as error:
+                log.warning("Reading the counters of osd.%d failed: %s", osd_id, error)
+        self._read("osds", self._osd_io, readings)
+        self._osd_io.keep_only(osds)
+        return {disk_id: total for disk_id in osds
+                if (total := self._osd_io.total(disk_id)) is not None}
 
     def portals(self, controller: int) -> tuple[str, ...]:
         portals = self.config.portals
