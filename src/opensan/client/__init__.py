@@ -7,7 +7,6 @@
             print(volume.name, volume.capacity_bytes)
 """
 
-from opensan.client import models
 from opensan.client.errors import (
     AuthenticationError,
     BadRequest,
@@ -25,7 +24,10 @@ from opensan.client.errors import (
     TooManyRequests,
     UnexpectedResponse,
 )
-from opensan.client.sanos import InsecureTlsWarning, SanosClient
+
+# `models` (and pydantic under it) is imported when an answer is first parsed: `array.raw`'s reads
+# and the CLI's --json never need it.
+from opensan.client.sanos import InsecureTlsWarning, RawReads, SanosClient, models
 
 __all__ = [
     "AuthenticationError",
@@ -38,6 +40,7 @@ __all__ = [
     "NotFound",
     "NotSupported",
     "PermissionDenied",
+    "RawReads",
     "RequestRefused",
     "SanosClient",
     "SanosError",
