@@ -29,28 +29,28 @@ class _BuiltWhenUsed(MutableMapping[str, Any]):
 
     def __init__(self) -> None:
         self.declared: dict[str, typer.Typer] = {}  # a typer app holding just that command
-        self._built: dict[str, Any] = {}
+        self.built: dict[str, Any] = {}
 
     def __getitem__(self, name: str) -> Any:
-        if name not in self._built:
+        if name not in self.built:
             built = typer.main.get_command(self.declared[name])
             # A group comes inside its app (a group of one group); a command is the app itself.
-            self._built[name] = (built.commands[name] if isinstance(built, typer.core.TyperGroup)
+            self.built[name] = (built.commands[name] if isinstance(built, typer.core.TyperGroup)
                                  else built)
-        return self._built[name]
+        return self.built[name]
 
     def __setitem__(self, name: str, command: Any) -> None:
-        self._built[name] = command
+        self.built[name] = command
 
     def __delitem__(self, name: str) -> None:
         self.declared.pop(name, None)
-        del self._built[name]
+        del self.built[name]
 
     def __iter__(self) -> Iterator[str]:
-        return iter({**self.declared, **self._built})
+        return iter({**self.declared, **self.built})
 
     def __len__(self) -> int:
-        return len({**self.declared, **self._built})
+        return len({**self.declared, **self.built})
 
 
 class LazyTyper(typer.Typer):
