@@ -11,11 +11,9 @@ nothing, so they are retried on connection errors, with exponential backoff.
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 import re
 import ssl
-import sys
 import threading
 import time
 import warnings
@@ -23,7 +21,7 @@ from collections.abc import Callable
 from contextlib import suppress
 from functools import cache
 from os import PathLike
-from types import ModuleType, TracebackType
+from types import TracebackType
 from typing import TYPE_CHECKING, Any, BinaryIO, Literal, TypeVar
 from urllib.parse import quote
 
@@ -74,23 +72,20 @@ if TYPE_CHECKING:
     )
 
 
-def _imported_when_used(name: str) -> ModuleType:
-    """The module, executed only when one of its names is first used (importlib's LazyLoader):
-    the models and pydantic take longer to import than a CLI command takes to answer, and
-    `RawReads` and the CLI's `--json` need neither."""
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.find_spec(name)
-    assert spec is not None and spec.loader is not None
-    spec.loader = importlib.util.LazyLoader(spec.loader)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
+class _ModelsWhenUsed:
+    """`opensan.client.models`, imported when one of its names is first used: the models and
+    pydantic take longer to import than a CLI command takes to answer, and RawReads and the
+    CLI's `--json` need neither. A plain import, so that the first parses of two threads wait for
+    one module, as the import system's lock makes them."""
+
+    def __getattr__(self, name: str) -> Any:
+        import opensan.client.models as imported
+
+        return getattr(imported, name)
 
 
 if not TYPE_CHECKING:
-    models = _imported_when_used("opensan.client.models")
+    models = _ModelsWhenUsed()
 
 log = logging.getLogger("opensan.client")
 
