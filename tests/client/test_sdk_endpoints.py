@@ -59,7 +59,8 @@ def _steady(data: Any) -> Any:
         return [_steady(item) for item in data]
     if isinstance(data, dict):
         return {key: _steady(value) for key, value in data.items()
-                if key not in {"time", "uptimeSeconds", "value", "temperatureC", "takenAt", "now"}}
+                if key not in {"time", "uptimeSeconds", "value", "temperatureC", "takenAt", "now",
+                                   "powerOnHours", "attributes"}}
     return data
 
 

@@ -40,36 +40,7 @@ from opensan.client.errors import (
 if TYPE_CHECKING:
     from pydantic import TypeAdapter, ValidationError
 
-    # The models' names, for the annotations; the methods' bodies use `models.Volume` and such,
-    # so that pydantic is imported when an answer is first parsed, not with the client.
     from opensan.client import models as models
-    from opensan.client.models import (
-        Account,
-        ApiEndpoint,
-        ArrayClock,
-        ArrayPerformance,
-        Disk,
-        DiskPerformance,
-        DiskSmart,
-        Event,
-        EventPage,
-        HardwareMonitor,
-        LunMapping,
-        Pool,
-        PoolPerformance,
-        PortPerformance,
-        SanosObject,
-        Session,
-        Snapshot,
-        SnapshotSpace,
-        SystemInfo,
-        Target,
-        TargetLuns,
-        Volume,
-        VolumePerformance,
-        VolumeSnapshots,
-        VolumeWorkload,
-    )
 
 
 class _ModelsWhenUsed:
@@ -89,7 +60,7 @@ if not TYPE_CHECKING:
 
 log = logging.getLogger("opensan.client")
 
-Model = TypeVar("Model", bound="SanosObject")
+Model = TypeVar("Model", bound="models.SanosObject")
 Method = Literal["GET", "POST"]
 Provision = Literal["thick", "thin"]
 
@@ -118,7 +89,7 @@ class InsecureTlsWarning(UserWarning):
 
 
 @cache
-def _list_of(kind: type[SanosObject]) -> TypeAdapter[list[Any]]:
+def _list_of(kind: type[models.SanosObject]) -> TypeAdapter[list[Any]]:
     from pydantic import TypeAdapter
 
     return TypeAdapter(list[kind])  # type: ignore[valid-type]
@@ -277,7 +248,7 @@ class SanosClient:
 
     # Sessions
 
-    def login(self) -> Session:
+    def login(self) -> models.Session:
         """Open a session with the account and password given to the client."""
         if self._password is None:
             raise AuthenticationError("No password was given to the client, so it cannot log in.",
@@ -307,48 +278,48 @@ class SanosClient:
 
     # Accounts (OpenSAN's extension; administrators only)
 
-    def accounts(self) -> list[Account]:
+    def accounts(self) -> list[models.Account]:
         return self._parse_list(models.Account, self.raw.accounts())
 
     def create_account(self, account: str, role: Literal["admin", "user"],
-                       password: str) -> Account:
+                       password: str) -> models.Account:
         """A new administrator ("admin") or read-only account ("user") with its password."""
         return self._parse(models.Account, self._call("POST", _path(
             "/rest/account/create", account=account, role=role, password=password)))
 
-    def disable_account(self, account: str) -> Account:
+    def disable_account(self, account: str) -> models.Account:
         """The account can no longer log in, and its sessions end at once."""
         return self._parse(models.Account, self._call("POST", _path("/rest/account/disable",
                                                              account=account)))
 
-    def enable_account(self, account: str) -> Account:
+    def enable_account(self, account: str) -> models.Account:
         return self._parse(models.Account, self._call("POST", _path("/rest/account/enable",
                                                              account=account)))
 
-    def delete_account(self, account: str) -> Account:
+    def delete_account(self, account: str) -> models.Account:
         """Delete the account (the answer is the account as it was); its sessions end."""
         return self._parse(models.Account, self._call("POST", _path("/rest/account/delete",
                                                              account=account)))
 
     # The manual's reads
 
-    def endpoints(self) -> list[ApiEndpoint]:
+    def endpoints(self) -> list[models.ApiEndpoint]:
         """`GET /rest/`: every endpoint this array serves (needs no session)."""
         return self._parse_list(models.ApiEndpoint, self.raw.endpoints())
 
-    def system_info(self) -> SystemInfo:
+    def system_info(self) -> models.SystemInfo:
         return self._parse(models.SystemInfo, self.raw.system_info())
 
-    def hardware_monitor(self) -> HardwareMonitor:
+    def hardware_monitor(self) -> models.HardwareMonitor:
         return self._parse(models.HardwareMonitor, self.raw.hardware_monitor())
 
-    def events(self, page: int = 1) -> EventPage:
+    def events(self, page: int = 1) -> models.EventPage:
         """One page of the event log; page 1 holds the newest events."""
         return self._parse(models.EventPage, self.raw.events(page))
 
-    def events_since(self, event_id: int) -> list[Event]:
+    def events_since(self, event_id: int) -> list[models.Event]:
         """Every event newer than `event_id`, oldest first: what a monitor has not seen yet."""
-        found: dict[int, Event] = {}
+        found: dict[int, models.Event] = {}
         page = 1
         while True:
             answer = self.events(page)
@@ -358,29 +329,29 @@ class SanosClient:
                 return [found[i] for i in sorted(found)]
             page += 1
 
-    def disks(self) -> list[Disk]:
+    def disks(self) -> list[models.Disk]:
         return self._parse_list(models.Disk, self.raw.disks())
 
-    def disk_smart(self) -> list[DiskSmart]:
+    def disk_smart(self) -> list[models.DiskSmart]:
         return self._parse_list(models.DiskSmart, self.raw.disk_smart())
 
-    def pools(self) -> list[Pool]:
+    def pools(self) -> list[models.Pool]:
         return self._parse_list(models.Pool, self.raw.pools())
 
-    def volumes(self) -> list[Volume]:
+    def volumes(self) -> list[models.Volume]:
         return self._parse_list(models.Volume, self.raw.volumes())
 
-    def snapshots(self, volume_id: int) -> VolumeSnapshots:
+    def snapshots(self, volume_id: int) -> models.VolumeSnapshots:
         """A volume's snapshot space and its snapshots."""
         return self._parse(models.VolumeSnapshots, self.raw.snapshots(volume_id))
 
-    def targets(self) -> list[Target]:
+    def targets(self) -> list[models.Target]:
         return self._parse_list(models.Target, self.raw.targets())
 
-    def target_luns(self, target_id: int) -> TargetLuns:
+    def target_luns(self, target_id: int) -> models.TargetLuns:
         return self._parse(models.TargetLuns, self.raw.target_luns(target_id))
 
-    def lun_mappings(self) -> list[LunMapping]:
+    def lun_mappings(self) -> list[models.LunMapping]:
         return self._parse_list(models.LunMapping, self.raw.lun_mappings())
 
     def download_service_package(self, destination: BinaryIO) -> int:
@@ -391,42 +362,42 @@ class SanosClient:
 
     # Extensions: performance (IOPS, MB/s, latency now and over a window of seconds)
 
-    def array_performance(self, window: int | None = None) -> ArrayPerformance:
+    def array_performance(self, window: int | None = None) -> models.ArrayPerformance:
         return self._parse(models.ArrayPerformance, self.raw.array_performance(window))
 
-    def pool_performance(self, window: int | None = None) -> list[PoolPerformance]:
+    def pool_performance(self, window: int | None = None) -> list[models.PoolPerformance]:
         return self._parse_list(models.PoolPerformance, self.raw.pool_performance(window))
 
-    def volume_performance(self, window: int | None = None) -> list[VolumePerformance]:
+    def volume_performance(self, window: int | None = None) -> list[models.VolumePerformance]:
         """The volumes the array counts I/O for (on Linux: none; see docs/linux.md)."""
         return self._parse_list(models.VolumePerformance, self.raw.volume_performance(window))
 
-    def disk_performance(self, window: int | None = None) -> list[DiskPerformance]:
+    def disk_performance(self, window: int | None = None) -> list[models.DiskPerformance]:
         return self._parse_list(models.DiskPerformance, self.raw.disk_performance(window))
 
-    def port_performance(self, window: int | None = None) -> list[PortPerformance]:
+    def port_performance(self, window: int | None = None) -> list[models.PortPerformance]:
         return self._parse_list(models.PortPerformance, self.raw.port_performance(window))
 
     # The manual's changes
 
-    def set_snapshot_space(self, volume_id: int, size_gb: int) -> SnapshotSpace:
+    def set_snapshot_space(self, volume_id: int, size_gb: int) -> models.SnapshotSpace:
         """Set a volume's snapshot space in GiB; 0 removes it (refused while snapshots exist)."""
         return self._parse(models.SnapshotSpace, self._call(
             "POST", _path("/rest/storage/snapspace", vdid=volume_id, sizegb=size_gb)))
 
-    def take_snapshot(self, volume_id: int, name: str | None = None) -> Snapshot:
+    def take_snapshot(self, volume_id: int, name: str | None = None) -> models.Snapshot:
         """Take a snapshot; without a name the array makes one from the time."""
         return self._parse(models.Snapshot, self._call(
             "POST", _path("/rest/storage/snapshot", vdid=volume_id, name=name)))
 
     def map_lun(self, target_id: int, lun: int, volume_id: int, permission: Literal["rw", "ro"] = "rw",
-                hosts: list[str] | None = None) -> LunMapping:
+                hosts: list[str] | None = None) -> models.LunMapping:
         """Map a volume at a LUN of a target; `hosts` are initiator IQNs (default: every host)."""
         return self._parse(models.LunMapping, self._call("POST", _path(
             "/rest/storage/maplun", targetid=target_id, lun=lun, vdid=volume_id,
             permission=permission, host=hosts or None)))
 
-    def unmap_lun(self, target_id: int, lun: int) -> LunMapping:
+    def unmap_lun(self, target_id: int, lun: int) -> models.LunMapping:
         """Unmap a LUN; answers the mapping that was removed."""
         return self._parse(models.LunMapping, self._call(
             "POST", _path("/rest/storage/unmaplun", targetid=target_id, lun=lun)))
@@ -434,14 +405,14 @@ class SanosClient:
     # Extensions: pools, volumes, snapshots, targets, spares
 
     def map_snapshot(self, target_id: int, lun: int, snapshot_id: int,
-                     hosts: list[str] | None = None) -> LunMapping:
+                     hosts: list[str] | None = None) -> models.LunMapping:
         """Map a snapshot, always read-only, at a LUN of a target (e.g. for a backup host)."""
         return self._parse(models.LunMapping, self._call("POST", _path(
             "/rest/storage/mapsnapshot", targetid=target_id, lun=lun, snapid=snapshot_id,
             host=hosts or None)))
 
     def create_pool(self, name: str, raid_level: str | int, disk_ids: list[int],
-                    provision: Provision | None = None, *, force: bool = False) -> Pool:
+                    provision: Provision | None = None, *, force: bool = False) -> models.Pool:
         """Create a pool from free disks; `raid_level` as 6 or "RAID 6"; thick by default.
 
         `force` lets a backend use disks that hold a file system (their data is lost).
@@ -450,60 +421,60 @@ class SanosClient:
             "/rest/storage/createpool", name=name, raidlevel=raid_level, diskids=disk_ids,
             type=provision, force="yes" if force else None)))
 
-    def add_pool_disks(self, pool_id: int, disk_ids: list[int]) -> Pool:
+    def add_pool_disks(self, pool_id: int, disk_ids: list[int]) -> models.Pool:
         return self._parse(models.Pool, self._call("POST", _path(
             "/rest/storage/addpooldisk", poolid=pool_id, diskids=disk_ids)))
 
-    def delete_pool(self, pool_id: int) -> Pool:
+    def delete_pool(self, pool_id: int) -> models.Pool:
         return self._parse(models.Pool, self._call("POST", _path("/rest/storage/deletepool",
                                                           poolid=pool_id)))
 
     def create_volume(self, pool_id: int, name: str, size_gb: int,
-                      provision: Provision | None = None) -> Volume:
+                      provision: Provision | None = None) -> models.Volume:
         """Create a volume; without `provision` it takes the pool's type."""
         return self._parse(models.Volume, self._call("POST", _path(
             "/rest/storage/createvolume", poolid=pool_id, name=name, sizegb=size_gb,
             provision=provision)))
 
-    def extend_volume(self, volume_id: int, size_gb: int) -> Volume:
+    def extend_volume(self, volume_id: int, size_gb: int) -> models.Volume:
         """Grow a volume to `size_gb` GiB (volumes never shrink)."""
         return self._parse(models.Volume, self._call("POST", _path(
             "/rest/storage/extendvolume", vdid=volume_id, sizegb=size_gb)))
 
-    def delete_volume(self, volume_id: int) -> Volume:
+    def delete_volume(self, volume_id: int) -> models.Volume:
         return self._parse(models.Volume, self._call("POST", _path("/rest/storage/deletevolume",
                                                             vdid=volume_id)))
 
-    def delete_snapshot(self, snapshot_id: int) -> Snapshot:
+    def delete_snapshot(self, snapshot_id: int) -> models.Snapshot:
         return self._parse(models.Snapshot, self._call("POST", _path("/rest/storage/deletesnapshot",
                                                               snapid=snapshot_id)))
 
-    def rollback_snapshot(self, snapshot_id: int) -> Snapshot:
+    def rollback_snapshot(self, snapshot_id: int) -> models.Snapshot:
         """Roll the volume back to this snapshot; the snapshots taken after it are deleted."""
         return self._parse(models.Snapshot, self._call("POST", _path("/rest/storage/rollback",
                                                               snapid=snapshot_id)))
 
     def create_target(self, controller: int, node: int | None = None,
-                      name: str | None = None) -> Target:
+                      name: str | None = None) -> models.Target:
         return self._parse(models.Target, self._call("POST", _path(
             "/rest/storage/createtarget", controller=controller, node=node, name=name)))
 
-    def delete_target(self, target_id: int) -> Target:
+    def delete_target(self, target_id: int) -> models.Target:
         return self._parse(models.Target, self._call("POST", _path("/rest/storage/deletetarget",
                                                             targetid=target_id)))
 
     def set_spare(self, disk_ids: list[int], spare_type: Literal["global", "dedicated", "free"],
-                  pool_id: int | None = None) -> list[Disk]:
+                  pool_id: int | None = None) -> list[models.Disk]:
         """Make disks global or dedicated (to `pool_id`) spares, or free them again."""
         return self._parse_list(models.Disk, self._call("POST", _path(
             "/rest/storage/setspare", diskids=disk_ids, type=spare_type, poolid=pool_id)))
 
     # Extensions of the virtual array: fault injection, time, host I/O
 
-    def fail_disk(self, disk_id: int) -> Disk:
+    def fail_disk(self, disk_id: int) -> models.Disk:
         return self._parse(models.Disk, self._call("POST", _path("/rest/sim/faildisk", diskid=disk_id)))
 
-    def replace_disk(self, disk_id: int) -> Disk:
+    def replace_disk(self, disk_id: int) -> models.Disk:
         return self._parse(models.Disk, self._call("POST", _path("/rest/sim/replacedisk",
                                                           diskid=disk_id)))
 
@@ -514,21 +485,21 @@ class SanosClient:
     def set_change_latency(self, milliseconds: int) -> None:
         self._call("POST", _path("/rest/sim/latency", ms=milliseconds))
 
-    def advance_clock(self, seconds: int) -> ArrayClock:
+    def advance_clock(self, seconds: int) -> models.ArrayClock:
         """Move the array clock on; sessions idle out on this clock too, and the client copes."""
         return self._parse(models.ArrayClock, self._call("POST", _path("/rest/sim/clock",
                                                                 seconds=seconds)))
 
-    def host_write(self, volume_id: int, size_gb: int) -> Volume:
+    def host_write(self, volume_id: int, size_gb: int) -> models.Volume:
         return self._parse(models.Volume, self._call("POST", _path("/rest/sim/hostwrite",
                                                             vdid=volume_id, sizegb=size_gb)))
 
-    def workloads(self) -> list[VolumeWorkload]:
+    def workloads(self) -> list[models.VolumeWorkload]:
         """The workload the hosts of each volume run on the virtual array."""
         return self._parse_list(models.VolumeWorkload, self.raw.workloads())
 
     def set_workload(self, volume_id: int, iops: int | None = None,
-                     read_percent: int | None = None, block_kb: int | None = None) -> VolumeWorkload:
+                     read_percent: int | None = None, block_kb: int | None = None) -> models.VolumeWorkload:
         """Set what a volume's hosts ask of the virtual array; figures left out stay."""
         return self._parse(models.VolumeWorkload, self._call("POST", _path(
             "/rest/sim/workload", vdid=volume_id, iops=iops, readpercent=read_percent,
@@ -677,7 +648,7 @@ class SanosClient:
         except ValidationError as error:
             raise self._unexpected(kind, error) from None
 
-    def _unexpected(self, kind: type[SanosObject], error: ValidationError) -> UnexpectedResponse:
+    def _unexpected(self, kind: type[models.SanosObject], error: ValidationError) -> UnexpectedResponse:
         first = error.errors()[0]
         where = ".".join(map(str, first["loc"])) or "the answer"
         return UnexpectedResponse(f"{self.base_url} answered a {kind.__name__} that this client "
