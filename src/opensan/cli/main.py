@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from opensan import __version__
-from opensan.cli import commands, perf, server
+from opensan.cli import commands, exporter, perf, server
 
 app = typer.Typer(help="OpenSAN: an open storage-array controller speaking the QSAN SANOS API.",
                   no_args_is_help=True)
@@ -35,3 +35,4 @@ def main(
 server.register(app)
 commands.register(app)
 perf.register(app)
+exporter.register(app)
