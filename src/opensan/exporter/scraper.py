@@ -93,6 +93,19 @@ class Scraper(Collector):
 
     def _scrape(self) -> None:
         started = time.monotonic()
+        self._last.count += 1
+        try:
+            # Here rather than in each read, so that a wrong password costs one failed login
+            # a scrape, not one a read.
+            self._source.connect()
+        except SanosError as error:
+            log.warning("Cannot log in to the array: %s", error)
+            for endpoint in self._endpoints.values():
+                endpoint.errors += 1
+                endpoint.stale = True
+            self._last.up = False
+            self._last.seconds = time.monotonic() - started
+            return
         for endpoint in self._endpoints.values():
             if endpoint.running is None:
                 endpoint.running = self._pool.submit(_timed, endpoint.read)
@@ -102,7 +115,6 @@ class Scraper(Collector):
         answered = [self._take(name, endpoint) for name, endpoint in self._endpoints.items()]
         self._last.up = any(answered)
         self._last.seconds = time.monotonic() - started
-        self._last.count += 1
 
     def _take(self, name: str, endpoint: _Endpoint) -> bool:
         """Keep what the endpoint's read answered, if it did by now; whether it did."""

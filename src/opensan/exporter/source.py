@@ -33,6 +33,10 @@ class ArraySource(Protocol):
     endpoints: Mapping[str, str]
     logins: int  # logins this source made: one, unless the array ended the session
 
+    def connect(self) -> None:
+        """Log in unless a session is open (once, before a scrape's reads run together)."""
+        ...
+
     def system(self) -> SystemInfo: ...
     def hardware(self) -> HardwareMonitor: ...
     def disks(self) -> list[Disk]: ...
@@ -87,6 +91,10 @@ class SanosSource:
     @property
     def logins(self) -> int:
         return self._client.logins
+
+    def connect(self) -> None:
+        if self._client.token is None:
+            self._client.login()
 
     def system(self) -> SystemInfo:
         return self._client.system_info()
