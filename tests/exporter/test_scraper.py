@@ -12,6 +12,10 @@ import conftest
 import pytest
 from conftest import PASSWORD, LiveServer
 from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.openmetrics.exposition import generate_latest as openmetrics_latest
+from prometheus_client.openmetrics.parser import (
+    text_string_to_metric_families as openmetrics_families,
+)
 from prometheus_client.parser import text_string_to_metric_families
 from slow_proxy import SlowProxy
 
@@ -28,8 +32,13 @@ NOT_IN_SANOS = ("opensan_api_", "opensan_tick_", "opensan_backend_measurement_",
                 "opensan_sessions", "opensan_io_counters_", "opensan_volume_read_",
                 "opensan_volume_write_", "opensan_pool_read_", "opensan_pool_write_",
                 "opensan_disk_read_", "opensan_disk_write_", "opensan_port_")
-# Figures the two read at different moments or count from different starts.
-MOVING = ("opensan_array_time_seconds", "opensan_start_time_seconds", "opensan_events_total")
+# Figures the two read at different moments or count from different starts: the clock, the
+# events, and the hardware's readings (which the array takes every second).
+MOVING = ("opensan_array_time_seconds", "opensan_start_time_seconds", "opensan_events_total",
+          "opensan_sensor_temperature_celsius", "opensan_sensor_voltage_volts",
+          "opensan_sensor_fan_speed_rpm", "opensan_sensor_charge_ratio",
+          "opensan_disk_temperature_celsius", "opensan_disk_power_on_seconds",
+          "opensan_disk_smart_attribute_value", "opensan_disk_smart_attribute_raw")
 
 
 def samples(text: str) -> Samples:
@@ -43,8 +52,8 @@ def scrape(scraper: Scraper) -> Samples:
     return samples(generate_latest(registry).decode())
 
 
-def value(found: Samples, name: str, **labels: str) -> float:
-    return found[(name, tuple(sorted(labels.items())))]
+def value(found: Samples, family: str, /, **labels: str) -> float:
+    return found[(family, tuple(sorted(labels.items())))]
 
 
 def stale(found: Samples) -> dict[str, float]:
@@ -234,3 +243,39 @@ def test_a_wrong_password_costs_one_failed_login_a_scrape(live_server: LiveServe
     assert not any(key[0].startswith("opensan_volume_") for key in found)
     assert value(found, "opensan_exporter_endpoint_errors_total", endpoint=VOLUMES) == 2
     assert set(stale(found).values()) == {1}
+
+
+def rendered(scraper: Scraper, openmetrics: bool) -> Samples:
+    if openmetrics:
+        text = scraper.render(openmetrics_latest, True).decode()
+        assert text.endswith("# EOF\n") and text.count("# EOF") == 1
+        return {(s.name, tuple(sorted(s.labels.items()))): s.value
+                for family in openmetrics_families(text) for s in family.samples}
+    return samples(scraper.render(generate_latest, False).decode())
+
+
+@pytest.mark.parametrize("openmetrics", [False, True], ids=["text", "openmetrics"])
+def test_render_writes_what_collect_does_and_again_what_moved(
+        live_server: LiveServer, admin: SanosClient, openmetrics: bool) -> None:
+    scraper = exporter(live_server.url)
+    volume, other = admin.volumes()[:2]
+    try:
+        collected = scrape(scraper)
+        first = rendered(scraper, openmetrics)
+        admin.extend_volume(volume.id, volume.capacity_bytes // 2**30 + 1)
+        moved = rendered(scraper, openmetrics)
+    finally:
+        scraper.close()
+
+    def capacity(found: Samples, v: Any) -> float:
+        return value(found, "opensan_volume_capacity_bytes", volume_id=str(v.id), name=v.name,
+                     pool_id=str(v.pool_id))
+
+    def array_part(found: Samples) -> Samples:
+        return {k: v for k, v in found.items() if not k[0].startswith("opensan_exporter_")
+                and k[0] not in MOVING}
+
+    assert array_part(first) == array_part(collected)
+    assert capacity(moved, volume) == volume.capacity_bytes + 2**30
+    assert capacity(moved, other) == capacity(first, other) == other.capacity_bytes
+    assert value(moved, "opensan_exporter_scrapes_total") == 3

@@ -132,13 +132,12 @@ def disks(found: list[Disk]) -> Iterator[Metric]:
     ids = [(str(d.id), d) for d in found]
     yield gauge("opensan_disk_capacity_bytes", "Capacity of each disk.", ["disk_id"],
                 (([i], d.capacity_bytes) for i, d in ids), "bytes")
-    for family, words, read, help_text in (
-            ("health", DISK_HEALTH, lambda d: d.health, "Health of each disk."),
-            ("status", DISK_STATUS, lambda d: d.status, "Status of each disk."),
-            ("usage", DISK_USAGE, lambda d: d.usage, "What each disk is used as (QSAN's "
-             "usage).")):
-        yield states(f"opensan_disk_{family}", help_text, ["disk_id"], words,
-                     (([i], read(d)) for i, d in ids))
+    for field, words, help_text in (
+            ("health", DISK_HEALTH, "Health of each disk."),
+            ("status", DISK_STATUS, "Status of each disk."),
+            ("usage", DISK_USAGE, "What each disk is used as (QSAN's usage).")):
+        yield states(f"opensan_disk_{field}", help_text, ["disk_id"], words,
+                     (([i], getattr(d, field)) for i, d in ids))
 
 
 def smart(found: list[DiskSmart]) -> Iterator[Metric]:
@@ -174,13 +173,12 @@ def pools(found: list[Pool]) -> Iterator[Metric]:
                                   "provision": p.type} for p in found))
     rows = [([str(p.id), p.name], p) for p in found]
     names = ["pool_id", "name"]
-    for family, read, help_text in (
-            ("capacity_bytes", lambda p: p.capacity_bytes, "Usable capacity of the pool."),
-            ("used_bytes", lambda p: p.used_bytes, "Capacity of the pool allocated to volumes "
-             "and snapshot space."),
-            ("free_bytes", lambda p: p.free_bytes, "Capacity of the pool not allocated.")):
-        yield gauge(f"opensan_pool_{family}", help_text, names,
-                    ((values, read(p)) for values, p in rows), "bytes")
+    for field, help_text in (
+            ("capacity_bytes", "Usable capacity of the pool."),
+            ("used_bytes", "Capacity of the pool allocated to volumes and snapshot space."),
+            ("free_bytes", "Capacity of the pool not allocated.")):
+        yield gauge(f"opensan_pool_{field}", help_text, names,
+                    ((values, getattr(p, field)) for values, p in rows), "bytes")
     yield states("opensan_pool_health", "Health of each pool, from its disks and RAID level.",
                  names, POOL_HEALTH, ((values, p.health) for values, p in rows))
     yield states("opensan_pool_status", "Status of each pool.", names, POOL_STATUS,

@@ -14,9 +14,9 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from prometheus_client.core import CounterMetricFamily, Metric
@@ -27,6 +27,15 @@ from opensan.exporter import families
 from opensan.exporter.source import ArraySource, reads
 
 log = logging.getLogger("opensan.exporter")
+
+
+@dataclass(frozen=True)
+class _Written:
+    """An endpoint's families written in one format."""
+
+    value: Any  # the answer they were written from
+    text: bytes
+    families: dict[str, tuple[list[Any], bytes]]  # name -> (its samples, its text)
 
 
 @dataclass
@@ -42,6 +51,7 @@ class _Endpoint:
     stale: bool = True  # whether the last scrape served an older answer than its own
     running: Future[Any] | None = None
     started: float = 0.0  # time.monotonic() the running read started
+    texts: dict[bool, _Written] = field(default_factory=dict)  # by format (openmetrics)
 
 
 @dataclass
@@ -49,6 +59,24 @@ class _Scrape:
     up: bool = False
     seconds: float = 0.0
     count: int = 0
+
+
+Encoder = Callable[[Any], bytes]  # what prometheus_client's choose_encoder answers
+
+
+class _Families:
+    """Families to hand an encoder, which reads a registry's collect()."""
+
+    def __init__(self, metrics: Iterable[Metric]) -> None:
+        self._metrics = metrics
+
+    def collect(self) -> Iterable[Metric]:
+        return self._metrics
+
+
+def _without_eof(text: bytes, openmetrics: bool) -> bytes:
+    """OpenMetrics ends with one # EOF: the parts of a scrape are joined before it."""
+    return text.removesuffix(b"# EOF\n") if openmetrics else text
 
 
 @dataclass(frozen=True)
@@ -89,7 +117,39 @@ class Scraper(Collector):
     def collect(self) -> Iterator[Metric]:
         with self._lock:
             self._scrape()
-            yield from self._families()
+            yield from self._array_families()
+            yield from self._own_families()
+
+    def render(self, encoder: Encoder, openmetrics: bool) -> bytes:
+        """A scrape in one of prometheus-client's formats (what `encoder(registry)` writes).
+
+        The same as encoding collect(), faster: an endpoint's families are written once per
+        distinct answer, and kept as text while the array answers the same (on 4,096 volumes
+        the writer takes most of a second, the reads a fraction of it).
+        """
+        with self._lock:
+            self._scrape()
+            parts = [self._text(name, endpoint, encoder, openmetrics)
+                     for name, endpoint in self._endpoints.items() if endpoint.read_at is not None]
+            parts.append(_without_eof(encoder(_Families(self._own_families())), openmetrics))
+        return b"".join(parts) + (b"# EOF\n" if openmetrics else b"")
+
+    @staticmethod
+    def _text(name: str, endpoint: _Endpoint, encoder: Encoder, openmetrics: bool) -> bytes:
+        """The endpoint's families as text: kept while its answer is the same, and of a new
+        answer only the families whose samples moved are written again."""
+        kept = endpoint.texts.get(openmetrics)
+        if kept is not None and kept.value is endpoint.value:
+            return kept.text
+        before = kept.families if kept is not None else {}
+        written = {}
+        for family in families.BUILDERS[name](endpoint.value):
+            old = before.get(family.name)
+            written[family.name] = old if old is not None and old[0] == family.samples else (
+                family.samples, _without_eof(encoder(_Families([family])), openmetrics))
+        text = b"".join(text for _, text in written.values())
+        endpoint.texts[openmetrics] = _Written(endpoint.value, text, written)
+        return text
 
     def _scrape(self) -> None:
         started = time.monotonic()
@@ -141,16 +201,20 @@ class Scraper(Collector):
         endpoint.read_at = answer.finished_at
         if name == "new_events":
             self._events.update(e.level for e in answer.value)
-            endpoint.value = dict(self._events)
+            value = dict(self._events)
         else:
-            endpoint.value = answer.value
+            value = answer.value
+        if value != endpoint.value:  # else the old object stays: its text is written already
+            endpoint.value = value
         return True
 
-    def _families(self) -> Iterator[Metric]:
-        now = time.time()
+    def _array_families(self) -> Iterator[Metric]:
         for name, endpoint in self._endpoints.items():
             if endpoint.read_at is not None:
                 yield from families.BUILDERS[name](endpoint.value)
+
+    def _own_families(self) -> Iterator[Metric]:
+        now = time.time()
         rows = [(e.path, e) for e in self._endpoints.values()]
         yield families.gauge("opensan_exporter_up", "1 when the array answered this scrape "
                              "(at least one endpoint; see opensan_exporter_endpoint_stale).",

@@ -31,7 +31,11 @@ class ArraySource(Protocol):
 
     # Read name (a method below) -> what it asks of the array (the `endpoint` label).
     endpoints: Mapping[str, str]
-    logins: int  # logins this source made: one, unless the array ended the session
+
+    @property
+    def logins(self) -> int:
+        """Logins this source made: one, unless the array ended the session."""
+        ...
 
     def connect(self) -> None:
         """Log in unless a session is open (once, before a scrape's reads run together)."""
@@ -82,10 +86,11 @@ class SanosSource:
 
     def __init__(self, url: str, account: str, password: str, *,
                  ca_file: str | PathLike[str] | None = None, timeout: float = 10.0) -> None:
-        # One attempt per read: the next scrape is the retry, and a retry would outlast the
-        # scrape's deadline anyway.
+        # A second attempt, soon, for a kept connection the array closed just as it was used
+        # (arrays close idle ones within seconds; scrapes come every 15 s or so); beyond that
+        # the next scrape is the retry.
         self._client = _CountingClient(url, account, password, ca_file=ca_file, timeout=timeout,
-                                       get_attempts=1)
+                                       get_attempts=2, retry_backoff=0.05)
         self._newest_event: int | None = None
 
     @property
