@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -59,3 +60,15 @@ def test_a_bearer_token_when_one_is_set(scraper: Scraper) -> None:
     assert http.get("/metrics", headers={"Authorization": TOKEN}).status_code == 401
     answer = http.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
     assert answer.status_code == 200 and "opensan_exporter_up 1.0" in answer.text
+
+
+def test_every_family_of_the_exporters_own_is_in_the_docs(scraper: Scraper) -> None:
+    docs = (Path(__file__).parent.parent.parent / "docs" / "monitoring.md").read_text()
+    section = docs[docs.index("## The exporter"):]
+    answer = client(scraper).get("/metrics", headers={
+        "Accept": "application/openmetrics-text; version=1.0.0"})
+    own = {f.name for f in text_string_to_metric_families(answer.text)
+           if f.name.startswith("opensan_exporter_")}
+    assert len(own) == 8
+    for name in own:
+        assert f"`{name}" in section, name
