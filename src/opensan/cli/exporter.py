@@ -23,13 +23,14 @@ DEFAULT_LISTEN = "127.0.0.1:9720"
 
 
 def _secret(path: Path | None, variable: str | None, what: str) -> str | None:
-    """A secret from a file (its first line) or, without one, from the environment variable."""
+    """A secret from a file (its first line, without the line end) or, without one, from the
+    environment variable."""
     if path is not None:
         try:
             lines = path.read_text().splitlines()
         except (OSError, UnicodeDecodeError) as error:
             fail(f"cannot read the {what} file {path}: {error}", ExitCode.USAGE)
-        secret = lines[0].strip() if lines else ""
+        secret = lines[0] if lines else ""  # as it is: a password may have spaces
         if not secret:
             fail(f"the {what} file {path} is empty", ExitCode.USAGE)
         return secret
