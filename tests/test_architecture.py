@@ -29,6 +29,9 @@ MAY_IMPORT: dict[str, set[str]] = {
     "opensan.cli.server": {"opensan.cli", "opensan.client", "opensan.malloc", "opensan.api.app",
                            "opensan.api.logs", "opensan.api.protocol", "opensan.array", "opensan.config",
                            "opensan.domain.errors", "opensan.service.accounts", "opensan.tls"},
+    # `opensan exporter` runs the exporter, which reads arrays through the SDK only.
+    "opensan.cli.exporter": {"opensan.cli", "opensan.client", "opensan.exporter"},
+    "opensan.exporter": {"opensan.client"},
     # The composition root assembles everything.
     "opensan.array": {"*"},
     # The state dir's file name, and the server limits' defaults.

@@ -19,7 +19,7 @@ import typer.core
 import typer.main
 
 from opensan import __version__
-from opensan.cli import commands, perf, server
+from opensan.cli import commands, exporter, perf, server
 
 Function = TypeVar("Function", bound=Callable[..., Any])
 
@@ -104,3 +104,4 @@ def main(
 server.register(app)
 commands.register(app)
 perf.register(app)
+exporter.register(app)
