@@ -70,7 +70,7 @@ def trap_number(event: Event) -> int:
     return 0
 
 
-class _Instrumentation(AbstractMibInstrumController):
+class _Instrumentation(AbstractMibInstrumController):  # type: ignore[misc]
     """pysnmp's command responders ask this for values: ArrayMib's table, as VACM allows."""
 
     def __init__(self, mib: ArrayMib) -> None:

@@ -162,6 +162,12 @@ class ArrayMib:
         def put(oid: Oid, value: object) -> None:
             values[oid] = _text(value)
 
+        def put_row(table: Oid, row: int, columns: tuple[object, ...]) -> None:
+            """A table's row, its columns from 1; a column of None is not served."""
+            for column, value in enumerate(columns, 1):
+                if value is not None:
+                    put((*table, column, row), value)
+
         put((*SYSTEM, 1, 0), f"QSAN {hardware.model_name} firmware {hardware.firmware_version}, "
             f"OpenSAN {__version__} ({service.traits.name} backend)")
         values[(*SYSTEM, 2, 0)] = rfc1902.ObjectIdentifier(QSAN)
@@ -198,28 +204,25 @@ class ArrayMib:
         for row, disk in enumerate(sorted(state.disks.values(),
                                           key=lambda d: (d.enclosure_id, d.slot)), 1):
             pool = pools.get(disk.pool_id) if disk.pool_id is not None else None
-            for column, value in enumerate((
-                    disk_location(disk), disk.capacity_bytes // GIB,
-                    pool.pool.name if pool else "", disk.status.value, disk.health.value,
-                    disk.usage.value, disk.vendor, disk.serial_number, disk.type.value), 1):
-                put((*DISKS, column, row), value)
+            put_row(DISKS, row, (disk_location(disk), disk.capacity_bytes // GIB,
+                                 pool.pool.name if pool else "", disk.status.value,
+                                 disk.health.value, disk.usage.value, disk.vendor,
+                                 disk.serial_number, disk.type.value))
 
         for row, view in enumerate(sorted(pool_views, key=lambda v: (v.pool.created_at,
                                                                      v.pool.id)), 1):
-            for column, value in ((1, view.pool.name), (2, view.capacity_bytes // GIB),
-                                  (3, view.free_bytes // GIB), (4, len(view.pool.disk_ids)),
-                                  (5, view.volume_count), (6, view.status.value),
-                                  (7, view.health.value), (8, view.pool.protection_label)):
-                put((*POOLS, column, row), value)
+            put_row(POOLS, row, (view.pool.name, view.capacity_bytes // GIB,
+                                 view.free_bytes // GIB, len(view.pool.disk_ids),
+                                 view.volume_count, view.status.value, view.health.value,
+                                 view.pool.protection_label))
 
-        for row, view in enumerate(views.volume_views(state, usage), 1):
-            volume = view.volume
-            space = f"{view.snapshot_used_bytes // MIB}/{volume.snapshot_space_bytes // MIB}"
-            for column, value in ((1, volume.name), (2, volume.capacity_bytes // GIB),
-                                  (3, _CACHE_MODES.get(volume.cache_mode.value,
-                                                       volume.cache_mode.value)),
-                                  (6, view.status.value), (7, view.health.value),
-                                  (9, view.protection), (11, space), (12, view.snapshot_count),
-                                  (13, state.pools[volume.pool_id].name)):
-                put((*VOLUMES, column, row), value)
+        for row, volume_view in enumerate(views.volume_views(state, usage), 1):
+            volume = volume_view.volume
+            put_row(VOLUMES, row, (
+                volume.name, volume.capacity_bytes // GIB,
+                _CACHE_MODES.get(volume.cache_mode.value, volume.cache_mode.value), None, None,
+                volume_view.status.value, volume_view.health.value, None,
+                volume_view.protection, None,
+                f"{volume_view.snapshot_used_bytes // MIB}/{volume.snapshot_space_bytes // MIB}",
+                volume_view.snapshot_count, state.pools[volume.pool_id].name))
         return values
