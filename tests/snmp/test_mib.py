@@ -63,15 +63,15 @@ def test_the_table_follows_the_state(array: Array) -> None:
     mib = ArrayMib(service)
     table = mib.table()
     assert mib.table() is table  # kept while nothing moved
-    assert table.values[(*SYS_STATUS, 5)] == b"0"
+    assert table.values[(*SYS_STATUS, 5)] == "0"
     disk = min(service.state.disks.values(), key=lambda d: d.slot)
     service.simulation.set_sensor_status("fan-1", SensorStatus.FAILED)
     service.simulation.fail_disk(disk.id)
     service.supervision.tick()
     moved = mib.table()
     assert moved is not table
-    assert moved.values[(*HARDWARE_MONITOR, 5, 38)] == b"Failed"
-    assert moved.values[(*SYS_STATUS, 5)] == b"1" and moved.values[(*SYS_STATUS, 1)] == b"1"
-    assert moved.values[(*DISKS, 5, 1)] == b"Failed"
+    assert moved.values[(*HARDWARE_MONITOR, 5, 38)] == "Failed"
+    assert moved.values[(*SYS_STATUS, 5)] == "1" and moved.values[(*SYS_STATUS, 1)] == "1"
+    assert moved.values[(*DISKS, 5, 1)] == "Failed"
     assert next(moved.next_after((*DISKS, 5, 1))) == (*DISKS, 5, 2)
     assert moved.has_object((*DISKS, 5, 99)) and not moved.has_object((*DISKS, 77, 1))

@@ -31,7 +31,7 @@ from pysnmp.smi.instrum import AbstractMibInstrumController
 from opensan.domain.models import Event, EventLevel
 from opensan.service.array import ArrayService
 from opensan.service.unit_of_work import Change
-from opensan.snmp.mib import EVENT_STRING, SYS_UPTIME, TRAP_ENTERPRISE, ArrayMib, Oid
+from opensan.snmp.mib import EVENT_STRING, SYS_UPTIME, TRAP_ENTERPRISE, ArrayMib
 
 log = logging.getLogger("opensan.snmp")
 
@@ -76,16 +76,13 @@ class _Instrumentation(AbstractMibInstrumController):  # type: ignore[misc]
     def __init__(self, mib: ArrayMib) -> None:
         self._mib = mib
 
-    def _value(self, oid: Oid, values: dict[Oid, Any]) -> Any:
-        return self._mib.uptime() if oid == SYS_UPTIME else values[oid]
-
     def read_variables(self, *var_binds: Any, **context: Any) -> list[tuple[Any, Any]]:
         table = self._mib.table()
         answers = []
         for name, _ in var_binds:
             oid = tuple(name)
             if oid in table.values and not context["acFun"]("read", (name, None), **context):
-                answers.append((name, self._value(oid, table.values)))
+                answers.append((name, self._mib.value(table, oid)))
             else:
                 answers.append((name, rfc1905.noSuchInstance if table.has_object(oid)
                                 else rfc1905.noSuchObject))
@@ -98,7 +95,7 @@ class _Instrumentation(AbstractMibInstrumController):  # type: ignore[misc]
             for oid in table.next_after(tuple(name)):
                 found = rfc1902.ObjectName(oid)
                 if not context["acFun"]("read", (found, None), **context):
-                    answers.append((found, self._value(oid, table.values)))
+                    answers.append((found, self._mib.value(table, oid)))
                     break
             else:
                 answers.append((name, rfc1905.endOfMibView))

@@ -3,16 +3,15 @@ MIB-2 system group and QSAN's enterprise tree (QSAN-SNMP-MIB) as the Zabbix temp
 XS3224 and other QSAN consumers read it (../shared/reference/qsan-snmp.md).
 
 Every object is a DisplayString, as in QSAN's MIB: the template compares words (`OK`, `Good`,
-`Online`, `Optimal`). The table is built once per state version, hardware reading and use
-measurement, and kept as a sorted list of OIDs, so a GET is a dictionary look-up and a GETNEXT
-a bisection; only sysUpTime is read at each request.
+`Online`, `Optimal`). The table is kept as a sorted list of OIDs, so a GET is a dictionary
+look-up and a GETNEXT a bisection; only sysUpTime is read at each request.
 """
 
 from __future__ import annotations
 
 import bisect
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -104,14 +103,16 @@ def disk_location(disk: Disk) -> str:
 
 @dataclass(frozen=True)
 class Table:
-    """Every served OID in order, with its value; sysUpTime's value is read when asked."""
+    """Every served OID in order, with its value: text (a DisplayString), a pysnmp value, or
+    None for sysUpTime, read when asked (ArrayMib.value)."""
 
     oids: list[Oid]
     values: dict[Oid, Any]
 
     def next_after(self, oid: Oid) -> Iterator[Oid]:
         """The served OIDs after oid, in order (what GETNEXT walks)."""
-        yield from self.oids[bisect.bisect_right(self.oids, oid):]
+        for at in range(bisect.bisect_right(self.oids, oid), len(self.oids)):
+            yield self.oids[at]
 
     def has_object(self, oid: Oid) -> bool:
         """Whether oid's object (its OID less the last sub-identifier) has any instance."""
@@ -120,19 +121,26 @@ class Table:
         return at < len(self.oids) and self.oids[at][:len(parent)] == parent
 
 
-def _text(value: object) -> rfc1902.OctetString:
-    return rfc1902.OctetString(str(value).encode())
+def _table(values: dict[Oid, Any]) -> Table:
+    return Table(sorted(values), values)
+
+
+# The storage tables (disks, pools, volumes) sit between the hardware part's OIDs.
+_STORAGE, _AFTER_STORAGE = (*RAID, 2), (*RAID, 3)
 
 
 class ArrayMib:
-    """The agent's view of the array, read from the service as /metrics reads it."""
+    """The agent's view of the array, read from the service as /metrics reads it, in two parts
+    kept apart: the storage tables, built again only after a change (or a use measurement),
+    and the rest, which follows the hardware the tick reads every second."""
 
     def __init__(self, service: ArrayService, contact: str = "", location: str = "") -> None:
         self._service = service
         self._contact = contact
         self._location = location
         self._lock = threading.Lock()
-        self._kept: tuple[tuple[Any, ...], Table] | None = None
+        # part -> (key, table); "all" is both joined.
+        self._kept: dict[str, tuple[tuple[Any, ...], Table]] = {}
 
     def uptime(self) -> rfc1902.TimeTicks:
         """sysUpTime: hundredths of a second since the array started, on the array clock."""
@@ -140,33 +148,52 @@ class ArrayMib:
         seconds = service.uow.clock.now() - service.system.started_at
         return rfc1902.TimeTicks(max(0, int(seconds * 100)) % 2**32)
 
+    def value(self, table: Table, oid: Oid) -> Any:
+        """The served value of oid (in table) as pysnmp sends it."""
+        value = table.values[oid]
+        if value is None:
+            return self.uptime()
+        return rfc1902.OctetString(value.encode()) if isinstance(value, str) else value
+
     def table(self) -> Table:
         service = self._service
         observed = service.observed
-        key = (service.version, observed.hardware, observed.usage_generation)
+        state, readings = service.state, observed.hardware
+        storage = self._part("storage", (service.version, observed.usage_generation),
+                             lambda: self._storage(state))
+        hardware = self._part("hardware", (service.version, readings),
+                              lambda: self._hardware(state, readings))
+
+        def joined() -> Table:
+            oids = hardware.oids
+            before = bisect.bisect_left(oids, _STORAGE)
+            after = bisect.bisect_left(oids, _AFTER_STORAGE)
+            return Table(oids[:before] + storage.oids + oids[after:],
+                         {**hardware.values, **storage.values})
+
+        return self._part("all", (storage, hardware), joined)
+
+    def _part(self, part: str, key: tuple[Any, ...], build: Callable[[], Table]) -> Table:
+        """The part's table, built again only when its key moved on (the state version, the
+        very readings it is built from)."""
         with self._lock:
-            kept = self._kept
-        if kept is not None and all(a is b or a == b for a, b in zip(kept[0], key, strict=True)):
+            kept = self._kept.get(part)
+        if kept is not None and all(a is b or (type(a) is int and a == b)
+                                    for a, b in zip(kept[0], key, strict=True)):
             return kept[1]
-        values = self._build(service.state, observed.hardware)
-        table = Table(sorted(values), values)
+        table = build()
         with self._lock:
-            self._kept = (key, table)
+            self._kept[part] = (key, table)
         return table
 
-    def _build(self, state: ArrayState, readings: HardwareReadings) -> dict[Oid, Any]:
+    def _hardware(self, state: ArrayState, readings: HardwareReadings) -> Table:
+        """The system group, sys-status, maintenance-info and the hardware monitor."""
         service = self._service
         hardware = readings.system
         values: dict[Oid, Any] = {}
 
         def put(oid: Oid, value: object) -> None:
-            values[oid] = _text(value)
-
-        def put_row(table: Oid, row: int, columns: tuple[object, ...]) -> None:
-            """A table's row, its columns from 1; a column of None is not served."""
-            for column, value in enumerate(columns, 1):
-                if value is not None:
-                    put((*table, column, row), value)
+            values[oid] = str(value)
 
         put((*SYSTEM, 1, 0), f"QSAN {hardware.model_name} firmware {hardware.firmware_version}, "
             f"OpenSAN {__version__} ({service.traits.name} backend)")
@@ -188,9 +215,8 @@ class ArrayMib:
             return int(any(s.status is not SensorStatus.GOOD for s in rows.values()
                            if s.type in types))
 
-        usage = service.observed.usage
-        pool_views = views.pool_views(state, usage)
-        raid_bad = int(any(v.health is not PoolHealth.GOOD for v in pool_views))
+        raid_bad = int(any(views.pool_health(state, pool) is not PoolHealth.GOOD
+                           for pool in state.pools.values()))
         dual_bad = int(any(c.status != "Normal" for c in hardware.controllers))
         for item, flag in enumerate((raid_bad, bad(SensorType.TEMPERATURE),
                                      bad(SensorType.VOLTAGE), 0, bad(SensorType.FAN),
@@ -200,6 +226,19 @@ class ArrayMib:
                             (4, hardware.serial_number), (5, hardware.backplane.id)):
             put((*MAINTENANCE, item), value)
 
+        return _table(values)
+
+    def _storage(self, state: ArrayState) -> Table:
+        """The disk, pool (raid-group) and volume (virtual-disk) tables."""
+        values: dict[Oid, Any] = {}
+
+        def put_row(table: Oid, row: int, columns: tuple[object, ...]) -> None:
+            """A table's row, its columns from 1; a column of None is not served."""
+            for column, value in enumerate(columns, 1):
+                if value is not None:
+                    values[(*table, column, row)] = str(value)
+
+        pool_views = views.pool_views(state, self._service.observed.usage)
         pools = {v.pool.id: v for v in pool_views}
         for row, disk in enumerate(sorted(state.disks.values(),
                                           key=lambda d: (d.enclosure_id, d.slot)), 1):
@@ -216,7 +255,8 @@ class ArrayMib:
                                  view.volume_count, view.status.value, view.health.value,
                                  view.pool.protection_label))
 
-        for row, volume_view in enumerate(views.volume_views(state, usage), 1):
+        for row, volume_view in enumerate(views.volume_views(state,
+                                                             self._service.observed.usage), 1):
             volume = volume_view.volume
             put_row(VOLUMES, row, (
                 volume.name, volume.capacity_bytes // GIB,
@@ -225,4 +265,4 @@ class ArrayMib:
                 volume_view.protection, None,
                 f"{volume_view.snapshot_used_bytes // MIB}/{volume.snapshot_space_bytes // MIB}",
                 volume_view.snapshot_count, state.pools[volume.pool_id].name))
-        return values
+        return _table(values)
