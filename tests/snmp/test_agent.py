@@ -11,6 +11,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,15 +62,18 @@ class Agent:
     server: LiveServer
 
     def run(self, tool: str, *args: str, community: str = COMMUNITY,
-            v3: list[str] | None = None) -> subprocess.CompletedProcess[str]:
-        security = v3 if v3 is not None else ["-v2c", "-c", community]
+            security: list[str] | None = None) -> subprocess.CompletedProcess[str]:
+        """Run a net-snmp tool against the agent: with the community, or with the version and
+        security options given."""
+        security = security if security is not None else ["-v2c", "-c", community]
         return subprocess.run([tool, *security, "-On", "-t", "2", "-r", "1", "-M", "/dev/null",
                                f"udp:127.0.0.1:{self.port}", *args],
                               capture_output=True, text=True, timeout=60)
 
-    def values(self, tool: str, *args: str, **options: object) -> dict[str, tuple[str, str]]:
+    def values(self, tool: str, *args: str,
+               security: list[str] | None = None) -> dict[str, tuple[str, str]]:
         """OID -> (type, value) of what the tool printed; it must have succeeded."""
-        done = self.run(tool, *args, **options)  # type: ignore[arg-type]
+        done = self.run(tool, *args, security=security)
         assert done.returncode == 0, done.stderr
         found = {}
         for line in done.stdout.splitlines():
@@ -121,10 +125,9 @@ def traps(tmp_path: Path) -> Iterator[tuple[int, Path]]:
         stop(receiver)
 
 
-def start_agent(workdir: Path, trap_port: int | None = None) -> tuple[Agent, LiveServer]:
-    """`opensan serve --snmp ... --snmp-community ...` of a new XS3224D, a v3 user in its
-    settings file, traps to trap_port."""
-    port = free_udp_port()
+def agent_server(workdir: Path, port: int, trap_port: int | None = None) -> LiveServer:
+    """`opensan serve --snmp ... --snmp-community ...` of a new XS3224D (not started yet), a
+    v3 user in its settings file, traps to trap_port."""
     settings = workdir / "settings.toml"
     settings.write_text(f"""snmp_trap_community = "{TRAP_COMMUNITY}"
 snmp_contact = "storage-team@example.com"
@@ -140,26 +143,30 @@ priv_key = "{PRIV_KEY}"
             "--snmp-community", COMMUNITY]
     if trap_port:
         args += ["--snmp-trap", f"127.0.0.1:{trap_port}"]
-    server = LiveServer(workdir / "state", args).start()
-    return Agent(port, server), server
+    return LiveServer(workdir / "state", args)
+
+
+@contextmanager
+def running_agent(workdir: Path, trap_port: int | None = None) -> Iterator[Agent]:
+    port = free_udp_port()
+    server = agent_server(workdir, port, trap_port)
+    try:
+        server.start()
+        yield Agent(port, server)
+    finally:
+        server.stop()
 
 
 @pytest.fixture
 def agent(tmp_path: Path) -> Iterator[Agent]:
-    found, server = start_agent(tmp_path)
-    try:
+    with running_agent(tmp_path) as found:
         yield found
-    finally:
-        server.stop()
 
 
 @pytest.fixture
 def trapping_agent(tmp_path: Path, traps: tuple[int, Path]) -> Iterator[tuple[Agent, Path]]:
-    found, server = start_agent(tmp_path, traps[0])
-    try:
+    with running_agent(tmp_path, traps[0]) as found:
         yield found, traps[1]
-    finally:
-        server.stop()
 
 
 def fired(value: str, pattern: str) -> bool:
@@ -206,6 +213,8 @@ def test_every_oid_the_template_reads_answers(agent: Agent) -> None:
     assert unserved.stdout.count("No Such Instance") == 4
 
     disks, pools, volumes = (agent.walk(names) for names in PROTOTYPES)
+    bulk = agent.values("snmpbulkwalk", "-Cr7", DISK_NAMES)  # GETBULK, as Zabbix walks
+    assert {name: value for name, (_, value) in bulk.items()} == disks
     assert len(disks) == 24 and set(disks.values()) == {f"e0d{n}" for n in range(24)}
     assert len(pools) >= 1 and len(volumes) >= 1
     assert len(set(pools.values())) == len(pools) and len(set(volumes.values())) == len(volumes)
@@ -260,8 +269,9 @@ def test_warning_and_error_events_are_trapped_under_qsan_s_enterprise(
 
 
 def test_a_wrong_community_gets_no_answer(agent: Agent) -> None:
-    done = agent.run("snmpget", SYSTEM[1], community="public")
-    assert done.returncode != 0 and "Timeout" in done.stderr and not done.stdout
+    for version in ("-v1", "-v2c"):
+        done = agent.run("snmpget", SYSTEM[1], security=[version, "-c", "public"])
+        assert done.returncode != 0 and "Timeout" in done.stderr and not done.stdout
     assert agent.get(SYSTEM[1])  # the right one does
 
 
@@ -270,22 +280,28 @@ def v3(auth: str = AUTH_KEY, priv: str = PRIV_KEY, level: str = "authPriv") -> l
 
 
 def test_v3_auth_priv_reads_with_the_right_keys_only(agent: Agent) -> None:
-    got = agent.values("snmpget", SYSTEM[3], v3=v3())
+    got = agent.values("snmpget", SYSTEM[3], security=v3())
     assert got[SYSTEM[3]][1].startswith(MODEL)
-    walked = agent.values("snmpwalk", EMS + ".5", v3=v3())
+    walked = agent.values("snmpwalk", EMS + ".5", security=v3())
     assert {value for _, value in walked.values()} == {"OK"}
-    wrong_priv = agent.run("snmpget", SYSTEM[3], v3=v3(priv="not-the-priv-key"))
+    wrong_priv = agent.run("snmpget", SYSTEM[3], security=v3(priv="not-the-priv-key"))
     assert wrong_priv.returncode != 0 and not wrong_priv.stdout
-    wrong_auth = agent.run("snmpget", SYSTEM[3], v3=v3(auth="not-the-auth-key"))
+    wrong_auth = agent.run("snmpget", SYSTEM[3], security=v3(auth="not-the-auth-key"))
     assert wrong_auth.returncode != 0 and "Authentication failure" in wrong_auth.stderr
-    unencrypted = agent.run("snmpget", SYSTEM[3], v3=v3(level="authNoPriv"))
+    unencrypted = agent.run("snmpget", SYSTEM[3], security=v3(level="authNoPriv"))
     assert unencrypted.returncode != 0 and MODEL not in unencrypted.stdout
+
+    events = agent.api().ok("GET", "/rest/log/list/1")["events"]
+    logged = agent.server.log_path.read_text() + str(events)
+    assert "SNMP agent on udp 127.0.0.1:" in logged
+    for secret in (AUTH_KEY, PRIV_KEY, COMMUNITY, TRAP_COMMUNITY):
+        assert secret not in logged
 
 
 def test_every_set_is_refused_and_changes_nothing(agent: Agent) -> None:
     name = agent.get(SYSTEM[3])[SYSTEM[3]]
-    for security in ({}, {"v3": v3()}):
-        done = agent.run("snmpset", SYSTEM[3], "s", "renamed", **security)  # type: ignore[arg-type]
+    for security in (None, v3()):
+        done = agent.run("snmpset", SYSTEM[3], "s", "renamed", security=security)
         assert done.returncode != 0 and "notWritable" in done.stderr, done.stderr
     done = agent.run("snmpset", f"{EMS}.5.27", "s", "OK")
     assert "notWritable" in done.stderr
