@@ -17,9 +17,12 @@ from pathlib import Path
 
 import pytest
 from conftest import Api, LiveServer
+from pydantic import SecretStr
 
+from opensan.array import open_array
+from opensan.config import Settings, SnmpUser
 from opensan.domain.models import Event, EventLevel
-from opensan.snmp.agent import trap_number
+from opensan.snmp.agent import SnmpAgent, trap_number
 
 pytestmark = pytest.mark.simulated("the virtual array's sensors and its sim extension")
 
@@ -318,3 +321,19 @@ def test_every_set_is_refused_and_changes_nothing(agent: Agent) -> None:
 def test_trap_numbers_follow_qsan_s_mib(source: str, message: str, number: int) -> None:
     assert trap_number(Event(1, 0.0, EventLevel.ERROR, source, message)) == number
 
+
+
+def test_an_engine_that_cannot_be_set_up_fails_start_instead_of_hanging(tmp_path: Path) -> None:
+    array = open_array(Settings(state_dir=tmp_path / "state", seed=1))
+    listener = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    listener.bind(("127.0.0.1", 0))
+    unknown = SnmpUser.model_construct(name="u", auth_protocol="MD4", auth_key=SecretStr("12345678"),
+                                       priv_protocol="AES", priv_key=SecretStr("12345678"))
+    agent = SnmpAgent(array.service, listener, users=[unknown])
+    try:
+        with pytest.raises(KeyError, match="MD4"):
+            agent.start()
+    finally:
+        agent.close()
+        listener.close()
+        array.close()

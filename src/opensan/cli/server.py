@@ -241,9 +241,9 @@ def _snmp_agent(array: Array, settings: Settings, snmp_socket: socket.socket) ->
         contact=settings.snmp_contact, location=settings.snmp_location)
     agent.start()
     host, port = agent.address
-    render.err.print(f"SNMP agent on udp {f'[{host}]' if ':' in host else host}:{port}"
-                     f"{f', traps to {len(settings.snmp_trap)} receivers' if settings.snmp_trap else ''}",
-                     soft_wrap=True)
+    where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    traps = f", traps to {len(settings.snmp_trap)} receivers" if settings.snmp_trap else ""
+    render.err.print(f"SNMP agent on udp {where}{traps}", soft_wrap=True)
     return agent
 
 

@@ -17,7 +17,7 @@ import logging
 import socket
 import threading
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from pyasn1.codec.ber import encoder
 from pysnmp.carrier.asyncio.dgram import udp, udp6
@@ -70,6 +70,25 @@ def trap_number(event: Event) -> int:
     return 0
 
 
+class Secret(Protocol):
+    def get_secret_value(self) -> str: ...
+
+
+class V3User(Protocol):
+    """An SNMPv3 user as the settings hold it (config.SnmpUser)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def auth_protocol(self) -> str: ...
+    @property
+    def auth_key(self) -> Secret: ...
+    @property
+    def priv_protocol(self) -> str: ...
+    @property
+    def priv_key(self) -> Secret: ...
+
+
 class _Instrumentation(AbstractMibInstrumController):  # type: ignore[misc]
     """pysnmp's command responders ask this for values: ArrayMib's table, as VACM allows."""
 
@@ -110,7 +129,7 @@ class SnmpAgent:
     trap_receivers ((host, port) pairs)."""
 
     def __init__(self, service: ArrayService, listener: socket.socket, *,
-                 community: str | None = None, users: Sequence[Any] = (),
+                 community: str | None = None, users: Sequence[V3User] = (),
                  trap_receivers: Sequence[tuple[str, int]] = (), trap_community: str = "public",
                  contact: str = "", location: str = "") -> None:
         self._service = service
@@ -124,6 +143,7 @@ class SnmpAgent:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._serve, name="opensan-snmp", daemon=True)
         self._ready = threading.Event()
+        self._failure: BaseException | None = None  # why the engine could not be set up
         self._trap_sockets: dict[int, socket.socket] = {}
         self._closed = False
 
@@ -136,6 +156,8 @@ class SnmpAgent:
         """Answer from now on; WARNING and ERROR events from now on are trapped."""
         self._thread.start()
         self._ready.wait()
+        if self._failure is not None:
+            raise self._failure
         self._service.uow.after_change(self._after_change)
 
     def close(self) -> None:
@@ -148,15 +170,27 @@ class SnmpAgent:
 
     def _serve(self) -> None:
         asyncio.set_event_loop(self._loop)
-        snmp = self._engine()
-        self._ready.set()
+        try:
+            snmp = self._engine()
+        except BaseException as error:
+            self._failure = error
+            self._end_loop()
+            return
+        finally:
+            self._ready.set()
         try:
             self._loop.run_forever()
         finally:
             snmp.transport_dispatcher.close_dispatcher()
-            pending = asyncio.all_tasks(self._loop)  # the dispatcher's timer, cancelled
-            self._loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-            self._loop.close()
+            self._end_loop()
+
+    def _end_loop(self) -> None:
+        """Let the loop's tasks (pysnmp's timer, an endpoint being opened) end, then close it."""
+        pending = asyncio.all_tasks(self._loop)
+        for task in pending:
+            task.cancel()
+        self._loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        self._loop.close()
 
     def _engine(self) -> engine.SnmpEngine:
         """The engine, its readers and its responders; its ID is QSAN's enterprise number and
