@@ -20,6 +20,8 @@ MAY_IMPORT: dict[str, set[str]] = {
     "opensan.service": {"opensan.domain", "opensan.store", "opensan.backends.base"},
     "opensan.profile": {"opensan.domain", "opensan.service"},
     "opensan.api": {"opensan.domain", "opensan.service"},
+    # The SNMP agent reads the service as the API does (and names the version in sysDescr).
+    "opensan.snmp": {"opensan", "opensan.domain", "opensan.service"},
     "opensan.client": set(),
     "opensan.cli": {"opensan.client"},
     # The application: its version and its commands, never the server (the CLI answers at once).
@@ -28,7 +30,8 @@ MAY_IMPORT: dict[str, set[str]] = {
     # composition root, and import it only when they run.
     "opensan.cli.server": {"opensan.cli", "opensan.client", "opensan.malloc", "opensan.api.app",
                            "opensan.api.logs", "opensan.api.protocol", "opensan.array", "opensan.config",
-                           "opensan.domain.errors", "opensan.service.accounts", "opensan.tls"},
+                           "opensan.domain.errors", "opensan.service.accounts", "opensan.snmp.agent",
+                           "opensan.tls"},
     # `opensan exporter` runs the exporter, which reads arrays through the SDK only.
     "opensan.cli.exporter": {"opensan.cli", "opensan.client", "opensan.exporter"},
     "opensan.exporter": {"opensan.client"},

@@ -12,6 +12,7 @@ failure is one line with its own exit code (ExitCode).
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import logging
 import socket
@@ -28,6 +29,7 @@ _serve_log = logging.getLogger("opensan.serve")
 if TYPE_CHECKING:
     from opensan.array import Array
     from opensan.config import Settings
+    from opensan.snmp.agent import SnmpAgent
     from opensan.tls import Certificate
 
 
@@ -59,6 +61,15 @@ def serve(
         metavar="PEM", help="The server's TLS certificate (and its chain), with --tls-key")] = None,
     tls_key: Annotated[Path | None, typer.Option(
         metavar="PEM", help="The certificate's private key, unencrypted")] = None,
+    snmp: Annotated[str | None, typer.Option(
+        metavar="HOST:PORT", help="Also serve SNMP (UDP) there; off unless given "
+        "(docs/monitoring.md)")] = None,
+    snmp_community: Annotated[str | None, typer.Option(
+        metavar="NAME", help="The SNMP v1/v2c read-only community (v3 users: settings file)")
+    ] = None,
+    snmp_trap: Annotated[list[str] | None, typer.Option(
+        metavar="HOST:PORT", help="Send WARNING and ERROR events as SNMP traps there "
+        "(repeatable)")] = None,
     settings_file: Annotated[Path | None, typer.Option(
         "--settings", envvar="OPENSAN_SETTINGS", metavar="FILE",
         help="TOML file of settings (README.md), below the options and OPENSAN_* variables")] = None,
@@ -82,7 +93,8 @@ def serve(
     given = {"host": host, "port": port, "state_dir": state_dir, "model": model,
              "profile": profile, "seed": seed, "backend": backend, "backend_config": config,
              "log_level": log_level, "log_format": log_format, "tls": tls, "tls_cert": tls_cert,
-             "tls_key": tls_key}
+             "tls_key": tls_key, "snmp": snmp, "snmp_community": snmp_community,
+             "snmp_trap": snmp_trap or None}
     try:
         settings = Settings.load({k: v for k, v in given.items() if v is not None}, settings_file)
         problem = state_dir_problem(settings)
@@ -96,7 +108,7 @@ def serve(
     log_config = logs.configure(settings.log_level, settings.log_format)
     if problem:
         _fail(settings, problem, ExitCode.STATE_DIR)
-    with _listen(settings) as listener:
+    with _listen(settings) as listener, _snmp_socket(settings) as snmp_socket:
         if https and certificate is None:
             certificate = _own_certificate(settings)
         try:
@@ -105,7 +117,7 @@ def serve(
             _fail(settings, error.message, ExitCode.USAGE)
         try:
             _announce(array, settings, listener.getsockname(), certificate)
-            _run(array, settings, listener, certificate, log_config)
+            _run(array, settings, listener, certificate, log_config, snmp_socket)
         finally:
             array.close()
 
@@ -164,6 +176,28 @@ def _listen(settings: Settings) -> socket.socket:
     return listener
 
 
+def _snmp_socket(settings: Settings) -> socket.socket | contextlib.nullcontext[None]:
+    """The SNMP agent's UDP socket, bound (a taken port fails here, as for the API's)."""
+    if settings.snmp is None:
+        return contextlib.nullcontext()
+    from opensan.config import udp_address
+
+    host, port = udp_address(settings.snmp)
+    where = settings.snmp
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_DGRAM, flags=socket.AI_PASSIVE)[0]
+        udp = socket.socket(family, kind, proto)
+    except OSError as error:
+        _fail(settings, f"cannot listen for SNMP on {where}: {error.strerror}", ExitCode.ADDRESS)
+    try:
+        udp.bind(address)
+    except OSError as error:
+        udp.close()
+        _fail(settings, f"cannot listen for SNMP on {where}: {error.strerror}", ExitCode.ADDRESS)
+    return udp
+
+
 def _announce(array: Array, settings: Settings, address: tuple[str, int],
               certificate: Certificate | None) -> None:
     for account in array.service.accounts.with_default_password():
@@ -185,7 +219,8 @@ def _announce(array: Array, settings: Settings, address: tuple[str, int],
 
 
 def _run(array: Array, settings: Settings, listener: socket.socket,
-         certificate: Certificate | None, log_config: dict[str, Any] | None) -> None:
+         certificate: Certificate | None, log_config: dict[str, Any] | None,
+         snmp_socket: socket.socket | None) -> None:
     import threading
 
     import uvicorn
@@ -204,12 +239,34 @@ def _run(array: Array, settings: Settings, listener: socket.socket,
         **uvicorn_options(limits, certificate.context if certificate else None)))
     stop_trimming = threading.Event()
     trim_periodically(stop_trimming)
+    agent = _snmp_agent(array, settings, snmp_socket) if snmp_socket else None
     try:
         server.run(sockets=[listener])
     finally:
         stop_trimming.set()
+        if agent:
+            agent.close()
     if not server.started:
         _fail(settings, "the server did not start; its log above says why", ExitCode.SERVER)
+
+
+def _snmp_agent(array: Array, settings: Settings, snmp_socket: socket.socket) -> SnmpAgent:
+    from opensan.config import udp_address
+    from opensan.snmp.agent import SnmpAgent
+
+    community = settings.snmp_community.get_secret_value() if settings.snmp_community else None
+    trap_community = settings.snmp_trap_community or settings.snmp_community
+    agent = SnmpAgent(
+        array.service, snmp_socket, community=community, users=settings.snmp_users,
+        trap_receivers=[udp_address(receiver, 1) for receiver in settings.snmp_trap],
+        trap_community=trap_community.get_secret_value() if trap_community else "public",
+        contact=settings.snmp_contact, location=settings.snmp_location)
+    agent.start()
+    host, port = agent.address
+    where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    traps = f", traps to {len(settings.snmp_trap)} receivers" if settings.snmp_trap else ""
+    render.err.print(f"SNMP agent on udp {where}{traps}", soft_wrap=True)
+    return agent
 
 
 def passwd(
