@@ -170,7 +170,7 @@ def test_volume_lifecycle(admin: Api) -> None:
     assert grown["capacityBytes"] == 20 * GIB
     assert_error(admin.post(f"/rest/storage/extendvolume/vdid/{volume['id']}/sizegb/5"), 400)
     assert_error(admin.post(f"/rest/storage/createvolume/poolid/{pool_before['id']}/name/vol-new/"
-                            "sizegb/1"), 409, 10301)
+                            "sizegb/1"), 409, 12501)
     admin.ok("POST", f"/rest/storage/deletevolume/vdid/{volume['id']}")
     assert_error(admin.post(f"/rest/storage/deletevolume/vdid/{volume['id']}"), 404, 10300)
     assert_pool_use(admin, pool_before["usedBytes"])
@@ -187,7 +187,7 @@ def test_capacity_is_enforced_with_507(admin: Api) -> None:
     free_gib = pool(admin)["freeBytes"] // GIB
     before = array_state(admin)
     assert_error(admin.post(f"/rest/storage/createvolume/poolid/{pool(admin)['id']}/name/huge/"
-                            f"sizegb/{free_gib + 1}"), 507, 14000)
+                            f"sizegb/{free_gib + 1}"), 507, 10104)
     volume = unmapped_volume(admin)
     assert_error(admin.post(f"/rest/storage/snapspace/vdid/{volume['id']}/sizegb/"
                             f"{free_gib + 1}"), 507)
@@ -202,7 +202,7 @@ def test_capacity_is_enforced_with_507(admin: Api) -> None:
 def test_snapshot_needs_snapshot_space(admin: Api) -> None:
     volume = next(v for v in admin.ok("GET", "/rest/storage/volumeinfo")
                   if v["snapshotSpaceBytes"] == 0)
-    assert_error(admin.post(f"/rest/storage/snapshot/vdid/{volume['id']}"), 409, 13503)
+    assert_error(admin.post(f"/rest/storage/snapshot/vdid/{volume['id']}"), 409, 13508)
     space = admin.ok("POST", f"/rest/storage/snapspace/vdid/{volume['id']}/sizegb/20")
     assert space == {"volumeId": volume["id"], "snapshotSpaceBytes": 20 * GIB,
                      "snapshotUsedBytes": 0}
@@ -268,7 +268,7 @@ def test_at_most_64_snapshots_per_volume(admin: Api) -> None:
     admin.ok("POST", f"/rest/storage/snapspace/vdid/{volume['id']}/sizegb/1")
     for i in range(64):
         admin.ok("POST", f"/rest/storage/snapshot/vdid/{volume['id']}/name/s{i}")
-    assert_error(admin.post(f"/rest/storage/snapshot/vdid/{volume['id']}/name/s64"), 409, 13504)
+    assert_error(admin.post(f"/rest/storage/snapshot/vdid/{volume['id']}/name/s64"), 409, 13501)
     info = admin.ok("GET", f"/rest/storage/snapshot/vdid/{volume['id']}")
     assert [s["name"] for s in info["snapshots"]] == [f"s{i}" for i in range(64)]
 
@@ -346,7 +346,7 @@ def test_lun_and_volume_are_unique_per_target(admin: Api) -> None:
     db = volume_named(admin, "vol-db")
     assert_error(admin.post(f"/rest/storage/maplun/targetid/0/lun/0/vdid/{volume['id']}"), 409,
                  10700)
-    assert_error(admin.post(f"/rest/storage/maplun/targetid/0/lun/9/vdid/{db['id']}"), 409, 10702)
+    assert_error(admin.post(f"/rest/storage/maplun/targetid/0/lun/9/vdid/{db['id']}"), 409, 11301)
 
 
 @pytest.mark.parametrize("lun, status", [("255", 400), ("254", 200), ("0", 200)])
@@ -481,7 +481,7 @@ def test_map_a_snapshot_read_only(admin: Api) -> None:
                           if m["lun"] == 0 and m["targetId"] == 0)
     assert volume_mapping["snapshotId"] is None and volume_mapping["snapshotName"] is None
     assert_error(admin.post(f"/rest/storage/mapsnapshot/targetid/0/lun/10/snapid/{daily1['id']}"),
-                 409, 10702)
+                 409, 11301)
     assert_error(admin.post(f"/rest/storage/deletesnapshot/snapid/{daily1['id']}"), 409, 13515)
     # Rolling back to daily-1 is fine (it stays); a mapped later snapshot would block it.
     last = last_target(admin)

@@ -421,7 +421,7 @@ def test_the_read_only_account_is_refused_changes(opensan: Run,
     assert opensan("login", opensan_array.base_url, "-a", "user", "--password", "1234").exit_code == 0
     assert opensan("volumes").exit_code == 0
     line = one_line_error(opensan("snapshot", "take", "vol-db"), 1)
-    assert "HTTP 403" in line and "10104" in line
+    assert "HTTP 403" in line and "10107" in line
 
 
 def test_service_package_writes_the_zip_and_says_its_size_and_path(

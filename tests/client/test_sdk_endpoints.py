@@ -201,8 +201,8 @@ def test_refusals_are_typed_and_carry_status_code_and_message(opensan_array: Vir
         (lambda: client.take_snapshot(volume.id, taken), Conflict, 409, 13514),
         # A '/' in a name is sent as %2F: the array sees one bad name, not an extra path segment.
         (lambda: client.take_snapshot(volume.id, "a/b"), BadRequest, 400, 13502),
-        (lambda: client.set_snapshot_space(volume.id, 2**20), InsufficientCapacity, 507, 14000),
-        (lambda: client.events(0), BadRequest, 400, 10001),
+        (lambda: client.set_snapshot_space(volume.id, 2**20), InsufficientCapacity, 507, 10104),
+        (lambda: client.events(0), BadRequest, 400, 12003),
     ]
     for call, kind, status, code in cases:
         with pytest.raises(kind) as raised:

@@ -211,7 +211,7 @@ def test_a_volume_with_snapshots_cannot_be_deleted(service):
     volume_id = volume_named(service, "vol-db").volume.id
     service.luns.unmap(0, 0)
     service.luns.unmap(1, 0)
-    with refused(service, Conflict, ErrorCode.VOLUME_IN_USE):
+    with refused(service, Conflict, ErrorCode.VOLUME_HAS_SNAPSHOTS):
         service.volumes.delete(volume_id)
 
 

@@ -89,7 +89,7 @@ def _route_handler(
 
     handle.__name__ = f"{endpoint.method.lower()}_{endpoint.handler.__name__}"
     handle.__doc__ = endpoint.description
-    return answering_xevo_errors(handle) if endpoint.api is Api.XEVO else handle
+    return answering_xevo_errors(handle, service) if endpoint.api is Api.XEVO else handle
 
 
 ANY_PATH = "anypath"

@@ -23,6 +23,7 @@ from opensan.domain.models import (
     ArrayState,
     Disk,
     EventLevel,
+    FcPort,
     LunMapping,
     Pool,
     SensorStatus,
@@ -65,6 +66,11 @@ class StorageBackend(ABC):
     @abstractmethod
     def portals(self, controller: int) -> tuple[str, ...]:
         """The iSCSI portals (address:port) of one controller."""
+
+    def fc_ports(self, controller: int) -> tuple[FcPort, ...]:
+        """The Fibre Channel ports of one controller's host cards: none unless the backend
+        has an FC card (the virtual array's hardware may)."""
+        return ()
 
     # Start-up
 

@@ -347,6 +347,19 @@ class HostCardSlot:
 
 
 @dataclass(frozen=True)
+class FcPort:
+    """One Fibre Channel port of a controller's host card: its node and port names (16 hex
+    digits, NAA 5 under QSAN's OUI) and its speeds in Gb/s."""
+
+    controller: int
+    port: int
+    wwnn: str
+    wwpn: str
+    speed_gbps: int
+    supported_speeds_gbps: tuple[int, ...]
+
+
+@dataclass(frozen=True)
 class Controller:
     slot: int
     status: str

@@ -268,7 +268,7 @@ class Volumes:
             if view.snapshot_count:
                 raise Conflict(
                     f"Volume {volume.name} has {view.snapshot_count} snapshots; delete them first.",
-                    ErrorCode.VOLUME_IN_USE)
+                    ErrorCode.VOLUME_HAS_SNAPSHOTS)
             change.delete(volume)
             change.on_commit(partial(self._parts.backend.delete_volume, volume))
             change.event(EventLevel.INFO, "Volume", f"Volume {volume.name} deleted.")

@@ -13,8 +13,8 @@ from conftest import Api, Harness
 from xevo_support import qsan_error, whole_state, xevo_api
 
 from opensan.api.xevo import ENDPOINTS
-from opensan.api.xevo.errors import FORBIDDEN_CODE
 from opensan.api.xevo.nas import NAS_CALLS
+from opensan.domain.errors import ErrorCode
 
 
 def ids(api: Api) -> dict[str, str]:
@@ -29,7 +29,7 @@ def ids(api: Api) -> dict[str, str]:
     lun = api.ok("GET", f"/rest/v2/dataTransfer/targets/{target['id']}/luns/")[0]
     return {"poolId": api.ok("GET", "/rest/v2/storage/pools")[0]["id"],
             "volumeId": snapped["id"], "snapshotId": snapshot["id"], "targetId": target["id"],
-            "lunId": lun["id"], "userId": "user", "groupId": "User_Group"}
+            "lunId": lun["id"], "userId": "user", "groupId": "User_Group", "encId": "0"}
 
 
 # Changes whose request is valid for another object than ids() gives.
@@ -119,7 +119,7 @@ def test_the_reader_is_refused_every_change(harness: Harness, method: str, path:
     before = whole_state(admin)
     content = json.dumps(body) if body else None
     qsan_error(reader.request(method, concrete(path, values), content=content), 403,
-               FORBIDDEN_CODE)
+               ErrorCode.FORBIDDEN)
     assert whole_state(admin) == before
     # The same request is one the administrator may make (a SAN has no NAS calls: 501).
     answer = admin.request(method, concrete(path, values), content=content)

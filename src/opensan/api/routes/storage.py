@@ -309,7 +309,7 @@ ENDPOINTS = [
     Endpoint("POST", "/rest/storage/deletevolume",
              "Delete a volume that is neither mapped nor has snapshots.", delete_volume,
              params=(VDID,), access=Access.ADMIN, extension=True, response=VolumeOut,
-             errors=(ErrorCode.VOLUME_IN_USE, *STORAGE_CHANGE)),
+             errors=(ErrorCode.VOLUME_IN_USE, ErrorCode.VOLUME_HAS_SNAPSHOTS, *STORAGE_CHANGE)),
     Endpoint("POST", "/rest/storage/deletesnapshot", "Delete a snapshot.", delete_snapshot,
              params=(SNAPSHOT_ID,), access=Access.ADMIN, extension=True, response=SnapshotOut,
              errors=(ErrorCode.SNAPSHOT_IN_USE, *STORAGE_CHANGE)),

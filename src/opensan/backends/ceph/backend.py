@@ -43,7 +43,7 @@ from opensan.backends.runner import CommandFailed, run
 from opensan.backends.tgt.exports import Backing, Export
 from opensan.backends.tgt.server import TgtServer
 from opensan.domain.errors import BackendError, Conflict, ErrorCode, InvalidArgument, NotSupported
-from opensan.domain.identity import iqn_prefix
+from opensan.domain.identity import iqn_prefixes
 from opensan.domain.measured import (
     NO_IO,
     DiskChange,
@@ -187,7 +187,7 @@ class CephBackend(StorageBackend):
         config.log_dir.mkdir(parents=True, exist_ok=True)
         self.tgt = TgtServer(config.tgtd_control_port, config.portal,
                              config.log_dir / f"tgtd-{config.controller}.log",
-                             iqn_prefix(config.model_name, self._serial), self._backing_size)
+                             iqn_prefixes(config.model_name, self._serial), self._backing_size)
         self.luns = self.tgt.exports
 
     def _osds(self) -> dict[int, dict[str, Any]]:

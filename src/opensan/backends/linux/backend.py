@@ -40,7 +40,7 @@ from opensan.domain.errors import (
     InsufficientCapacity,
     InvalidArgument,
 )
-from opensan.domain.identity import iqn_prefix
+from opensan.domain.identity import iqn_prefixes
 from opensan.domain.measured import HardwareReadings, Performance, PoolUsage, Usage
 from opensan.domain.models import (
     ArrayState,
@@ -103,7 +103,7 @@ class LinuxBackend(StorageBackend):
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._serial = _machine_serial()
         self.tgt = TgtServer(config.tgtd_control_port, config.portal, self.data_dir / "tgtd.log",
-                             iqn_prefix(config.model_name, self._serial),
+                             iqn_prefixes(config.model_name, self._serial),
                              lambda backing: Path(backing.path).stat().st_size,
                              adopt_running=config.adopt_tgtd)
         self.luns = self.tgt.exports

@@ -20,6 +20,7 @@ from opensan.domain.measured import HardwareReadings, Performance
 from opensan.domain.models import (
     ArrayState,
     Disk,
+    FcPort,
     LunMapping,
     Pool,
     SensorStatus,
@@ -37,12 +38,13 @@ TRAITS = BackendTraits(name="simulated", capabilities=frozenset(Capability),
 class SimulatedBackend(StorageBackend):
     traits = TRAITS
 
-    def __init__(self, model: str = DEFAULT_MODEL, seed: int = 0, ssd_bays: int = 2) -> None:
+    def __init__(self, model: str = DEFAULT_MODEL, seed: int = 0, ssd_bays: int = 2,
+                 host_cards: tuple[str, ...] | None = None) -> None:
         self.model = get_model(model)
         self.seed = seed
         self.ssd_bays = ssd_bays
-        self.identity = hardware.identity(self.model, seed)
-        self.system = hardware.system_hardware(self.model, seed)
+        self.identity = hardware.identity(self.model, seed, host_cards)
+        self.system = hardware.system_hardware(self.model, seed, host_cards)
         self.change_latency_seconds = 0.0
         self.host_workload = HostWorkload(seed)
 
@@ -58,6 +60,9 @@ class SimulatedBackend(StorageBackend):
     def portals(self, controller: int) -> tuple[str, ...]:
         # Documentation addresses (RFC 5737): the data ports of a virtual array lead nowhere.
         return tuple(f"192.0.2.{controller * 10 + port}:{ISCSI_PORT}" for port in (1, 2))
+
+    def fc_ports(self, controller: int) -> tuple[FcPort, ...]:
+        return hardware.fc_ports(self.identity, controller)
 
     def discover_disks(self, now: float, new_id: Callable[[], int]) -> list[Disk]:
         return hardware.generate_disks(self.model, self.seed, now, new_id, self.ssd_bays)
@@ -139,6 +144,7 @@ def create(options: dict[str, Any]) -> StorageBackend:
         model=options.get("model", DEFAULT_MODEL),
         seed=int(options.get("seed", 0)),
         ssd_bays=int(options.get("ssd_bays", 2)),
+        host_cards=tuple(options["host_cards"]) if options.get("host_cards") else None,
     )
 
 

@@ -335,4 +335,29 @@ func luns(auth *goqsan.AuthClient, volumes *goqsan.VolumeOp, volID string) {
 	}
 	_, err = targets.ListTargetByID(ctx, target.ID)
 	expectError("the deleted target is gone", err, 404, 10600)
+
+	// Fibre Channel, as goqsan's TestTarget: the FC ports, an FCP target with a LUN.
+	ports, err := targets.ListFC(ctx)
+	if err != nil {
+		fail("list FC ports", err)
+	}
+	check("list FC ports", len(*ports) > 0 && (*ports)[0].Wwpn != "", fmt.Sprintf("%+v", ports))
+	fc, err := targets.CreateTarget(ctx, "kyle_test_groupCFCP", "FCP",
+		&goqsan.CreateTargetParam{Name: "kyle_test_groupCFCP", Type: "FCP"})
+	if err != nil {
+		fail("create FC target", err)
+	}
+	check("create FC target", fc.Type == "FCP" && len(fc.Fcp) == 1 &&
+		fc.Fcp[0].Wwn == (*ports)[0].Wwnn, fmt.Sprintf("%+v", fc))
+	fcLun, err := targets.MapLun(ctx, fc.ID, volID, &goqsan.LunMapParam{Name: "10", Hosts: all})
+	if err != nil {
+		fail("map on the FC target", err)
+	}
+	if err = targets.UnmapLun(ctx, fc.ID, fcLun.ID); err != nil {
+		fail("unmap from the FC target", err)
+	}
+	if err = targets.DeleteTarget(ctx, fc.ID); err != nil {
+		fail("delete the FC target", err)
+	}
+	fmt.Println("ok FC target")
 }
