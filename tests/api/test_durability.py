@@ -139,7 +139,7 @@ def test_a_clone_killed_while_it_copies_goes_on_after_the_restart(
         admin = Api(http).login("admin")
         pool = admin.ok("GET", "/rest/storage/poolinfo")[0]
         source = admin.ok("POST", f"/rest/storage/createvolume/poolid/{pool['id']}/name/"
-                          "clone-src/sizegb/10")  # the virtual array copies it in 10 s
+                          "clone-src/sizegb/40")  # the virtual array copies it in 10 s
         clone = admin.ok("POST", f"/rest/storage/clonevolume/vdid/{source['id']}/name/copy")
         live_server.kill()
     live_server.start()

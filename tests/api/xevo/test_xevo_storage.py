@@ -367,7 +367,7 @@ def test_a_clone_of_a_snapshot_names_it_by_its_name_and_goqsans_poolID(admin: Ap
 
 @pytest.mark.simulated("the array clock sets the copy's pace")
 def test_while_a_clone_copies_it_shows_its_progress_and_its_source_stays(admin: Api) -> None:
-    source = create(admin, "clone-slow", 10240)  # 10 GiB: 10 s of the array clock
+    source = create(admin, "clone-slow", 40960)  # 40 GiB: 10 s of the array clock
     made = clone(admin, source).json()
     assert (made["state"], made["online"]) == ("CLONING", True)
     admin.ok("POST", "/rest/sim/clock/seconds/5")
