@@ -138,8 +138,9 @@ def test_a_clone_killed_while_it_copies_goes_on_after_the_restart(
     with live_server.client() as http:
         admin = Api(http).login("admin")
         pool = admin.ok("GET", "/rest/storage/poolinfo")[0]
+        size = 400 if SIMULATED else 1  # the virtual array copies 400 GiB in 100 s
         source = admin.ok("POST", f"/rest/storage/createvolume/poolid/{pool['id']}/name/"
-                          "clone-src/sizegb/40")  # the virtual array copies it in 10 s
+                          f"clone-src/sizegb/{size}")
         clone = admin.ok("POST", f"/rest/storage/clonevolume/vdid/{source['id']}/name/copy")
         live_server.kill()
     live_server.start()
@@ -152,7 +153,7 @@ def test_a_clone_killed_while_it_copies_goes_on_after_the_restart(
             if volume["status"] != "Initiating" or time.monotonic() > deadline:
                 break
             if SIMULATED:
-                admin.ok("POST", "/rest/sim/clock/seconds/5")
+                admin.ok("POST", "/rest/sim/clock/seconds/50")
             time.sleep(0.2)
         assert volume["status"] == "Online" and volume["name"] == "copy"
         admin.ok("POST", f"/rest/storage/deletevolume/vdid/{source['id']}")

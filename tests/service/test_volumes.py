@@ -326,7 +326,7 @@ def _source(service, name="src", size_gb=10):
 
 
 def test_a_clone_is_cloning_until_the_array_clock_has_copied_it(service, events):
-    source = _source(service, size_gb=40)
+    source = _source(service, size_gb=400)
     events.mark()
     clone = service.volumes.clone(source.id, "copy")
     assert clone.volume.clone_of == CloneSource(source.id)
@@ -335,11 +335,11 @@ def test_a_clone_is_cloning_until_the_array_clock_has_copied_it(service, events)
     assert clone.volume.settings.tag_type == "BACKUP"
     assert clone.status is VolumeStatus.INITIATING and clone.clone_progress == 0
     assert events.new() == [(INFO, "Volume", "Volume copy created in pool Pool-1 as a clone "
-                                             "of volume src: 40 GiB, Thick.")]
-    service.simulation.advance_clock(5)  # 40 GiB at 4 GiB a second
+                                             "of volume src: 400 GiB, Thick.")]
+    service.simulation.advance_clock(50)  # 400 GiB at 4 GiB a second
     halfway = volume_named(service, "copy")
     assert 50 <= halfway.clone_progress < 60 and halfway.volume.clone_of is not None
-    service.simulation.advance_clock(5)
+    service.simulation.advance_clock(50)
     done = volume_named(service, "copy")
     assert done.volume.clone_of is None and done.clone_progress is None
     assert done.status is VolumeStatus.ONLINE
@@ -414,11 +414,11 @@ def test_clone_refusals_change_nothing(service):
 
 
 def test_a_clone_goes_on_after_a_restart(service, restart):
-    source = _source(service, size_gb=40)
+    source = _source(service, size_gb=400)
     clone_id = service.volumes.clone(source.id, "copy").volume.id
     reopened = restart()
     assert reopened.state.volumes[clone_id].clone_of == CloneSource(source.id)
-    reopened.simulation.advance_clock(11)
+    reopened.simulation.advance_clock(101)
     assert reopened.state.volumes[clone_id].clone_of is None
 
 
