@@ -131,6 +131,11 @@ def test_every_change_method_does_what_it_says(opensan_array: VirtualArray) -> N
         "Dedicated Spare"]
     assert [d.usage for d in client.set_spare([free[4]], "free")] == ["Free"]
     assert client.set_snapshot_space(volume.id, 0).snapshot_space_bytes == 0
+    clone = client.clone_volume(volume.id, "vol-sdk-clone", pool.id)
+    assert (clone.name, clone.pool_id, clone.capacity_bytes, clone.status) == (
+        "vol-sdk-clone", pool.id, 12 * 2**30, "Initiating")
+    client.advance_clock(3)  # the virtual array copies 4 GiB a second
+    assert client.delete_volume(clone.id).name == "vol-sdk-clone"
     assert client.delete_volume(volume.id).name == "vol-sdk"
     assert client.delete_pool(pool.id).name == "pool-sdk"
     assert "pool-sdk" not in {p.name for p in client.pools()}

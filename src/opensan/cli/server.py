@@ -108,7 +108,7 @@ def serve(
     log_config = logs.configure(settings.log_level, settings.log_format)
     if problem:
         _fail(settings, problem, ExitCode.STATE_DIR)
-    with _listen(settings) as listener, _snmp_socket(settings) as snmp_socket:
+    with _listen(settings.host, settings.port, settings) as listener, _snmp_socket(settings) as snmp_socket:
         if https and certificate is None:
             certificate = _own_certificate(settings)
         try:
@@ -122,10 +122,10 @@ def serve(
             array.close()
 
 
-def _fail(settings: Settings, message: str, code: ExitCode) -> NoReturn:
+def _fail(settings: Settings | None, message: str, code: ExitCode) -> NoReturn:
     """fail(), or in the JSON log format an error record of the log, so that every line on
     stderr is JSON once the settings are read."""
-    if settings.log_format == "json":
+    if settings is not None and settings.log_format == "json":
         _serve_log.error(message)
         raise typer.Exit(code)
     fail(message, code)
@@ -155,10 +155,10 @@ def _own_certificate(settings: Settings) -> Certificate:
         _fail(settings, str(error), ExitCode.STATE_DIR)
 
 
-def _listen(settings: Settings) -> socket.socket:
+def _listen(host: str, port: int, settings: Settings | None = None) -> socket.socket:
     """The socket uvicorn will serve on, bound and listening: a taken port or an address that is
-    not this machine's fails here, in one line that names it."""
-    host, port = settings.host, settings.port
+    not this machine's fails here, in one line that names it (in the log's format when the
+    settings are given)."""
     where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     try:
         family, kind, proto, _, address = socket.getaddrinfo(

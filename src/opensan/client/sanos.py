@@ -436,6 +436,14 @@ class SanosClient:
             "/rest/storage/createvolume", poolid=pool_id, name=name, sizegb=size_gb,
             provision=provision)))
 
+    def clone_volume(self, volume_id: int, name: str, pool_id: int | None = None,
+                     snapshot_id: int | None = None) -> models.Volume:
+        """A new volume with the data of the volume (or of its snapshot `snapshot_id`), in
+        `pool_id` (the source's by default); it is Initiating until its copy is done."""
+        return self._parse(models.Volume, self._call("POST", _path(
+            "/rest/storage/clonevolume", vdid=volume_id, name=name, poolid=pool_id,
+            snapid=snapshot_id)))
+
     def extend_volume(self, volume_id: int, size_gb: int) -> models.Volume:
         """Grow a volume to `size_gb` GiB (volumes never shrink)."""
         return self._parse(models.Volume, self._call("POST", _path(
