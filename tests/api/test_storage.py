@@ -493,3 +493,23 @@ def test_map_a_snapshot_read_only(admin: Api) -> None:
     assert unmapped["snapshotName"] == "daily-1"
     assert "Snapshot daily-1 of volume vol-db unmapped" in " ".join(
         e["message"] for e in events(admin))
+
+
+def test_clonevolume_answers_the_new_volume_and_refusals_change_nothing(admin: Api) -> None:
+    source = admin.ok("POST", f"/rest/storage/createvolume/poolid/{pool(admin)['id']}/name/"
+                      "clone-src/sizegb/1")
+    made = admin.ok("POST", f"/rest/storage/clonevolume/vdid/{source['id']}/name/clone-dst")
+    assert set(made) == VOLUME_FIELDS
+    assert (made["name"], made["poolId"], made["capacityBytes"]) == (
+        "clone-dst", source["poolId"], source["capacityBytes"])
+    assert made["status"] in ("Initiating", "Online") and made["id"] != source["id"]
+    assert volume_named(admin, "clone-dst")["id"] == made["id"]
+    before = array_state(admin)
+    for path, status, code in (
+            (f"vdid/{source['id']}/name/clone-dst", 409, 10301),  # the name is taken
+            (f"vdid/{source['id']}/name/bad%20name", 400, 10001),
+            ("vdid/1234567890/name/other", 404, 10300),
+            (f"vdid/{source['id']}/name/other/poolid/1234567890", 404, 10400),
+            (f"vdid/{source['id']}/name/other/snapid/1234567890", 404, 13500)):
+        assert_error(admin.post(f"/rest/storage/clonevolume/{path}"), status, code)
+    assert array_state(admin) == before

@@ -16,9 +16,8 @@ import warnings
 from collections.abc import Callable, Sequence
 from enum import IntEnum, StrEnum
 from pathlib import Path
-from typing import Annotated, Literal, NoReturn, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Literal, NoReturn, ParamSpec, TypeVar
 
-import click
 import typer
 from rich.text import Text
 
@@ -37,24 +36,26 @@ from opensan.client import (
     SanosError,
     TooManyRequests,
 )
-from opensan.client.models import (
-    Account,
-    ApiEndpoint,
-    Disk,
-    DiskSmart,
-    Event,
-    EventPage,
-    HardwareMonitor,
-    LunMapping,
-    Pool,
-    SanosObject,
-    SnapshotSpace,
-    SystemInfo,
-    Target,
-    TargetLuns,
-    VolumeSnapshots,
-    VolumeWorkload,
-)
+
+if TYPE_CHECKING:  # the models import pydantic: only the commands that show a table need them
+    from opensan.client.models import (
+        Account,
+        ApiEndpoint,
+        Disk,
+        DiskSmart,
+        Event,
+        EventPage,
+        HardwareMonitor,
+        LunMapping,
+        Pool,
+        SanosObject,
+        SnapshotSpace,
+        SystemInfo,
+        Target,
+        TargetLuns,
+        VolumeSnapshots,
+        VolumeWorkload,
+    )
 
 
 class ExitCode(IntEnum):
@@ -98,7 +99,7 @@ ACCOUNTS = "Accounts"
 VIRTUAL = "Virtual array only"
 
 P = ParamSpec("P")
-Answer = TypeVar("Answer", bound=SanosObject | Sequence[SanosObject] | None)
+Answer = TypeVar("Answer", bound="SanosObject | Sequence[SanosObject] | None")
 
 
 # docs/errors.md: the 403 of a login (or a session) of an account an administrator disabled.
@@ -160,19 +161,32 @@ def connect() -> SanosClient:
                    insecure=saved.insecure)
 
 
-def ask(as_json: bool, call: Callable[[SanosClient], Answer], show: Callable[[Answer], None]) -> None:
+def ask(as_json: bool, call: Callable[[SanosClient], Answer], show: Callable[[Answer], None],
+        raw: Callable[[SanosClient], Any] | None = None) -> None:
     """Connect, make the call, then print the answer: the array's JSON with `--json` (`{}` when a
     change answers nothing), else `show` puts it in a table or a sentence for a person.
 
     Nearly every command is these steps; written once here, a command says only what it asks
     the array and how a person sees the answer. The connection is closed before anything prints.
+    A read gives `raw` too, the same read through `array.raw`: its `--json` then prints the
+    array's JSON as it came (print_raw).
     """
+    if as_json and raw is not None:
+        return print_raw(raw)
     with connect() as array:
         answer = call(array)
     if as_json:
         render.print_json({} if answer is None else answer)
     else:
         show(answer)
+
+
+def print_raw(read: Callable[[SanosClient], Any]) -> None:
+    """`--json` of a read: the array's JSON as it came (SanosClient.raw), building no model. The
+    models and pydantic take as long to import as the rest of the command takes to answer."""
+    with connect() as array:
+        answer = read(array)
+    render.print_json(answer)
 
 
 def _maybe(value: int | None) -> str:
@@ -245,7 +259,7 @@ def confirm(question: str, yes: bool) -> None:
         fail(f"{question} Give --yes to answer it: stdin is not a terminal.", ExitCode.USAGE)
     try:
         agreed = typer.confirm(question, err=True)
-    except click.Abort:  # Ctrl-C or end of input
+    except typer.Abort:  # Ctrl-C or end of input
         agreed = False
     if not agreed:
         fail("Nothing was changed.", ExitCode.REFUSED)
@@ -258,7 +272,7 @@ def prompt_password(question: str, *, twice: bool, otherwise: str) -> str:
     try:
         password: str = typer.prompt(question, hide_input=True, confirmation_prompt=twice,
                                      err=True)
-    except click.Abort:
+    except typer.Abort:
         fail("No password was given.", ExitCode.USAGE)
     return password
 
@@ -368,7 +382,8 @@ ROLE_LABELS = {"admin": "administrator", "user": "read-only"}
 @reports_errors
 def accounts(as_json: JsonOutput = False) -> None:
     """List the accounts, their roles, and which are disabled or keep the default password."""
-    ask(as_json, lambda array: array.accounts(), _show_accounts)
+    ask(as_json, lambda array: array.accounts(), _show_accounts,
+        raw=lambda array: array.raw.accounts())
 
 
 def _show_accounts(found: list[Account]) -> None:
@@ -434,7 +449,8 @@ def account_delete(name: AccountArg, yes: Yes = False, as_json: JsonOutput = Fal
 @reports_errors
 def endpoints(as_json: JsonOutput = False) -> None:
     """List every endpoint the array serves (GET /rest/)."""
-    ask(as_json, lambda array: array.endpoints(), _show_endpoints)
+    ask(as_json, lambda array: array.endpoints(), _show_endpoints,
+        raw=lambda array: array.raw.endpoints())
 
 
 def _show_endpoints(found: list[ApiEndpoint]) -> None:
@@ -468,7 +484,8 @@ def service_package(
 @reports_errors
 def system(as_json: JsonOutput = False) -> None:
     """Show the system: model, serial number, firmware, health, controllers."""
-    ask(as_json, lambda array: array.system_info(), _show_system)
+    ask(as_json, lambda array: array.system_info(), _show_system,
+        raw=lambda array: array.raw.system_info())
 
 
 def _show_system(info: SystemInfo) -> None:
@@ -494,7 +511,8 @@ def _show_system(info: SystemInfo) -> None:
 @reports_errors
 def hardware(as_json: JsonOutput = False) -> None:
     """Show the sensors: temperatures, fans, power supplies, voltages, batteries."""
-    ask(as_json, lambda array: array.hardware_monitor(), _show_hardware)
+    ask(as_json, lambda array: array.hardware_monitor(), _show_hardware,
+        raw=lambda array: array.raw.hardware_monitor())
 
 
 def _show_hardware(monitor: HardwareMonitor) -> None:
@@ -511,11 +529,11 @@ def _show_hardware(monitor: HardwareMonitor) -> None:
 @reports_errors
 def disks(as_json: JsonOutput = False) -> None:
     """List the disks of every enclosure."""
+    if as_json:
+        return print_raw(lambda array: array.raw.disks())
     with connect() as array:
         found = array.disks()
-        pools = {} if as_json else {p.id: p.name for p in array.pools()}
-    if as_json:
-        return render.print_json(found)
+        pools = {p.id: p.name for p in array.pools()}
     grid = table(None, "Slot", "ID", "Type", "Capacity", "Health", "Usage", "Pool", "Temp °C",
                  "Model")
     for d in found:
@@ -534,7 +552,8 @@ def smart(
 ) -> None:
     """Show S.M.A.R.T. health of every disk, or the attributes of one."""
     if disk is None:
-        return ask(as_json, lambda array: array.disk_smart(), _show_smart)
+        return ask(as_json, lambda array: array.disk_smart(), _show_smart,
+                   raw=lambda array: array.raw.disk_smart())
     ask(as_json, lambda array: _smart_of(array, disk), _show_disk_smart)
 
 
@@ -575,7 +594,7 @@ def _show_disk_smart(found: list[DiskSmart]) -> None:
 @reports_errors
 def pools(as_json: JsonOutput = False) -> None:
     """List the pools with their health and how full they are."""
-    ask(as_json, lambda array: array.pools(), _show_pools)
+    ask(as_json, lambda array: array.pools(), _show_pools, raw=lambda array: array.raw.pools())
 
 
 def _show_pools(found: list[Pool]) -> None:
@@ -591,11 +610,11 @@ def _show_pools(found: list[Pool]) -> None:
 @reports_errors
 def volumes(as_json: JsonOutput = False) -> None:
     """List the volumes with their health, use and snapshot space."""
+    if as_json:
+        return print_raw(lambda array: array.raw.volumes())
     with connect() as array:
         found = array.volumes()
-        pool_names = {} if as_json else {p.id: p.name for p in array.pools()}
-    if as_json:
-        return render.print_json(found)
+        pool_names = {p.id: p.name for p in array.pools()}
     grid = table(None, "ID", "Name", "Pool", "Size", "Use", "Health", "Snapshot space", "Snapshots",
                  "Mapped")
     for v in found:
@@ -615,7 +634,8 @@ def volumes(as_json: JsonOutput = False) -> None:
 def snapshots(volume: VolumeArg, as_json: JsonOutput = False) -> None:
     """List a volume's snapshots and its snapshot space."""
     ask(as_json, lambda array: array.snapshots(volume_id(array, volume)),
-        lambda found: _show_snapshots(found, volume))
+        lambda found: _show_snapshots(found, volume),
+        raw=lambda array: array.raw.snapshots(volume_id(array, volume)))
 
 
 def _show_snapshots(found: VolumeSnapshots, volume: str) -> None:
@@ -637,7 +657,8 @@ def _show_snapshots(found: VolumeSnapshots, volume: str) -> None:
 @reports_errors
 def targets(as_json: JsonOutput = False) -> None:
     """List the targets (iSCSI nodes) hosts can log in to."""
-    ask(as_json, lambda array: array.targets(), _show_targets)
+    ask(as_json, lambda array: array.targets(), _show_targets,
+        raw=lambda array: array.raw.targets())
 
 
 def _show_targets(found: list[Target]) -> None:
@@ -658,7 +679,8 @@ def _mapped(mapping: LunMapping) -> str:
 @reports_errors
 def luns(target: TargetArg, as_json: JsonOutput = False) -> None:
     """List the LUNs of a target and the LUN numbers still free there."""
-    ask(as_json, lambda array: array.target_luns(target), _show_luns)
+    ask(as_json, lambda array: array.target_luns(target), _show_luns,
+        raw=lambda array: array.raw.target_luns(target))
 
 
 def _show_luns(found: TargetLuns) -> None:
@@ -674,7 +696,8 @@ def _show_luns(found: TargetLuns) -> None:
 @reports_errors
 def mappings(as_json: JsonOutput = False) -> None:
     """List every LUN mapping: which volume each host sees at which target and LUN."""
-    ask(as_json, lambda array: array.lun_mappings(), _show_mappings)
+    ask(as_json, lambda array: array.lun_mappings(), _show_mappings,
+        raw=lambda array: array.raw.lun_mappings())
 
 
 def _show_mappings(found: list[LunMapping]) -> None:
@@ -708,7 +731,8 @@ def events(
     if follow:
         with connect() as array:
             return _follow(array, interval, as_json)
-    ask(as_json, lambda array: array.events(page), _show_events)
+    ask(as_json, lambda array: array.events(page), _show_events,
+        raw=lambda array: array.raw.events(page))
 
 
 def actor(event: Event) -> str:
@@ -1086,7 +1110,8 @@ def sim_workload(
 ) -> None:
     """Show or set the workload the hosts of each volume run (IOPS, reads, block size)."""
     if volume is None:
-        ask(as_json, lambda array: array.workloads(), _show_workloads)
+        ask(as_json, lambda array: array.workloads(), _show_workloads,
+            raw=lambda array: array.raw.workloads())
         return
     ask(as_json, lambda array: array.set_workload(volume_id(array, volume), iops, read_percent,
                                                   block_kb),

@@ -7,7 +7,9 @@
             print(volume.name, volume.capacity_bytes)
 """
 
-from opensan.client import models
+from types import ModuleType
+from typing import TYPE_CHECKING
+
 from opensan.client.errors import (
     AuthenticationError,
     BadRequest,
@@ -25,7 +27,19 @@ from opensan.client.errors import (
     TooManyRequests,
     UnexpectedResponse,
 )
-from opensan.client.sanos import InsecureTlsWarning, SanosClient
+from opensan.client.sanos import InsecureTlsWarning, RawReads, SanosClient
+
+if TYPE_CHECKING:
+    from opensan.client import models as models
+else:
+    def __getattr__(name: str) -> ModuleType:
+        """`opensan.client.models` is imported when first used: it imports pydantic, which
+        `array.raw`'s reads and the CLI's `--json` never need."""
+        if name == "models":
+            import opensan.client.models as imported
+
+            return imported
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
     "AuthenticationError",
@@ -38,6 +52,7 @@ __all__ = [
     "NotFound",
     "NotSupported",
     "PermissionDenied",
+    "RawReads",
     "RequestRefused",
     "SanosClient",
     "SanosError",

@@ -73,6 +73,8 @@ def bodies(api: Api) -> dict[tuple[str, str], Any]:
         ("POST", "/rest/v2/storage/block/volumes"):
             {"name": "matrix-vol", "totalSize": 1024, "poolId": pool},
         ("PATCH", "/rest/v2/storage/block/volumes/{volumeId}"): {"name": "matrix-renamed"},
+        ("POST", "/rest/v2/storage/block/volumes/{volumeId}/clone"):
+            {"poolId": pool, "volumeName": "matrix-clone", "snapshotId": values["snapshotId"]},
         ("PATCH", "/rest/v2/storage/qos/volumes"): {"enableQos": True, "qosRule": "IO_PRIORITY"},
     }
 

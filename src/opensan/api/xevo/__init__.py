@@ -9,11 +9,11 @@ error codes (errors.py). docs/xevo.md maps each object to SANOS's.
 from __future__ import annotations
 
 from opensan.api.endpoint import Endpoint
-from opensan.api.xevo import account, auth, backup, nas, replicate, storage, system, transfer
+from opensan.api.xevo import account, auth, backup, nas, storage, system, transfer
 from opensan.api.xevo.openapi import operation
 
 __all__ = ["ENDPOINTS", "operation"]
 
 ENDPOINTS: list[Endpoint] = [*auth.ENDPOINTS, *system.ENDPOINTS, *storage.ENDPOINTS,
-                              *backup.ENDPOINTS, *replicate.ENDPOINTS, *transfer.ENDPOINTS,
+                              *backup.ENDPOINTS, *transfer.ENDPOINTS,
                               *account.ENDPOINTS, *nas.ENDPOINTS]

@@ -194,8 +194,10 @@ class VolumeOut(XevoWire):
             lun_id=str(mapping.mapping_id) if mapping else "",
             target_id=str(mapping.target_id) if mapping else "",
             replica_target_id=NO_REPLICA, replica_target_name="",
-            online=view.status is not m.VolumeStatus.OFFLINE, state=word(view.status.value),
-            progress=0, health=word(view.health.value), provision=word(v.provision.value),
+            online=view.status is not m.VolumeStatus.OFFLINE,
+            state="CLONING" if view.clone_progress is not None else word(view.status.value),
+            progress=view.clone_progress or 0, health=word(view.health.value),
+            provision=word(v.provision.value),
             total_size=mib(v.capacity_bytes), used_size=mib(view.used_bytes),
             block_size=settings.block_size, stripe_size=0, cache_mode=word(v.cache_mode.value),
             io_priority=settings.io_priority.value,
@@ -258,6 +260,18 @@ class QosIn(XevoIn):
 class QosOut(XevoWire):
     enable_qos: bool
     qos_rule: str
+    # OpenSAN's own: whether the storage holds volumes to their limits (Ceph) or the limits
+    # are recorded only (Go's decoder passes over a field it does not know).
+    enforced: bool
+
+
+class CloneIn(XevoIn):
+    """POST .../volumes/{id}/clone: goqsan sends poolID, its newer generation poolId and,
+    to clone a snapshot, its ID (the snapshot's name)."""
+
+    pool_id: str = Field(validation_alias=AliasChoices("poolId", "poolID"))
+    volume_name: str
+    snapshot_id: str | None = None
 
 
 # Snapshots
