@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 from conftest import HARDWARE, SIMULATED, Api, array_state, assert_error
 
+from opensan.domain.identity import model_family
+
 GIB = 1024**3
 # A Linux pool's figures are btrfs' measurements, not arithmetic: a new pool offers a little
 # less than its disks' worth, keeping room for metadata (measured: 1.5 GiB of 64 GiB disks for
@@ -91,7 +93,7 @@ def test_new_array_follows_the_default_profile(admin: Api) -> None:
     assert sorted(t["controller"] for t in targets) == list(range(1, HARDWARE.controllers + 1))
     assert all(set(t) >= TARGET_FIELDS for t in targets)
     for target in targets:
-        assert re.fullmatch(rf"iqn\.2004-08\.com\.qsan:{HARDWARE.model.lower()}-[0-9a-z]+:"
+        assert re.fullmatch(rf"iqn\.2004-08\.com\.qsan:{model_family(HARDWARE.model)}-[0-9a-f]{{9}}:"
                             rf"dev0\.ctr{target['controller']}", target["iqn"]), target
     mappings = admin.ok("GET", "/rest/storage/lunmappinginfo")
     assert mappings and all(set(m) == MAPPING_FIELDS for m in mappings)
@@ -293,7 +295,7 @@ def test_delete_snapshot_and_rollback_drops_later_snapshots(admin: Api) -> None:
 def test_volume_with_snapshots_or_mapping_cannot_be_deleted(admin: Api) -> None:
     db = volume_named(admin, "vol-db")
     assert db["mapped"] and db["snapshotCount"] > 0
-    assert_error(admin.post(f"/rest/storage/deletevolume/vdid/{db['id']}"), 409, 10302)
+    assert_error(admin.post(f"/rest/storage/deletevolume/vdid/{db['id']}"), 409, 10405)  # mapped
     volume = unmapped_volume(admin)
     admin.ok("POST", f"/rest/storage/snapspace/vdid/{volume['id']}/sizegb/1")
     admin.ok("POST", f"/rest/storage/snapshot/vdid/{volume['id']}/name/keep")
@@ -506,8 +508,8 @@ def test_clonevolume_answers_the_new_volume_and_refusals_change_nothing(admin: A
     assert volume_named(admin, "clone-dst")["id"] == made["id"]
     before = array_state(admin)
     for path, status, code in (
-            (f"vdid/{source['id']}/name/clone-dst", 409, 10301),  # the name is taken
-            (f"vdid/{source['id']}/name/bad%20name", 400, 10001),
+            (f"vdid/{source['id']}/name/clone-dst", 409, 12501),  # the name is taken
+            (f"vdid/{source['id']}/name/bad%20name", 400, 12003),
             ("vdid/1234567890/name/other", 404, 10300),
             (f"vdid/{source['id']}/name/other/poolid/1234567890", 404, 10400),
             (f"vdid/{source['id']}/name/other/snapid/1234567890", 404, 13500)):
