@@ -56,6 +56,7 @@ from opensan.domain.models import (
     VolumeView,
 )
 from opensan.domain.performance import pool_io
+from opensan.metric_names import SENSOR_VALUES
 from opensan.service.array import ArrayService
 
 METRICS_PATH = "/metrics"
@@ -73,14 +74,6 @@ PREPARE_WHILE_SCRAPED_SECONDS = 300.0
 GZIP_LEVEL = 1
 _GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"  # deflate, no name, no time
 _FINAL_BLOCK = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, -zlib.MAX_WBITS).flush()
-# Sensors whose value is a number in one of these units, and the family that shows it.
-_SENSOR_VALUES = {
-    "C": ("opensan_sensor_temperature_celsius", "celsius", 1.0, "Temperature sensors, in C."),
-    "V": ("opensan_sensor_voltage_volts", "volts", 1.0, "Voltage sensors, in volts."),
-    "RPM": ("opensan_sensor_fan_speed_rpm", "", 1.0, "Fan speeds, in revolutions a minute."),
-    "%": ("opensan_sensor_charge_ratio", "", 0.01,
-          "Charge of cache-protection modules (super capacitors, batteries), 0 to 1."),
-}
 
 
 def _escape(value: object) -> str:
@@ -522,7 +515,7 @@ class ArrayMetrics:
         out.states("opensan_sensor_status", "Status of each sensor of the hardware monitor.",
                    SensorStatus, ((sensor_labels(e, s.id, s.location, s.name) + ","
                                    + labels(type=s.type.value), s.status) for e, s in sensors))
-        for unit, (family, family_unit, scale, help_text) in _SENSOR_VALUES.items():
+        for unit, (family, family_unit, scale, help_text) in SENSOR_VALUES.items():
             out.gauge(family, help_text,
                       ((sensor_labels(e, s.id, s.location, s.name), s.value * scale)
                        for e, s in sensors

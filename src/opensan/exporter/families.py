@@ -27,6 +27,7 @@ from opensan.client.models import (
     Target,
     Volume,
 )
+from opensan.metric_names import SENSOR_VALUES
 
 # QSAN's state words, as SANOS answers them (tests/exporter check them against OpenSAN's).
 SYSTEM_HEALTH = ("Good", "Degraded", "Failed")
@@ -41,14 +42,6 @@ VOLUME_STATUS = ("Online", "Offline", "Initiating", "Rebuild", "Migrate", "Rollb
                  "Parity checking")
 EVENT_LEVELS = ("INFO", "WARNING", "ERROR")
 
-# Sensor unit -> (family, unit, scale, help), as api/metrics.py shows sensor values.
-_SENSOR_VALUES = {
-    "C": ("opensan_sensor_temperature_celsius", "celsius", 1.0, "Temperature sensors, in C."),
-    "V": ("opensan_sensor_voltage_volts", "volts", 1.0, "Voltage sensors, in volts."),
-    "RPM": ("opensan_sensor_fan_speed_rpm", "", 1.0, "Fan speeds, in revolutions a minute."),
-    "%": ("opensan_sensor_charge_ratio", "", 0.01,
-          "Charge of cache-protection modules (super capacitors, batteries), 0 to 1."),
-}
 
 Row = tuple[list[str], float]
 
@@ -114,7 +107,7 @@ def hardware(monitor: HardwareMonitor) -> Iterator[Metric]:
     yield states("opensan_sensor_status", "Status of each sensor of the hardware monitor.",
                  [*names, "type"], SENSOR_STATUS,
                  (([*where(e, s), s.type], s.status) for e, s in sensors))
-    for unit, (family, family_unit, scale, help_text) in _SENSOR_VALUES.items():
+    for unit, (family, family_unit, scale, help_text) in SENSOR_VALUES.items():
         yield gauge(family, help_text, names,
                     ((where(e, s), s.value * scale) for e, s in sensors
                      if s.unit == unit and isinstance(s.value, int | float)), family_unit)
