@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import DEFAULT_PASSWORD, Api, LiveServer, local_array
+from conftest import DEFAULT_PASSWORD, PASSWORD, Api, LiveServer, local_array
 from fastapi.concurrency import run_in_threadpool
 from fastapi.testclient import TestClient
 
@@ -151,7 +151,7 @@ def test_lines_written_while_a_request_is_answered_carry_its_id(
 
             app.add_api_route("/test/note", note, methods=["GET"])
             with TestClient(app) as http:
-                reader = Api(http).login("user", DEFAULT_PASSWORD)
+                reader = Api(http).login("user", PASSWORD)
                 answer = reader.get("/rest/storage/poolinfo")
                 noted = http.get("/test/note")
             logging.getLogger("opensan.test").warning("outside")
