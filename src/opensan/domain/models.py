@@ -264,7 +264,9 @@ class SnapshotExpose:
     write_bytes: int = 0
 
 
-@dataclass(frozen=True)
+# Slots: an array holds up to 262,144 snapshots in memory, and a __dict__ each would add about
+# 100 bytes to every one of them.
+@dataclass(frozen=True, slots=True)
 class Snapshot:
     id: int
     volume_id: int

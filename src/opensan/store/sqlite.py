@@ -200,12 +200,12 @@ class SqliteStore:
     def load_state(self) -> ArrayState:
         state = ArrayState()
         with self._read_lock:
-            rows = self._reader.execute("SELECT kind, data FROM records").fetchall()
+            # Row by row, not fetchall(): the text of 262,144 snapshots is never all in memory.
+            for kind_name, data in self._reader.execute("SELECT kind, data FROM records"):
+                kind = kind_named(kind_name)
+                record = decode(kind.cls, data)
+                kind.records(state)[kind.key(record)] = record
             meta = self._reader.execute("SELECT key, value FROM meta").fetchall()
-        for kind_name, data in rows:
-            kind = kind_named(kind_name)
-            record = decode(kind.cls, data)
-            kind.records(state)[kind.key(record)] = record
         for kind in KINDS:  # in key order, as the old tables' primary keys gave them
             table = kind.records(state)
             ordered = sorted(table.items(), key=lambda item: item[0])
