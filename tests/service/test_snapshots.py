@@ -255,3 +255,21 @@ def test_delete_all_deletes_every_snapshot_in_one_change(service):
     assert len(gone) == 2 and not [s for s in service.state.snapshots.values()
                                    if s.volume_id == volume.id]
     assert service.version == version + 1
+
+
+def test_reads_follow_every_change_although_a_state_indexes_its_snapshots_once(service):
+    """of_volume and the volume views read the snapshots from an index made once for each
+    state readers see (Parts.recorded_snapshots): a take, a delete or a new volume after a
+    read shows at once, and the index is made again only for a new state."""
+    vid = volume_id(service)
+    before = names(service)
+    index = service.volumes._parts.recorded_snapshots(service.state)
+    assert service.volumes._parts.recorded_snapshots(service.state) is index
+    taken = service.snapshots.take(vid, "after-index")
+    assert names(service) == [*before, "after-index"]
+    assert volume_named(service, "vol-db").snapshot_count == len(before) + 1
+    assert service.volumes._parts.recorded_snapshots(service.state) is not index
+    service.snapshots.delete(taken.id)
+    assert names(service) == before
+    view = next(v for v in service.volumes.all() if v.volume.id == vid)
+    assert view.snapshot_count == len(before)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from dataclasses import replace
+from operator import attrgetter
 
 from opensan.domain import raid, rules
 from opensan.domain.measured import HardwareReadings, Usage
@@ -118,22 +119,42 @@ def measured_snapshot(usage: Usage, snapshot: Snapshot) -> Snapshot:
     return snapshot if measured is None else replace(snapshot, used_bytes=measured)
 
 
-def snapshots_of(state: ArrayState, usage: Usage, volume_id: int) -> list[Snapshot]:
-    """A volume's snapshots, oldest first, with their measured use."""
-    return _snapshots_by_volume(state, usage, {volume_id}).get(volume_id, [])
+# Every volume's snapshots as recorded, oldest first (recorded_snapshots): where a caller has it
+# for the state (the service keeps it for the state readers see), a volume's snapshots cost
+# what the volume holds instead of a pass over the array's (up to 262,144) snapshots.
+Recorded = Mapping[int, list[Snapshot]]
 
 
-def _snapshots_by_volume(state: ArrayState, usage: Usage,
-                         volume_ids: Collection[int]) -> dict[int, list[Snapshot]]:
-    """The snapshots of these volumes, oldest first, with their measured use: one pass over
-    every snapshot for all of them."""
+def recorded_snapshots(state: ArrayState,
+                       volume_ids: Collection[int] | None = None) -> dict[int, list[Snapshot]]:
+    """The snapshots of these volumes (of all by default) as recorded, oldest first: one pass
+    over every snapshot for all of them."""
     found: dict[int, list[Snapshot]] = {}
     for snapshot in state.snapshots.values():
-        if snapshot.volume_id in volume_ids:
-            found.setdefault(snapshot.volume_id, []).append(measured_snapshot(usage, snapshot))
+        if volume_ids is None or snapshot.volume_id in volume_ids:
+            found.setdefault(snapshot.volume_id, []).append(snapshot)
+    oldest_first = attrgetter("created_at", "id")
     for snapshots in found.values():
-        snapshots.sort(key=lambda s: (s.created_at, s.id))
+        snapshots.sort(key=oldest_first)
     return found
+
+
+def snapshots_of(state: ArrayState, usage: Usage, volume_id: int,
+                 recorded: Recorded | None = None) -> list[Snapshot]:
+    """A volume's snapshots, oldest first, with their measured use."""
+    return _snapshots_by_volume(state, usage, {volume_id}, recorded).get(volume_id, [])
+
+
+def _snapshots_by_volume(state: ArrayState, usage: Usage, volume_ids: Collection[int],
+                         recorded: Recorded | None = None) -> dict[int, list[Snapshot]]:
+    """The snapshots of these volumes, oldest first, with their measured use."""
+    if recorded is None:
+        recorded = recorded_snapshots(state, volume_ids)
+    if not usage.snapshots:  # no snapshot measured apart (the virtual array): as recorded
+        return {volume_id: list(recorded[volume_id])
+                for volume_id in volume_ids if volume_id in recorded}
+    return {volume_id: [measured_snapshot(usage, s) for s in recorded[volume_id]]
+            for volume_id in volume_ids if volume_id in recorded}
 
 
 def snapshot_space(usage: Usage, volume: Volume, snapshots: list[Snapshot]) -> SnapshotSpace:
@@ -148,19 +169,22 @@ def snapshot_mappings(state: ArrayState, snapshot_ids: set[int]) -> list[LunMapp
 
 
 def volume_view(state: ArrayState, usage: Usage, volume: Volume,
-                clone_progress: Mapping[int, int] | None = None) -> VolumeView:
+                clone_progress: Mapping[int, int] | None = None,
+                recorded: Recorded | None = None) -> VolumeView:
     """clone_progress: the percent done of the clones in progress, as last read."""
     pool = state.pools[volume.pool_id]
     mapped = any(m.volume_id == volume.id and m.snapshot_id is None
                  for m in state.mappings.values())
-    return _volume_view(state, usage, volume, snapshots_of(state, usage, volume.id), mapped,
+    return _volume_view(state, usage, volume, snapshots_of(state, usage, volume.id, recorded),
+                        mapped,
                         pool_health(state, pool), pool_status(state, pool), clone_progress or {})
 
 
 def volume_views(state: ArrayState, usage: Usage,
-                 clone_progress: Mapping[int, int] | None = None) -> list[VolumeView]:
+                 clone_progress: Mapping[int, int] | None = None,
+                 recorded: Recorded | None = None) -> list[VolumeView]:
     """Every volume, oldest first."""
-    snapshots = _snapshots_by_volume(state, usage, state.volumes.keys())
+    snapshots = _snapshots_by_volume(state, usage, state.volumes.keys(), recorded)
     mapped = {m.volume_id for m in state.mappings.values() if m.snapshot_id is None}
     health = {p.id: pool_health(state, p) for p in state.pools.values()}
     status = {p.id: pool_status(state, p) for p in state.pools.values()}

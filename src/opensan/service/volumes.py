@@ -134,13 +134,16 @@ class Volumes:
         self._parts = parts
 
     def all(self) -> list[VolumeView]:
-        observed = self._parts.observed
-        return views.volume_views(self._parts.state, observed.usage, observed.clone_progress)
+        parts, observed = self._parts, self._parts.observed
+        state = parts.state
+        return views.volume_views(state, observed.usage, observed.clone_progress,
+                                  parts.recorded_snapshots(state))
 
     def view(self, volume: Volume) -> VolumeView:
-        observed = self._parts.observed
-        return views.volume_view(self._parts.state, observed.usage, volume,
-                                 observed.clone_progress)
+        parts, observed = self._parts, self._parts.observed
+        state = parts.state
+        return views.volume_view(state, observed.usage, volume, observed.clone_progress,
+                                 parts.recorded_snapshots_if_made(state))
 
     def create(self, pool_id: int, name: str, size_gb: int,
                provision: Provision | None = None) -> VolumeView:
