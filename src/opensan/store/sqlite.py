@@ -47,6 +47,7 @@ _TABLES = (
     "source TEXT NOT NULL, message TEXT NOT NULL, account TEXT, client TEXT)",
 )
 _EVENT_COLUMNS = "id, time, level, source, message, account, client"
+_LOAD_BATCH = 4096  # records decoded per fetch at start-up
 
 
 def _from_schema_1(db: sqlite3.Connection) -> None:
@@ -200,15 +201,18 @@ class SqliteStore:
     def load_state(self) -> ArrayState:
         state = ArrayState()
         with self._read_lock:
-            # Row by row, not fetchall(): the text of 262,144 snapshots is never all in memory.
-            for kind_name, data in self._reader.execute("SELECT kind, data FROM records"):
-                kind = kind_named(kind_name)
-                record = decode(kind.cls, data)
-                kind.records(state)[kind.key(record)] = record
+            # In batches, not fetchall(): the text of 262,144 snapshots is never all in memory
+            # at once (row by row costs a tenth more time).
+            cursor = self._reader.execute("SELECT kind, data FROM records")
+            while rows := cursor.fetchmany(_LOAD_BATCH):
+                for kind_name, data in rows:
+                    kind = kind_named(kind_name)
+                    record = decode(kind.cls, data)
+                    kind.records(state)[kind.key(record)] = record
             meta = self._reader.execute("SELECT key, value FROM meta").fetchall()
         for kind in KINDS:  # in key order, as the old tables' primary keys gave them
             table = kind.records(state)
-            ordered = sorted(table.items(), key=lambda item: item[0])
+            ordered = sorted(table.items())  # by key: keys are unique, records never compared
             table.clear()
             table.update(ordered)
         state.meta = {key: json.loads(value) for key, value in meta if key not in STORE_META}
