@@ -24,6 +24,7 @@ import argparse
 import os
 import resource
 import shutil
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -99,7 +100,7 @@ def seed(state_dir: Path, volumes: int, snapshots_each: int, events: int) -> dic
                 for j in range(1 if i == 0 else 0, snapshots_each):
                     tx.put(SNAPSHOTS, replace(snapshot, id=new_object_id(tx), volume_id=volume.id,
                                               name=f"snap-{j:02d}",
-                                              created_at=volume.created_at + j / 100))
+                                              created_at=snapshot.created_at + i + j / 100))
     finally:
         store.close()
     t2 = time.perf_counter()
@@ -165,8 +166,6 @@ SAMPLE_VOLUMES: list[int] = []  # filled from the records before the server star
 
 def sample_volumes(state_dir: Path, count: int) -> list[int]:
     """count volume IDs spread over the array (first, last and between), read from the file."""
-    import sqlite3
-
     db = sqlite3.connect(f"file:{state_dir / DATABASE_NAME}?mode=ro", uri=True)
     try:
         keys = [int(k) for (k,) in db.execute(
