@@ -1,13 +1,17 @@
-"""Python SDK for SANOS arrays: QSAN XCubeSAN and OpenSAN.
+"""Python SDK for QSAN arrays of both API generations (SANOS and XEVO) and OpenSAN.
 
     from opensan.client import SanosClient
 
     with SanosClient("http://127.0.0.1:8080", "admin", "1234") as array:
         for volume in array.volumes():
             print(volume.name, volume.capacity_bytes)
+
+`connect(url, account, password)` finds out which API an array speaks and answers a
+SanosClient or a XevoClient; both do `StorageArray` (client/array.py) with the same models.
 """
 
 from opensan.client import models
+from opensan.client.array import Api, StorageArray, connect, detect_api
 from opensan.client.errors import (
     AuthenticationError,
     BadRequest,
@@ -26,8 +30,10 @@ from opensan.client.errors import (
     UnexpectedResponse,
 )
 from opensan.client.sanos import InsecureTlsWarning, SanosClient
+from opensan.client.xevo import XevoAbout, XevoClient
 
 __all__ = [
+    "Api",
     "AuthenticationError",
     "BadRequest",
     "Conflict",
@@ -42,8 +48,13 @@ __all__ = [
     "SanosClient",
     "SanosError",
     "ServerError",
+    "StorageArray",
     "TlsError",
     "TooManyRequests",
     "UnexpectedResponse",
+    "XevoAbout",
+    "XevoClient",
+    "connect",
+    "detect_api",
     "models",
 ]
