@@ -23,6 +23,10 @@ class SavedSession(BaseModel):
     url: str
     account: str
     token: str
+    # The API the array was found to speak at login (sessions saved before XEVO are SANOS's),
+    # and a XEVO session's refresh token: as secret as the token.
+    api: str = "sanos"
+    refresh_token: str | None = None
     # TLS as given at login: a CA file to trust, or verification turned off.
     ca_file: str | None = None
     insecure: bool = False

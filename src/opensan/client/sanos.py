@@ -407,7 +407,7 @@ class SanosClient:
     def _snapshot_id(self, snapshot: int | str, volume_id: int | None) -> int:
         """A snapshot's ID; a name is looked up among the volume's snapshots (names are unique
         within a volume only)."""
-        if isinstance(snapshot, int) or snapshot.isascii() and snapshot.isdigit():
+        if isinstance(snapshot, int) or (snapshot.isascii() and snapshot.isdigit()):
             return int(snapshot)
         if volume_id is None:
             raise ValueError(f"snapshot {snapshot!r} is a name: give its volume_id too")

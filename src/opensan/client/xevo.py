@@ -71,14 +71,15 @@ class XevoAbout(SanosObject):
     serial_number: str = ""
     firmware_ver: str = ""
     wwn: str = ""
-    addresses: list[dict[str, Any]] = []
+    addresses: list[dict[str, Any]] = Field(default_factory=list)
 
 
 # XEVO's JSON as this client reads it. Go's decoder gives a missing field its zero value, so
 # do these: an array that leaves a field out is read as goqsan would read it.
 
 class _In(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore",
+                              defer_build=True)
 
 
 class _Auth(_In):
@@ -439,16 +440,14 @@ class XevoClient:
         return self._list(_Lun, f"/rest/v2/dataTransfer/targets/{target_id}/luns/")
 
     def _target(self, target: _Target, portals: dict[str, str]) -> Target:
-        iscsi = (target.iscsi or [None])[0]
-        fcp = (target.fcp or [None])[0]
-        eths = iscsi.eths or [] if iscsi else []
+        iscsi = target.iscsi[0] if target.iscsi else _Iscsi()
+        wwn = target.fcp[0].wwn if target.fcp else ""
+        eths = iscsi.eths or []
         return Target(id=_id(target.id), type=target.type, name=target.name,
                       controller=_controller(eths),
                       portals=[portals[eth] for eth in eths if eth in portals],
-                      lun_count=len(self._luns(_id(target.id))),
-                      iqn=iscsi.iqn or None if iscsi else None,
-                      wwn=fcp.wwn or None if fcp else None,
-                      node=int(iscsi.name) if iscsi and iscsi.name.isdigit() else None)
+                      lun_count=len(self._luns(_id(target.id))), iqn=iscsi.iqn or None,
+                      wwn=wwn or None, node=int(iscsi.name) if iscsi.name.isdigit() else None)
 
     @staticmethod
     def _mapping(lun: _Lun, target: _Target, names: dict[int, str]) -> LunMapping:
