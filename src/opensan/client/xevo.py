@@ -447,7 +447,9 @@ class XevoClient:
                       controller=_controller(eths),
                       portals=[portals[eth] for eth in eths if eth in portals],
                       lun_count=len(self._luns(_id(target.id))), iqn=iscsi.iqn or None,
-                      wwn=wwn or None, node=int(iscsi.name) if iscsi.name.isdigit() else None)
+                      node=int(iscsi.name) if iscsi.name.isdigit() else None,
+                      # Only a Fibre Channel target has one (OpenSAN's SANOS targets send none).
+                      **({"wwn": wwn} if wwn else {}))
 
     @staticmethod
     def _mapping(lun: _Lun, target: _Target, names: dict[int, str]) -> LunMapping:
@@ -457,7 +459,7 @@ class XevoClient:
         return LunMapping(target_id=_id(target.id), lun=_id(lun.name), volume_id=volume_id,
                           volume_name=names.get(volume_id, ""),
                           permission=sanos_word(rule, "-"), hosts=[h.name for h in hosts],
-                          protocol=target.type)
+                          protocol=target.type, snapshot_id=None, snapshot_name=None)
 
     def _role(self) -> str | None:
         """admin or user, from the local user list; None if the array does not show it."""
