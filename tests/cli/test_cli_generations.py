@@ -4,14 +4,19 @@ the same answers, the same changes, the same exit codes; and what only SANOS ser
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import Result
 from test_cli_commands import Run, one_line_error
+from test_cli_startup import SERVER_CODE, imported_modules
 from typer.testing import CliRunner
 
+from opensan.cli import main as cli_main
 from opensan.cli.main import app
 from opensan.cli.session import load_session
 from opensan.testing import VirtualArray
@@ -186,3 +191,16 @@ def test_logout_of_a_xevo_session_forgets_it(xevo: Run) -> None:
     assert result.exit_code == 0 and "idles out" in result.stdout
     assert load_session() is None
     one_line_error(xevo("volumes"), 3)
+
+
+def test_a_command_imports_no_server_code_and_xevo_only_for_xevo(
+        logged_in: Run, opensan_array: VirtualArray, generation: str) -> None:
+    env = {**os.environ, "PYTHONPATH": str(Path(cli_main.__file__).parents[2])}  # this checkout
+    run = subprocess.run([sys.executable, "-X", "importtime", "-m", "opensan", "volumes", "--json"],
+                         env=env, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert [v["name"] for v in json.loads(run.stdout)] == [
+        v.name for v in opensan_array.client.volumes()]
+    modules = imported_modules(run.stderr)
+    assert ("opensan.client.xevo" in modules) is (generation == "xevo")
+    assert not sorted(m for m in modules if m.startswith(SERVER_CODE))

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from enum import IntEnum, StrEnum
 from pathlib import Path
-from typing import Annotated, Literal, NoReturn, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, Literal, NoReturn, ParamSpec, TypeVar
 
 import click
 import typer
@@ -38,13 +38,12 @@ from opensan.client import (
     SanosClient,
     SanosError,
     TooManyRequests,
-    XevoAbout,
-    XevoClient,
 )
-from opensan.client.array import Api, StorageArray, api_of
+from opensan.client.array import StorageArray
 from opensan.client.array import connect as open_client
 from opensan.client.models import (
     Account,
+    Api,
     ApiEndpoint,
     Disk,
     DiskSmart,
@@ -62,6 +61,9 @@ from opensan.client.models import (
     VolumeSnapshots,
     VolumeWorkload,
 )
+
+if TYPE_CHECKING:
+    from opensan.client.xevo import XevoAbout, XevoClient
 
 
 class ExitCode(IntEnum):
@@ -362,8 +364,8 @@ def login(
         session = array.login()
     finally:
         array.close()  # not logout: the session is what this command leaves behind
-    spoken = api_of(array)
-    refresh = array.refresh_token if isinstance(array, XevoClient) else None
+    spoken = array.api
+    refresh = None if isinstance(array, SanosClient) else array.refresh_token
     path = save_session(SavedSession(url=array.base_url, account=session.account,
                                      token=session.access_token, api=spoken.value,
                                      refresh_token=refresh, ca_file=ca_path, insecure=insecure))
@@ -533,14 +535,16 @@ def system(as_json: JsonOutput = False) -> None:
 
 
 def _system_of(array: StorageArray) -> SystemInfo | XevoAbout:
-    if isinstance(array, XevoClient):
-        return array.about()
-    assert isinstance(array, SanosClient)
-    return array.system_info()
+    if isinstance(array, SanosClient):
+        return array.system_info()
+    from opensan.client.xevo import XevoClient
+
+    assert isinstance(array, XevoClient)
+    return array.about()
 
 
 def _show_system(info: SystemInfo | XevoAbout) -> None:
-    if isinstance(info, XevoAbout):
+    if not isinstance(info, SystemInfo):
         return render.show(render.facts(info.system_name, [
             ("Model", f"{info.model_name} ({info.model_type})"),
             ("Serial number", info.serial_number), ("Firmware", info.firmware_ver),
@@ -874,9 +878,10 @@ OfVolume = Annotated[str | None, typer.Option(
 def _snapshot_call(array: StorageArray, snapshot: str,
                    volume: str | None) -> tuple[int | str, int | None]:
     """The snapshot and volume arguments of delete_snapshot and rollback_snapshot."""
-    if volume is None and (isinstance(array, XevoClient) or not _is_id(snapshot)):
+    xevo = array.api is Api.XEVO
+    if volume is None and (xevo or not _is_id(snapshot)):
         raise typer.BadParameter(f"give the volume of snapshot {snapshot}: a snapshot "
-                                 + ("of a XEVO array " if isinstance(array, XevoClient) else
+                                 + ("of a XEVO array " if xevo else
                                     "named ") + "is named within its volume",
                                  param_hint="--volume")
     return snapshot, None if volume is None else volume_id(array, volume)

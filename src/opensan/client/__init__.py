@@ -10,8 +10,10 @@
 SanosClient or a XevoClient; both do `StorageArray` (client/array.py) with the same models.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from opensan.client import models
-from opensan.client.array import Api, StorageArray, connect, detect_api
+from opensan.client.array import StorageArray, connect, detect_api
 from opensan.client.errors import (
     AuthenticationError,
     BadRequest,
@@ -29,8 +31,11 @@ from opensan.client.errors import (
     TooManyRequests,
     UnexpectedResponse,
 )
+from opensan.client.models import Api
 from opensan.client.sanos import InsecureTlsWarning, SanosClient
-from opensan.client.xevo import XevoAbout, XevoClient
+
+if TYPE_CHECKING:
+    from opensan.client.xevo import XevoAbout, XevoClient
 
 __all__ = [
     "Api",
@@ -58,3 +63,12 @@ __all__ = [
     "detect_api",
     "models",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """XEVO's client loads when first asked for, so that a SANOS program never pays for it."""
+    if name in ("XevoAbout", "XevoClient"):
+        from opensan.client import xevo
+
+        return getattr(xevo, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -16,14 +16,14 @@ with more calls (disks, events, accounts, the virtual array's).
 from __future__ import annotations
 
 import warnings
-from enum import StrEnum
 from os import PathLike
 from types import TracebackType
-from typing import Any, Literal, Protocol, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, Self
 
 import httpx
 
 from opensan.client.models import (
+    Api,
     LunMapping,
     Pool,
     Session,
@@ -35,20 +35,16 @@ from opensan.client.models import (
     VolumeSnapshots,
 )
 from opensan.client.sanos import InsecureTlsWarning, SanosClient, connection_failure
-from opensan.client.xevo import XevoClient
 
-
-class Api(StrEnum):
-    """An API generation of QSAN arrays."""
-
-    SANOS = "sanos"  # XCubeSAN's SANOS RESTful API
-    XEVO = "xevo"  # QSAN's current REST API (XEVO firmware)
+if TYPE_CHECKING:
+    from opensan.client.xevo import XevoClient
 
 
 class StorageArray(Protocol):
     """The calls both APIs serve, answered as the same models (sizes in bytes, IDs as ints but
     a XEVO snapshot's, which is its name)."""
 
+    api: ClassVar[Api]
     base_url: str
     account: str
     role: str | None
@@ -146,6 +142,9 @@ def connect(
     timeout: float = 30.0,
 ) -> SanosClient | XevoClient:
     """A client of the API the array speaks (`api` None: find it out, two open GETs at most)."""
+    if api is not Api.SANOS:
+        # Imported only here: a SANOS session never pays for XEVO's client.
+        from opensan.client.xevo import XevoClient
     if api is None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", InsecureTlsWarning)  # the client below warns
@@ -157,6 +156,3 @@ def connect(
     return SanosClient(base_url, account, password, token=token, verify=verify, ca_file=ca_file,
                        timeout=timeout)
 
-
-def api_of(array: SanosClient | XevoClient) -> Api:
-    return Api.XEVO if isinstance(array, XevoClient) else Api.SANOS

@@ -8,10 +8,18 @@ typed; anything else an array sends (other firmware, newer OpenSAN) is kept, not
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
+
+
+class Api(StrEnum):
+    """An API generation of QSAN arrays (each client's `api`)."""
+
+    SANOS = "sanos"  # XCubeSAN's SANOS RESTful API
+    XEVO = "xevo"  # QSAN's current REST API (XEVO firmware)
 
 
 class SanosObject(BaseModel):

@@ -21,7 +21,7 @@ from contextlib import suppress
 from functools import cache
 from os import PathLike
 from types import TracebackType
-from typing import Any, BinaryIO, Literal, TypeVar
+from typing import Any, BinaryIO, ClassVar, Literal, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -39,6 +39,7 @@ from opensan.client.errors import (
 )
 from opensan.client.models import (
     Account,
+    Api,
     ApiEndpoint,
     ArrayClock,
     ArrayPerformance,
@@ -128,6 +129,8 @@ class SanosClient:
     session expires; or give only `token` (from an earlier login) and it uses that session until
     it ends. Use it as a context manager to end the session and close connections at the end.
     """
+
+    api: ClassVar[Api] = Api.SANOS
 
     def __init__(
         self,

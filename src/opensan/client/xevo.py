@@ -22,7 +22,7 @@ import time
 from datetime import UTC, datetime
 from os import PathLike
 from types import TracebackType
-from typing import Any, Literal, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -39,6 +39,7 @@ from opensan.client.errors import (
     error_from_response,
 )
 from opensan.client.models import (
+    Api,
     LunMapping,
     Pool,
     SanosObject,
@@ -199,6 +200,8 @@ class XevoClient:
     refresh token ends; or `token` (and `refresh_token`) from an earlier login. XEVO has no
     logout: leaving the with-block closes the connections and the session idles out.
     """
+
+    api: ClassVar[Api] = Api.XEVO
 
     def __init__(
         self,
