@@ -191,7 +191,7 @@ def connect_any() -> Iterator[StorageArray]:
     serve. A XEVO client may renew its access token from the refresh token: the new one is
     saved, so the next command need not renew it again."""
     saved = _saved()
-    with _client(saved.url, saved.account, api=Api(saved.api), token=saved.token,
+    with _client(saved.url, saved.account, api=saved.api, token=saved.token,
                  refresh_token=saved.refresh_token, ca_file=saved.ca_file,
                  insecure=saved.insecure) as array:
         try:
@@ -367,7 +367,7 @@ def login(
     spoken = array.api
     refresh = None if isinstance(array, SanosClient) else array.refresh_token
     path = save_session(SavedSession(url=array.base_url, account=session.account,
-                                     token=session.access_token, api=spoken.value,
+                                     token=session.access_token, api=spoken,
                                      refresh_token=refresh, ca_file=ca_path, insecure=insecure))
     if as_json:
         render.print_json({"url": array.base_url, "api": spoken.value, "account": session.account,

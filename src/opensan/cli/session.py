@@ -16,6 +16,8 @@ from pathlib import Path
 import typer
 from pydantic import BaseModel, ValidationError
 
+from opensan.client.models import Api
+
 CONFIG_DIR_VARIABLE = "OPENSAN_CONFIG_DIR"
 
 
@@ -25,7 +27,7 @@ class SavedSession(BaseModel):
     token: str
     # The API the array was found to speak at login (sessions saved before XEVO are SANOS's),
     # and a XEVO session's refresh token: as secret as the token.
-    api: str = "sanos"
+    api: Api = Api.SANOS
     refresh_token: str | None = None
     # TLS as given at login: a CA file to trust, or verification turned off.
     ca_file: str | None = None
