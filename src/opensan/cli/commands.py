@@ -78,7 +78,7 @@ class ExitCode(IntEnum):
     USAGE = 2
     AUTHENTICATION = 3  # not logged in, session ended, wrong password, too many failed logins
     CONNECTION = 4  # no answer: refused connection, unknown host, time-out, TLS
-    SERVER = 5  # the array failed (5xx) or answered something that is not SANOS JSON
+    SERVER = 5  # the array failed (5xx) or answered something that is not its API's JSON
     ADDRESS = 6  # serve: cannot listen there (port taken, not this machine's address)
     STATE_DIR = 7  # serve, passwd: the state dir cannot hold the records (not a writable directory)
 
@@ -87,7 +87,7 @@ EXIT_CODES_HELP = (
     "Exit codes: 0 done; 1 the array refused the request (4xx), or nothing was changed; "
     "2 usage error, bad URL, or no terminal to ask on; 3 not logged in or authentication "
     "failed; 4 connection or TLS failure; 5 the array failed (5xx) or did not answer SANOS "
-    "JSON; 6 serve cannot listen on the address; 7 serve cannot use the state dir."
+    "or XEVO JSON; 6 serve cannot listen on the address; 7 serve cannot use the state dir."
 )
 
 JsonOutput = Annotated[bool, typer.Option("--json", help="Print the array's JSON answer, for scripts.")]
