@@ -177,8 +177,9 @@ def connect() -> SanosClient:
     if saved.api != Api.SANOS:
         context = click.get_current_context(silent=True)
         command = context.command_path if context else "this command"
-        raise NotSupported(f"`{command}` needs the SANOS API, and {saved.url} speaks XEVO "
-                           "(QSAN's current API), which has no such call.")
+        raise NotSupported(f"`{command}` needs the SANOS API, and this session speaks XEVO "
+                           f"(QSAN's current API, which has no such call) to {saved.url}; an "
+                           "array that speaks both takes `opensan login --api sanos`.")
     array = _client(saved.url, saved.account, api=Api.SANOS, token=saved.token,
                     ca_file=saved.ca_file, insecure=saved.insecure)
     assert isinstance(array, SanosClient)
