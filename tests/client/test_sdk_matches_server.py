@@ -329,10 +329,7 @@ NO_REQUEST = {"close": "closes the client's connections only"}
 # Declared endpoints that no SanosClient method calls, keyed (method, prefix), and why. None today.
 NOT_IN_SDK: dict[tuple[str, str], str] = {}
 # Methods whose requests answer another model than the one they return.
-ANSWERED_AS: dict[str, Any] = {
-    "events_since": models.EventPage,  # it reads pages via events()
-    "volume": list[models.Volume],  # it finds the volume in the volume list
-}
+ANSWERED_AS: dict[str, Any] = {"events_since": models.EventPage}  # it reads pages via events()
 # Methods that download a file (not JSON) and answer the bytes written, and what the file is.
 DOWNLOADS = {"download_service_package": "the service package, a zip"}
 
