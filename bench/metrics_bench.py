@@ -7,13 +7,18 @@ their hosts run I/O and every I/O family has moving counters), then, one request
 - steady: a scrape a little over a tick after the last (its I/O counters are new, so that part
   of the answer is written again; the rest, and volumeinfo, come from what was written before),
   as a Prometheus scrape finds it;
-- after a change (a workload set through the API): both answers are built anew.
+- after a change (a workload set through the API): volumeinfo is built anew; /metrics writes
+  again what follows from the records it shows only where they changed (a workload is none of
+  them);
+- after a change of a volume (grown by 1 GiB through the API): both are built anew.
 It prints side by side the client's time and the server's own (from the server's
 opensan_api_request_duration_seconds histogram: from the request's arrival to the last byte of
 the answer). The targets of issue 11: a scrape under 150 ms of server time and under 3x the
-time of volumeinfo.
+time of volumeinfo. Requests take gzip, as Prometheus's do (`--accept-encoding identity` for
+the uncompressed answers).
 
     python bench/metrics_bench.py [--volumes 4096] [--rounds 20] [--root /tmp/opensan-metrics-bench]
+                                  [--accept-encoding gzip]
 """
 
 from __future__ import annotations
@@ -69,9 +74,9 @@ def server_seconds(client: httpx.Client, endpoint: str) -> tuple[int, float]:
 
 
 def measure(client: httpx.Client, rounds: int, before_round: Callable[[], None]
-            ) -> dict[str, tuple[float, float, int]]:
-    """Per path: (median client ms, mean server ms, answer bytes) over `rounds` rounds, each
-    after before_round()."""
+            ) -> dict[str, tuple[float, float, int, int]]:
+    """Per path: (median client ms, mean server ms, answer bytes, bytes sent) over `rounds`
+    rounds, each after before_round()."""
     paths = ("/rest/storage/volumeinfo", "/metrics")
     before = {path: server_seconds(client, path) for path in paths}
     times: dict[str, list[float]] = {path: [] for path in paths}
@@ -83,12 +88,12 @@ def measure(client: httpx.Client, rounds: int, before_round: Callable[[], None]
             response = client.get(path)
             times[path].append((time.perf_counter() - started) * 1000)
             assert response.status_code == 200, response.text
-            sizes[path] = len(response.content)
+            sizes[path] = (len(response.content), response.num_bytes_downloaded)
     found = {}
     for path in paths:
         count, total = server_seconds(client, path)
         server_ms = (total - before[path][1]) / max(1, count - before[path][0]) * 1000
-        found[path] = (statistics.median(times[path]), server_ms, sizes[path])
+        found[path] = (statistics.median(times[path]), server_ms, *sizes[path])
     return found
 
 
@@ -97,6 +102,8 @@ def main() -> None:
     parser.add_argument("--volumes", type=int, default=4096)
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--root", type=Path, default=Path("/tmp/opensan-metrics-bench"))
+    parser.add_argument("--accept-encoding", default="gzip",
+                        help="what the requests take (Prometheus sends gzip)")
     args = parser.parse_args()
     state_dir = args.root / f"v{args.volumes}"
     print(describe(seed(state_dir, SeedSpec(args.volumes, 0, 10_000))), flush=True)
@@ -104,21 +111,32 @@ def main() -> None:
         print(f"  {map_volumes(server.base_url)} volumes mapped", flush=True)
         time.sleep(3)  # a few ticks: the I/O counters have readings
         token = login(server.base_url)
-        with httpx.Client(base_url=server.base_url, headers={"Authorization": token},
-                          timeout=60) as client:
+        headers = {"Authorization": token, "Accept-Encoding": args.accept_encoding}
+        with httpx.Client(base_url=server.base_url, headers=headers, timeout=60) as client:
             client.get("/metrics")  # the first answer writes what later ones reuse
-            volume = client.get("/rest/storage/volumeinfo").json()[0]["id"]
+            volumes = client.get("/rest/storage/volumeinfo").json()
+            volume, grown = volumes[0]["id"], volumes[-1]
             iops = iter(range(100, 100 + args.rounds))
+            sizes = iter(range(grown["capacityBytes"] // 1024**3 + 1,
+                               grown["capacityBytes"] // 1024**3 + 1 + args.rounds))
+
+            def change(path: str) -> None:
+                client.post(path).raise_for_status()
+
             cases = {
                 "steady": measure(client, args.rounds, lambda: time.sleep(1.2)),
-                "after a change": measure(client, args.rounds, lambda: client.post(
-                    f"/rest/sim/workload/vdid/{volume}/iops/{next(iops)}").raise_for_status()),
+                "after a change": measure(client, args.rounds, lambda: change(
+                    f"/rest/sim/workload/vdid/{volume}/iops/{next(iops)}")),
+                "after a change of a volume": measure(client, args.rounds, lambda: change(
+                    f"/rest/storage/extendvolume/vdid/{grown['id']}/sizegb/{next(sizes)}")),
             }
             rss, peak = server.rss_mb()
     for case, found in cases.items():
-        print(f"\n{case}: {'GET':<26}{'median ms':>10}{'server ms':>11}{'bytes':>12}")
-        for path, (median, server_ms, size) in found.items():
-            print(f"{'':<{len(case) + 2}}{path:<26}{median:>10.1f}{server_ms:>11.1f}{size:>12,}")
+        print(f"\n{case} (Accept-Encoding: {args.accept_encoding}): {'GET':<26}{'median ms':>10}"
+              f"{'server ms':>11}{'bytes':>12}{'sent':>12}")
+        for path, (median, server_ms, size, sent) in found.items():
+            print(f"{'':<{len(case) + 2}}{path:<26}{median:>10.1f}{server_ms:>11.1f}{size:>12,}"
+                  f"{sent:>12,}")
         volumeinfo, metrics = found["/rest/storage/volumeinfo"], found["/metrics"]
         ratio = metrics[1] / volumeinfo[1]
         print(f"  /metrics server time {metrics[1]:.1f} ms (target < {SCRAPE_TARGET_MS:.0f}): "

@@ -19,7 +19,9 @@ MAY_IMPORT: dict[str, set[str]] = {
     "opensan.backends": {"opensan", "opensan.domain", "opensan.store"},
     "opensan.service": {"opensan.domain", "opensan.store", "opensan.backends.base"},
     "opensan.profile": {"opensan.domain", "opensan.service"},
-    "opensan.api": {"opensan.domain", "opensan.service"},
+    "opensan.api": {"opensan.domain", "opensan.service", "opensan.metric_names"},
+    # The SNMP agent reads the service as the API does (and names the version in sysDescr).
+    "opensan.snmp": {"opensan", "opensan.domain", "opensan.service"},
     "opensan.client": set(),
     "opensan.cli": {"opensan.client"},
     # The application: its version and its commands, never the server (the CLI answers at once).
@@ -27,8 +29,12 @@ MAY_IMPORT: dict[str, set[str]] = {
     # `opensan serve` and `opensan passwd` start and set up an array: they stand next to the
     # composition root, and import it only when they run.
     "opensan.cli.server": {"opensan.cli", "opensan.client", "opensan.malloc", "opensan.api.app",
-                           "opensan.api.protocol", "opensan.array", "opensan.config",
-                           "opensan.domain.errors", "opensan.service.accounts", "opensan.tls"},
+                           "opensan.api.logs", "opensan.api.protocol", "opensan.array", "opensan.config",
+                           "opensan.domain.errors", "opensan.service.accounts", "opensan.snmp.agent",
+                           "opensan.tls"},
+    # `opensan exporter` runs the exporter, which reads arrays through the SDK only.
+    "opensan.cli.exporter": {"opensan.cli", "opensan.client", "opensan.exporter"},
+    "opensan.exporter": {"opensan.client", "opensan.metric_names"},
     # The composition root assembles everything.
     "opensan.array": {"*"},
     # The state dir's file name, and the server limits' defaults.
@@ -40,6 +46,8 @@ MAY_IMPORT: dict[str, set[str]] = {
     "opensan.pytest_plugin": {"opensan.testing", "opensan.config"},
     "opensan.__main__": {"opensan.cli.main"},
     "opensan.malloc": set(),
+    # The metric families /metrics and the exporter both write.
+    "opensan.metric_names": set(),
     "opensan": set(),  # the package's __init__: its version
 }
 

@@ -118,6 +118,8 @@ def _open(settings: Settings, store: Store) -> Array:
             "seed": settings.seed if settings.seed is not None else secrets.randbelow(2**31),
             "ssd_bays": profile.ssd_bays,
         }
+        if profile.host_cards is not None:
+            options["host_cards"] = list(profile.host_cards)
     else:
         options, profile = stored, Profile()
         _check_options(settings, options)

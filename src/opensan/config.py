@@ -8,7 +8,15 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from opensan.api.limits import ServerLimits
@@ -21,6 +29,29 @@ ENV_PREFIX = "OPENSAN_"
 
 class SettingsError(ValueError):
     """A setting that cannot be used, said in one line that names where it came from."""
+
+
+def udp_address(text: str, lowest_port: int = 0) -> tuple[str, int]:
+    """HOST:PORT (or [IPv6]:PORT) as (host, port); raises ValueError."""
+    host, colon, port = text.rpartition(":")
+    host = host.removeprefix("[").removesuffix("]")
+    if not colon or not host or not port.isdigit() or not lowest_port <= int(port) <= 65535:
+        raise ValueError(f"{text!r} is not HOST:PORT (port {lowest_port} to 65535)")
+    return host, int(port)
+
+
+class SnmpUser(BaseModel):
+    """An SNMPv3 user of the SNMP agent: authentication and privacy (authPriv) always."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1, max_length=32, pattern=r"^[\x21-\x7e]+$")
+    auth_protocol: Literal["SHA", "SHA-224", "SHA-256", "SHA-384", "SHA-512"] = "SHA-256"
+    # Pass phrases, at least 8 characters as RFC 3414 asks; SecretStr keeps them out of every
+    # repr, log and the service package.
+    auth_key: SecretStr = Field(min_length=8, max_length=256)
+    priv_protocol: Literal["AES", "AES-192", "AES-256"] = "AES"
+    priv_key: SecretStr = Field(min_length=8, max_length=256)
 
 
 class Settings(BaseSettings):
@@ -54,6 +85,8 @@ class Settings(BaseSettings):
     trusted_proxies: tuple[str, ...] = Field(
         default=(), description="Addresses whose X-Forwarded-For is believed")
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    # text lines, or one JSON object a line for a log collector (api/logs.py).
+    log_format: Literal["text", "json"] = "text"
     # A bearer token that may read /metrics without a session (a Prometheus scrape job); no
     # option, so that it never shows in a process list (docs/monitoring.md).
     metrics_token: str | None = Field(default=None, min_length=16, max_length=256,
@@ -63,6 +96,39 @@ class Settings(BaseSettings):
     tls: bool | None = Field(default=None, description="HTTPS (true) or plain HTTP (false)")
     tls_cert: Path | None = Field(default=None, description="The server's certificate (PEM)")
     tls_key: Path | None = Field(default=None, description="The certificate's key (PEM)")
+
+    # The SNMP agent (opensan/snmp/, docs/monitoring.md): off unless snmp (HOST:PORT, UDP) is set.
+    snmp: str | None = Field(default=None, description="HOST:PORT of the SNMP agent (UDP)")
+    snmp_community: SecretStr | None = Field(default=None, min_length=1, max_length=64)
+    snmp_users: tuple[SnmpUser, ...] = ()
+    snmp_trap: tuple[str, ...] = Field(default=(), description="HOST:PORT of trap receivers")
+    snmp_trap_community: SecretStr | None = Field(default=None, min_length=1, max_length=64)
+    snmp_contact: str = Field(default="", max_length=255)
+    snmp_location: str = Field(default="", max_length=255)
+
+    @field_validator("snmp")
+    @classmethod
+    def _agent_address(cls, value: str | None) -> str | None:
+        if value is not None:
+            udp_address(value)
+        return value
+
+    @field_validator("snmp_trap")
+    @classmethod
+    def _trap_addresses(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for address in value:
+            udp_address(address, lowest_port=1)
+        return value
+
+    @model_validator(mode="after")
+    def _snmp_has_readers(self) -> Settings:
+        if self.snmp and self.snmp_community is None and not self.snmp_users:
+            raise ValueError("snmp needs snmp_community or snmp_users: nobody could read it")
+        if self.snmp_trap and not self.snmp:
+            raise ValueError("snmp_trap needs snmp: traps come from the SNMP agent")
+        if len({user.name for user in self.snmp_users}) != len(self.snmp_users):
+            raise ValueError("snmp_users has two users of one name")
+        return self
 
     @model_validator(mode="after")
     def _tls_files_go_together(self) -> Settings:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from opensan.domain.errors import InvalidArgument
+from opensan.domain.errors import Generation, InvalidArgument
 from opensan.domain.models import DiskUsage, Permission, Provision
 from opensan.domain.raid import parse_raid_level
 from opensan.domain.traits import Capability
@@ -66,6 +66,11 @@ class Profile(_Section):
     system_name: str | None = None
     ssd_bays: int = Field(default=2, ge=0, description="Bays, counted from the last, with SSDs")
     nodes_per_controller: int = Field(default=1, ge=0, le=32)
+    host_cards: tuple[str, str] | None = Field(
+        default=None, description="The virtual array's host cards in slots 1 and 2 of each "
+        "controller (default: drawn from the seed)")
+    firmware: Generation = Field(default=Generation.V1, description="QSAN's XEVO firmware "
+                                 "generation whose error codes the array answers")
     pools: list[PoolProfile] = []
     volumes: list[VolumeProfile] = []
     mappings: list[MappingProfile] = []
@@ -84,6 +89,8 @@ class Profile(_Section):
             raise InvalidArgument(f"Cannot use profile {path or 'default'}: {error}") from error
 
     def apply(self, service: ArrayService) -> None:
+        if self.firmware is not service.system.firmware():
+            service.system.set_firmware(self.firmware)
         pool_ids: dict[str, int] = {}
         shared = service.traits.pools_share_disks  # every pool may use every disk
         for pool in self.pools:

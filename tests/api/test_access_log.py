@@ -50,6 +50,8 @@ def test_redaction_keeps_the_rest_of_the_line() -> None:
         "/rest/storage/volumeinfo?a=1&PassWord=%2A%2A%2A"
     assert redacted("/rest/login/account/admin/pass%77ord/x", "") == \
         "/rest/login/account/admin/pass%77ord/***"
+    assert redacted("/rest/x/token/t1", "accessToken=t2&client_secret=t3&name=n") == \
+        "/rest/x/token/***?accessToken=%2A%2A%2A&client_secret=%2A%2A%2A&name=n"
 
 
 def test_a_password_holding_an_encoded_slash_is_redacted_whole(

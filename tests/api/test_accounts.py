@@ -58,10 +58,10 @@ def test_a_new_account_is_refused_with_the_error_body(admin: Api) -> None:
     for path, status, code in [
         (f"ops/role/user/password/{NEW_PASSWORD}", 409, 16001),  # the name is taken
         (f"admin/role/admin/password/{NEW_PASSWORD}", 409, 16001),
-        (f"system/role/user/password/{NEW_PASSWORD}", 400, 10001),  # reserved for the array
-        (f"-ops/role/user/password/{NEW_PASSWORD}", 400, 10001),
-        (f"web/role/root/password/{NEW_PASSWORD}", 400, 10001),
-        ("web/role/user/password/abc", 400, 10001),  # too short
+        (f"system/role/user/password/{NEW_PASSWORD}", 400, 12003),  # reserved for the array
+        (f"-ops/role/user/password/{NEW_PASSWORD}", 400, 12003),
+        (f"web/role/root/password/{NEW_PASSWORD}", 400, 12003),
+        ("web/role/user/password/abc", 400, 12003),  # too short
         ("web/role/user", 400, 10004),  # no password
     ]:
         unchanged(admin, lambda p=path: admin.post(f"/rest/account/create/account/{p}"),

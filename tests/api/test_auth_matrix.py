@@ -292,6 +292,7 @@ class ArrayIds:
             "createpool": {"name": "pool-opensan-test", "type": NEW_POOL_TYPE,
                            "diskids": ",".join(str(d) for d in self.free_disks[:3])},
             "createvolume": {"name": "vol-opensan-test", "sizegb": "10"},
+            "clonevolume": {"name": "vol-opensan-clone"},
             "extendvolume": {"vdid": plain, "sizegb": str(self.plain_volume_gib + 10)},
             "deletevolume": {"vdid": plain},
             "createtarget": {"name": "tgt-opensan-test"},

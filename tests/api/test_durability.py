@@ -131,3 +131,31 @@ def test_kill_at_random_moments_keeps_every_change_whole(live_server: LiveServer
                     assert f"Volume {volume['name']} created" in messages
                     if volume["snapshotSpaceBytes"]:
                         assert f"Snapshot space of volume {volume['name']} set" in messages
+
+
+def test_a_clone_killed_while_it_copies_goes_on_after_the_restart(
+        live_server: LiveServer) -> None:
+    with live_server.client() as http:
+        admin = Api(http).login("admin")
+        pool = admin.ok("GET", "/rest/storage/poolinfo")[0]
+        size = 400 if SIMULATED else 1  # the virtual array copies 400 GiB in 100 s
+        source = admin.ok("POST", f"/rest/storage/createvolume/poolid/{pool['id']}/name/"
+                          f"clone-src/sizegb/{size}")
+        clone = admin.ok("POST", f"/rest/storage/clonevolume/vdid/{source['id']}/name/copy")
+        live_server.kill()
+    live_server.start()
+    with live_server.client() as http:
+        admin = Api(http).login("admin")
+        deadline = time.monotonic() + 60
+        while True:
+            volume = next(v for v in admin.ok("GET", "/rest/storage/volumeinfo")
+                          if v["id"] == clone["id"])
+            if volume["status"] != "Initiating" or time.monotonic() > deadline:
+                break
+            if SIMULATED:
+                admin.ok("POST", "/rest/sim/clock/seconds/50")
+            time.sleep(0.2)
+        assert volume["status"] == "Online" and volume["name"] == "copy"
+        admin.ok("POST", f"/rest/storage/deletevolume/vdid/{source['id']}")
+        messages = [e["message"] for e in admin.ok("GET", "/rest/log/list/1")["events"]]
+        assert "Volume copy is cloned: it no longer needs volume clone-src." in messages

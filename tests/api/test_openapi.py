@@ -98,8 +98,8 @@ def test_every_operation_documents_its_errors_with_the_error_body(doc: Doc) -> N
 
 def test_each_operation_documents_the_errors_of_its_own_work(doc: Doc) -> None:
     snapshot = documented_errors(doc, "POST", "/rest/storage/snapshot/vdid/<vdid>[/name/<name>]")
-    assert {(404, 10300), (409, 13503), (409, 13504), (409, 13514), (400, 13502),
-            (403, 10104), (403, 10106), (401, 10101)} <= snapshot
+    assert {(404, 10300), (409, 13508), (409, 13501), (409, 13514), (400, 13502),
+            (403, 10107), (403, 10106), (401, 10101)} <= snapshot
     volumes = documented_errors(doc, "GET", "/rest/storage/volumeinfo")
     # A read by any account: no forbidden, no object to miss, no state to conflict with.
     assert not {status for status, _ in volumes} & {403, 404, 409}

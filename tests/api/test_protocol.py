@@ -91,7 +91,7 @@ def test_malformed_http_is_answered_with_the_error_body(server: LiveServer) -> N
         sock.sendall(b"GET /rest/ HTTP/1.1\r\nHost x\r\n\r\n")
         status, headers, body = read_answer(sock)
     assert status == 400 and headers["content-type"] == "application/json"
-    assert error_code(body) == 10001
+    assert error_code(body) == 12003
 
 
 def test_connections_beyond_the_cap_get_503_with_retry_after(server: LiveServer) -> None:

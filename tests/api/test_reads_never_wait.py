@@ -82,6 +82,9 @@ def served(tmp_path: Path) -> Iterator[Served]:
         service.close()
 
 
+FC_PORTS = "/rest/v2/dataTransfer/protocol/fibreChannel"
+
+
 def every_get(served: Served) -> list[str]:
     """The GET paths the array lists, with real IDs in place of the manual's placeholders."""
     headers = {"Authorization": served.token}
@@ -96,7 +99,7 @@ def every_get(served: Served) -> list[str]:
     lun = served.http.get(f"/rest/v2/dataTransfer/targets/{target['id']}/luns/",
                           headers=headers).json()[0]
     values.update(snapshotId=snapshot["name"], lunId=lun["id"], userId="user",
-                  groupId="User_Group")
+                  groupId="User_Group", encId=0)
     paths = []
     for item in served.http.get("/rest/").json():
         # The service package (admin) records an event of its download: a change, which waits
@@ -126,7 +129,11 @@ def assert_every_get_answers(served: Served) -> None:
     headers = {"Authorization": served.token}
     for path in every_get(served):
         response = served.http.get(path, headers=headers)
-        assert response.status_code == 200, (path, response.status_code, response.text)
+        # An array without an FC host card answers its FC port list 501 at once.
+        fc_less = path == FC_PORTS and response.status_code == 501 \
+            and response.json()["error"]["code"] == 15000
+        assert response.status_code == 200 or fc_less, (path, response.status_code,
+                                                          response.text)
 
 
 def test_every_get_answers_while_the_measurement_is_held(served: Served) -> None:

@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 from conftest import HARDWARE, SIMULATED, Api, array_state, assert_error
 
+from opensan.domain.identity import model_family
+
 GIB = 1024**3
 # A Linux pool's figures are btrfs' measurements, not arithmetic: a new pool offers a little
 # less than its disks' worth, keeping room for metadata (measured: 1.5 GiB of 64 GiB disks for
@@ -91,7 +93,7 @@ def test_new_array_follows_the_default_profile(admin: Api) -> None:
     assert sorted(t["controller"] for t in targets) == list(range(1, HARDWARE.controllers + 1))
     assert all(set(t) >= TARGET_FIELDS for t in targets)
     for target in targets:
-        assert re.fullmatch(rf"iqn\.2004-08\.com\.qsan:{HARDWARE.model.lower()}-[0-9a-z]+:"
+        assert re.fullmatch(rf"iqn\.2004-08\.com\.qsan:{model_family(HARDWARE.model)}-[0-9a-f]{{9}}:"
                             rf"dev0\.ctr{target['controller']}", target["iqn"]), target
     mappings = admin.ok("GET", "/rest/storage/lunmappinginfo")
     assert mappings and all(set(m) == MAPPING_FIELDS for m in mappings)
@@ -170,7 +172,7 @@ def test_volume_lifecycle(admin: Api) -> None:
     assert grown["capacityBytes"] == 20 * GIB
     assert_error(admin.post(f"/rest/storage/extendvolume/vdid/{volume['id']}/sizegb/5"), 400)
     assert_error(admin.post(f"/rest/storage/createvolume/poolid/{pool_before['id']}/name/vol-new/"
-                            "sizegb/1"), 409, 10301)
+                            "sizegb/1"), 409, 12501)
     admin.ok("POST", f"/rest/storage/deletevolume/vdid/{volume['id']}")
     assert_error(admin.post(f"/rest/storage/deletevolume/vdid/{volume['id']}"), 404, 10300)
     assert_pool_use(admin, pool_before["usedBytes"])
@@ -187,7 +189,7 @@ def test_capacity_is_enforced_with_507(admin: Api) -> None:
     free_gib = pool(admin)["freeBytes"] // GIB
     before = array_state(admin)
     assert_error(admin.post(f"/rest/storage/createvolume/poolid/{pool(admin)['id']}/name/huge/"
-                            f"sizegb/{free_gib + 1}"), 507, 14000)
+                            f"sizegb/{free_gib + 1}"), 507, 10104)
     volume = unmapped_volume(admin)
     assert_error(admin.post(f"/rest/storage/snapspace/vdid/{volume['id']}/sizegb/"
                             f"{free_gib + 1}"), 507)
@@ -202,7 +204,7 @@ def test_capacity_is_enforced_with_507(admin: Api) -> None:
 def test_snapshot_needs_snapshot_space(admin: Api) -> None:
     volume = next(v for v in admin.ok("GET", "/rest/storage/volumeinfo")
                   if v["snapshotSpaceBytes"] == 0)
-    assert_error(admin.post(f"/rest/storage/snapshot/vdid/{volume['id']}"), 409, 13503)
+    assert_error(admin.post(f"/rest/storage/snapshot/vdid/{volume['id']}"), 409, 13508)
     space = admin.ok("POST", f"/rest/storage/snapspace/vdid/{volume['id']}/sizegb/20")
     assert space == {"volumeId": volume["id"], "snapshotSpaceBytes": 20 * GIB,
                      "snapshotUsedBytes": 0}
@@ -268,7 +270,7 @@ def test_at_most_64_snapshots_per_volume(admin: Api) -> None:
     admin.ok("POST", f"/rest/storage/snapspace/vdid/{volume['id']}/sizegb/1")
     for i in range(64):
         admin.ok("POST", f"/rest/storage/snapshot/vdid/{volume['id']}/name/s{i}")
-    assert_error(admin.post(f"/rest/storage/snapshot/vdid/{volume['id']}/name/s64"), 409, 13504)
+    assert_error(admin.post(f"/rest/storage/snapshot/vdid/{volume['id']}/name/s64"), 409, 13501)
     info = admin.ok("GET", f"/rest/storage/snapshot/vdid/{volume['id']}")
     assert [s["name"] for s in info["snapshots"]] == [f"s{i}" for i in range(64)]
 
@@ -293,7 +295,7 @@ def test_delete_snapshot_and_rollback_drops_later_snapshots(admin: Api) -> None:
 def test_volume_with_snapshots_or_mapping_cannot_be_deleted(admin: Api) -> None:
     db = volume_named(admin, "vol-db")
     assert db["mapped"] and db["snapshotCount"] > 0
-    assert_error(admin.post(f"/rest/storage/deletevolume/vdid/{db['id']}"), 409, 10302)
+    assert_error(admin.post(f"/rest/storage/deletevolume/vdid/{db['id']}"), 409, 10405)  # mapped
     volume = unmapped_volume(admin)
     admin.ok("POST", f"/rest/storage/snapspace/vdid/{volume['id']}/sizegb/1")
     admin.ok("POST", f"/rest/storage/snapshot/vdid/{volume['id']}/name/keep")
@@ -346,7 +348,7 @@ def test_lun_and_volume_are_unique_per_target(admin: Api) -> None:
     db = volume_named(admin, "vol-db")
     assert_error(admin.post(f"/rest/storage/maplun/targetid/0/lun/0/vdid/{volume['id']}"), 409,
                  10700)
-    assert_error(admin.post(f"/rest/storage/maplun/targetid/0/lun/9/vdid/{db['id']}"), 409, 10702)
+    assert_error(admin.post(f"/rest/storage/maplun/targetid/0/lun/9/vdid/{db['id']}"), 409, 11301)
 
 
 @pytest.mark.parametrize("lun, status", [("255", 400), ("254", 200), ("0", 200)])
@@ -481,7 +483,7 @@ def test_map_a_snapshot_read_only(admin: Api) -> None:
                           if m["lun"] == 0 and m["targetId"] == 0)
     assert volume_mapping["snapshotId"] is None and volume_mapping["snapshotName"] is None
     assert_error(admin.post(f"/rest/storage/mapsnapshot/targetid/0/lun/10/snapid/{daily1['id']}"),
-                 409, 10702)
+                 409, 11301)
     assert_error(admin.post(f"/rest/storage/deletesnapshot/snapid/{daily1['id']}"), 409, 13515)
     # Rolling back to daily-1 is fine (it stays); a mapped later snapshot would block it.
     last = last_target(admin)
@@ -493,3 +495,23 @@ def test_map_a_snapshot_read_only(admin: Api) -> None:
     assert unmapped["snapshotName"] == "daily-1"
     assert "Snapshot daily-1 of volume vol-db unmapped" in " ".join(
         e["message"] for e in events(admin))
+
+
+def test_clonevolume_answers_the_new_volume_and_refusals_change_nothing(admin: Api) -> None:
+    source = admin.ok("POST", f"/rest/storage/createvolume/poolid/{pool(admin)['id']}/name/"
+                      "clone-src/sizegb/1")
+    made = admin.ok("POST", f"/rest/storage/clonevolume/vdid/{source['id']}/name/clone-dst")
+    assert set(made) == VOLUME_FIELDS
+    assert (made["name"], made["poolId"], made["capacityBytes"]) == (
+        "clone-dst", source["poolId"], source["capacityBytes"])
+    assert made["status"] in ("Initiating", "Online") and made["id"] != source["id"]
+    assert volume_named(admin, "clone-dst")["id"] == made["id"]
+    before = array_state(admin)
+    for path, status, code in (
+            (f"vdid/{source['id']}/name/clone-dst", 409, 12501),  # the name is taken
+            (f"vdid/{source['id']}/name/bad%20name", 400, 12003),
+            ("vdid/1234567890/name/other", 404, 10300),
+            (f"vdid/{source['id']}/name/other/poolid/1234567890", 404, 10400),
+            (f"vdid/{source['id']}/name/other/snapid/1234567890", 404, 13500)):
+        assert_error(admin.post(f"/rest/storage/clonevolume/{path}"), status, code)
+    assert array_state(admin) == before

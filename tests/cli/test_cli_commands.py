@@ -421,7 +421,7 @@ def test_the_read_only_account_is_refused_changes(opensan: Run,
     assert opensan("login", opensan_array.base_url, "-a", "user", "--password", "1234").exit_code == 0
     assert opensan("volumes").exit_code == 0
     line = one_line_error(opensan("snapshot", "take", "vol-db"), 1)
-    assert "HTTP 403" in line and "10104" in line
+    assert "HTTP 403" in line and "10107" in line
 
 
 def test_service_package_writes_the_zip_and_says_its_size_and_path(
@@ -476,3 +476,30 @@ def test_the_config_dir_follows_xdg_config_home(tmp_path: Path,
     monkeypatch.delenv("OPENSAN_CONFIG_DIR", raising=False)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
     assert session_path() == tmp_path / "opensan" / "session.json"
+
+
+@pytest.mark.parametrize("content", ["not JSON", "[]", '{"url": "http://127.0.0.1:9"}',
+                                     '{"url": "http://127.0.0.1:9", "account": "admin", "token": 7}'])
+def test_a_session_file_that_holds_no_session_is_not_logged_in(opensan: Run, content: str) -> None:
+    session_path().parent.mkdir(parents=True)
+    session_path().write_text(content)
+    assert "opensan login" in one_line_error(opensan("volumes"), 3)
+
+
+def test_a_session_file_of_a_newer_version_is_read(logged_in: Run) -> None:
+    saved = json.loads(session_path().read_text())
+    session_path().write_text(json.dumps({**saved, "fieldOfANewerVersion": 1}))
+    assert logged_in("volumes").exit_code == 0
+
+
+def test_end_of_input_at_a_prompt_is_a_message_not_aborted(opensan: Run, logged_in: Run,
+                                                          opensan_array: VirtualArray,
+                                                          terminal: None) -> None:
+    # typer's prompts raise typer.Abort (typer has its own click): not "Aborted!" with 1.
+    result = opensan("login", opensan_array.base_url, input="")
+    assert result.exit_code == 2
+    assert result.stderr.endswith("opensan: No password was given.\n"), result.stderr
+    result = logged_in("volume", "delete", "vol-backup", input="")
+    assert result.exit_code == 1
+    assert result.stderr.endswith("opensan: Nothing was changed.\n"), result.stderr
+    assert "vol-backup" in {v.name for v in opensan_array.client.volumes()}

@@ -359,3 +359,26 @@ def test_plain_http_beyond_loopback_is_warned_of(tmp_path: Path, options: list[s
         server.stop()
     log = server.log_path.read_text()
     assert ("WARNING: serving plain HTTP on 0.0.0.0, beyond this machine" in log) is warned, log
+
+
+def test_a_taken_snmp_port_is_one_line_and_creates_nothing(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as holder:
+        holder.bind(("127.0.0.1", 0))
+        port = holder.getsockname()[1]
+        line = fails(serve("--port", "0", "--state-dir", str(state), "--snmp",
+                           f"127.0.0.1:{port}", "--snmp-community", "lab"), ADDRESS)
+    assert f"cannot listen for SNMP on 127.0.0.1:{port}" in line and "in use" in line
+    assert not state.exists()
+
+
+@pytest.mark.parametrize(("options", "said"), [
+    (["--snmp", "127.0.0.1:1161"], "needs snmp_community or snmp_users"),
+    (["--snmp", "somewhere", "--snmp-community", "lab"], "--snmp: Value error"),
+    (["--snmp-trap", "127.0.0.1:162"], "snmp_trap needs snmp"),
+])
+def test_wrong_snmp_options_are_a_usage_error(tmp_path: Path, options: list[str],
+                                              said: str) -> None:
+    state = tmp_path / "state"
+    assert said in fails(serve("--state-dir", str(state), *options), USAGE)
+    assert not state.exists()

@@ -169,7 +169,7 @@ def test_the_read_only_account_reads_but_every_change_is_denied(
         for change in changes:
             with pytest.raises(PermissionDenied) as raised:
                 change()
-            assert (raised.value.status, raised.value.code) == (403, 10104)
+            assert (raised.value.status, raised.value.code) == (403, 10107)
         assert reader.token == token  # a 403 is not a session problem: no new login
     assert admin.snapshots(volume.id).snapshots[0] == snapshot
 

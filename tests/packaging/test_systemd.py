@@ -17,7 +17,7 @@ import pytest
 UNITS = Path(__file__).parent.parent.parent / "packaging" / "systemd"
 INSTALLED_COMMAND = "/opt/opensan/bin/opensan"
 # systemd-analyze's scale: 0 is fully locked down, 10 is a unit with no sandboxing at all.
-MAX_EXPOSURE = {"opensan.service": 4.0}
+MAX_EXPOSURE = {"opensan.service": 4.0, "opensan-exporter.service": 1.5}
 
 def _unit_here(name: str, tmp_path: Path) -> Path:
     """The unit with ExecStart pointing at this environment's `opensan` (docs/install.md puts it
@@ -56,3 +56,16 @@ def test_a_unit_that_runs_as_root_keeps_only_the_capabilities_it_names() -> None
     assert "CAP_SYS_MODULE" not in bounding.group(1) and "~" not in bounding.group(1)
     assert re.search(r"^NoNewPrivileges=yes$", text, re.MULTILINE)
     assert re.search(r"^ProtectSystem=strict$", text, re.MULTILINE)
+
+
+def test_the_exporter_runs_as_a_user_of_its_own_with_nothing_of_roots() -> None:
+    text = (UNITS / "opensan-exporter.service").read_text()
+    assert re.search(r"^DynamicUser=yes$", text, re.MULTILINE)
+    assert re.search(r"^CapabilityBoundingSet=$", text, re.MULTILINE)
+    assert not re.search(r"^(User|Group)=", text, re.MULTILINE)
+    # The password reaches the service as a credential, by file: never on its command line.
+    credential = re.search(r"^LoadCredential=(\w+):(\S+)$", text, re.MULTILINE)
+    assert credential
+    start = re.search(r"^ExecStart=(.*)$", text, re.MULTILINE)
+    assert start and f"--password-file %d/{credential.group(1)}" in start.group(1)
+    assert "--password " not in start.group(1)

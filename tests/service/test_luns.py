@@ -30,13 +30,14 @@ def iqn_of(service, target_id):
 
 def test_a_new_array_has_one_target_per_controller_with_vol_db_as_lun_0(service):
     targets = service.luns.targets()
-    serial = service.system.info().hardware.serial_number.lower()
+    serial = service.system.info().hardware.serial_number
+    token = "".join(f"{ord(c):02x}" for c in serial)[-9:]  # QSAN's form: 9 hex digits
     assert [(t.target.id, t.target.controller, t.target.node, t.lun_count) for t in targets] == \
         [(0, 1, 0, 1), (1, 2, 0, 1)]
     for view in targets:
         target = view.target
         assert target.type is TargetType.ISCSI
-        assert target.iqn == f"iqn.2004-08.com.qsan:xs5226d-{serial}:dev0.ctr{target.controller}"
+        assert target.iqn == f"iqn.2004-08.com.qsan:xs5226-{token}:dev0.ctr{target.controller}"
     assert [(m.mapping.target_id, m.mapping.lun, m.volume_name) for m in service.luns.mappings()] \
         == [(0, 0, "vol-db"), (1, 0, "vol-db")]
 

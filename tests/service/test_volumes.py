@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
+from opensan.backends.simulated.backend import TRAITS, SimulatedBackend
 from opensan.domain.errors import (
     Conflict,
     ErrorCode,
@@ -12,17 +14,20 @@ from opensan.domain.errors import (
     NotFound,
     NotSupported,
 )
-from opensan.domain.models import Provision, VolumeHealth, VolumeStatus
+from opensan.domain.models import CloneSource, Provision, VolumeHealth, VolumeStatus
 from opensan.domain.raid import RaidLevel
 from opensan.domain.rules import GIB, MAX_VOLUME_GB
+from opensan.service.volumes import VolumeChanges
 
 from .helpers import (
     INFO,
+    SEED,
     backend_with,
     fail_pool,
     free_disks,
     pool_named,
     refused,
+    snapshot_named,
     volume_named,
 )
 
@@ -211,7 +216,7 @@ def test_a_volume_with_snapshots_cannot_be_deleted(service):
     volume_id = volume_named(service, "vol-db").volume.id
     service.luns.unmap(0, 0)
     service.luns.unmap(1, 0)
-    with refused(service, Conflict, ErrorCode.VOLUME_IN_USE):
+    with refused(service, Conflict, ErrorCode.VOLUME_HAS_SNAPSHOTS):
         service.volumes.delete(volume_id)
 
 
@@ -239,7 +244,6 @@ def test_a_failed_pool_can_still_be_emptied_and_deleted(service):
 
 def test_create_sized_keeps_mib_sizes_and_settings(service, events):
     from opensan.domain.models import CacheMode, Priority
-    from opensan.service.volumes import VolumeChanges
 
     pool = pool_named(service).pool
     view = service.volumes.create_sized(
@@ -264,7 +268,6 @@ def test_create_sized_refuses_part_of_a_mib_and_odd_block_sizes(service):
 
 def test_modify_merges_renames_and_grows_in_one_change(service, events):
     from opensan.domain.models import Priority
-    from opensan.service.volumes import VolumeChanges
 
     volume = volume_named(service, "vol-backup").volume
     version = service.version
@@ -288,7 +291,6 @@ def replace_qos(volume, **changes):
 
 
 def test_modify_refuses_shrinking_a_taken_name_and_bad_values(service):
-    from opensan.service.volumes import VolumeChanges
 
     volume = volume_named(service, "vol-backup").volume
     _refuse(service, lambda: service.volumes.modify(
@@ -315,3 +317,137 @@ def test_the_qos_rule_is_a_setting_with_an_event(service, events):
 def _refuse(service, call, error, code=None):
     with refused(service, error, code):
         call()
+
+
+# Clones
+
+def _source(service, name="src", size_gb=10):
+    return service.volumes.create(pool_named(service).pool.id, name, size_gb).volume
+
+
+def test_a_clone_is_cloning_until_the_array_clock_has_copied_it(service, events):
+    source = _source(service, size_gb=400)
+    events.mark()
+    clone = service.volumes.clone(source.id, "copy")
+    assert clone.volume.clone_of == CloneSource(source.id)
+    assert (clone.volume.pool_id, clone.volume.capacity_bytes, clone.volume.provision) == (
+        source.pool_id, source.capacity_bytes, Provision.THICK)
+    assert clone.volume.settings.tag_type == "BACKUP"
+    assert clone.status is VolumeStatus.INITIATING and clone.clone_progress == 0
+    assert events.new() == [(INFO, "Volume", "Volume copy created in pool Pool-1 as a clone "
+                                             "of volume src: 400 GiB, Thick.")]
+    service.simulation.advance_clock(50)  # 400 GiB at 4 GiB a second
+    halfway = volume_named(service, "copy")
+    assert 50 <= halfway.clone_progress < 60 and halfway.volume.clone_of is not None
+    service.simulation.advance_clock(50)
+    done = volume_named(service, "copy")
+    assert done.volume.clone_of is None and done.clone_progress is None
+    assert done.status is VolumeStatus.ONLINE
+    assert (INFO, "Volume", "Volume copy is cloned: it no longer needs volume src.") \
+        in events.new()
+    service.volumes.delete(source.id)  # independent of its source now
+    assert volume_named(service, "copy").volume.clone_of is None
+
+
+def test_a_clone_of_a_snapshot_goes_to_the_pool_given(service):
+    db = volume_named(service, "vol-db").volume
+    daily = snapshot_named(service, "vol-db", "daily-1")
+    pool = thin_pool(service)
+    clone = service.volumes.clone(db.id, "restored", pool.id, daily.id)
+    assert clone.volume.clone_of == CloneSource(db.id, daily.id)
+    assert (clone.volume.pool_id, clone.volume.provision) == (pool.id, Provision.THIN)
+    assert clone.volume.capacity_bytes == db.capacity_bytes
+
+
+def test_while_a_clone_copies_its_source_and_the_clone_stay(service):
+    db = volume_named(service, "vol-db").volume
+    daily = snapshot_named(service, "vol-db", "daily-1")
+    other = snapshot_named(service, "vol-db", "daily-2")
+    clone = service.volumes.clone(db.id, "restored", None, daily.id).volume
+    busy = ErrorCode.VOLUME_IN_USE
+    _refuse(service, lambda: service.snapshots.delete(daily.id), Conflict, busy)
+    _refuse(service, lambda: service.snapshots.delete_all(db.id), Conflict, busy)
+    _refuse(service, lambda: service.snapshots.rollback(other.id), Conflict, busy)
+    not_ready = ErrorCode.VOLUME_NOT_READY
+    _refuse(service, lambda: service.volumes.delete(clone.id), Conflict, not_ready)
+    _refuse(service, lambda: service.volumes.extend(clone.id, 4096), Conflict, not_ready)
+    _refuse(service, lambda: service.volumes.clone(clone.id, "again"), Conflict, not_ready)
+    target = min(service.state.targets)
+    _refuse(service, lambda: service.luns.map_volume(target, None, clone.id), Conflict,
+            not_ready)
+    _refuse(service, lambda: service.snapshots.take(clone.id), Conflict)
+    service.snapshots.set_space(db.id, 600)  # the source itself may change
+    service.snapshots.delete(other.id)  # and so may a snapshot the clone does not copy
+
+
+def test_a_volume_being_cloned_cannot_be_deleted(service):
+    source = _source(service)
+    service.volumes.clone(source.id, "copy")
+    _refuse(service, lambda: service.volumes.delete(source.id), Conflict,
+            ErrorCode.VOLUME_IN_USE)
+
+
+def test_clone_refusals_change_nothing(service):
+    db = volume_named(service, "vol-db").volume
+    backup = volume_named(service, "vol-backup").volume
+    daily = snapshot_named(service, "vol-db", "daily-1")
+    for name in BAD_NAMES:
+        _refuse(service, lambda name=name: service.volumes.clone(db.id, name), InvalidArgument)
+    _refuse(service, lambda: service.volumes.clone(db.id, "vol-backup"), Conflict,
+            ErrorCode.VOLUME_NAME_TAKEN)
+    _refuse(service, lambda: service.volumes.clone(UNKNOWN_ID, "c"), NotFound,
+            ErrorCode.VOLUME_NOT_FOUND)
+    _refuse(service, lambda: service.volumes.clone(db.id, "c", UNKNOWN_ID), NotFound,
+            ErrorCode.POOL_NOT_FOUND)
+    _refuse(service, lambda: service.volumes.clone(db.id, "c", None, UNKNOWN_ID), NotFound,
+            ErrorCode.SNAPSHOT_NOT_FOUND)
+    # A snapshot names its own volume: daily-1 is no snapshot of vol-backup.
+    _refuse(service, lambda: service.volumes.clone(backup.id, "c", None, daily.id), NotFound,
+            ErrorCode.SNAPSHOT_NOT_FOUND)
+    big = _source(service, "big", free_gib(service) - 1)  # a thick clone of it cannot fit
+    _refuse(service, lambda: service.volumes.clone(big.id, "c"), InsufficientCapacity)
+    service.snapshots.modify(daily.id, in_trash=True)
+    _refuse(service, lambda: service.volumes.clone(db.id, "c", None, daily.id), Conflict,
+            ErrorCode.SNAPSHOT_IN_USE)
+    fail_pool(service)
+    _refuse(service, lambda: service.volumes.clone(db.id, "c"), Conflict)
+
+
+def test_a_clone_goes_on_after_a_restart(service, restart):
+    source = _source(service, size_gb=400)
+    clone_id = service.volumes.clone(source.id, "copy").volume.id
+    reopened = restart()
+    assert reopened.state.volumes[clone_id].clone_of == CloneSource(source.id)
+    reopened.simulation.advance_clock(101)
+    assert reopened.state.volumes[clone_id].clone_of is None
+
+
+class QosRecorder(SimulatedBackend):
+    """A virtual array's backend that says it enforces QoS and notes what it was told."""
+
+    def __init__(self) -> None:
+        super().__init__(seed=SEED)
+        self.traits = replace(TRAITS, enforces_qos=True)  # type: ignore[misc]
+        self.limits: dict[int, tuple[int, int]] = {}
+
+    def set_qos(self, volume, max_iops, max_bytes_per_second):
+        self.limits[volume.id] = (max_iops, max_bytes_per_second)
+
+
+def test_qos_limits_reach_a_backend_that_enforces_them_under_the_iops_rule(make_service):
+    backend = QosRecorder()
+    service = make_service(backend)
+    volume = volume_named(service, "vol-db").volume
+    service.volumes.modify(volume.id, VolumeChanges(max_iops=500, max_throughput_kbps=1000))
+    assert backend.limits[volume.id] == (0, 0)  # QoS is off: no limits
+    service.volumes.set_qos_rule("MAX_IOPS_THROUGHPUT")
+    assert backend.limits[volume.id] == (500, 1000 * 1024)
+    service.volumes.modify(volume.id, VolumeChanges(max_iops=0))
+    assert backend.limits[volume.id] == (0, 1000 * 1024)
+    service.volumes.set_qos_rule("IO_PRIORITY")
+    assert backend.limits[volume.id] == (0, 0)
+    assert service.volumes.qos_enforced
+
+
+def test_qos_limits_are_recorded_only_where_the_backend_cannot_enforce_them(service):
+    assert not service.volumes.qos_enforced

@@ -8,6 +8,7 @@ release, which migrates the file, and reads it back through the API.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import sqlite3
 from collections.abc import Iterator
@@ -159,3 +160,15 @@ def test_the_0_1_0_objects_read_through_xevo_with_the_settings_they_never_had(
     for volume_id, mapping in first.items():
         assert volumes[volume_id]["targetId"] == str(mapping["targetId"])
         assert volumes[volume_id]["lunId"] == str(mapping["targetId"] * 1000 + mapping["lun"])
+
+
+def test_the_0_1_0_targets_keep_their_iqns_and_a_new_target_gets_qsans_form(
+        upgraded: Api) -> None:
+    """0.1.0 named targets by the model and the whole serial number; they keep those names
+    (initiators log in to them), and a target made now has QSAN's form."""
+    targets = upgraded.ok("GET", "/rest/storage/availtarget")
+    assert [t["iqn"] for t in targets] == [t["iqn"] for t in EXPECTED["targets"]]
+    assert all(":xs5226d-qw" in t["iqn"] for t in targets)
+    created = upgraded.ok("POST", "/rest/storage/createtarget/controller/2")
+    assert re.fullmatch(r"iqn\.2004-08\.com\.qsan:xs5226-[0-9a-f]{9}:dev\d+\.ctr2",
+                        created["iqn"]), created["iqn"]

@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from opensan.api.auth import request_token
+from opensan.api.logs import note_account
 from opensan.service.array import ArrayService
 
 STATIC = Path(__file__).parent / "static"
@@ -65,13 +66,13 @@ def add_docs(app: FastAPI, service: ArrayService) -> None:
         text = template.format(title=html.escape(app.title))
 
         async def show(request: Request) -> HTMLResponse:
-            service.accounts.authenticate(request_token(request)[0])
+            note_account(service.accounts.authenticate(request_token(request)[0]).account)
             return HTMLResponse(text, headers={"Content-Security-Policy": PAGE_POLICY})
 
         return show
 
     async def openapi(request: Request) -> Response:
-        service.accounts.authenticate(request_token(request)[0])
+        note_account(service.accounts.authenticate(request_token(request)[0]).account)
         return JSONResponse(app.openapi())
 
     app.add_api_route("/openapi.json", openapi, methods=["GET"], include_in_schema=False)

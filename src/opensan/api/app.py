@@ -24,9 +24,9 @@ from opensan.api.console import add_console
 from opensan.api.endpoint import Access, Api, Call, Endpoint, read_call_params
 from opensan.api.errors import install_error_handlers
 from opensan.api.limits import LoginGate, ServerLimits
-from opensan.api.metrics import RequestMetrics
+from opensan.api.logs import note_account
 from opensan.api.metrics import install as install_metrics
-from opensan.api.middleware import AccessLog, BodyLimit, SecurityHeaders
+from opensan.api.middleware import BodyLimit, Requests, SecurityHeaders
 from opensan.api.routes import (
     accounts,
     dashboard,
@@ -71,6 +71,7 @@ def _route_handler(
         session = None
         if endpoint.access is not Access.PUBLIC:
             session = service.accounts.authenticate(token)
+            note_account(session.account)
             if cookie_only and request.method != "GET":
                 assert token is not None
                 check_csrf(request, token)
@@ -88,7 +89,7 @@ def _route_handler(
 
     handle.__name__ = f"{endpoint.method.lower()}_{endpoint.handler.__name__}"
     handle.__doc__ = endpoint.description
-    return answering_xevo_errors(handle) if endpoint.api is Api.XEVO else handle
+    return answering_xevo_errors(handle, service) if endpoint.api is Api.XEVO else handle
 
 
 ANY_PATH = "anypath"
@@ -179,6 +180,6 @@ def create_app(service: ArrayService, *, tick_seconds: float = 1.0,
     add_console(app)
     app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes)
     app.add_middleware(SecurityHeaders)
-    app.add_middleware(RequestMetrics, instruments=instruments)
-    app.add_middleware(AccessLog)  # the last added is the outermost: it sees every answer
+    # The last added is the outermost: it sees every answer.
+    app.add_middleware(Requests, on_answer=instruments.observe)
     return app

@@ -6,9 +6,11 @@ own registry), which also chooses the format from the Accept header and writes t
 The array's families are written here, in the same two formats: prometheus-client's writer takes
 about 20 microseconds a sample on this project's machines, and a 4,096-volume array has some
 150,000 samples. What follows from the records is written once per state version (and kept as
-text), what the hardware reads once per reading, the I/O counters once per reading of them
-(in the thread that read them, while scrapers come: they move every second); a scrape only
-joins the parts. Every family, its labels and units are in docs/monitoring.md.
+text; each volume's lines are kept across versions until the volume or what it shows changes),
+what the hardware reads once per reading, the I/O counters once per reading of them (in the
+thread that read them, while scrapers come: they move every second); a scrape only joins the
+parts. A scraper that takes gzip gets the parts' compressed chunks spliced into one stream,
+each part compressed once. Every family, its labels and units are in docs/monitoring.md.
 
 States are state sets in the Prometheus sense: one sample per possible state, 1 for the current
 one, with the state in the `state` label (`opensan_disk_health{disk_id="...",state="Good"} 1`).
@@ -18,22 +20,25 @@ the family, and dashboards rely on `state`.
 
 from __future__ import annotations
 
+import functools
 import hmac
 import math
+import struct
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+import zlib
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from enum import StrEnum
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from prometheus_client import CollectorRegistry, Counter, Histogram
-from prometheus_client.exposition import choose_encoder
+from prometheus_client.exposition import choose_encoder, gzip_accepted
 from prometheus_client.utils import floatToGoString
 
 from opensan.api.auth import request_token
+from opensan.api.logs import note_account
 from opensan.domain import views
 from opensan.domain.measured import IoCounters, Performance
 from opensan.domain.models import (
@@ -48,8 +53,10 @@ from opensan.domain.models import (
     SystemHealth,
     VolumeHealth,
     VolumeStatus,
+    VolumeView,
 )
 from opensan.domain.performance import pool_io
+from opensan.metric_names import SENSOR_VALUES
 from opensan.service.array import ArrayService
 
 METRICS_PATH = "/metrics"
@@ -62,14 +69,11 @@ UNMATCHED = "(unmatched)"
 # While a format was scraped this recently, its I/O part is written as soon as the counters are
 # read, so that the next scrape finds it written.
 PREPARE_WHILE_SCRAPED_SECONDS = 300.0
-# Sensors whose value is a number in one of these units, and the family that shows it.
-_SENSOR_VALUES = {
-    "C": ("opensan_sensor_temperature_celsius", "celsius", 1.0, "Temperature sensors, in C."),
-    "V": ("opensan_sensor_voltage_volts", "volts", 1.0, "Voltage sensors, in volts."),
-    "RPM": ("opensan_sensor_fan_speed_rpm", "", 1.0, "Fan speeds, in revolutions a minute."),
-    "%": ("opensan_sensor_charge_ratio", "", 0.01,
-          "Charge of cache-protection modules (super capacitors, batteries), 0 to 1."),
-}
+# Parts are compressed once each (zlib's fastest level: /metrics compresses about 10 to 1
+# even so) and spliced into each gzip answer.
+GZIP_LEVEL = 1
+_GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"  # deflate, no name, no time
+_FINAL_BLOCK = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, -zlib.MAX_WBITS).flush()
 
 
 def _escape(value: object) -> str:
@@ -88,15 +92,30 @@ def _number(value: float) -> str:
     return repr(value) if math.isfinite(value) else floatToGoString(value)  # type: ignore[no-untyped-call]
 
 
+@functools.cache
+def _state_ends(words: type[StrEnum]) -> dict[str, tuple[str, str]]:
+    return {word.value: (f'state="{_escape(word.value)}"}} 1\n',
+                         f'state="{_escape(word.value)}"}} 0\n') for word in words}
+
+
+def state_lines(name: str, words: type[StrEnum], inside: str, current: str) -> str:
+    """One row of a state set: a line for every state of words, 1 for the current one."""
+    start = f"{name}{{{inside}," if inside else f"{name}{{"
+    return "".join([start + (one if word == current else zero)
+                    for word, (one, zero) in _state_ends(words).items()])
+
+
 class _Writer:
     """Families in the Prometheus text format (0.0.4) or OpenMetrics 1.0, as text chunks."""
 
     def __init__(self, openmetrics: bool) -> None:
         self.openmetrics = openmetrics
         self.chunks: list[str] = []
+        self.starts: list[int] = []  # where each family's chunks begin
 
     def header(self, name: str, kind: str, help_text: str, unit: str) -> str:
         """Writes the family's metadata; answers the name its samples carry."""
+        self.starts.append(len(self.chunks))
         sample = name + {"counter": "_total", "info": "_info"}.get(kind, "")
         help_text = help_text.replace("\\", r"\\").replace("\n", r"\n")
         if self.openmetrics:
@@ -131,12 +150,13 @@ class _Writer:
                rows: Iterable[tuple[str, str]]) -> None:
         """A state set: every state of words for each row of (labels, current state)."""
         self.header(name, "gauge", help_text, "")
-        ends = {word.value: (f'state="{_escape(word.value)}"}} 1\n',
-                             f'state="{_escape(word.value)}"}} 0\n') for word in words}
-        for inside, current in rows:
-            start = f"{name}{{{inside}," if inside else f"{name}{{"
-            self.chunks.extend(start + (one if word == current else zero)
-                               for word, (one, zero) in ends.items())
+        self.chunks.extend(state_lines(name, words, inside, current) for inside, current in rows)
+
+    def lines(self, name: str, kind: str, help_text: str, lines: Iterable[str],
+              unit: str = "") -> None:
+        """A family of samples written before (each a line, or a state set's lines)."""
+        self.header(name, kind, help_text, unit)
+        self.chunks.extend(lines)
 
     def summary(self, name: str, help_text: str, rows: Iterable[tuple[str, int, float]],
                 unit: str = "") -> None:
@@ -149,6 +169,61 @@ class _Writer:
 
     def text(self) -> str:
         return "".join(self.chunks)
+
+    def families(self) -> list[bytes]:
+        """The text of each family apart."""
+        ends = [*self.starts[1:], len(self.chunks)]
+        return ["".join(self.chunks[start:end]).encode()
+                for start, end in zip(self.starts, ends, strict=True)]
+
+
+class _Part:
+    """A written part of the answer: its text, and the same text as a raw deflate chunk,
+    compressed on first use and ending byte-aligned (a sync flush), so that chunks of
+    separately compressed parts follow one another in one deflate stream."""
+
+    __slots__ = ("_deflated", "text")
+
+    def __init__(self, text: bytes) -> None:
+        self.text = text
+        self._deflated: bytes | None = None
+
+    def deflated(self) -> bytes:
+        if self._deflated is None:
+            compressor = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, -zlib.MAX_WBITS)
+            self._deflated = compressor.compress(self.text) + compressor.flush(zlib.Z_SYNC_FLUSH)
+        return self._deflated
+
+
+class _Checksums:
+    """The CRC-32 and length of the texts of a run of parts, kept part by part: the next run
+    sums again only from the first part that is not the very same (in a scrape: the I/O part
+    once a tick, and what moves with every scrape)."""
+
+    def __init__(self) -> None:
+        self._kept: tuple[list[_Part], list[tuple[int, int]]] = ([], [])
+
+    def of(self, parts: Sequence[_Part]) -> tuple[int, int]:
+        kept, sums = self._kept
+        same = 0
+        while same < min(len(parts), len(kept)) and parts[same] is kept[same]:
+            same += 1
+        sums = sums[:same]
+        crc, size = sums[-1] if sums else (0, 0)
+        for part in parts[same:]:
+            crc, size = zlib.crc32(part.text, crc), size + len(part.text)
+            sums.append((crc, size))
+        self._kept = (list(parts), sums)
+        return crc, size
+
+
+def gzipped(parts: Sequence[_Part], checksums: _Checksums | None = None) -> bytes:
+    """One gzip member (RFC 1952) of the parts' texts in order, from their kept deflate
+    chunks: only the checksum goes over the texts again (over those that changed, with
+    checksums kept from the last answer)."""
+    crc, size = (checksums or _Checksums()).of(parts)
+    return b"".join((_GZIP_HEADER, *(part.deflated() for part in parts), _FINAL_BLOCK,
+                     struct.pack("<II", crc, size & 0xFFFFFFFF)))
 
 
 _IO_FAMILIES = (
@@ -177,58 +252,115 @@ def _io_families(out: _Writer, noun: str, what: str,
         out.chunks.extend([f"{sample}{inside}{getattr(c, field)}\n" for inside, c in rows])
 
 
+# The volume families in the order written, and what each row of them is.
+_VOLUME_FAMILIES = (
+    ("opensan_volume", "info", "Each volume: its provisioning, WWN and cache mode."),
+    ("opensan_volume_capacity_bytes", "gauge", "Capacity of the volume."),
+    ("opensan_volume_used_bytes", "gauge", "Capacity of the volume in use (all of a thick "
+     "volume, the written part of a thin one)."),
+    ("opensan_volume_snapshot_space_bytes", "gauge", "Snapshot space set aside for the volume."),
+    ("opensan_volume_snapshot_used_bytes", "gauge", "Snapshot space the volume's snapshots hold."),
+    ("opensan_volume_snapshots", "gauge", "Snapshots of the volume."),
+    ("opensan_volume_mapped", "gauge", "1 while the volume is mapped to a LUN."),
+    ("opensan_volume_health", "gauge", "Health of each volume, from its pool."),
+    ("opensan_volume_status", "gauge", "Status of each volume."),
+)
+
+
+def _volume_row(view: VolumeView, inside: str) -> tuple[str, ...]:
+    """A volume's lines of each of _VOLUME_FAMILIES (integers all, written as they are)."""
+    volume = view.volume
+    info = labels(volume_id=volume.id, name=volume.name, pool_id=volume.pool_id,
+                  provision=volume.provision.value, wwn=volume.wwn,
+                  cache_mode=volume.cache_mode.value)
+    gauges = (volume.capacity_bytes, view.used_bytes, volume.snapshot_space_bytes,
+              view.snapshot_used_bytes, view.snapshot_count, int(view.mapped))
+    return (f"opensan_volume_info{{{info}}} 1\n",
+            *(f"{name}{{{inside}}} {value}\n"
+              for (name, _, _), value in zip(_VOLUME_FAMILIES[1:7], gauges, strict=True)),
+            state_lines("opensan_volume_health", VolumeHealth, inside, view.health),
+            state_lines("opensan_volume_status", VolumeStatus, inside, view.status))
+
+
 class ArrayMetrics:
     """The array's families, written from the service's memory (never from the backend)."""
 
     def __init__(self, service: ArrayService) -> None:
         self._service = service
         self._lock = threading.Lock()
-        # (part, openmetrics) -> (key, text): a part's text until its key moves on.
-        self._parts: dict[tuple[str, bool], tuple[tuple[Any, ...], bytes]] = {}
+        # (part, openmetrics) -> (key, its families): a part's text until its key moves on.
+        self._parts: dict[tuple[str, bool], tuple[tuple[Any, ...], list[_Part]]] = {}
         self._labels: tuple[int, dict[str, Any]] = (-1, {})
-        self._scraped: dict[bool, float] = {}  # format -> time.monotonic() of its last scrape
+        # volume id -> (what its lines are written from, the lines), kept across versions:
+        # after a change only the volumes it touched are written again.
+        self._rows: dict[int, tuple[tuple[Any, ...], tuple[str, ...]]] = {}
+        # (openmetrics, gzip) -> time.monotonic() of the last scrape in that form
+        self._scraped: dict[tuple[bool, bool], float] = {}
+        self._preparing: Performance | None = None  # the reading _prepare is writing
         service.observed.io.subscribe(self._prepare)
 
     def _prepare(self, performance: Performance) -> None:
-        """Write the I/O part of the formats scrapers read, for the reading just taken."""
+        """Write (and compress) the hardware and I/O parts of the forms scrapers read, for the
+        readings just taken (the tick reads the hardware, then the counters)."""
         service = self._service
         state, version = service.state, service.version
         now = time.monotonic()
-        wanted = [openmetrics for openmetrics, last in list(self._scraped.items())
+        wanted = [form for form, last in list(self._scraped.items())
                   if now - last < PREPARE_WHILE_SCRAPED_SECONDS]
         if not wanted:
             return
         names = self._object_labels(version, state)
-        for openmetrics in wanted:
-            self._part("io", (version, performance), openmetrics,
-                       lambda out: self._io(out, state, names, performance))
+        self._preparing = performance
+        try:
+            readings = service.observed.hardware
+            for openmetrics, gzip in wanted:
+                families = [
+                    *self._part("hardware", (version, readings), openmetrics,
+                                lambda out: self._hardware(out, state, names)),
+                    *self._part("io", (version, performance), openmetrics,
+                                lambda out: self._io(out, state, names, performance))]
+                if gzip:
+                    for family in families:
+                        family.deflated()
+        finally:
+            self._preparing = None
 
     def _part(self, part: str, key: tuple[Any, ...], openmetrics: bool,
-              build: Callable[[_Writer], None]) -> bytes:
-        """The part's text, written again only when its key moved on: a key is the state
-        version and the very objects (readings) the part is written from."""
+              build: Callable[[_Writer], None]) -> list[_Part]:
+        """The part's families, written again only when its key moved on: a key is the state
+        version (or the record dicts, equal while they hold the very same objects) and the
+        very objects (readings) the part is written from. A family written again with the
+        same text is the one kept, with its compressed chunk: a change compresses again only
+        the families it changed."""
         with self._lock:
             kept = self._parts.get((part, openmetrics))
-        if kept is not None and all(a is b or (type(a) is int and a == b)
+        if kept is not None and all(a is b or (type(a) in (int, dict) and a == b)
                                     for a, b in zip(kept[0], key, strict=True)):
             return kept[1]
         out = _Writer(openmetrics)
         build(out)
-        text = out.text().encode()
+        before = kept[1] if kept is not None else []
+        written = [before[index] if index < len(before) and before[index].text == text
+                   else _Part(text) for index, text in enumerate(out.families())]
         with self._lock:
-            self._parts[(part, openmetrics)] = (key, text)
-        return text
+            self._parts[(part, openmetrics)] = (key, written)
+        return written
 
     def _object_labels(self, version: int, state: ArrayState) -> dict[str, Any]:
-        """Each object's labels, made once per state version."""
+        """Each object's labels, made once per state version (a volume's kept while its name
+        and pool stay)."""
         with self._lock:
             if self._labels[0] == version:
                 return self._labels[1]
-        pools = {p.id: labels(pool_id=p.id, name=p.name) for p in state.pools.values()}
+            before = self._labels[1].get("volumes", {})
+        volumes = {}
+        for v in state.volumes.values():
+            kept = before.get(v.id)
+            volumes[v.id] = kept if kept is not None and kept[0] == (v.name, v.pool_id) else (
+                (v.name, v.pool_id), labels(volume_id=v.id, name=v.name, pool_id=v.pool_id))
         made = {
-            "volumes": {v.id: labels(volume_id=v.id, name=v.name, pool_id=v.pool_id)
-                        for v in state.volumes.values()},
-            "pools": pools,
+            "volumes": volumes,
+            "pools": {p.id: labels(pool_id=p.id, name=p.name) for p in state.pools.values()},
             "disks": {d.id: labels(disk_id=d.id) for d in state.disks.values()},
             "ports": {port: labels(port=port, controller=t.controller)
                       for t in state.targets.values() for port in t.portals},
@@ -237,23 +369,59 @@ class ArrayMetrics:
             self._labels = (version, made)
         return made
 
-    def render(self, openmetrics: bool) -> bytes:
-        self._scraped[openmetrics] = time.monotonic()
+    def _volume_rows(self, volume_views: list[VolumeView],
+                     names: Mapping[int, tuple[Any, str]]) -> list[tuple[str, ...]]:
+        """Each volume's lines, written again only where what they show moved on."""
+        rows = []
+        kept = self._rows
+        fresh: dict[int, tuple[tuple[Any, ...], tuple[str, ...]]] = {}
+        for view in volume_views:
+            inside = names[view.volume.id][1]
+            key = (view.volume, inside, view.health, view.status, view.used_bytes,
+                   view.snapshot_used_bytes, view.snapshot_count, view.mapped)
+            found = kept.get(view.volume.id)
+            if found is None or found[0] != key:
+                found = (key, _volume_row(view, inside))
+            fresh[view.volume.id] = found
+            rows.append(found[1])
+        self._rows = fresh
+        return rows
+
+    def render(self, openmetrics: bool, gzip: bool = False) -> list[_Part]:
+        """The array's parts of the answer, in order."""
+        self._scraped[(openmetrics, gzip)] = time.monotonic()
         service = self._service
         state, version = service.state, service.version
         observed = service.observed
         readings = observed.hardware
         names = self._object_labels(version, state)
         performance = service.performance.latest()
-        return b"".join((
-            self._part("records", (version, observed.usage_generation), openmetrics,
-                       lambda out: self._records(out, state, names)),
-            self._part("hardware", (version, readings), openmetrics,
-                       lambda out: self._hardware(out, state, names)),
-            self._part("io", (version, performance), openmetrics,
-                       lambda out: self._io(out, state, names, performance)),
-            self._live(openmetrics, state).encode(),
-        ))
+        live = _Writer(openmetrics)
+        self._live(live, state)
+        return [
+            # From these records only: a change of others (a workload, a session, a setting)
+            # leaves the part as it was.
+            *self._part("records", (observed.usage_generation, state.disks, state.pools,
+                                    state.volumes, state.snapshots, state.targets,
+                                    state.mappings), openmetrics,
+                        lambda out: self._records(out, state, names)),
+            *self._part("hardware", (version, readings), openmetrics,
+                        lambda out: self._hardware(out, state, names)),
+            *self._io_part(version, performance, openmetrics, state, names),
+            _Part(live.text().encode()),
+        ]
+
+    def _io_part(self, version: int, performance: Performance | None, openmetrics: bool,
+                 state: ArrayState, names: Mapping[str, Any]) -> list[_Part]:
+        """The I/O part; while the tick is still writing the one of the reading it just took,
+        the one of the reading before (a second older) rather than writing it twice at once."""
+        with self._lock:
+            kept = self._parts.get(("io", openmetrics))
+        if performance is not None and performance is self._preparing and kept is not None \
+                and kept[0][0] == version:
+            return kept[1]
+        return self._part("io", (version, performance), openmetrics,
+                          lambda out: self._io(out, state, names, performance))
 
     # What follows from the records (and the measured use)
 
@@ -282,31 +450,10 @@ class ArrayMetrics:
         out.gauge("opensan_pool_volumes", "Volumes in each pool.",
                   ((pool_names[v.pool.id], v.volume_count) for v in pool_views))
 
-        volume_views = views.volume_views(state, usage)
-        volume_names = names["volumes"]
-        rows = [(volume_names[v.volume.id], v) for v in volume_views]
-        out.info("opensan_volume", "Each volume: its provisioning, WWN and cache mode.",
-                 (labels(volume_id=v.volume.id, name=v.volume.name, pool_id=v.volume.pool_id,
-                         provision=v.volume.provision.value, wwn=v.volume.wwn,
-                         cache_mode=v.volume.cache_mode.value) for v in volume_views))
-        for family, read, help_text in (
-                ("capacity_bytes", lambda v: v.volume.capacity_bytes, "Capacity of the volume."),
-                ("used_bytes", lambda v: v.used_bytes,
-                 "Capacity of the volume in use (all of a thick volume, the written part of a "
-                 "thin one)."),
-                ("snapshot_space_bytes", lambda v: v.volume.snapshot_space_bytes,
-                 "Snapshot space set aside for the volume."),
-                ("snapshot_used_bytes", lambda v: v.snapshot_used_bytes,
-                 "Snapshot space the volume's snapshots hold."),
-                ("snapshots", lambda v: v.snapshot_count, "Snapshots of the volume."),
-                ("mapped", lambda v: int(v.mapped), "1 while the volume is mapped to a LUN.")):
-            unit = "bytes" if family.endswith("_bytes") else ""
-            out.gauge(f"opensan_volume_{family}", help_text,
-                      ((inside, read(v)) for inside, v in rows), unit)
-        out.states("opensan_volume_health", "Health of each volume, from its pool.",
-                   VolumeHealth, ((inside, v.health) for inside, v in rows))
-        out.states("opensan_volume_status", "Status of each volume.", VolumeStatus,
-                   ((inside, v.status) for inside, v in rows))
+        rows = self._volume_rows(views.volume_views(state, usage), names["volumes"])
+        for index, (name, kind, help_text) in enumerate(_VOLUME_FAMILIES):
+            out.lines(name, kind, help_text, [row[index] for row in rows],
+                      "bytes" if name.endswith("_bytes") else "")
 
         disks = sorted(state.disks.values(), key=lambda d: (d.enclosure_id, d.slot))
         disk_names = names["disks"]
@@ -368,7 +515,7 @@ class ArrayMetrics:
         out.states("opensan_sensor_status", "Status of each sensor of the hardware monitor.",
                    SensorStatus, ((sensor_labels(e, s.id, s.location, s.name) + ","
                                    + labels(type=s.type.value), s.status) for e, s in sensors))
-        for unit, (family, family_unit, scale, help_text) in _SENSOR_VALUES.items():
+        for unit, (family, family_unit, scale, help_text) in SENSOR_VALUES.items():
             out.gauge(family, help_text,
                       ((sensor_labels(e, s.id, s.location, s.name), s.value * scale)
                        for e, s in sensors
@@ -406,7 +553,7 @@ class ArrayMetrics:
                   [("", performance.since)], "seconds")
         volume_names, disk_names = names["volumes"], names["disks"]
         _io_families(out, "volume", "volume's hosts",
-                     ((volume_names[k], c) for k, c in performance.volumes.items()
+                     ((volume_names[k][1], c) for k, c in performance.volumes.items()
                       if k in volume_names))
         pool_names = names["pools"]
         _io_families(out, "pool", "hosts of the pool's volumes",
@@ -419,9 +566,8 @@ class ArrayMetrics:
 
     # What moves with every scrape
 
-    def _live(self, openmetrics: bool, state: ArrayState) -> str:
+    def _live(self, out: _Writer, state: ArrayState) -> None:
         service = self._service
-        out = _Writer(openmetrics)
         now = service.uow.clock.now()
         out.gauge("opensan_start_time_seconds", "When the server started (unix time of the "
                   "array clock).", [("", service.system.started_at)], "seconds")
@@ -444,7 +590,6 @@ class ArrayMetrics:
                     "seconds")
         out.counter("opensan_backend_measurement_errors", "The backend's readings that failed.",
                     ((labels(operation=name), s.errors) for name, s in stats.items()))
-        return out.text()
 
 
 class ApiInstruments:
@@ -461,7 +606,9 @@ class ApiInstruments:
         self.failed_logins = Counter("opensan_api_failed_logins", "Logins refused for a wrong "
                                      "account or password.", registry=self.registry)
 
-    def observe(self, method: str, endpoint: str, status: int, seconds: float) -> None:
+    def observe(self, scope: Mapping[str, Any], status: int, seconds: float) -> None:
+        """A request answered (from api/middleware.py's Requests, which times every answer)."""
+        method, endpoint = scope["method"], _endpoint(scope)
         self.requests.labels(method, endpoint, str(status)).inc()
         self.latency.labels(method, endpoint).observe(seconds)
         if endpoint == LOGIN_PATH and status == 401:
@@ -478,56 +625,37 @@ def _endpoint(scope: Mapping[str, Any]) -> str:
     return getattr(route, "path", None) or UNMATCHED
 
 
-class RequestMetrics:
-    """Pure ASGI middleware: every answer counted and timed (the status as sent, 500 for an
-    error that escaped)."""
-
-    def __init__(self, app: Any, instruments: ApiInstruments) -> None:
-        self.app = app
-        self.instruments = instruments
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = [500]
-
-        async def record(message: Mapping[str, Any]) -> None:
-            if message["type"] == "http.response.start":
-                status[0] = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, record)
-        finally:
-            self.instruments.observe(scope["method"], _endpoint(scope), status[0],
-                                     time.perf_counter() - started)
-
-
 def _scrape_token_matches(token: str | None, scrape_token: str | None) -> bool:
     return bool(token and scrape_token) and hmac.compare_digest(
         str(token).encode(), str(scrape_token).encode())
 
 
 def install(app: FastAPI, service: ArrayService, scrape_token: str | None) -> ApiInstruments:
-    """Add GET /metrics to the app; the caller adds RequestMetrics with the instruments."""
+    """Add GET /metrics to the app; the caller has the instruments observe every answer."""
     instruments = ApiInstruments()
     array = ArrayMetrics(service)
+    checksums = {False: _Checksums(), True: _Checksums()}  # by format: their parts differ
 
     async def metrics(request: Request) -> Response:
         token = request_token(request)[0]
         if not _scrape_token_matches(token, scrape_token):
-            service.accounts.authenticate(token)  # a session of any role; else 401
+            # A session of any role; else 401.
+            note_account(service.accounts.authenticate(token).account)
         encoder, content_type = choose_encoder(request.headers.get("accept", ""))
         openmetrics = content_type.startswith(OPENMETRICS)
+        # As prometheus-client's own handlers do: gzip where the scraper takes it (Prometheus
+        # does), from parts compressed once.
+        gzip = gzip_accepted(request.headers.get("accept-encoding", ""))
 
         def build() -> bytes:
-            body = array.render(openmetrics)
-            own = encoder(instruments.registry)
-            return body + (own.removesuffix(b"# EOF\n") + b"# EOF\n" if openmetrics else own)
+            parts = [*array.render(openmetrics, gzip), _Part(encoder(instruments.registry))]
+            return gzipped(parts, checksums[openmetrics]) if gzip else b"".join(part.text for part in parts)
 
-        return Response(await run_in_threadpool(build), media_type=content_type)
+        headers = {"Content-Encoding": "gzip"} if gzip else {}
+        # Built where it is asked for, as the API's other kept reads are: mostly it only joins
+        # what was written before, and a hop to a worker thread would cost more.
+        return Response(build(), media_type=content_type,
+                        headers={**headers, "Vary": "Accept-Encoding"})
 
     app.add_api_route(METRICS_PATH, metrics, methods=["GET"], include_in_schema=False,
                       name=METRICS_PATH)

@@ -1,65 +1,91 @@
 """Pure ASGI middleware (cheaper than Starlette's BaseHTTPMiddleware) around every request:
-the redacted access log, the body size limit and the security headers."""
+its ID, its count and the redacted access log, the body size limit and the security headers."""
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import MutableMapping
+import uuid
+from collections.abc import Callable, MutableMapping
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlencode
 
 from opensan.api.errors import error_body
+from opensan.api.logs import RequestFacts, current_request
 from opensan.domain.errors import ErrorCode
 
 access_log = logging.getLogger("opensan.access")
 Message = MutableMapping[str, Any]
-_SECRET_KEYS = ("password", "newpassword")
+_SECRET_KEYS = ("password", "newpassword", "token")
+# Query keys whose values are never logged: any that holds one of these words
+# (password, newPassword, token, access_token, accessToken, secret...).
+_SECRET_QUERY_WORDS = ("password", "token", "secret")
 
 
 def redacted(raw_path: str, query: str) -> str:
-    """The request line with every password value replaced, for the access log. It works on
-    the path as sent: a decoded path would split a password holding %2F into two segments."""
+    """The request line with every password value replaced (and in the query every token and
+    secret too), for the access log. It works on the path as sent: a decoded path would split
+    a password holding %2F into two segments."""
     segments = raw_path.split("/")
     for i in range(1, len(segments)):
         if unquote(segments[i - 1]).lower() in _SECRET_KEYS:
             segments[i] = "***"
     line = "/".join(segments)
     if query:
-        pairs = [(k, "***" if "password" in k.lower() else v)
+        pairs = [(k, "***" if any(word in k.lower() for word in _SECRET_QUERY_WORDS) else v)
                  for k, v in parse_qsl(query, keep_blank_values=True)]
         line += "?" + urlencode(pairs)
     return line
 
 
-class AccessLog:
-    """One redacted line a request: client, method, path, status, duration."""
+class Requests:
+    """The outermost middleware: gives each request its ID (api/logs.py; the answer's
+    X-Request-ID header), and once it is answered, from one capture of the status (500 for an
+    error that escaped: the client gets that from Starlette) and the duration, hands both to
+    on_answer (the API's request counters, api/metrics.py) and writes the access log's line."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, on_answer: Callable[[Message, int, float], None]) -> None:
         self.app = app
+        self.on_answer = on_answer
 
     async def __call__(self, scope: Message, receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or not access_log.isEnabledFor(logging.INFO):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        status = [0]
+        facts = RequestFacts(uuid.uuid4().hex)
+        reset = current_request.set(facts)
+        status = [500]
 
         async def record(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status[0] = message["status"]
+                message["headers"] = [*message.get("headers", []),
+                                      (b"x-request-id", facts.id.encode())]
             await send(message)
 
         try:
             await self.app(scope, receive, record)
         finally:
-            client = scope.get("client") or ("-", 0)
-            raw_path = scope.get("raw_path") or scope["path"].encode()
-            # An unhandled error reaches the client as a 500 from the outermost middleware.
-            access_log.info("%s %s %s %d %.1fms", client[0], scope["method"],
-                            redacted(raw_path.decode("latin-1"),
-                                     scope.get("query_string", b"").decode("latin-1")),
-                            status[0] or 500, (time.perf_counter() - started) * 1000)
+            seconds = time.perf_counter() - started
+            try:
+                self.on_answer(scope, status[0], seconds)
+                if access_log.isEnabledFor(logging.INFO):
+                    _access_line(scope, facts, status[0], seconds)
+            finally:
+                current_request.reset(reset)
+
+
+def _access_line(scope: Message, facts: RequestFacts, status: int, seconds: float) -> None:
+    """One redacted line: client, method, path, status, duration; in the JSON format also as
+    fields, with the request's ID and account."""
+    client = (scope.get("client") or ("-", 0))[0]
+    raw_path = scope.get("raw_path") or scope["path"].encode()
+    path = redacted(raw_path.decode("latin-1"), scope.get("query_string", b"").decode("latin-1"))
+    duration_ms = round(seconds * 1000, 1)
+    access_log.info("%s %s %s %d %.1fms", client, scope["method"], path, status, duration_ms,
+                    extra={"account": facts.account, "client": client, "method": scope["method"],
+                           "path": path, "status": status, "duration_ms": duration_ms})
 
 
 async def send_error(send: Any, status: int, code: int, message: str,

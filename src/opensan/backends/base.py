@@ -23,6 +23,7 @@ from opensan.domain.models import (
     ArrayState,
     Disk,
     EventLevel,
+    FcPort,
     LunMapping,
     Pool,
     SensorStatus,
@@ -65,6 +66,11 @@ class StorageBackend(ABC):
     @abstractmethod
     def portals(self, controller: int) -> tuple[str, ...]:
         """The iSCSI portals (address:port) of one controller."""
+
+    def fc_ports(self, controller: int) -> tuple[FcPort, ...]:
+        """The Fibre Channel ports of one controller's host cards: none unless the backend
+        has an FC card (the virtual array's hardware may)."""
+        return ()
 
     # Start-up
 
@@ -159,6 +165,26 @@ class StorageBackend(ABC):
 
     def finish_rollback(self, before: Volume, after: Volume) -> None:
         """Once the rollback committed: serve the new generation, let go of the old one."""
+
+    @abstractmethod
+    def create_clone(self, clone: Volume, source: Volume, snapshot: Snapshot | None) -> None:
+        """Make the clone's volume with the source's data as it is now (or as the snapshot
+        holds it), or what the rest of the copy is made from; clone.capacity_bytes is the
+        source's. Called inside the change, like create_volume: a clone killed before its
+        commit is an orphan."""
+
+    @abstractmethod
+    def clone_progress(self, clone: Volume, source: Volume, snapshot: Snapshot | None,
+                       now: float) -> int:
+        """How much of the clone's copy is done, in percent: 100 once the clone needs its
+        source no more. What is left is copied in the backend's own time, and a copy that a
+        restart cut off goes on (the tick asks again); raises BackendError when it failed."""
+
+    def finish_clone(self, clone: Volume, source: Volume, snapshot: Snapshot | None) -> None:
+        """Once the clone's end committed: let go of what held the source's data for it."""
+
+    def set_qos(self, volume: Volume, max_iops: int, max_bytes_per_second: int) -> None:
+        """Hold the volume to these limits (0: none), where traits.enforces_qos."""
 
     @abstractmethod
     def create_target(self, target: Target) -> None: ...

@@ -7,6 +7,7 @@ and an exit code from ExitCode, so scripts can tell a refusal from an unreachabl
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import re
@@ -17,9 +18,8 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from enum import IntEnum, StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal, NoReturn, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Literal, NoReturn, ParamSpec, TypeVar
 
-import click
 import typer
 from rich.text import Text
 
@@ -39,28 +39,30 @@ from opensan.client import (
     SanosError,
     TooManyRequests,
 )
+from opensan.client.api import Api
 from opensan.client.array import StorageArray
 from opensan.client.array import connect as open_client
-from opensan.client.models import (
-    Account,
-    Api,
-    ApiEndpoint,
-    Disk,
-    DiskSmart,
-    Event,
-    EventPage,
-    HardwareMonitor,
-    LunMapping,
-    Pool,
-    SanosObject,
-    SnapshotSpace,
-    SystemInfo,
-    Target,
-    TargetLuns,
-    Volume,
-    VolumeSnapshots,
-    VolumeWorkload,
-)
+
+if TYPE_CHECKING:  # the models import pydantic: only the commands that show a table need them
+    from opensan.client.models import (
+        Account,
+        ApiEndpoint,
+        Disk,
+        DiskSmart,
+        Event,
+        EventPage,
+        HardwareMonitor,
+        LunMapping,
+        Pool,
+        SanosObject,
+        SnapshotSpace,
+        SystemInfo,
+        Target,
+        TargetLuns,
+        Volume,
+        VolumeSnapshots,
+        VolumeWorkload,
+    )
 
 if TYPE_CHECKING:
     from opensan.client.xevo import XevoAbout, XevoClient
@@ -107,7 +109,7 @@ ACCOUNTS = "Accounts"
 VIRTUAL = "Virtual array only"
 
 P = ParamSpec("P")
-Answer = TypeVar("Answer", bound=SanosObject | Sequence[SanosObject] | None)
+Answer = TypeVar("Answer", bound="SanosObject | Sequence[SanosObject] | None")
 
 
 # docs/errors.md: the 403 of a login (or a session) of an account an administrator disabled.
@@ -175,9 +177,7 @@ def connect() -> SanosClient:
     log in by itself (no password is saved)."""
     saved = _saved()
     if saved.api != Api.SANOS:
-        context = click.get_current_context(silent=True)
-        command = context.command_path if context else "this command"
-        raise NotSupported(f"`{command}` needs the SANOS API, and this session speaks XEVO "
+        raise NotSupported(f"This command needs the SANOS API, and this session speaks XEVO "
                            f"(QSAN's current API, which has no such call) to {saved.url}; an "
                            "array that speaks both takes `opensan login --api sanos`.")
     array = _client(saved.url, saved.account, api=Api.SANOS, token=saved.token,
@@ -199,16 +199,21 @@ def connect_any() -> Iterator[StorageArray]:
             yield array
         finally:
             if array.token is not None and array.token != saved.token:
-                save_session(saved.model_copy(update={"token": array.token}))
+                save_session(dataclasses.replace(saved, token=array.token))
 
 
-def ask(as_json: bool, call: Callable[[SanosClient], Answer], show: Callable[[Answer], None]) -> None:
+def ask(as_json: bool, call: Callable[[SanosClient], Answer], show: Callable[[Answer], None],
+        raw: Callable[[SanosClient], Any] | None = None) -> None:
     """Connect, make the call, then print the answer: the array's JSON with `--json` (`{}` when a
     change answers nothing), else `show` puts it in a table or a sentence for a person.
 
     Nearly every command is these steps; written once here, a command says only what it asks
     the array and how a person sees the answer. The connection is closed before anything prints.
+    A read gives `raw` too, the same read through `array.raw`: its `--json` then prints the
+    array's JSON as it came (print_raw).
     """
+    if as_json and raw is not None:
+        return print_raw(raw)
     with connect() as array:
         answer = call(array)
     if as_json:
@@ -218,14 +223,26 @@ def ask(as_json: bool, call: Callable[[SanosClient], Answer], show: Callable[[An
 
 
 def ask_any(as_json: bool, call: Callable[[StorageArray], Answer],
-            show: Callable[[Answer], None]) -> None:
-    """ask() for a command that both APIs serve: the answer is the same model from either."""
+            show: Callable[[Answer], None], raw: Callable[[SanosClient], Any] | None = None) -> None:
+    """ask() for a command that both APIs serve: the answer is the same model from either. On a
+    SANOS session a read's `--json` is `raw`'s, the array's JSON as it came (print_raw); on a
+    XEVO session it is the SANOS-shaped models' JSON, which the conversion from XEVO builds."""
+    if as_json and raw is not None and _saved().api is Api.SANOS:
+        return print_raw(raw)
     with connect_any() as array:
         answer = call(array)
     if as_json:
         render.print_json({} if answer is None else answer)
     else:
         show(answer)
+
+
+def print_raw(read: Callable[[SanosClient], Any]) -> None:
+    """`--json` of a read: the array's JSON as it came (SanosClient.raw), building no model. The
+    models and pydantic take as long to import as the rest of the command takes to answer."""
+    with connect() as array:
+        answer = read(array)
+    render.print_json(answer)
 
 
 def _maybe(value: int | None) -> str:
@@ -298,7 +315,7 @@ def confirm(question: str, yes: bool) -> None:
         fail(f"{question} Give --yes to answer it: stdin is not a terminal.", ExitCode.USAGE)
     try:
         agreed = typer.confirm(question, err=True)
-    except click.Abort:  # Ctrl-C or end of input
+    except typer.Abort:  # Ctrl-C or end of input
         agreed = False
     if not agreed:
         fail("Nothing was changed.", ExitCode.REFUSED)
@@ -311,7 +328,7 @@ def prompt_password(question: str, *, twice: bool, otherwise: str) -> str:
     try:
         password: str = typer.prompt(question, hide_input=True, confirmation_prompt=twice,
                                      err=True)
-    except click.Abort:
+    except typer.Abort:
         fail("No password was given.", ExitCode.USAGE)
     return password
 
@@ -431,7 +448,8 @@ ROLE_LABELS = {"admin": "administrator", "user": "read-only"}
 @reports_errors
 def accounts(as_json: JsonOutput = False) -> None:
     """List the accounts, their roles, and which are disabled or keep the default password."""
-    ask(as_json, lambda array: array.accounts(), _show_accounts)
+    ask(as_json, lambda array: array.accounts(), _show_accounts,
+        raw=lambda array: array.raw.accounts())
 
 
 def _show_accounts(found: list[Account]) -> None:
@@ -497,7 +515,8 @@ def account_delete(name: AccountArg, yes: Yes = False, as_json: JsonOutput = Fal
 @reports_errors
 def endpoints(as_json: JsonOutput = False) -> None:
     """List every endpoint the array serves (GET /rest/)."""
-    ask(as_json, lambda array: array.endpoints(), _show_endpoints)
+    ask(as_json, lambda array: array.endpoints(), _show_endpoints,
+        raw=lambda array: array.raw.endpoints())
 
 
 def _show_endpoints(found: list[ApiEndpoint]) -> None:
@@ -532,7 +551,7 @@ def service_package(
 def system(as_json: JsonOutput = False) -> None:
     """Show the system: model, serial number, firmware, health, controllers (XEVO: what its
     about call says)."""
-    ask_any(as_json, _system_of, _show_system)
+    ask_any(as_json, _system_of, _show_system, raw=lambda array: array.raw.system_info())
 
 
 def _system_of(array: StorageArray) -> SystemInfo | XevoAbout:
@@ -545,6 +564,8 @@ def _system_of(array: StorageArray) -> SystemInfo | XevoAbout:
 
 
 def _show_system(info: SystemInfo | XevoAbout) -> None:
+    from opensan.client.models import SystemInfo  # a table needs the models anyway
+
     if not isinstance(info, SystemInfo):
         return render.show(render.facts(info.system_name, [
             ("Model", f"{info.model_name} ({info.model_type})"),
@@ -572,7 +593,8 @@ def _show_system(info: SystemInfo | XevoAbout) -> None:
 @reports_errors
 def hardware(as_json: JsonOutput = False) -> None:
     """Show the sensors: temperatures, fans, power supplies, voltages, batteries."""
-    ask(as_json, lambda array: array.hardware_monitor(), _show_hardware)
+    ask(as_json, lambda array: array.hardware_monitor(), _show_hardware,
+        raw=lambda array: array.raw.hardware_monitor())
 
 
 def _show_hardware(monitor: HardwareMonitor) -> None:
@@ -589,11 +611,11 @@ def _show_hardware(monitor: HardwareMonitor) -> None:
 @reports_errors
 def disks(as_json: JsonOutput = False) -> None:
     """List the disks of every enclosure."""
+    if as_json:
+        return print_raw(lambda array: array.raw.disks())
     with connect() as array:
         found = array.disks()
-        pools = {} if as_json else {p.id: p.name for p in array.pools()}
-    if as_json:
-        return render.print_json(found)
+        pools = {p.id: p.name for p in array.pools()}
     grid = table(None, "Slot", "ID", "Type", "Capacity", "Health", "Usage", "Pool", "Temp °C",
                  "Model")
     for d in found:
@@ -612,7 +634,8 @@ def smart(
 ) -> None:
     """Show S.M.A.R.T. health of every disk, or the attributes of one."""
     if disk is None:
-        return ask(as_json, lambda array: array.disk_smart(), _show_smart)
+        return ask(as_json, lambda array: array.disk_smart(), _show_smart,
+                   raw=lambda array: array.raw.disk_smart())
     ask(as_json, lambda array: _smart_of(array, disk), _show_disk_smart)
 
 
@@ -653,7 +676,7 @@ def _show_disk_smart(found: list[DiskSmart]) -> None:
 @reports_errors
 def pools(as_json: JsonOutput = False) -> None:
     """List the pools with their health and how full they are (XEVO does not say these: -)."""
-    ask_any(as_json, lambda array: array.pools(), _show_pools)
+    ask_any(as_json, lambda array: array.pools(), _show_pools, raw=lambda array: array.raw.pools())
 
 
 def _show_pools(found: list[Pool]) -> None:
@@ -676,11 +699,12 @@ def _size(count: int | None) -> str:
 @reports_errors
 def volumes(as_json: JsonOutput = False) -> None:
     """List the volumes with their health, use and snapshot space."""
+    if as_json:
+        return ask_any(as_json, lambda array: array.volumes(), render.print_json,
+                       raw=lambda array: array.raw.volumes())
     with connect_any() as array:
         found = array.volumes()
-        pool_names = {} if as_json else {p.id: p.name for p in array.pools()}
-    if as_json:
-        return render.print_json(found)
+        pool_names = {p.id: p.name for p in array.pools()}
     grid = table(None, "ID", "Name", "Pool", "Size", "Use", "Health", "Snapshot space", "Snapshots",
                  "Mapped")
     for v in found:
@@ -700,7 +724,8 @@ def volumes(as_json: JsonOutput = False) -> None:
 def snapshots(volume: VolumeArg, as_json: JsonOutput = False) -> None:
     """List a volume's snapshots and its snapshot space."""
     ask_any(as_json, lambda array: array.snapshots(volume_id(array, volume)),
-        lambda found: _show_snapshots(found, volume))
+            lambda found: _show_snapshots(found, volume),
+            raw=lambda array: array.raw.snapshots(volume_id(array, volume)))
 
 
 def _show_snapshots(found: VolumeSnapshots, volume: str) -> None:
@@ -722,7 +747,8 @@ def _show_snapshots(found: VolumeSnapshots, volume: str) -> None:
 @reports_errors
 def targets(as_json: JsonOutput = False) -> None:
     """List the targets (iSCSI nodes) hosts can log in to."""
-    ask_any(as_json, lambda array: array.targets(), _show_targets)
+    ask_any(as_json, lambda array: array.targets(), _show_targets,
+            raw=lambda array: array.raw.targets())
 
 
 def _show_targets(found: list[Target]) -> None:
@@ -743,7 +769,8 @@ def _mapped(mapping: LunMapping) -> str:
 @reports_errors
 def luns(target: TargetArg, as_json: JsonOutput = False) -> None:
     """List the LUNs of a target and the LUN numbers still free there."""
-    ask_any(as_json, lambda array: array.target_luns(target), _show_luns)
+    ask_any(as_json, lambda array: array.target_luns(target), _show_luns,
+            raw=lambda array: array.raw.target_luns(target))
 
 
 def _show_luns(found: TargetLuns) -> None:
@@ -759,7 +786,8 @@ def _show_luns(found: TargetLuns) -> None:
 @reports_errors
 def mappings(as_json: JsonOutput = False) -> None:
     """List every LUN mapping: which volume each host sees at which target and LUN."""
-    ask_any(as_json, lambda array: array.lun_mappings(), _show_mappings)
+    ask_any(as_json, lambda array: array.lun_mappings(), _show_mappings,
+            raw=lambda array: array.raw.lun_mappings())
 
 
 def _show_mappings(found: list[LunMapping]) -> None:
@@ -793,7 +821,8 @@ def events(
     if follow:
         with connect() as array:
             return _follow(array, interval, as_json)
-    ask(as_json, lambda array: array.events(page), _show_events)
+    ask(as_json, lambda array: array.events(page), _show_events,
+        raw=lambda array: array.raw.events(page))
 
 
 def actor(event: Event) -> str:
@@ -1204,7 +1233,8 @@ def sim_workload(
 ) -> None:
     """Show or set the workload the hosts of each volume run (IOPS, reads, block size)."""
     if volume is None:
-        ask(as_json, lambda array: array.workloads(), _show_workloads)
+        ask(as_json, lambda array: array.workloads(), _show_workloads,
+            raw=lambda array: array.raw.workloads())
         return
     ask(as_json, lambda array: array.set_workload(volume_id(array, volume), iops, read_percent,
                                                   block_kb),

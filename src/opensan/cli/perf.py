@@ -7,7 +7,7 @@ five GETs on the saved session. Nothing here is an interface: scripts use `--jso
 from __future__ import annotations
 
 import time
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Group
@@ -16,8 +16,10 @@ from rich.table import Table
 
 from opensan.cli import render
 from opensan.cli.commands import JsonOutput, connect, reports_errors
-from opensan.client import SanosClient
-from opensan.client.models import IoRates, PerformanceFigures
+from opensan.client import RawReads, SanosClient
+
+if TYPE_CHECKING:
+    from opensan.client.models import IoRates, PerformanceFigures
 
 _COLUMNS = ("IOPS r/w", "MB/s r/w", "Latency ms r/w")
 
@@ -47,7 +49,8 @@ def _table(title: str, heading: tuple[str, ...],
     return grid
 
 
-def _fetch(array: SanosClient, window: int) -> dict[str, Any]:
+def _fetch(array: SanosClient | RawReads, window: int) -> dict[str, Any]:
+    """The five reads, parsed (SanosClient) or the array's JSON (its `raw`, for --json)."""
     return {"array": array.array_performance(window), "pools": array.pool_performance(window),
             "volumes": array.volume_performance(window), "disks": array.disk_performance(window),
             "ports": array.port_performance(window)}
@@ -86,12 +89,10 @@ def perf(
     """Show IOPS, MB/s and latency of the array, its pools, volumes, disks and ports, now and
     over a window; live until Ctrl-C in a terminal (--json prints them once)."""
     with connect() as array:
-        found = _fetch(array, window)
         if as_json:
-            render.print_json({key: value.to_wire() if not isinstance(value, list)
-                               else [item.to_wire() for item in value]
-                               for key, value in found.items()})
+            render.print_json(_fetch(array.raw, window))
             return
+        found = _fetch(array, window)
         if once or not render.out.is_terminal:
             for grid in _tables(found):
                 render.show(grid)

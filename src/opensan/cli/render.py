@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich import box
@@ -17,7 +17,8 @@ from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
-from opensan.client.models import SanosObject
+if TYPE_CHECKING:
+    from opensan.client.models import SanosObject
 
 # What the array says is shown as it is: no rich markup ("[/name/<name>]" is a path) nor emoji codes.
 out = Console(highlight=False, markup=False, emoji=False)
@@ -31,16 +32,17 @@ _BAD = {"failed", "offline", "missing", "error", "error alert"}
 _LEVELS = {"INFO": "cyan", "WARNING": "yellow", "ERROR": "bold red"}
 
 
-def print_json(data: SanosObject | Sequence[SanosObject] | dict[str, Any]) -> None:
-    """The array's answer as JSON on stdout, with the fields this client does not know."""
-    wire: dict[str, Any] | list[dict[str, Any]]
-    if isinstance(data, SanosObject):
-        wire = data.to_wire()
-    elif isinstance(data, dict):
-        wire = data
-    else:
-        wire = [item.to_wire() for item in data]
-    typer.echo(json.dumps(wire, indent=2, ensure_ascii=False))
+def print_json(data: SanosObject | Sequence[SanosObject] | dict[str, Any] | list[Any]) -> None:
+    """The array's answer as JSON on stdout, with the fields this client does not know: parsed
+    objects as they came (`to_wire()`), or JSON as it came (`SanosClient.raw`)."""
+    typer.echo(json.dumps(_wire(data), indent=2, ensure_ascii=False))
+
+
+def _wire(data: Any) -> Any:
+    if isinstance(data, list | tuple):
+        return [_wire(item) for item in data]
+    # Plain JSON needs no models: checking for SanosObject would import them (and pydantic).
+    return data if isinstance(data, dict) else data.to_wire()
 
 
 def say(message: str) -> None:

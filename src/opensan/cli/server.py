@@ -12,20 +12,24 @@ failure is one line with its own exit code (ExitCode).
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import logging
 import socket
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
 from opensan.cli import render
 from opensan.cli.commands import ExitCode, fail, prompt_password
 
+_serve_log = logging.getLogger("opensan.serve")
+
 if TYPE_CHECKING:
     from opensan.array import Array
     from opensan.config import Settings
+    from opensan.snmp.agent import SnmpAgent
     from opensan.tls import Certificate
 
 
@@ -46,6 +50,9 @@ def serve(
         help="The backend's config file (docs/linux.md, docs/ceph.md)")] = None,
     log_level: Annotated[str | None, typer.Option(
         help="debug, info, warning or error (default info)")] = None,
+    log_format: Annotated[str | None, typer.Option(
+        help="text, or json: one JSON object a line (time, level, request_id, account, client, "
+        "method, path, status, duration_ms), for a log collector (default text)")] = None,
     tls: Annotated[bool | None, typer.Option(
         "--tls/--http", show_default=False,
         help="HTTPS (with --tls-cert, else a certificate the array makes and keeps in its state "
@@ -54,6 +61,15 @@ def serve(
         metavar="PEM", help="The server's TLS certificate (and its chain), with --tls-key")] = None,
     tls_key: Annotated[Path | None, typer.Option(
         metavar="PEM", help="The certificate's private key, unencrypted")] = None,
+    snmp: Annotated[str | None, typer.Option(
+        metavar="HOST:PORT", help="Also serve SNMP (UDP) there; off unless given "
+        "(docs/monitoring.md)")] = None,
+    snmp_community: Annotated[str | None, typer.Option(
+        metavar="NAME", help="The SNMP v1/v2c read-only community (v3 users: settings file)")
+    ] = None,
+    snmp_trap: Annotated[list[str] | None, typer.Option(
+        metavar="HOST:PORT", help="Send WARNING and ERROR events as SNMP traps there "
+        "(repeatable)")] = None,
     settings_file: Annotated[Path | None, typer.Option(
         "--settings", envvar="OPENSAN_SETTINGS", metavar="FILE",
         help="TOML file of settings (README.md), below the options and OPENSAN_* variables")] = None,
@@ -65,6 +81,7 @@ def serve(
     --settings file (port, state_dir, ..., backend_config, tls): the command line wins, then the
     variables, then the file.
     """
+    import opensan.api.logs as logs
     import opensan.tls as certificates
     from opensan.array import open_array, serves_https, state_dir_problem
     from opensan.config import Settings, SettingsError
@@ -75,7 +92,9 @@ def serve(
 
     given = {"host": host, "port": port, "state_dir": state_dir, "model": model,
              "profile": profile, "seed": seed, "backend": backend, "backend_config": config,
-             "log_level": log_level, "tls": tls, "tls_cert": tls_cert, "tls_key": tls_key}
+             "log_level": log_level, "log_format": log_format, "tls": tls, "tls_cert": tls_cert,
+             "tls_key": tls_key, "snmp": snmp, "snmp_community": snmp_community,
+             "snmp_trap": snmp_trap or None}
     try:
         settings = Settings.load({k: v for k, v in given.items() if v is not None}, settings_file)
         problem = state_dir_problem(settings)
@@ -86,22 +105,40 @@ def serve(
         fail(str(error), ExitCode.USAGE)
     except SanError as error:
         fail(error.message, ExitCode.USAGE)
+    log_config = logs.configure(settings.log_level, settings.log_format)
     if problem:
-        fail(problem, ExitCode.STATE_DIR)
-    with _listen(settings.host, settings.port) as listener:
+        _fail(settings, problem, ExitCode.STATE_DIR)
+    with _listen(settings.host, settings.port, settings) as listener, _snmp_socket(settings) as snmp_socket:
         if https and certificate is None:
             certificate = _own_certificate(settings)
-        logging.basicConfig(level=settings.log_level.upper(),
-                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         try:
             array = open_array(settings)
         except SanError as error:
-            fail(error.message, ExitCode.USAGE)
+            _fail(settings, error.message, ExitCode.USAGE)
         try:
             _announce(array, settings, listener.getsockname(), certificate)
-            _run(array, settings, listener, certificate)
+            _run(array, settings, listener, certificate, log_config, snmp_socket)
         finally:
             array.close()
+
+
+def _fail(settings: Settings | None, message: str, code: ExitCode) -> NoReturn:
+    """fail(), or in the JSON log format an error record of the log, so that every line on
+    stderr is JSON once the settings are read."""
+    if settings is not None and settings.log_format == "json":
+        _serve_log.error(message)
+        raise typer.Exit(code)
+    fail(message, code)
+
+
+def _tell(settings: Settings, message: str, warning: bool = False) -> None:
+    """A line of serve's own: printed (a warning in yellow), or a record of the JSON log."""
+    if settings.log_format == "json":
+        _serve_log.log(logging.WARNING if warning else logging.INFO, message)
+    elif warning:
+        render.err.print(f"WARNING: {message}", style="yellow", soft_wrap=True)
+    else:
+        render.err.print(message, soft_wrap=True)
 
 
 def _own_certificate(settings: Settings) -> Certificate:
@@ -112,59 +149,78 @@ def _own_certificate(settings: Settings) -> Certificate:
     try:
         return certificates.kept(settings.state_dir, settings.host)
     except OSError as error:
-        fail(f"cannot keep the TLS certificate in state dir {settings.state_dir}: "
-             f"{error.strerror}", ExitCode.STATE_DIR)
+        _fail(settings, f"cannot keep the TLS certificate in state dir {settings.state_dir}: "
+              f"{error.strerror}", ExitCode.STATE_DIR)
     except certificates.TlsProblem as error:
-        fail(str(error), ExitCode.STATE_DIR)
+        _fail(settings, str(error), ExitCode.STATE_DIR)
 
 
-def _listen(host: str, port: int) -> socket.socket:
+def _listen(host: str, port: int, settings: Settings | None = None) -> socket.socket:
     """The socket uvicorn will serve on, bound and listening: a taken port or an address that is
-    not this machine's fails here, in one line that names it."""
+    not this machine's fails here, in one line that names it (in the log's format when the
+    settings are given)."""
     where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     try:
         family, kind, proto, _, address = socket.getaddrinfo(
             host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
         listener = socket.socket(family, kind, proto)
     except OSError as error:  # socket.gaierror: an unknown host name
-        fail(f"cannot listen on {where}: {error.strerror}", ExitCode.ADDRESS)
+        _fail(settings, f"cannot listen on {where}: {error.strerror}", ExitCode.ADDRESS)
     try:
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
         listener.bind(address)
         listener.listen()  # two servers that bound the same port: the second fails here
     except OSError as error:
         listener.close()
-        fail(f"cannot listen on {where}: {error.strerror}", ExitCode.ADDRESS)
+        _fail(settings, f"cannot listen on {where}: {error.strerror}", ExitCode.ADDRESS)
     return listener
+
+
+def _snmp_socket(settings: Settings) -> socket.socket | contextlib.nullcontext[None]:
+    """The SNMP agent's UDP socket, bound (a taken port fails here, as for the API's)."""
+    if settings.snmp is None:
+        return contextlib.nullcontext()
+    from opensan.config import udp_address
+
+    host, port = udp_address(settings.snmp)
+    where = settings.snmp
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_DGRAM, flags=socket.AI_PASSIVE)[0]
+        udp = socket.socket(family, kind, proto)
+    except OSError as error:
+        _fail(settings, f"cannot listen for SNMP on {where}: {error.strerror}", ExitCode.ADDRESS)
+    try:
+        udp.bind(address)
+    except OSError as error:
+        udp.close()
+        _fail(settings, f"cannot listen for SNMP on {where}: {error.strerror}", ExitCode.ADDRESS)
+    return udp
 
 
 def _announce(array: Array, settings: Settings, address: tuple[str, int],
               certificate: Certificate | None) -> None:
     for account in array.service.accounts.with_default_password():
-        _warn(f"account {account!r} still has the default password; change it with POST "
-              "/rest/account/setpassword/account/<username>/password/<new>.")
+        _tell(settings, f"account {account!r} still has the default password; change it with "
+              "POST /rest/account/setpassword/account/<username>/password/<new>.", warning=True)
     if certificate is None and not ipaddress.ip_address(address[0]).is_loopback:
-        _warn(f"serving plain HTTP on {settings.host}, beyond this machine: passwords and "
-              "session tokens cross the network readable. Serve HTTPS (--tls, or --tls-cert "
-              "and --tls-key).")
+        _tell(settings, f"serving plain HTTP on {settings.host}, beyond this machine: passwords "
+              "and session tokens cross the network readable. Serve HTTPS (--tls, or "
+              "--tls-cert and --tls-key).", warning=True)
     info = array.service.system.info()
     host = f"[{settings.host}]" if ":" in settings.host else settings.host
     url = f"{'https' if certificate else 'http'}://{host}:{address[1]}"
-    render.err.print(f"OpenSAN {info.hardware.model_name} ({settings.backend}) serial "
-                     f"{info.hardware.serial_number}, state in {settings.state_dir}, API on "
-                     f"{url}/rest/ (console: {url}/, docs: {url}/docs)", soft_wrap=True)
+    _tell(settings, f"OpenSAN {info.hardware.model_name} ({settings.backend}) serial "
+          f"{info.hardware.serial_number}, state in {settings.state_dir}, API on "
+          f"{url}/rest/ (console: {url}/, docs: {url}/docs)")
     if certificate:
-        render.err.print(f"TLS certificate {certificate.cert_file} (valid until "
-                         f"{certificate.not_after:%Y-%m-%d}), SHA-256 fingerprint "
-                         f"{certificate.fingerprint}", soft_wrap=True)
-
-
-def _warn(message: str) -> None:
-    render.err.print(f"WARNING: {message}", style="yellow", soft_wrap=True)
+        _tell(settings, f"TLS certificate {certificate.cert_file} (valid until "
+              f"{certificate.not_after:%Y-%m-%d}), SHA-256 fingerprint {certificate.fingerprint}")
 
 
 def _run(array: Array, settings: Settings, listener: socket.socket,
-         certificate: Certificate | None) -> None:
+         certificate: Certificate | None, log_config: dict[str, Any] | None,
+         snmp_socket: socket.socket | None) -> None:
     import threading
 
     import uvicorn
@@ -179,16 +235,38 @@ def _run(array: Array, settings: Settings, listener: socket.socket,
                    scrape_token=settings.metrics_token,
                    tls_fingerprint=certificate.fingerprint if certificate else None),
         host=settings.host, port=listener.getsockname()[1], access_log=False,
-        log_level=settings.log_level,
+        log_level=settings.log_level, log_config=log_config,
         **uvicorn_options(limits, certificate.context if certificate else None)))
     stop_trimming = threading.Event()
     trim_periodically(stop_trimming)
+    agent = _snmp_agent(array, settings, snmp_socket) if snmp_socket else None
     try:
         server.run(sockets=[listener])
     finally:
         stop_trimming.set()
+        if agent:
+            agent.close()
     if not server.started:
-        fail("the server did not start; its log above says why", ExitCode.SERVER)
+        _fail(settings, "the server did not start; its log above says why", ExitCode.SERVER)
+
+
+def _snmp_agent(array: Array, settings: Settings, snmp_socket: socket.socket) -> SnmpAgent:
+    from opensan.config import udp_address
+    from opensan.snmp.agent import SnmpAgent
+
+    community = settings.snmp_community.get_secret_value() if settings.snmp_community else None
+    trap_community = settings.snmp_trap_community or settings.snmp_community
+    agent = SnmpAgent(
+        array.service, snmp_socket, community=community, users=settings.snmp_users,
+        trap_receivers=[udp_address(receiver, 1) for receiver in settings.snmp_trap],
+        trap_community=trap_community.get_secret_value() if trap_community else "public",
+        contact=settings.snmp_contact, location=settings.snmp_location)
+    agent.start()
+    host, port = agent.address
+    where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    traps = f", traps to {len(settings.snmp_trap)} receivers" if settings.snmp_trap else ""
+    render.err.print(f"SNMP agent on udp {where}{traps}", soft_wrap=True)
+    return agent
 
 
 def passwd(

@@ -12,7 +12,7 @@ SanosClient or a XevoClient; both do `StorageArray` (client/array.py) with the s
 
 from typing import TYPE_CHECKING, Any
 
-from opensan.client import models
+from opensan.client.api import Api
 from opensan.client.array import StorageArray, connect, detect_api
 from opensan.client.errors import (
     AuthenticationError,
@@ -31,10 +31,10 @@ from opensan.client.errors import (
     TooManyRequests,
     UnexpectedResponse,
 )
-from opensan.client.models import Api
-from opensan.client.sanos import InsecureTlsWarning, SanosClient
+from opensan.client.sanos import InsecureTlsWarning, RawReads, SanosClient
 
 if TYPE_CHECKING:
+    from opensan.client import models as models
     from opensan.client.xevo import XevoAbout, XevoClient
 
 __all__ = [
@@ -49,6 +49,7 @@ __all__ = [
     "NotFound",
     "NotSupported",
     "PermissionDenied",
+    "RawReads",
     "RequestRefused",
     "SanosClient",
     "SanosError",
@@ -66,7 +67,13 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    """XEVO's client loads when first asked for, so that a SANOS program never pays for it."""
+    """`models` and XEVO's client load when first asked for: the models import pydantic, which
+    `array.raw`'s reads and the CLI's `--json` never need, and a SANOS program never pays for
+    XEVO's client."""
+    if name == "models":
+        import opensan.client.models as imported
+
+        return imported
     if name in ("XevoAbout", "XevoClient"):
         from opensan.client import xevo
 

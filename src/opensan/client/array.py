@@ -22,21 +22,21 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, Self
 
 import httpx
 
-from opensan.client.models import (
-    Api,
-    LunMapping,
-    Pool,
-    Session,
-    Snapshot,
-    SnapshotSpace,
-    Target,
-    TargetLuns,
-    Volume,
-    VolumeSnapshots,
-)
+from opensan.client.api import Api
 from opensan.client.sanos import InsecureTlsWarning, SanosClient, connection_failure
 
 if TYPE_CHECKING:
+    from opensan.client.models import (
+        LunMapping,
+        Pool,
+        Session,
+        Snapshot,
+        SnapshotSpace,
+        Target,
+        TargetLuns,
+        Volume,
+        VolumeSnapshots,
+    )
     from opensan.client.xevo import XevoClient
 
 

@@ -8,18 +8,14 @@ typed; anything else an array sends (other firmware, newer OpenSAN) is kept, not
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
+from opensan.client.api import Api
 
-class Api(StrEnum):
-    """An API generation of QSAN arrays (each client's `api`)."""
-
-    SANOS = "sanos"  # XCubeSAN's SANOS RESTful API
-    XEVO = "xevo"  # QSAN's current REST API (XEVO firmware)
+__all__ = ["Api"]  # re-exported: the models name a client's generation too
 
 
 class SanosObject(BaseModel):

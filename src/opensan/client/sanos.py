@@ -17,16 +17,17 @@ import ssl
 import threading
 import time
 import warnings
+from collections.abc import Callable
 from contextlib import suppress
 from functools import cache
 from os import PathLike
 from types import TracebackType
-from typing import Any, BinaryIO, ClassVar, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar, Literal, TypeVar
 from urllib.parse import quote
 
 import httpx
-from pydantic import TypeAdapter, ValidationError
 
+from opensan.client.api import Api
 from opensan.client.errors import (
     AuthenticationError,
     ConnectionFailed,
@@ -37,38 +38,31 @@ from opensan.client.errors import (
     UnexpectedResponse,
     error_from_response,
 )
-from opensan.client.models import (
-    Account,
-    Api,
-    ApiEndpoint,
-    ArrayClock,
-    ArrayPerformance,
-    Disk,
-    DiskPerformance,
-    DiskSmart,
-    Event,
-    EventPage,
-    HardwareMonitor,
-    LunMapping,
-    Pool,
-    PoolPerformance,
-    PortPerformance,
-    SanosObject,
-    Session,
-    Snapshot,
-    SnapshotSpace,
-    SystemInfo,
-    Target,
-    TargetLuns,
-    Volume,
-    VolumePerformance,
-    VolumeSnapshots,
-    VolumeWorkload,
-)
+
+if TYPE_CHECKING:
+    from pydantic import TypeAdapter, ValidationError
+
+    from opensan.client import models as models
+
+
+class _ModelsWhenUsed:
+    """`opensan.client.models`, imported when one of its names is first used: the models and
+    pydantic take longer to import than a CLI command takes to answer, and RawReads and the
+    CLI's `--json` need neither. A plain import, so that the first parses of two threads wait for
+    one module, as the import system's lock makes them."""
+
+    def __getattr__(self, name: str) -> Any:
+        import opensan.client.models as imported
+
+        return getattr(imported, name)
+
+
+if not TYPE_CHECKING:
+    models = _ModelsWhenUsed()
 
 log = logging.getLogger("opensan.client")
 
-Model = TypeVar("Model", bound=SanosObject)
+Model = TypeVar("Model", bound="models.SanosObject")
 Method = Literal["GET", "POST"]
 Provision = Literal["thick", "thin"]
 
@@ -97,7 +91,9 @@ class InsecureTlsWarning(UserWarning):
 
 
 @cache
-def _list_of(kind: type[SanosObject]) -> TypeAdapter[list[Any]]:
+def _list_of(kind: type[models.SanosObject]) -> TypeAdapter[list[Any]]:
+    from pydantic import TypeAdapter
+
     return TypeAdapter(list[kind])  # type: ignore[valid-type]
 
 
@@ -120,6 +116,76 @@ def _tls_cause(error: BaseException) -> ssl.SSLError | None:
             return seen
         seen = seen.__cause__ or seen.__context__
     return None
+
+
+class RawReads:
+    """SanosClient's reads, answering the array's JSON as it came, with no model built (nor
+    pydantic imported): for a caller that passes the answer on, as `opensan ... --json` does.
+
+    `array.raw.volumes()` is `array.volumes()` unparsed, on the same session; the typed reads
+    parse these, so each path is written once, here.
+    """
+
+    def __init__(self, call: Callable[..., Any]) -> None:
+        self._call = call
+
+    def accounts(self) -> Any:
+        return self._call("GET", "/rest/account/accountinfo")
+
+    def endpoints(self) -> Any:
+        return self._call("GET", "/rest/", public=True)
+
+    def system_info(self) -> Any:
+        return self._call("GET", "/rest/dashboard/systeminfo")
+
+    def hardware_monitor(self) -> Any:
+        return self._call("GET", "/rest/dashboard/hwmonitor")
+
+    def events(self, page: int = 1) -> Any:
+        return self._call("GET", f"/rest/log/list/{int(page)}")
+
+    def disks(self) -> Any:
+        return self._call("GET", "/rest/storage/diskinfo")
+
+    def disk_smart(self) -> Any:
+        return self._call("GET", "/rest/storage/disksmart")
+
+    def pools(self) -> Any:
+        return self._call("GET", "/rest/storage/poolinfo")
+
+    def volumes(self) -> Any:
+        return self._call("GET", "/rest/storage/volumeinfo")
+
+    def snapshots(self, volume_id: int) -> Any:
+        return self._call("GET", _path("/rest/storage/snapshot", vdid=volume_id))
+
+    def targets(self) -> Any:
+        return self._call("GET", "/rest/storage/availtarget")
+
+    def target_luns(self, target_id: int) -> Any:
+        # The manual's own path, without /rest, so that real arrays answer it too.
+        return self._call("GET", _path("/storage/availlun", targetid=target_id))
+
+    def lun_mappings(self) -> Any:
+        return self._call("GET", "/rest/storage/lunmappinginfo")
+
+    def array_performance(self, window: int | None = None) -> Any:
+        return self._call("GET", _path("/rest/performance/array", window=window))
+
+    def pool_performance(self, window: int | None = None) -> Any:
+        return self._call("GET", _path("/rest/performance/pool", window=window))
+
+    def volume_performance(self, window: int | None = None) -> Any:
+        return self._call("GET", _path("/rest/performance/volume", window=window))
+
+    def disk_performance(self, window: int | None = None) -> Any:
+        return self._call("GET", _path("/rest/performance/disk", window=window))
+
+    def port_performance(self, window: int | None = None) -> Any:
+        return self._call("GET", _path("/rest/performance/port", window=window))
+
+    def workloads(self) -> Any:
+        return self._call("GET", "/rest/sim/workloadinfo")
 
 
 class SanosClient:
@@ -157,6 +223,8 @@ class SanosClient:
         self._login_lock = threading.Lock()
         self._http = httpx.Client(base_url=self.base_url, timeout=timeout,
                                   verify=verification(self.base_url, verify, ca_file))
+        # The reads unparsed: the array's JSON as it came (RawReads).
+        self.raw = RawReads(self._call)
 
     def __repr__(self) -> str:
         return f"SanosClient({self.base_url!r}, account={self.account!r})"
@@ -184,14 +252,14 @@ class SanosClient:
 
     # Sessions
 
-    def login(self) -> Session:
+    def login(self) -> models.Session:
         """Open a session with the account and password given to the client."""
         if self._password is None:
             raise AuthenticationError("No password was given to the client, so it cannot log in.",
                                       status=None)
         data = self._call("POST", _path("/rest/login", account=self.account,
                                         password=self._password), public=True)
-        session = self._parse(Session, data)
+        session = self._parse(models.Session, data)
         self._token, self.role, self._opened_session = session.access_token, session.role, True
         return session
 
@@ -214,48 +282,48 @@ class SanosClient:
 
     # Accounts (OpenSAN's extension; administrators only)
 
-    def accounts(self) -> list[Account]:
-        return self._parse_list(Account, self._call("GET", "/rest/account/accountinfo"))
+    def accounts(self) -> list[models.Account]:
+        return self._parse_list(models.Account, self.raw.accounts())
 
     def create_account(self, account: str, role: Literal["admin", "user"],
-                       password: str) -> Account:
+                       password: str) -> models.Account:
         """A new administrator ("admin") or read-only account ("user") with its password."""
-        return self._parse(Account, self._call("POST", _path(
+        return self._parse(models.Account, self._call("POST", _path(
             "/rest/account/create", account=account, role=role, password=password)))
 
-    def disable_account(self, account: str) -> Account:
+    def disable_account(self, account: str) -> models.Account:
         """The account can no longer log in, and its sessions end at once."""
-        return self._parse(Account, self._call("POST", _path("/rest/account/disable",
+        return self._parse(models.Account, self._call("POST", _path("/rest/account/disable",
                                                              account=account)))
 
-    def enable_account(self, account: str) -> Account:
-        return self._parse(Account, self._call("POST", _path("/rest/account/enable",
+    def enable_account(self, account: str) -> models.Account:
+        return self._parse(models.Account, self._call("POST", _path("/rest/account/enable",
                                                              account=account)))
 
-    def delete_account(self, account: str) -> Account:
+    def delete_account(self, account: str) -> models.Account:
         """Delete the account (the answer is the account as it was); its sessions end."""
-        return self._parse(Account, self._call("POST", _path("/rest/account/delete",
+        return self._parse(models.Account, self._call("POST", _path("/rest/account/delete",
                                                              account=account)))
 
     # The manual's reads
 
-    def endpoints(self) -> list[ApiEndpoint]:
+    def endpoints(self) -> list[models.ApiEndpoint]:
         """`GET /rest/`: every endpoint this array serves (needs no session)."""
-        return self._parse_list(ApiEndpoint, self._call("GET", "/rest/", public=True))
+        return self._parse_list(models.ApiEndpoint, self.raw.endpoints())
 
-    def system_info(self) -> SystemInfo:
-        return self._parse(SystemInfo, self._call("GET", "/rest/dashboard/systeminfo"))
+    def system_info(self) -> models.SystemInfo:
+        return self._parse(models.SystemInfo, self.raw.system_info())
 
-    def hardware_monitor(self) -> HardwareMonitor:
-        return self._parse(HardwareMonitor, self._call("GET", "/rest/dashboard/hwmonitor"))
+    def hardware_monitor(self) -> models.HardwareMonitor:
+        return self._parse(models.HardwareMonitor, self.raw.hardware_monitor())
 
-    def events(self, page: int = 1) -> EventPage:
+    def events(self, page: int = 1) -> models.EventPage:
         """One page of the event log; page 1 holds the newest events."""
-        return self._parse(EventPage, self._call("GET", f"/rest/log/list/{int(page)}"))
+        return self._parse(models.EventPage, self.raw.events(page))
 
-    def events_since(self, event_id: int) -> list[Event]:
+    def events_since(self, event_id: int) -> list[models.Event]:
         """Every event newer than `event_id`, oldest first: what a monitor has not seen yet."""
-        found: dict[int, Event] = {}
+        found: dict[int, models.Event] = {}
         page = 1
         while True:
             answer = self.events(page)
@@ -265,40 +333,37 @@ class SanosClient:
                 return [found[i] for i in sorted(found)]
             page += 1
 
-    def disks(self) -> list[Disk]:
-        return self._parse_list(Disk, self._call("GET", "/rest/storage/diskinfo"))
+    def disks(self) -> list[models.Disk]:
+        return self._parse_list(models.Disk, self.raw.disks())
 
-    def disk_smart(self) -> list[DiskSmart]:
-        return self._parse_list(DiskSmart, self._call("GET", "/rest/storage/disksmart"))
+    def disk_smart(self) -> list[models.DiskSmart]:
+        return self._parse_list(models.DiskSmart, self.raw.disk_smart())
 
-    def pools(self) -> list[Pool]:
-        return self._parse_list(Pool, self._call("GET", "/rest/storage/poolinfo"))
+    def pools(self) -> list[models.Pool]:
+        return self._parse_list(models.Pool, self.raw.pools())
 
-    def volumes(self) -> list[Volume]:
-        return self._parse_list(Volume, self._call("GET", "/rest/storage/volumeinfo"))
+    def volumes(self) -> list[models.Volume]:
+        return self._parse_list(models.Volume, self.raw.volumes())
 
-    def volume(self, volume_id: int) -> Volume:
+    def volume(self, volume_id: int) -> models.Volume:
         """One volume (from the volume list: SANOS has no call for one)."""
         for found in self.volumes():
             if found.id == volume_id:
                 return found
         raise NotFound(f"No volume has ID {volume_id}.")
 
-    def snapshots(self, volume_id: int) -> VolumeSnapshots:
+    def snapshots(self, volume_id: int) -> models.VolumeSnapshots:
         """A volume's snapshot space and its snapshots."""
-        return self._parse(VolumeSnapshots,
-                           self._call("GET", _path("/rest/storage/snapshot", vdid=volume_id)))
+        return self._parse(models.VolumeSnapshots, self.raw.snapshots(volume_id))
 
-    def targets(self) -> list[Target]:
-        return self._parse_list(Target, self._call("GET", "/rest/storage/availtarget"))
+    def targets(self) -> list[models.Target]:
+        return self._parse_list(models.Target, self.raw.targets())
 
-    def target_luns(self, target_id: int) -> TargetLuns:
-        # The manual's own path, without /rest, so that real arrays answer it too.
-        return self._parse(TargetLuns,
-                           self._call("GET", _path("/storage/availlun", targetid=target_id)))
+    def target_luns(self, target_id: int) -> models.TargetLuns:
+        return self._parse(models.TargetLuns, self.raw.target_luns(target_id))
 
-    def lun_mappings(self) -> list[LunMapping]:
-        return self._parse_list(LunMapping, self._call("GET", "/rest/storage/lunmappinginfo"))
+    def lun_mappings(self) -> list[models.LunMapping]:
+        return self._parse_list(models.LunMapping, self.raw.lun_mappings())
 
     def download_service_package(self, destination: BinaryIO) -> int:
         """Write the service package (a zip for technical support; admin only) to
@@ -308,103 +373,108 @@ class SanosClient:
 
     # Extensions: performance (IOPS, MB/s, latency now and over a window of seconds)
 
-    def array_performance(self, window: int | None = None) -> ArrayPerformance:
-        return self._parse(ArrayPerformance, self._call(
-            "GET", _path("/rest/performance/array", window=window)))
+    def array_performance(self, window: int | None = None) -> models.ArrayPerformance:
+        return self._parse(models.ArrayPerformance, self.raw.array_performance(window))
 
-    def pool_performance(self, window: int | None = None) -> list[PoolPerformance]:
-        return self._parse_list(PoolPerformance, self._call(
-            "GET", _path("/rest/performance/pool", window=window)))
+    def pool_performance(self, window: int | None = None) -> list[models.PoolPerformance]:
+        return self._parse_list(models.PoolPerformance, self.raw.pool_performance(window))
 
-    def volume_performance(self, window: int | None = None) -> list[VolumePerformance]:
+    def volume_performance(self, window: int | None = None) -> list[models.VolumePerformance]:
         """The volumes the array counts I/O for (on Linux: none; see docs/linux.md)."""
-        return self._parse_list(VolumePerformance, self._call(
-            "GET", _path("/rest/performance/volume", window=window)))
+        return self._parse_list(models.VolumePerformance, self.raw.volume_performance(window))
 
-    def disk_performance(self, window: int | None = None) -> list[DiskPerformance]:
-        return self._parse_list(DiskPerformance, self._call(
-            "GET", _path("/rest/performance/disk", window=window)))
+    def disk_performance(self, window: int | None = None) -> list[models.DiskPerformance]:
+        return self._parse_list(models.DiskPerformance, self.raw.disk_performance(window))
 
-    def port_performance(self, window: int | None = None) -> list[PortPerformance]:
-        return self._parse_list(PortPerformance, self._call(
-            "GET", _path("/rest/performance/port", window=window)))
+    def port_performance(self, window: int | None = None) -> list[models.PortPerformance]:
+        return self._parse_list(models.PortPerformance, self.raw.port_performance(window))
 
     # The manual's changes
 
-    def set_snapshot_space(self, volume_id: int, size_gb: int) -> SnapshotSpace:
+    def set_snapshot_space(self, volume_id: int, size_gb: int) -> models.SnapshotSpace:
         """Set a volume's snapshot space in GiB; 0 removes it (refused while snapshots exist)."""
-        return self._parse(SnapshotSpace, self._call(
+        return self._parse(models.SnapshotSpace, self._call(
             "POST", _path("/rest/storage/snapspace", vdid=volume_id, sizegb=size_gb)))
 
-    def take_snapshot(self, volume_id: int, name: str | None = None) -> Snapshot:
+    def take_snapshot(self, volume_id: int, name: str | None = None) -> models.Snapshot:
         """Take a snapshot; without a name the array makes one from the time."""
-        return self._parse(Snapshot, self._call(
+        return self._parse(models.Snapshot, self._call(
             "POST", _path("/rest/storage/snapshot", vdid=volume_id, name=name)))
 
     def map_lun(self, target_id: int, lun: int, volume_id: int, permission: Literal["rw", "ro"] = "rw",
-                hosts: list[str] | None = None) -> LunMapping:
+                hosts: list[str] | None = None) -> models.LunMapping:
         """Map a volume at a LUN of a target; `hosts` are initiator IQNs (default: every host)."""
-        return self._parse(LunMapping, self._call("POST", _path(
+        return self._parse(models.LunMapping, self._call("POST", _path(
             "/rest/storage/maplun", targetid=target_id, lun=lun, vdid=volume_id,
             permission=permission, host=hosts or None)))
 
-    def unmap_lun(self, target_id: int, lun: int) -> LunMapping:
+    def unmap_lun(self, target_id: int, lun: int) -> models.LunMapping:
         """Unmap a LUN; answers the mapping that was removed."""
-        return self._parse(LunMapping, self._call(
+        return self._parse(models.LunMapping, self._call(
             "POST", _path("/rest/storage/unmaplun", targetid=target_id, lun=lun)))
 
     # Extensions: pools, volumes, snapshots, targets, spares
 
     def map_snapshot(self, target_id: int, lun: int, snapshot_id: int,
-                     hosts: list[str] | None = None) -> LunMapping:
+                     hosts: list[str] | None = None) -> models.LunMapping:
         """Map a snapshot, always read-only, at a LUN of a target (e.g. for a backup host)."""
-        return self._parse(LunMapping, self._call("POST", _path(
+        return self._parse(models.LunMapping, self._call("POST", _path(
             "/rest/storage/mapsnapshot", targetid=target_id, lun=lun, snapid=snapshot_id,
             host=hosts or None)))
 
     def create_pool(self, name: str, raid_level: str | int, disk_ids: list[int],
-                    provision: Provision | None = None, *, force: bool = False) -> Pool:
+                    provision: Provision | None = None, *, force: bool = False) -> models.Pool:
         """Create a pool from free disks; `raid_level` as 6 or "RAID 6"; thick by default.
 
         `force` lets a backend use disks that hold a file system (their data is lost).
         """
-        return self._parse(Pool, self._call("POST", _path(
+        return self._parse(models.Pool, self._call("POST", _path(
             "/rest/storage/createpool", name=name, raidlevel=raid_level, diskids=disk_ids,
             type=provision, force="yes" if force else None)))
 
-    def add_pool_disks(self, pool_id: int, disk_ids: list[int]) -> Pool:
-        return self._parse(Pool, self._call("POST", _path(
+    def add_pool_disks(self, pool_id: int, disk_ids: list[int]) -> models.Pool:
+        return self._parse(models.Pool, self._call("POST", _path(
             "/rest/storage/addpooldisk", poolid=pool_id, diskids=disk_ids)))
 
-    def delete_pool(self, pool_id: int) -> Pool:
-        return self._parse(Pool, self._call("POST", _path("/rest/storage/deletepool",
+    def delete_pool(self, pool_id: int) -> models.Pool:
+        return self._parse(models.Pool, self._call("POST", _path("/rest/storage/deletepool",
                                                           poolid=pool_id)))
 
     def create_volume(self, pool_id: int, name: str, size_gb: int,
-                      provision: Provision | None = None) -> Volume:
+                      provision: Provision | None = None) -> models.Volume:
         """Create a volume; without `provision` it takes the pool's type."""
-        return self._parse(Volume, self._call("POST", _path(
+        return self._parse(models.Volume, self._call("POST", _path(
             "/rest/storage/createvolume", poolid=pool_id, name=name, sizegb=size_gb,
             provision=provision)))
 
-    def extend_volume(self, volume_id: int, size_gb: int) -> Volume:
+    def clone_volume(self, volume_id: int, name: str, pool_id: int | None = None,
+                     snapshot_id: int | None = None) -> models.Volume:
+        """A new volume with the data of the volume (or of its snapshot `snapshot_id`), in
+        `pool_id` (the source's by default); it is Initiating until its copy is done."""
+        return self._parse(models.Volume, self._call("POST", _path(
+            "/rest/storage/clonevolume", vdid=volume_id, name=name, poolid=pool_id,
+            snapid=snapshot_id)))
+
+    def extend_volume(self, volume_id: int, size_gb: int) -> models.Volume:
         """Grow a volume to `size_gb` GiB (volumes never shrink)."""
-        return self._parse(Volume, self._call("POST", _path(
+        return self._parse(models.Volume, self._call("POST", _path(
             "/rest/storage/extendvolume", vdid=volume_id, sizegb=size_gb)))
 
-    def delete_volume(self, volume_id: int) -> Volume:
-        return self._parse(Volume, self._call("POST", _path("/rest/storage/deletevolume",
+    def delete_volume(self, volume_id: int) -> models.Volume:
+        return self._parse(models.Volume, self._call("POST", _path("/rest/storage/deletevolume",
                                                             vdid=volume_id)))
 
-    def delete_snapshot(self, snapshot_id: int | str, volume_id: int | None = None) -> Snapshot:
+    def delete_snapshot(self, snapshot_id: int | str,
+                        volume_id: int | None = None) -> models.Snapshot:
         """Delete a snapshot, by its ID, or by its name within `volume_id`."""
-        return self._parse(Snapshot, self._call("POST", _path(
+        return self._parse(models.Snapshot, self._call("POST", _path(
             "/rest/storage/deletesnapshot", snapid=self._snapshot_id(snapshot_id, volume_id))))
 
-    def rollback_snapshot(self, snapshot_id: int | str, volume_id: int | None = None) -> Snapshot:
+    def rollback_snapshot(self, snapshot_id: int | str,
+                          volume_id: int | None = None) -> models.Snapshot:
         """Roll the volume back to this snapshot (its ID, or its name within `volume_id`); the
         snapshots taken after it are deleted."""
-        return self._parse(Snapshot, self._call("POST", _path(
+        return self._parse(models.Snapshot, self._call("POST", _path(
             "/rest/storage/rollback", snapid=self._snapshot_id(snapshot_id, volume_id))))
 
     def _snapshot_id(self, snapshot: int | str, volume_id: int | None) -> int:
@@ -420,27 +490,27 @@ class SanosClient:
         raise NotFound(f"Volume {volume_id} has no snapshot named {snapshot!r}.")
 
     def create_target(self, controller: int, node: int | None = None,
-                      name: str | None = None) -> Target:
-        return self._parse(Target, self._call("POST", _path(
+                      name: str | None = None) -> models.Target:
+        return self._parse(models.Target, self._call("POST", _path(
             "/rest/storage/createtarget", controller=controller, node=node, name=name)))
 
-    def delete_target(self, target_id: int) -> Target:
-        return self._parse(Target, self._call("POST", _path("/rest/storage/deletetarget",
+    def delete_target(self, target_id: int) -> models.Target:
+        return self._parse(models.Target, self._call("POST", _path("/rest/storage/deletetarget",
                                                             targetid=target_id)))
 
     def set_spare(self, disk_ids: list[int], spare_type: Literal["global", "dedicated", "free"],
-                  pool_id: int | None = None) -> list[Disk]:
+                  pool_id: int | None = None) -> list[models.Disk]:
         """Make disks global or dedicated (to `pool_id`) spares, or free them again."""
-        return self._parse_list(Disk, self._call("POST", _path(
+        return self._parse_list(models.Disk, self._call("POST", _path(
             "/rest/storage/setspare", diskids=disk_ids, type=spare_type, poolid=pool_id)))
 
     # Extensions of the virtual array: fault injection, time, host I/O
 
-    def fail_disk(self, disk_id: int) -> Disk:
-        return self._parse(Disk, self._call("POST", _path("/rest/sim/faildisk", diskid=disk_id)))
+    def fail_disk(self, disk_id: int) -> models.Disk:
+        return self._parse(models.Disk, self._call("POST", _path("/rest/sim/faildisk", diskid=disk_id)))
 
-    def replace_disk(self, disk_id: int) -> Disk:
-        return self._parse(Disk, self._call("POST", _path("/rest/sim/replacedisk",
+    def replace_disk(self, disk_id: int) -> models.Disk:
+        return self._parse(models.Disk, self._call("POST", _path("/rest/sim/replacedisk",
                                                           diskid=disk_id)))
 
     def set_sensor_status(self, sensor_id: str,
@@ -450,23 +520,23 @@ class SanosClient:
     def set_change_latency(self, milliseconds: int) -> None:
         self._call("POST", _path("/rest/sim/latency", ms=milliseconds))
 
-    def advance_clock(self, seconds: int) -> ArrayClock:
+    def advance_clock(self, seconds: int) -> models.ArrayClock:
         """Move the array clock on; sessions idle out on this clock too, and the client copes."""
-        return self._parse(ArrayClock, self._call("POST", _path("/rest/sim/clock",
+        return self._parse(models.ArrayClock, self._call("POST", _path("/rest/sim/clock",
                                                                 seconds=seconds)))
 
-    def host_write(self, volume_id: int, size_gb: int) -> Volume:
-        return self._parse(Volume, self._call("POST", _path("/rest/sim/hostwrite",
+    def host_write(self, volume_id: int, size_gb: int) -> models.Volume:
+        return self._parse(models.Volume, self._call("POST", _path("/rest/sim/hostwrite",
                                                             vdid=volume_id, sizegb=size_gb)))
 
-    def workloads(self) -> list[VolumeWorkload]:
+    def workloads(self) -> list[models.VolumeWorkload]:
         """The workload the hosts of each volume run on the virtual array."""
-        return self._parse_list(VolumeWorkload, self._call("GET", "/rest/sim/workloadinfo"))
+        return self._parse_list(models.VolumeWorkload, self.raw.workloads())
 
     def set_workload(self, volume_id: int, iops: int | None = None,
-                     read_percent: int | None = None, block_kb: int | None = None) -> VolumeWorkload:
+                     read_percent: int | None = None, block_kb: int | None = None) -> models.VolumeWorkload:
         """Set what a volume's hosts ask of the virtual array; figures left out stay."""
-        return self._parse(VolumeWorkload, self._call("POST", _path(
+        return self._parse(models.VolumeWorkload, self._call("POST", _path(
             "/rest/sim/workload", vdid=volume_id, iops=iops, readpercent=read_percent,
             blockkb=block_kb)))
 
@@ -575,18 +645,22 @@ class SanosClient:
         return error_from_response(response.status_code, body, response.headers.get("Retry-After"))
 
     def _parse(self, kind: type[Model], data: Any) -> Model:
+        from pydantic import ValidationError
+
         try:
             return kind.model_validate(data)
         except ValidationError as error:
             raise self._unexpected(kind, error) from None
 
     def _parse_list(self, kind: type[Model], data: Any) -> list[Model]:
+        from pydantic import ValidationError
+
         try:
             return _list_of(kind).validate_python(data)
         except ValidationError as error:
             raise self._unexpected(kind, error) from None
 
-    def _unexpected(self, kind: type[SanosObject], error: ValidationError) -> UnexpectedResponse:
+    def _unexpected(self, kind: type[models.SanosObject], error: ValidationError) -> UnexpectedResponse:
         first = error.errors()[0]
         where = ".".join(map(str, first["loc"])) or "the answer"
         return UnexpectedResponse(f"{self.base_url} answered a {kind.__name__} that this client "

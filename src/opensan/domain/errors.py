@@ -9,12 +9,15 @@ table and this one in step.
 
 from __future__ import annotations
 
-from enum import IntEnum
+from enum import IntEnum, StrEnum
 
 
 class ErrorCode(IntEnum):
-    # Request shape (ours)
-    INVALID_ARGUMENT = 10001
+    """A condition's code: QSAN's (V1) where QSAN's table has the same condition, OpenSAN's
+    own otherwise, and never one of QSAN's codes for another condition (docs/errors.md)."""
+
+    # Request shape (12003 is QSAN's; the finer ones are ours)
+    INVALID_ARGUMENT = 12003
     UNKNOWN_PARAMETER = 10002
     CONFLICTING_PARAMETER = 10003
     MISSING_PARAMETER = 10004
@@ -29,13 +32,15 @@ class ErrorCode(IntEnum):
     NOT_LOGGED_IN = 10101
     SESSION_EXPIRED = 10102
     WRONG_CREDENTIALS = 10103
-    FORBIDDEN = 10104
     TOO_MANY_LOGINS = 10105
     CSRF_REFUSED = 10106
-    # Objects (10300, 12002, 13502 and 13514 are QSAN's own)
+    FORBIDDEN = 10107  # not 10104: that is QSAN's "pool out of space"
+    # Objects (QSAN's: 10104, 10300, 10405, 11301, 11901, 12002, 12501, 13501, 13502, 13508,
+    # 13514)
     VOLUME_NOT_FOUND = 10300
-    VOLUME_NAME_TAKEN = 10301
-    VOLUME_IN_USE = 10302
+    VOLUME_NAME_TAKEN = 12501
+    VOLUME_IN_USE = 10405  # mapped
+    VOLUME_HAS_SNAPSHOTS = 10302
     VOLUME_NOT_READY = 12002
     POOL_NOT_FOUND = 10400
     POOL_NAME_TAKEN = 10401
@@ -47,15 +52,16 @@ class ErrorCode(IntEnum):
     TARGET_LIMIT = 10602
     LUN_IN_USE = 10700
     LUN_NOT_MAPPED = 10701
-    VOLUME_ALREADY_MAPPED = 10702
+    VOLUME_ALREADY_MAPPED = 11301
+    LUN_LIMIT = 11901
     SNAPSHOT_NOT_FOUND = 13500
     INVALID_SNAPSHOT_NAME = 13502
-    NO_SNAPSHOT_SPACE = 13503
-    SNAPSHOT_LIMIT = 13504
+    NO_SNAPSHOT_SPACE = 13508
+    SNAPSHOT_LIMIT = 13501
     SNAPSHOT_SPACE_IN_USE = 13505
     SNAPSHOT_NAME_TAKEN = 13514
     SNAPSHOT_IN_USE = 13515
-    INSUFFICIENT_CAPACITY = 14000
+    INSUFFICIENT_CAPACITY = 10104
     NOT_SUPPORTED = 15000
     BACKEND_ERROR = 15001
     ACCOUNT_NOT_FOUND = 16000
@@ -81,10 +87,11 @@ _BY_STATUS: dict[int, tuple[ErrorCode, ...]] = {
     405: (ErrorCode.METHOD_NOT_ALLOWED,),
     408: (ErrorCode.REQUEST_TIMEOUT,),
     409: (ErrorCode.STATE_CONFLICT, ErrorCode.VOLUME_NAME_TAKEN, ErrorCode.VOLUME_IN_USE,
-          ErrorCode.VOLUME_NOT_READY, ErrorCode.POOL_NAME_TAKEN, ErrorCode.POOL_NOT_EMPTY,
-          ErrorCode.DISK_IN_USE, ErrorCode.TARGET_IN_USE, ErrorCode.TARGET_LIMIT,
-          ErrorCode.LUN_IN_USE, ErrorCode.VOLUME_ALREADY_MAPPED, ErrorCode.NO_SNAPSHOT_SPACE,
-          ErrorCode.SNAPSHOT_LIMIT, ErrorCode.SNAPSHOT_SPACE_IN_USE,
+          ErrorCode.VOLUME_HAS_SNAPSHOTS, ErrorCode.VOLUME_NOT_READY, ErrorCode.POOL_NAME_TAKEN,
+          ErrorCode.POOL_NOT_EMPTY, ErrorCode.DISK_IN_USE, ErrorCode.TARGET_IN_USE,
+          ErrorCode.TARGET_LIMIT, ErrorCode.LUN_IN_USE, ErrorCode.VOLUME_ALREADY_MAPPED,
+          ErrorCode.LUN_LIMIT, ErrorCode.NO_SNAPSHOT_SPACE, ErrorCode.SNAPSHOT_LIMIT,
+          ErrorCode.SNAPSHOT_SPACE_IN_USE,
           ErrorCode.SNAPSHOT_NAME_TAKEN, ErrorCode.SNAPSHOT_IN_USE, ErrorCode.ACCOUNT_NAME_TAKEN,
           ErrorCode.LAST_ADMINISTRATOR, ErrorCode.OWN_ACCOUNT),
     413: (ErrorCode.BODY_TOO_LARGE,),
@@ -96,6 +103,14 @@ _BY_STATUS: dict[int, tuple[ErrorCode, ...]] = {
 }
 HTTP_STATUS: dict[ErrorCode, int] = {
     code: status for status, codes in _BY_STATUS.items() for code in codes}
+
+
+class Generation(StrEnum):
+    """QSAN's two families of XEVO error codes, one per firmware generation: V1 (5-digit, the
+    firmware goqsan's tests target) and V2 (500xxxx). An array answers one, by its profile."""
+
+    V1 = "V1"
+    V2 = "V2"
 
 
 class SanError(Exception):

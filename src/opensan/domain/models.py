@@ -226,6 +226,15 @@ class VolumeSettings:
 
 
 @dataclass(frozen=True)
+class CloneSource:
+    """What a clone is still copying from: a volume, or one of its snapshots. Kept with the
+    clone until its copy is done; the source cannot go before that."""
+
+    volume_id: int
+    snapshot_id: int | None = None
+
+
+@dataclass(frozen=True)
 class Volume:
     id: int
     name: str
@@ -242,6 +251,8 @@ class Volume:
     # beside the old one, and the record moves on to it only when the change commits.
     generation: int = 0
     settings: VolumeSettings = VolumeSettings()
+    # Set while the volume is a clone whose copy is not done yet (XEVO's state CLONING).
+    clone_of: CloneSource | None = None
 
 
 @dataclass(frozen=True)
@@ -344,6 +355,19 @@ class DiskSmart:
 class HostCardSlot:
     slot: int
     card: str
+
+
+@dataclass(frozen=True)
+class FcPort:
+    """One Fibre Channel port of a controller's host card: its node and port names (16 hex
+    digits, NAA 5 under QSAN's OUI) and its speeds in Gb/s."""
+
+    controller: int
+    port: int
+    wwnn: str
+    wwpn: str
+    speed_gbps: int
+    supported_speeds_gbps: tuple[int, ...]
 
 
 @dataclass(frozen=True)
@@ -501,6 +525,9 @@ class VolumeView:
     snapshot_used_bytes: int
     snapshot_count: int
     mapped: bool
+    # How much of a clone's copy is done, in percent; None when the volume is no clone in
+    # progress.
+    clone_progress: int | None = None
 
 
 @dataclass(frozen=True)

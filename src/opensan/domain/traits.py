@@ -38,6 +38,9 @@ class BackendTraits:
     # How often the storage's own figures of use are measured again; None where use follows
     # from the records alone (the virtual array), so nothing is measured.
     usage_refresh_seconds: float | None = None
+    # True where the storage itself holds volumes to their QoS limits (Ceph's per-image
+    # QoS); elsewhere the limits are recorded and answered only.
+    enforces_qos: bool = False
 
     @property
     def measures_usage(self) -> bool:

@@ -7,7 +7,7 @@ capacity and use from the RAID arithmetic and the volumes, unless the storage me
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import replace
 
 from opensan.domain import raid, rules
@@ -147,15 +147,18 @@ def snapshot_mappings(state: ArrayState, snapshot_ids: set[int]) -> list[LunMapp
     return [m for m in state.mappings.values() if m.snapshot_id in snapshot_ids]
 
 
-def volume_view(state: ArrayState, usage: Usage, volume: Volume) -> VolumeView:
+def volume_view(state: ArrayState, usage: Usage, volume: Volume,
+                clone_progress: Mapping[int, int] | None = None) -> VolumeView:
+    """clone_progress: the percent done of the clones in progress, as last read."""
     pool = state.pools[volume.pool_id]
     mapped = any(m.volume_id == volume.id and m.snapshot_id is None
                  for m in state.mappings.values())
     return _volume_view(state, usage, volume, snapshots_of(state, usage, volume.id), mapped,
-                        pool_health(state, pool), pool_status(state, pool))
+                        pool_health(state, pool), pool_status(state, pool), clone_progress or {})
 
 
-def volume_views(state: ArrayState, usage: Usage) -> list[VolumeView]:
+def volume_views(state: ArrayState, usage: Usage,
+                 clone_progress: Mapping[int, int] | None = None) -> list[VolumeView]:
     """Every volume, oldest first."""
     snapshots = _snapshots_by_volume(state, usage, state.volumes.keys())
     mapped = {m.volume_id for m in state.mappings.values() if m.snapshot_id is None}
@@ -163,26 +166,33 @@ def volume_views(state: ArrayState, usage: Usage) -> list[VolumeView]:
     status = {p.id: pool_status(state, p) for p in state.pools.values()}
     return [
         _volume_view(state, usage, volume, snapshots.get(volume.id, []), volume.id in mapped,
-                     health[volume.pool_id], status[volume.pool_id])
+                     health[volume.pool_id], status[volume.pool_id], clone_progress or {})
         for volume in sorted(state.volumes.values(), key=lambda v: (v.created_at, v.id))
     ]
 
 
 def _volume_view(state: ArrayState, usage: Usage, volume: Volume, snapshots: list[Snapshot],
-                 mapped: bool, health: PoolHealth, status: PoolStatus) -> VolumeView:
+                 mapped: bool, health: PoolHealth, status: PoolStatus,
+                 clone_progress: Mapping[int, int]) -> VolumeView:
     used = usage.volumes.get(volume.id)
     if used is None:
         used = volume.capacity_bytes if volume.provision is Provision.THICK \
             else volume.written_bytes
+    volume_status = _VOLUME_STATUS.get(status, VolumeStatus.ONLINE)
+    cloning = volume.clone_of is not None
+    if cloning and volume_status is VolumeStatus.ONLINE:
+        # SANOS has no word for a clone being filled: a new volume being filled initiates.
+        volume_status = VolumeStatus.INITIATING
     return VolumeView(
         volume=volume,
         protection=state.pools[volume.pool_id].protection_label,
         health=_VOLUME_HEALTH[health],
-        status=_VOLUME_STATUS.get(status, VolumeStatus.ONLINE),
+        status=volume_status,
         used_bytes=used,
         snapshot_used_bytes=snapshot_space(usage, volume, snapshots).used_bytes,
         snapshot_count=len(snapshots),
         mapped=mapped,
+        clone_progress=clone_progress.get(volume.id, 0) if cloning else None,
     )
 
 

@@ -49,7 +49,7 @@ class ArrayService:
         self.volumes = Volumes(parts)
         self.snapshots = Snapshots(parts)
         self.luns = Luns(parts)
-        self.supervision = Supervision(parts, self.accounts)
+        self.supervision = Supervision(parts, self.accounts, self.volumes)
         self.simulation = Simulation(parts, self.supervision)
         self.performance = PerformanceFigures(parts)
         self.observed = parts.observed

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import replace
 
 from opensan.domain import checks, identity, rules, views
-from opensan.domain.errors import Conflict, ErrorCode, InvalidArgument, NotFound
+from opensan.domain.errors import Conflict, ErrorCode, InvalidArgument, NotFound, NotSupported
 from opensan.domain.models import (
     EventLevel,
+    FcPort,
     LunMapping,
     MappingView,
     Permission,
@@ -91,7 +92,7 @@ class Luns:
             self._parts.backend.map_lun(target, mapping, volume, snapshot)
             change.put(mapping)
             change.event(EventLevel.INFO, "LUN",
-                         f"{what} mapped to target {target_id} ({target.iqn}) as "
+                         f"{what} mapped to {_named(target)} as "
                          f"LUN {lun}, {permission.value}, hosts {','.join(hosts)}.")
             return views.mapping_view(change.state, mapping)
 
@@ -150,14 +151,22 @@ class Luns:
         backend = self._parts.backend
         return {c: backend.portals(c) for c in range(1, backend.controller_count() + 1)}
 
+    def fc_ports(self) -> dict[int, tuple[FcPort, ...]]:
+        """Each controller's Fibre Channel ports (none without an FC host card)."""
+        backend = self._parts.backend
+        return {c: backend.fc_ports(c) for c in range(1, backend.controller_count() + 1)}
+
     def create_target(self, controller: int, node: int | None = None,
                       name: str | None = None,
-                      portals: tuple[str, ...] | None = None) -> TargetView:
+                      portals: tuple[str, ...] | None = None,
+                      kind: TargetType = TargetType.ISCSI) -> TargetView:
         """An iSCSI target of a controller, on the lowest free node unless one is given, on
-        the controller's portals given (all of them for None).
+        the controller's portals given (all of them for None); or an FC target on the
+        controller's FC ports (kind FC: no portals, no IQN).
 
         Raises InvalidArgument (controller, node, name, portals), Conflict (the node is taken,
-        or the controller has no free node), BackendError."""
+        or the controller has no free node), NotSupported (FC without FC ports),
+        BackendError."""
         backend = self._parts.backend
         controllers = backend.controller_count()
         if not 1 <= controller <= controllers:
@@ -167,7 +176,10 @@ class Luns:
                 f"Node must be 0 to {rules.MAX_NODES_PER_CONTROLLER - 1}, got {node}.")
         if name is not None:
             rules.check_name(name, "target")
-        portals = self._portals(controller, portals)
+        fc = kind is TargetType.FC
+        if fc and not backend.fc_ports(controller):
+            raise NotSupported(f"Controller {controller} has no Fibre Channel host card.")
+        portals = () if fc else self._portals(controller, portals)
         with self._parts.uow.change() as change:
             used_nodes = {t.node for t in change.state.targets.values()
                           if t.controller == controller}
@@ -183,14 +195,15 @@ class Luns:
                                ErrorCode.TARGET_IN_USE)
             target_id = change.new_id(TARGETS)
             target = Target(
-                id=target_id, type=TargetType.ISCSI, controller=controller, node=node,
-                iqn=identity.iqn(backend.model_name(), backend.serial_number(), node, controller),
+                id=target_id, type=kind, controller=controller, node=node,
+                iqn="" if fc else identity.iqn(backend.model_name(), backend.serial_number(),
+                                               node, controller),
                 name=name or f"dev{node}.ctr{controller}", portals=portals,
             )
             backend.create_target(target)
             change.put(target)
             change.event(EventLevel.INFO, "Target",
-                         f"iSCSI target {target_id} ({target.iqn}) created.")
+                         f"{_described(target)} created.")
         return TargetView(target, 0)
 
     def _portals(self, controller: int, portals: tuple[str, ...] | None) -> tuple[str, ...]:
@@ -216,8 +229,8 @@ class Luns:
             self._parts.backend.create_target(updated)
             change.put(updated)
             change.event(EventLevel.INFO, "Target",
-                         f"iSCSI target {target_id} ({target.iqn}) modified: name {updated.name}, "
-                         f"portals {','.join(updated.portals)}.")
+                         f"{_described(target)} modified: name {updated.name}, "
+                         f"portals {','.join(updated.portals) or 'none'}.")
             luns = sum(1 for key in change.state.mappings if key[0] == target_id)
         return TargetView(updated, luns)
 
@@ -232,15 +245,26 @@ class Luns:
             self._parts.backend.delete_target(target)
             change.delete(target)
             change.event(EventLevel.INFO, "Target",
-                         f"iSCSI target {target_id} ({target.iqn}) deleted.")
+                         f"{_described(target)} deleted.")
         return TargetView(target, 0)
+
+
+def _named(target: Target) -> str:
+    """A target as events name it: an iSCSI one with its IQN, an FC one by its type."""
+    if target.type is TargetType.FC:
+        return f"FC target {target.id}"
+    return f"target {target.id} ({target.iqn})"
+
+
+def _described(target: Target) -> str:
+    return _named(target) if target.type is TargetType.FC else f"iSCSI {_named(target)}"
 
 
 def _free_lun(mappings: dict[tuple[int, int], LunMapping], target_id: int) -> int:
     used = {lun for (target, lun) in mappings if target == target_id}
     free = [lun for lun in range(rules.MAX_LUN + 1) if lun not in used]
     if not free:
-        raise Conflict(f"Target {target_id} has no free LUN.", ErrorCode.LUN_IN_USE)
+        raise Conflict(f"Target {target_id} has no free LUN.", ErrorCode.LUN_LIMIT)
     return free[0]
 
 

@@ -38,6 +38,8 @@ class Observed:
     usage_generation: int = 0
     # The I/O counters as read, for rates now and over a window.
     io: IoHistory = field(default_factory=IoHistory)
+    # Percent done of each clone in progress, by volume ID, as the backend last said.
+    clone_progress: Mapping[int, int] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def keep_readings(self, readings: HardwareReadings, taken_at: int, version: int) -> None:
@@ -49,6 +51,14 @@ class Observed:
         with self.lock:
             if taken_at == version:
                 self.usage = usage
+                self.usage_generation += 1
+
+    def keep_clone_progress(self, progress: Mapping[int, int]) -> None:
+        """A new reading of the clones' progress; a changed one is a new generation, so that
+        cached reads show it."""
+        with self.lock:
+            if progress != self.clone_progress:
+                self.clone_progress = dict(progress)
                 self.usage_generation += 1
 
     @property

@@ -92,13 +92,15 @@ class Snapshots:
         return snapshot
 
     def delete(self, snapshot_id: int) -> Snapshot:
-        """Raises NotFound, Conflict (mapped), BackendError."""
+        """Raises NotFound, Conflict (mapped, a clone still copying it), BackendError."""
         with self._parts.uow.change() as change:
             snapshot = change.state.snapshot(snapshot_id)
             volume = change.state.volume(snapshot.volume_id)
             if views.snapshot_mappings(change.state, {snapshot.id}):
                 raise Conflict(f"Snapshot {snapshot.name} is mapped; unmap it first.",
                                ErrorCode.SNAPSHOT_IN_USE)
+            checks.require_no_clone_from(change.state, f"Snapshot {snapshot.name}", volume.id,
+                                         {snapshot.id})
             change.delete(snapshot)
             change.on_commit(partial(self._parts.backend.delete_snapshot, volume, snapshot))
             change.event(EventLevel.INFO, "Snapshot",
@@ -107,13 +109,15 @@ class Snapshots:
 
     def delete_all(self, volume_id: int) -> list[Snapshot]:
         """Delete every snapshot of a volume (those in the trash too), in one change.
-        Raises NotFound, Conflict (one is mapped), BackendError."""
+        Raises NotFound, Conflict (one is mapped or a clone still copies one), BackendError."""
         with self._parts.uow.change() as change:
             volume = change.state.volume(volume_id)
             snapshots = views.snapshots_of(change.state, self._parts.observed.usage, volume_id)
             if views.snapshot_mappings(change.state, {s.id for s in snapshots}):
                 raise Conflict(f"A snapshot of volume {volume.name} is mapped; unmap it first.",
                                ErrorCode.SNAPSHOT_IN_USE)
+            checks.require_no_clone_from(change.state, f"A snapshot of volume {volume.name}",
+                                         volume.id, {s.id for s in snapshots})
             for snapshot in snapshots:
                 change.delete(change.state.snapshots[snapshot.id])
                 change.on_commit(partial(self._parts.backend.delete_snapshot, volume, snapshot))
@@ -152,8 +156,8 @@ class Snapshots:
     def rollback(self, snapshot_id: int) -> Snapshot:
         """Return a volume to a snapshot; the snapshots taken after it go, as on QSAN arrays.
 
-        Raises NotFound, Conflict (the pool failed, a later snapshot is mapped; the storage
-        is busy), BackendError."""
+        Raises NotFound, Conflict (the pool failed, a later snapshot is mapped, a clone still
+        copies the volume; the storage is busy), BackendError."""
         parts = self._parts
         with parts.uow.change() as change:
             snapshot = change.state.snapshot(snapshot_id)
@@ -162,6 +166,7 @@ class Snapshots:
                 raise Conflict(f"Snapshot {snapshot.name} is in the trash; restore it first.",
                                ErrorCode.SNAPSHOT_IN_USE)
             checks.require_volume_ready(change.state, volume)
+            checks.require_no_clone_from(change.state, f"Volume {volume.name}", volume.id)
             later = [
                 s for s in views.snapshots_of(change.state, parts.observed.usage, volume.id)
                 if (s.created_at, s.id) > (snapshot.created_at, snapshot.id)

@@ -3,7 +3,7 @@
 Every tick_seconds the tick takes in the other controller's changes, lets the backend repair what
 the world forgot (a crashed tgtd), reads the hardware and, when due, measures use, then acts on
 what it saw: health checks raised or cleared, disks that changed or joined, snapshots over their
-space (where the service keeps it), rebuilds that are done, sessions to write back. Request
+space (where the service keeps it), rebuilds and clones that are done, sessions to write back. Request
 handlers only read what the tick (or a change, once it committed) kept, so no read waits on
 hardware, however slow the hardware is.
 """
@@ -31,6 +31,7 @@ from opensan.service.telemetry import (
     Telemetry,
 )
 from opensan.service.unit_of_work import Change, acting_as
+from opensan.service.volumes import Volumes
 from opensan.store.records import DISKS, MAPPINGS, POOLS, TARGETS, VOLUMES
 
 log = logging.getLogger("opensan")
@@ -44,9 +45,10 @@ FOLLOW_STEP_SECONDS = 0.1
 
 
 class Supervision:
-    def __init__(self, parts: Parts, accounts: Accounts) -> None:
+    def __init__(self, parts: Parts, accounts: Accounts, volumes: Volumes) -> None:
         self._parts = parts
         self._accounts = accounts
+        self._volumes = volumes
         self._reading_lock = threading.Lock()  # one hardware read at a time
         self._measuring_lock = threading.Lock()  # one measurement at a time
         self._measured_at = 0.0  # time.monotonic() of the last measurement
@@ -136,6 +138,7 @@ class Supervision:
         if parts.traits.service_keeps_snapshot_space:
             self._keep_snapshot_space()
         self._finish_rebuilds()
+        self._volumes.follow_clones()
         self._accounts.write_back()
 
     def _follow_health_checks(self, readings: HardwareReadings) -> None:
@@ -206,8 +209,9 @@ class Supervision:
             used = views.snapshot_space(usage, volume, snapshots).used_bytes
             if used <= volume.snapshot_space_bytes:
                 continue
-            mapped = {m.snapshot_id for m in state.mappings.values()}
-            oldest = next((s for s in snapshots if s.id not in mapped), None)
+            held = {m.snapshot_id for m in state.mappings.values()} | {
+                v.clone_of.snapshot_id for v in state.volumes.values() if v.clone_of}
+            oldest = next((s for s in snapshots if s.id not in held), None)
             if oldest is None:
                 continue
             with parts.uow.change() as change:

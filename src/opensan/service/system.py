@@ -8,7 +8,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from opensan.domain import views
-from opensan.domain.errors import InvalidArgument
+from opensan.domain.errors import Generation, InvalidArgument
 from opensan.domain.models import Enclosure, Event, EventLevel, EventPage, SystemHealth, SystemInfo
 from opensan.service.parts import Parts
 
@@ -47,6 +47,17 @@ class System:
     @property
     def name(self) -> str:
         return str(self._parts.state.meta.get("system_name", self.default_name()))
+
+    def firmware(self) -> Generation:
+        """The XEVO firmware generation whose error codes the array answers (V1 unless its
+        profile chose V2); an array made before there was a choice answers V1."""
+        return Generation(self._parts.state.meta.get("firmware", Generation.V1.value))
+
+    def set_firmware(self, generation: Generation) -> None:
+        with self._parts.uow.change() as change:
+            change.set_meta("firmware", generation.value)
+            change.event(EventLevel.INFO, "System",
+                         f"XEVO error codes set to QSAN's {generation.value} firmware's.")
 
     def health(self) -> SystemHealth:
         return views.system_health(self._parts.state, self._parts.observed.hardware)

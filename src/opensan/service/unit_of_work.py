@@ -28,7 +28,7 @@ from contextvars import ContextVar
 from typing import Any
 
 from opensan.domain.identity import Clock
-from opensan.domain.models import SYSTEM, Actor, ArrayState, EventLevel
+from opensan.domain.models import SYSTEM, Actor, ArrayState, Event, EventLevel
 from opensan.store.base import Store, StoreTransaction
 from opensan.store.records import (
     KINDS,
@@ -81,7 +81,8 @@ class Change:
         self.actor = actor
         self.touched: set[str] = set()  # the record kinds (and "meta") written
         self.commit_actions: list[Callable[[], None]] = []
-        self.event_levels: list[EventLevel] = []
+        # The events this change writes, as the log will hold them once it commits.
+        self.events: list[Event] = []
 
     def put(self, record: Record) -> None:
         kind = kind_of(record)
@@ -115,8 +116,9 @@ class Change:
         self.touched.add("meta")
 
     def event(self, level: EventLevel, source: str, message: str) -> None:
-        self.tx.add_event(self.now, level, source, message, self.actor)
-        self.event_levels.append(level)
+        event_id = self.tx.add_event(self.now, level, source, message, self.actor)
+        self.events.append(Event(event_id, self.now, level, source, message,
+                                 self.actor.account, self.actor.client))
 
     def on_commit(self, action: Callable[[], None]) -> None:
         """Run action (a step the storage cannot undo) once this change has committed."""
@@ -188,7 +190,7 @@ class UnitOfWork:
                     yield change
                 committed = True
                 self.state = change.state
-                self.events_recorded.update(change.event_levels)
+                self.events_recorded.update(event.level for event in change.events)
                 if change.moves_configuration:
                     self.version += 1
                 self._run_commit_actions(change)

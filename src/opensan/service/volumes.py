@@ -3,17 +3,27 @@
 from __future__ import annotations
 
 import base64
+import logging
 from dataclasses import dataclass, fields, replace
 from functools import partial
 from typing import TypeVar
 
 from opensan.domain import checks, identity, rules, views
-from opensan.domain.errors import Conflict, ErrorCode, InvalidArgument
+from opensan.domain.errors import (
+    Conflict,
+    ErrorCode,
+    InvalidArgument,
+    SanError,
+    snapshot_not_found,
+)
 from opensan.domain.models import (
+    ArrayState,
     CacheMode,
+    CloneSource,
     EventLevel,
     Priority,
     Provision,
+    Snapshot,
     Volume,
     VolumeMetadata,
     VolumeQos,
@@ -24,6 +34,7 @@ from opensan.domain.rules import GIB, MIB
 from opensan.service.parts import Parts, one_at_a_time
 from opensan.store.records import VOLUMES
 
+log = logging.getLogger("opensan")
 T = TypeVar("T")
 # The array's QoS rule (XEVO's qosRule): which of the volumes' QoS settings it applies.
 QOS_RULES = ("IO_PRIORITY", "MAX_IOPS_THROUGHPUT")
@@ -100,6 +111,15 @@ class VolumeChanges:
         )
 
 
+def qos_limits(rule: str | None, volume: Volume) -> tuple[int, int]:
+    """The IOPS and bytes per second a volume is held to: its limits (maxThroughput is KB/s,
+    1,024 bytes) while the array's rule is MAX_IOPS_THROUGHPUT, none otherwise."""
+    if rule != "MAX_IOPS_THROUGHPUT":
+        return 0, 0
+    qos = volume.settings.qos
+    return qos.max_iops, qos.max_throughput_kbps * 1024
+
+
 def pick(new: T | None, old: T) -> T:
     return old if new is None else new
 
@@ -114,10 +134,13 @@ class Volumes:
         self._parts = parts
 
     def all(self) -> list[VolumeView]:
-        return views.volume_views(self._parts.state, self._parts.observed.usage)
+        observed = self._parts.observed
+        return views.volume_views(self._parts.state, observed.usage, observed.clone_progress)
 
     def view(self, volume: Volume) -> VolumeView:
-        return views.volume_view(self._parts.state, self._parts.observed.usage, volume)
+        observed = self._parts.observed
+        return views.volume_view(self._parts.state, observed.usage, volume,
+                                 observed.clone_progress)
 
     def create(self, pool_id: int, name: str, size_gb: int,
                provision: Provision | None = None) -> VolumeView:
@@ -142,9 +165,17 @@ class Volumes:
                                   f"{rule[:40]!r}.")
         with self._parts.uow.change() as change:
             change.set_meta("qos_rule", rule)
+            if self._parts.traits.enforces_qos:
+                for volume in change.state.volumes.values():
+                    self._parts.backend.set_qos(volume, *qos_limits(rule, volume))
             change.event(EventLevel.INFO, "Volume",
                          f"QoS {'off' if rule is None else 'on, rule ' + rule}.")
         return rule
+
+    @property
+    def qos_enforced(self) -> bool:
+        """Whether the storage holds volumes to their QoS limits (else they are recorded)."""
+        return self._parts.traits.enforces_qos
 
     @one_at_a_time
     def create_sized(self, pool_id: int, name: str, capacity_bytes: int,
@@ -248,6 +279,9 @@ class Volumes:
                                             volume.pool_id, capacity - volume.capacity_bytes)
                 updated = replace(updated, capacity_bytes=capacity)
                 parts.backend.extend_volume(updated)
+            if parts.traits.enforces_qos and updated.settings.qos != volume.settings.qos:
+                parts.backend.set_qos(updated, *qos_limits(change.state.meta.get("qos_rule"),
+                                                           updated))
             change.put(updated)
             what = ", ".join(changes.changed) or "nothing"
             renamed = f" (now {updated.name})" if updated.name != volume.name else ""
@@ -262,14 +296,112 @@ class Volumes:
         with self._parts.uow.change() as change:
             volume = change.state.volume(volume_id)
             view = views.volume_view(change.state, self._parts.observed.usage, volume)
+            if volume.clone_of is not None:
+                raise Conflict(f"Volume {volume.name} is still being cloned; delete it when "
+                               "it is done.", ErrorCode.VOLUME_NOT_READY)
+            checks.require_no_clone_from(change.state, f"Volume {volume.name}", volume.id)
             if view.mapped:
                 raise Conflict(f"Volume {volume.name} is mapped; unmap it first.",
                                ErrorCode.VOLUME_IN_USE)
             if view.snapshot_count:
                 raise Conflict(
                     f"Volume {volume.name} has {view.snapshot_count} snapshots; delete them first.",
-                    ErrorCode.VOLUME_IN_USE)
+                    ErrorCode.VOLUME_HAS_SNAPSHOTS)
             change.delete(volume)
             change.on_commit(partial(self._parts.backend.delete_volume, volume))
             change.event(EventLevel.INFO, "Volume", f"Volume {volume.name} deleted.")
         return view
+
+    @one_at_a_time
+    def clone(self, volume_id: int, name: str, pool_id: int | None = None,
+              snapshot_id: int | None = None) -> VolumeView:
+        """A new volume, in the pool (the source's by default), with the data of the volume
+        or of one of its snapshots; it is CLONING until the copy is done (follow_clones), and
+        is the source's size, with the pool's provisioning and the tag type BACKUP.
+
+        Raises InvalidArgument (name), NotFound (volume, snapshot, pool), Conflict (name
+        taken, a pool failed, the source not ready or the snapshot in the trash),
+        InsufficientCapacity (a thick clone that does not fit), NotSupported, BackendError."""
+        rules.check_name(name, "volume")
+        parts = self._parts
+        with parts.uow.change() as change:
+            source = change.state.volume(volume_id)
+            snapshot = None
+            if snapshot_id is not None:
+                snapshot = change.state.snapshot(snapshot_id)
+                if snapshot.volume_id != source.id:
+                    raise snapshot_not_found(snapshot_id)
+                if snapshot.in_trash:
+                    raise Conflict(f"Snapshot {snapshot.name} is in the trash; restore it "
+                                   "first.", ErrorCode.SNAPSHOT_IN_USE)
+            pool = change.state.pool(source.pool_id if pool_id is None else pool_id)
+            if any(volume.name == name for volume in change.state.volumes.values()):
+                raise Conflict(f"A volume named {name} already exists.",
+                               ErrorCode.VOLUME_NAME_TAKEN)
+            checks.require_volume_ready(change.state, source)
+            checks.require_usable_pool(change.state, pool)
+            if pool.provision is Provision.THICK:
+                checks.require_capacity(change.state, parts.observed.usage, pool.id,
+                                        source.capacity_bytes)
+            parts.require_provision(pool.provision, "volume", "provision")
+            clone_id = change.new_id(VOLUMES)
+            clone = Volume(
+                clone_id, name, pool.id, source.capacity_bytes, pool.provision,
+                identity.wwn(parts.backend.serial_number(), clone_id), change.now,
+                written_bytes=source.written_bytes, cache_mode=source.cache_mode,
+                settings=VolumeSettings(block_size=source.settings.block_size,
+                                        tag_type="BACKUP"),
+                clone_of=CloneSource(source.id, snapshot.id if snapshot else None))
+            parts.backend.create_clone(clone, source, snapshot)
+            change.put(clone)
+            of = f"snapshot {snapshot.name} of volume {source.name}" if snapshot \
+                else f"volume {source.name}"
+            change.event(EventLevel.INFO, "Volume",
+                         f"Volume {name} created in pool {pool.name} as a clone of {of}: "
+                         f"{size_text(clone.capacity_bytes)}, {pool.provision.value}.")
+        self.follow_clones()  # a copy that is done at once (a reflink) answers ONLINE
+        return self.view(parts.state.volume(clone_id))
+
+    def follow_clones(self) -> None:
+        """Ask the backend how far each clone in progress is (the tick calls this), keep that
+        for the reads, and end the clones that are done: from then on they need their source
+        no more. A copy that failed is logged and asked again next time (the backend starts
+        it again)."""
+        parts = self._parts
+        state, now = parts.state, parts.uow.clock.now()
+        progress: dict[int, int] = {}
+        done: list[Volume] = []
+        for clone in state.volumes.values():
+            if clone.clone_of is None:
+                continue
+            source, snapshot = _clone_source(state, clone.clone_of)
+            try:
+                percent = parts.backend.clone_progress(clone, source, snapshot, now)
+            except SanError as error:
+                log.warning("Clone %s: %s", clone.name, error.message)
+                continue
+            if percent >= 100:
+                done.append(clone)
+            else:
+                progress[clone.id] = percent
+        parts.observed.keep_clone_progress(progress)
+        if not done:
+            return
+        with parts.uow.change() as change:
+            for clone in done:
+                recorded = change.state.volumes.get(clone.id)
+                if recorded is None or recorded.clone_of is None:
+                    continue  # the other controller was first
+                source, snapshot = _clone_source(change.state, recorded.clone_of)
+                change.put(replace(recorded, clone_of=None))
+                change.on_commit(partial(parts.backend.finish_clone, recorded, source, snapshot))
+                change.event(EventLevel.INFO, "Volume",
+                             f"Volume {recorded.name} is cloned: it no longer needs volume "
+                             f"{source.name}.")
+
+
+def _clone_source(state: ArrayState, source: CloneSource) -> tuple[Volume, Snapshot | None]:
+    """The volume (and snapshot) a clone copies; they stay while it does (checks)."""
+    snapshot_id = source.snapshot_id
+    return (state.volumes[source.volume_id],
+            None if snapshot_id is None else state.snapshots[snapshot_id])

@@ -93,6 +93,14 @@ def test_take_a_snapshot_and_sanos_sees_it(admin: Api) -> None:
     assert "Snapshot kyle_snap1 of volume vol-backup taken." in events(admin)[0]
 
 
+def test_the_older_sdks_bare_name_takes_a_snapshot_too(admin: Api) -> None:
+    """goqsan before 186e088 sent the name as a bare JSON string."""
+    vid = with_space(admin)
+    taken = admin.ok("POST", f"{SNAPSHOT_TARGETS}/{vid}/snapshots", content=b'"kyle_snap0"')
+    assert taken["id"] == "kyle_snap0"
+    qsan_error(admin.post(f"{SNAPSHOT_TARGETS}/{vid}/snapshots", content=b"5"), 400, 12003)
+
+
 def test_qsans_snapshot_refusals(admin: Api) -> None:
     vid = with_space(admin)
     path = f"{SNAPSHOT_TARGETS}/{vid}/snapshots"

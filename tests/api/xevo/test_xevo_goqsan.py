@@ -67,8 +67,10 @@ def test_goqsan_manages_opensan(goqsan_check: Path, live_server: LiveServer) -> 
         log = [e["message"] for e in admin.ok("GET", "/rest/log/list/1")["events"]]
         log += [e["message"] for e in admin.ok("GET", "/rest/log/list/2")["events"]]
         for text in ("Volume goqsan-vol created", "Volume goqsan-vol modified",
+                     "as a clone of volume goqsan-renamed", "Volume goqsan-clone is cloned",
                      "Volume goqsan-renamed deleted.", "QoS on, rule MAX_IOPS_THROUGHPUT.",
                      "Snapshot kyle_snap3 of volume goqsan-renamed moved to the trash.",
                      "Volume goqsan-renamed rolled back to snapshot kyle_snap2",
-                     "is now LUN 5", "Volume goqsan-renamed unmapped from target"):
+                     "is now LUN 5", "Volume goqsan-renamed unmapped from target",
+                     "mapped to FC target"):
             assert any(text in message for message in log), (text, log)

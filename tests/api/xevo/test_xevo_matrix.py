@@ -9,12 +9,16 @@ import re
 from typing import Any
 
 import pytest
-from conftest import Api, Harness
+from conftest import SIMULATED, Api, Harness
 from xevo_support import qsan_error, whole_state, xevo_api
 
 from opensan.api.xevo import ENDPOINTS
-from opensan.api.xevo.errors import FORBIDDEN_CODE
 from opensan.api.xevo.nas import NAS_CALLS
+from opensan.domain.errors import ErrorCode
+
+# Linux and Ceph arrays have no Fibre Channel host card: their FC port list answers QSAN's 501.
+FC_PORTS = ("GET", "/rest/v2/dataTransfer/protocol/fibreChannel")
+NOT_SERVED = NAS_CALLS if SIMULATED else {*NAS_CALLS, FC_PORTS}
 
 
 def ids(api: Api) -> dict[str, str]:
@@ -29,7 +33,7 @@ def ids(api: Api) -> dict[str, str]:
     lun = api.ok("GET", f"/rest/v2/dataTransfer/targets/{target['id']}/luns/")[0]
     return {"poolId": api.ok("GET", "/rest/v2/storage/pools")[0]["id"],
             "volumeId": snapped["id"], "snapshotId": snapshot["id"], "targetId": target["id"],
-            "lunId": lun["id"], "userId": "user", "groupId": "User_Group"}
+            "lunId": lun["id"], "userId": "user", "groupId": "User_Group", "encId": "0"}
 
 
 # Changes whose request is valid for another object than ids() gives.
@@ -73,6 +77,8 @@ def bodies(api: Api) -> dict[tuple[str, str], Any]:
         ("POST", "/rest/v2/storage/block/volumes"):
             {"name": "matrix-vol", "totalSize": 1024, "poolId": pool},
         ("PATCH", "/rest/v2/storage/block/volumes/{volumeId}"): {"name": "matrix-renamed"},
+        ("POST", "/rest/v2/storage/block/volumes/{volumeId}/clone"):
+            {"poolId": pool, "volumeName": "matrix-clone", "snapshotId": values["snapshotId"]},
         ("PATCH", "/rest/v2/storage/qos/volumes"): {"enableQos": True, "qosRule": "IO_PRIORITY"},
     }
 
@@ -119,7 +125,7 @@ def test_the_reader_is_refused_every_change(harness: Harness, method: str, path:
     before = whole_state(admin)
     content = json.dumps(body) if body else None
     qsan_error(reader.request(method, concrete(path, values), content=content), 403,
-               FORBIDDEN_CODE)
+               ErrorCode.FORBIDDEN)
     assert whole_state(admin) == before
     # The same request is one the administrator may make (a SAN has no NAS calls: 501).
     answer = admin.request(method, concrete(path, values), content=content)
@@ -130,7 +136,7 @@ def test_the_reader_is_refused_every_change(harness: Harness, method: str, path:
 def test_the_reader_reads_every_get(harness: Harness, method: str, path: str) -> None:
     reader = xevo_api(harness.http, "user")
     values = {**ids(reader), "fileVolumeId": "1", "shareId": "1", "sharehostId": "1"}
-    if (method, path) in NAS_CALLS:
+    if (method, path) in NOT_SERVED:
         qsan_error(reader.request(method, concrete(path, values)), 501, 15000)
     else:
         reader.ok(method, concrete(path, values))

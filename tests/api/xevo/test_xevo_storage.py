@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from typing import Any
 
 import pytest
-from conftest import GIB, Api
-from xevo_support import VOLUMES, events, qsan_error, whole_state
+from conftest import BACKEND, GIB, SIMULATED, Api
+from xevo_support import SNAPSHOT_TARGETS, VOLUMES, events, qsan_error, whole_state
 
 MIB = 1024**2
 VOLUME_FIELDS = {
@@ -169,14 +170,16 @@ def test_a_timestamp_is_the_arrays_seconds_and_keeps_the_metadata(admin: Api) ->
 
 
 def test_qos_rule_off_reads_none(admin: Api) -> None:
-    assert admin.ok("GET", "/rest/v2/storage/qos/volumes") == {"enableQos": False,
-                                                              "qosRule": "NONE"}
+    # Ceph holds images to their limits; elsewhere they are recorded only.
+    enforced = BACKEND == "ceph"
+    assert admin.ok("GET", "/rest/v2/storage/qos/volumes") == {
+        "enableQos": False, "qosRule": "NONE", "enforced": enforced}
     for enable, rule, want in ((True, "IO_PRIORITY", "IO_PRIORITY"),
                                (False, "IO_PRIORITY", "NONE"),
                                (True, "MAX_IOPS_THROUGHPUT", "MAX_IOPS_THROUGHPUT")):
         body = json.dumps({"enableQos": enable, "qosRule": rule})
         answer = admin.ok("PATCH", "/rest/v2/storage/qos/volumes", content=body)
-        assert answer == {"enableQos": enable, "qosRule": want}
+        assert answer == {"enableQos": enable, "qosRule": want, "enforced": enforced}
         assert admin.ok("GET", "/rest/v2/storage/qos/volumes") == answer
 
 
@@ -305,4 +308,120 @@ def test_a_thick_volume_beyond_the_pool_is_qsans_no_space(admin: Api) -> None:
     too_big = sanos["freeBytes"] // MIB + 1024
     body = {"name": "too-big", "totalSize": too_big, "blockSize": 4096, "poolId": pool["id"]}
     qsan_error(admin.post(VOLUMES, content=json.dumps(body)), 400, 10104)
+    assert whole_state(admin) == before
+
+
+# Clones
+
+def clone(api: Api, source: dict[str, Any], name: str = "xevo-clone", **extra: Any) -> Any:
+    body = {"poolId": source["poolId"], "volumeName": name, **extra}
+    return api.post(f"{VOLUMES}/{source['id']}/clone", content=json.dumps(body))
+
+
+def wait_cloned(api: Api, volume_id: str, seconds: float = 60.0) -> dict[str, Any]:
+    """The clone once its copy is done (the tick ends it; the virtual array's clock moves)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        volume = dict(api.ok("GET", f"{VOLUMES}/{volume_id}"))
+        if volume["state"] != "CLONING" or time.monotonic() > deadline:
+            return volume
+        if SIMULATED:
+            api.ok("POST", "/rest/sim/clock/seconds/60")
+        time.sleep(0.2)
+
+
+def test_a_clone_answers_the_new_volume_and_is_done_once_copied(admin: Api) -> None:
+    source = create(admin, "clone-src", 1024)
+    response = clone(admin, source)
+    assert response.status_code == 200, response.text
+    made = response.json()
+    assert {k: type(v) for k, v in made.items()} == VOLUME_FIELDS
+    assert made["id"] not in (source["id"], "") and made["name"] == "xevo-clone"
+    assert (made["poolId"], made["totalSize"], made["blockSize"], made["tags"]["type"]) == (
+        source["poolId"], 1024, source["blockSize"], "BACKUP")
+    assert made["state"] in ("CLONING", "ONLINE") and 0 <= made["progress"] < 100
+    assert admin.ok("GET", f"{VOLUMES}/{made['id']}")["name"] == "xevo-clone"
+    assert any("as a clone of volume clone-src" in m for m in events(admin))
+    done = wait_cloned(admin, made["id"])
+    assert (done["state"], done["progress"], done["online"]) == ("ONLINE", 0, True)
+    assert admin.ok("DELETE", f"/rest/v2/backup/replicate/{source['id']}/task") == []
+    assert admin.ok("DELETE", f"{VOLUMES}/{source['id']}") == []  # the clone stands alone
+    assert admin.ok("GET", f"{VOLUMES}/{made['id']}")["state"] == "ONLINE"
+
+
+def test_a_clone_of_a_snapshot_names_it_by_its_name_and_goqsans_poolID(admin: Api) -> None:
+    source = create(admin, "clone-snapped", 1024)
+    admin.ok("PATCH", f"{SNAPSHOT_TARGETS}/{source['id']}", content=json.dumps(
+        {"totalSize": 1024}))
+    admin.ok("POST", f"{SNAPSHOT_TARGETS}/{source['id']}/snapshots",
+             content=json.dumps({"name": "before"}))
+    body = {"poolID": source["poolId"], "volumeName": "from-snap", "snapshotId": "before"}
+    made = admin.ok("POST", f"{VOLUMES}/{source['id']}/clone", content=json.dumps(body))
+    assert made["name"] == "from-snap" and made["totalSize"] == 1024
+    wait_cloned(admin, made["id"])
+    # Once done the snapshot can go, then its volume.
+    admin.ok("DELETE", f"{SNAPSHOT_TARGETS}/{source['id']}/snapshots/before")
+    admin.ok("DELETE", f"{VOLUMES}/{source['id']}")
+    assert admin.ok("GET", f"{VOLUMES}/{made['id']}")["state"] == "ONLINE"
+
+
+def without_progress(state: dict[str, Any]) -> dict[str, Any]:
+    """whole_state without the clones' progress, which moves on with the clock meanwhile."""
+    return {**state, "volumes": [{k: v for k, v in volume.items() if k != "progress"}
+                                 for volume in state["volumes"]]}
+
+
+@pytest.mark.simulated("the array clock sets the copy's pace")
+def test_while_a_clone_copies_it_shows_its_progress_and_its_source_stays(admin: Api) -> None:
+    source = create(admin, "clone-slow", 409600)  # 400 GiB: 100 s of the array clock
+    made = clone(admin, source).json()
+    assert (made["state"], made["online"]) == ("CLONING", True)
+    admin.ok("POST", "/rest/sim/clock/seconds/50")
+    halfway = admin.ok("GET", f"{VOLUMES}/{made['id']}")
+    assert halfway["state"] == "CLONING" and 50 <= halfway["progress"] < 60
+    sanos = next(v for v in admin.ok("GET", "/rest/storage/volumeinfo")
+                 if str(v["id"]) == made["id"])
+    assert sanos["status"] == "Initiating"
+    before = without_progress(whole_state(admin))
+    qsan_error(admin.request("DELETE", f"{VOLUMES}/{source['id']}"), 400, 10405)
+    qsan_error(admin.request("DELETE", f"{VOLUMES}/{made['id']}"), 409, 12002)
+    qsan_error(admin.request("DELETE", f"/rest/v2/backup/replicate/{source['id']}/task"),
+               409, 12002)
+    qsan_error(clone(admin, made, "clone-of-clone"), 409, 12002)
+    assert without_progress(whole_state(admin)) == before
+    admin.ok("POST", "/rest/sim/clock/seconds/50")
+    assert admin.ok("GET", f"{VOLUMES}/{made['id']}")["state"] == "ONLINE"
+    assert admin.ok("DELETE", f"/rest/v2/backup/replicate/{source['id']}/task") == []
+
+
+BAD_CLONES = [
+    ("no name", {"volumeName": None}, 400, 12003),
+    ("a bad name", {"volumeName": "no spaces"}, 400, 12003),
+    ("a taken name", {"volumeName": "clone-bad-src"}, 400, 12501),
+    ("no pool", {"poolId": None}, 400, 12003),
+    ("a pool as a number", {"poolId": 1}, 400, 12003),
+    ("an unknown pool", {"poolId": "2222222222"}, 404, 10400),
+    ("an unknown snapshot", {"snapshotId": "never-taken"}, 400, 13502),
+    ("a key QSAN never sends", {"size": 1024}, 400, 12003),
+]
+
+
+@pytest.mark.parametrize(("what", "change", "status", "code"), BAD_CLONES,
+                         ids=[case[0] for case in BAD_CLONES])
+def test_a_bad_clone_is_refused_and_changes_nothing(admin: Api, what: str, change: Any,
+                                                     status: int, code: int) -> None:
+    source = create(admin, "clone-bad-src", 1024)
+    body = {"poolId": source["poolId"], "volumeName": "clone-bad", **change}
+    body = {k: v for k, v in body.items() if v is not None}
+    before = whole_state(admin)
+    qsan_error(admin.post(f"{VOLUMES}/{source['id']}/clone", content=json.dumps(body)),
+               status, code)
+    assert whole_state(admin) == before
+
+
+def test_a_clone_of_a_missing_volume_is_10300(admin: Api) -> None:
+    before = whole_state(admin)
+    body = {"poolId": pool_of(admin)["id"], "volumeName": "orphan"}
+    qsan_error(admin.post(f"{VOLUMES}/11111111/clone", content=json.dumps(body)), 400, 10300)
+    qsan_error(admin.request("DELETE", "/rest/v2/backup/replicate/11111111/task"), 400, 10300)
     assert whole_state(admin) == before

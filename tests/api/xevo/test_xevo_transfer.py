@@ -4,11 +4,12 @@ kept when it is renumbered, the NIC IDs targets name, QSAN's codes for refusals.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import Api
-from xevo_support import TARGETS, VOLUMES, events, qsan_error, whole_state
+from xevo_support import TARGETS, VOLUMES, events, profiled_array, qsan_error, whole_state
 
 ALL = [{"name": "*"}]
 
@@ -63,7 +64,7 @@ def test_create_a_target_on_some_ports_and_sanos_sees_it(admin: Api) -> None:
     ({"name": "t", "type": "iSCSI", "iscsi": [{"name": "99"}]}, 400, 12003),
     ({"name": "t", "type": "NVMe"}, 400, 12003),
     ({"name": "bad name", "type": "iSCSI"}, 400, 12003),
-    ({"name": "t", "type": "FCP", "iscsi": None}, 501, 15000),
+    ({"name": "t", "type": "FCP", "iscsi": [{"eths": ["c0e1"]}]}, 400, 12003),
 ])
 def test_bad_targets_are_refused(admin: Api, body: dict[str, Any], status: int, code: int) -> None:
     before = whole_state(admin)
@@ -154,3 +155,71 @@ def test_lun_refusals(admin: Api) -> None:
         content = json.dumps(body) if body is not None else None
         qsan_error(admin.request(method, path, content=content), status, code)
     assert whole_state(admin) == before
+
+
+# Fibre Channel
+
+FC_PORTS = "/rest/v2/dataTransfer/protocol/fibreChannel"
+
+
+@pytest.mark.simulated("FC ports are the virtual array's host cards (the default profile's)")
+def test_the_fc_ports_are_the_host_cards(admin: Api) -> None:
+    ports = admin.ok("GET", FC_PORTS)
+    controllers = admin.ok("GET", "/rest/dashboard/systeminfo")["controllers"]
+    assert [c["hostCardSlots"][0]["card"] for c in controllers] == ["4 x 16Gb FC (SFP+)"] * 2
+    assert [p["id"] for p in ports] == [f"c{c}f{n}" for c in (0, 1) for n in (1, 2, 3, 4)]
+    assert all({k: type(v) for k, v in p.items()} == {
+        "id": str, "linkSpeed": int, "supportSpeed": list, "topology": str, "wwnn": str,
+        "wwpn": str, "errCounter": dict} for p in ports)
+    assert all(p["linkSpeed"] == 16 and p["supportSpeed"] == [4, 8, 16] for p in ports)
+    assert len({p["wwpn"] for p in ports}) == 8 and len({p["wwnn"] for p in ports}) == 2
+    assert all(p["wwnn"] == c["serialNumber"].lower()
+               for p in ports for c in controllers if p["id"][1] == str(c["slot"] - 1))
+
+
+@pytest.mark.simulated("FC targets need the virtual array's FC host card")
+def test_an_fc_target_maps_renumbers_and_unmaps_as_goqsan_does(admin: Api) -> None:
+    made = admin.ok("POST", TARGETS, content=json.dumps(
+        {"name": "kyle_test_groupCFCP", "type": "FCP", "iscsi": None}))
+    wwnn = next(p["wwnn"] for p in admin.ok("GET", FC_PORTS) if p["id"].startswith("c0"))
+    assert (made["type"], made["fcp"], made["iscsi"]) == ("FCP", [{"wwn": wwnn}], [])
+    assert admin.ok("GET", f"{TARGETS}/{made['id']}") == made
+    sanos = {t["id"]: t for t in admin.ok("GET", "/rest/storage/availtarget")}[int(made["id"])]
+    assert (sanos["type"], sanos["iqn"], sanos["controller"], sanos["portals"]) == \
+        ("FC", "", 1, [])
+    assert events(admin)[0] == f"FC target {made['id']} created."
+    luns = f"{TARGETS}/{made['id']}/luns"
+    lun = admin.ok("POST", luns, content=json.dumps(
+        {"name": "10", "volumeId": plain_volume(admin), "hosts": ALL}))
+    renumbered = admin.ok("PATCH", f"{luns}/{lun['id']}",
+                          content=json.dumps({"name": "5", "hosts": ALL}))
+    assert (renumbered["id"], renumbered["name"]) == (lun["id"], "5")
+    assert admin.ok("GET", f"{luns}/") == [renumbered]
+    renamed = admin.ok("PATCH", f"{TARGETS}/{made['id']}",
+                       content=json.dumps({"name": "kyle_goqsm_PFCP", "type": "FCP"}))
+    assert renamed["name"] == "kyle_goqsm_PFCP" and renamed["fcp"] == made["fcp"]
+    assert admin.request("DELETE", f"{luns}/{lun['id']}").json() == []
+    assert admin.request("DELETE", f"{TARGETS}/{made['id']}").json() == []
+    qsan_error(admin.get(f"{TARGETS}/{made['id']}"), 404, 10600)
+
+
+@pytest.mark.simulated("FC targets need the virtual array's FC host card")
+def test_an_fc_target_stays_fc(admin: Api) -> None:
+    made = admin.ok("POST", TARGETS, content=json.dumps({"name": "fc", "type": "FC"}))
+    before = whole_state(admin)
+    for body in ({"type": "iSCSI"}, {"iscsi": [{"eths": ["c0e1"]}]}):
+        qsan_error(admin.request("PATCH", f"{TARGETS}/{made['id']}", content=json.dumps(body)),
+                   400, 12003)
+    assert whole_state(admin) == before
+
+
+def test_without_an_fc_card_fc_answers_501_and_changes_nothing(tmp_path: Path) -> None:
+    """Linux and Ceph have no FC card; neither has a virtual array whose profile gives none."""
+    with profiled_array(tmp_path, 'host_cards = ["Empty", "2 x 10GBASE-T iSCSI (RJ45)"]') \
+            as admin:
+        before = whole_state(admin)
+        qsan_error(admin.get(FC_PORTS), 501, 15000)
+        for kind in ("FCP", "FC"):
+            qsan_error(admin.post(TARGETS, content=json.dumps(
+                {"name": "kyle_test_groupCFCP", "type": kind, "iscsi": None})), 501, 15000)
+        assert whole_state(admin) == before

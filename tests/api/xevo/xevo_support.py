@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import httpx
-from conftest import PASSWORD, Api, array_state
+from conftest import LIVE, PASSWORD, Api, array_settings, array_state, served
+from fastapi.testclient import TestClient
+
+from opensan.api.app import create_app
+from opensan.array import open_array
 
 VOLUMES = "/rest/v2/storage/block/volumes"
 SNAPSHOT_TARGETS = "/rest/v2/backup/snapshot/targets"
@@ -24,6 +32,30 @@ def xevo_api(http: httpx.Client, account: str) -> Api:
     response = xevo_login(http, account)
     assert response.status_code == 200, response.text
     return Api(http, response.json()["accessToken"])
+
+
+@contextmanager
+def profiled_array(workdir: Path, first_lines: str) -> Iterator[Api]:
+    """A new array of the backend under test whose profile (the one its tests use) starts with
+    first_lines, e.g. firmware = "V2"; logged in as admin through XEVO."""
+    with array_settings(workdir) as settings:
+        base = settings.profile.read_text() if settings.profile else resources.files(
+            "opensan").joinpath("backends/simulated/profiles/default.toml").read_text()
+        keys = {line.split("=")[0].strip() for line in first_lines.splitlines() if "=" in line}
+        kept = [line for line in base.splitlines() if line.split("=")[0].strip() not in keys]
+        profile = workdir / "profile.toml"
+        profile.write_text("\n".join([first_lines, *kept]))
+        settings = settings.model_copy(update={"profile": profile})
+        if LIVE:
+            with served(settings) as server, server.client() as http:
+                yield xevo_api(http, "admin")
+            return
+        array = open_array(settings)
+        try:
+            with TestClient(create_app(array.service)) as http:
+                yield xevo_api(http, "admin")
+        finally:
+            array.close()
 
 
 def qsan_error(response: httpx.Response, status: int, code: int) -> str:

@@ -4,12 +4,14 @@ initiators (qemu-io) on both controllers' portals."""
 
 from __future__ import annotations
 
+import json
 import random
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +30,7 @@ from conftest import (
     served,
     set_passwords,
 )
+from prometheus_client.parser import text_string_to_metric_families
 from support import CephHost, ceph_host
 
 from opensan.config import Settings
@@ -276,6 +279,57 @@ def test_data_through_both_controllers_snapshots_and_rollback(ceph_array: CephAr
     assert pattern_ok(one.qemu_io(iqn_one, 0, "read -P 0xab 0 4M"))
 
 
+def io_counters(api: Api, noun: str, key: str) -> dict[str, dict[str, float]]:
+    """The opensan_<noun>_*_total counters of a /metrics scrape: {id: {field: value}}."""
+    found: dict[str, dict[str, float]] = {}
+    for family in text_string_to_metric_families(api.get("/metrics").text):
+        prefix = f"opensan_{noun}_"
+        if not family.name.startswith(prefix) or family.type != "counter":
+            continue
+        for sample in family.samples:
+            field = sample.name.removeprefix(prefix).removesuffix("_total")
+            found.setdefault(sample.labels[key], {})[field] = sample.value
+    return found
+
+
+def test_writes_and_reads_through_a_lun_show_in_the_volume_and_osd_counters(
+        ceph_array: CephArray) -> None:
+    api, one = ceph_array.one.admin, ceph_array.one
+    volume, (iqn, _) = exported_volume(ceph_array)
+    vid = str(volume["id"])
+    eventually(lambda: vid in io_counters(api, "volume", "volume_id"), 15,
+               "the volume is counted")
+    before = io_counters(api, "volume", "volume_id")[vid]
+    disks_before = io_counters(api, "disk", "disk_id")
+    assert set(disks_before) == {str(d["id"]) for d in api.ok("GET", "/rest/storage/diskinfo")}
+
+    assert pattern_ok(one.qemu_io(iqn, 0, "write -P 0xab 0 4M"))
+    assert pattern_ok(one.qemu_io(iqn, 0, "read -P 0xab 0 4M"))
+
+    def grown() -> bool:
+        now = io_counters(api, "volume", "volume_id")[vid]
+        return (now["write_bytes"] - before["write_bytes"] >= 4 * MIB
+                and now["read_bytes"] - before["read_bytes"] >= 4 * MIB)
+
+    # The manager sums the OSDs' reports every second (`mgr stats period` of the cluster).
+    eventually(grown, 30, "the image's counters show the 4 MiB written and read")
+    after = io_counters(api, "volume", "volume_id")[vid]
+    assert after["write_ops"] > before["write_ops"] and after["read_ops"] > before["read_ops"]
+    assert after["write_seconds"] > before["write_seconds"] > -1
+    # The other controller reads the same counters from the manager.
+    eventually(lambda: io_counters(ceph_array.two.admin, "volume", "volume_id")[vid][
+        "write_bytes"] >= after["write_bytes"], 15, "controller 2 sees the writes")
+    # The OSDs together wrote the data twice (a RAID 5 pool is Replica 2) and served the reads.
+    disks = io_counters(api, "disk", "disk_id")
+    written = sum(d["write_bytes"] - disks_before[k]["write_bytes"] for k, d in disks.items())
+    read = sum(d["read_bytes"] - disks_before[k]["read_bytes"] for k, d in disks.items())
+    assert written >= 2 * 4 * MIB and read >= 4 * MIB
+    # The same figures in the performance extensions: the volume and every OSD are counted.
+    counted = {v["volumeId"] for v in api.ok("GET", "/rest/performance/volume")}
+    assert volume["id"] in counted
+    assert {str(d["diskId"]) for d in api.ok("GET", "/rest/performance/disk")} == set(disks)
+
+
 def test_an_osd_stopped_and_started_shows_in_health_and_events(ceph_array: CephArray) -> None:
     api = ceph_array.one.admin
     cluster = ceph_array.host.cluster
@@ -465,3 +519,90 @@ def test_configured_pools_that_exist_are_taken_over(tmp_path: Path) -> None:
                                   f"diskids/{ids}"), 409)
             made = api.ok("POST", f"/rest/storage/createpool/name/new/raidlevel/0/diskids/{ids}")
             assert made["raidLevel"] == "Replica 1"
+
+
+@contextmanager
+def images(array: CephArray) -> Iterator[rados.Ioctx]:
+    """The array's first pool's I/O context, to look at its images as librbd sees them."""
+    cluster = rados.Rados(conffile=str(array.host.cluster.conf_path))
+    cluster.connect()
+    try:
+        ioctx = cluster.open_ioctx(f"{array.host.pool_prefix}p1")
+        try:
+            yield ioctx
+        finally:
+            ioctx.close()
+    finally:
+        cluster.shutdown()
+
+
+def test_a_clone_is_a_flattened_rbd_clone_with_its_sources_data(ceph_array: CephArray) -> None:
+    api, one = ceph_array.one.admin, ceph_array.one
+    volume, (iqn, _) = exported_volume(ceph_array)
+    assert pattern_ok(one.qemu_io(iqn, 0, "write -P 0xab 0 4M"))
+    snapshot = api.ok("POST", f"/rest/storage/snapshot/vdid/{volume['id']}/name/s1")
+    assert pattern_ok(one.qemu_io(iqn, 0, "write -P 0xcd 0 4M"))
+    clone = api.ok("POST", f"/rest/storage/clonevolume/vdid/{volume['id']}/name/c1")
+    from_snapshot = api.ok("POST", f"/rest/storage/clonevolume/vdid/{volume['id']}/name/c2/"
+                                   f"snapid/{snapshot['id']}")
+
+    def done() -> bool:
+        states = {v["name"]: v["status"] for v in api.ok("GET", "/rest/storage/volumeinfo")}
+        return states["c1"] == states["c2"] == "Online"
+
+    eventually(done, 60, "both clones are flattened")
+    with images(ceph_array) as ioctx:
+        for made in (clone, from_snapshot):
+            with rbd.Image(ioctx, f"vol-{made['id']}", read_only=True) as image, \
+                    pytest.raises(rbd.ImageNotFound):
+                image.parent_info()  # its own data: no parent any more
+        with rbd.Image(ioctx, f"vol-{volume['id']}", read_only=True) as image:
+            assert [s["name"] for s in image.list_snaps()] == [f"snap-{snapshot['id']}"]
+            assert not image.is_protected_snap(f"snap-{snapshot['id']}")
+    target = node0_target(api, 1)
+    for lun, made in ((1, clone), (2, from_snapshot)):
+        api.ok("POST", f"/rest/storage/maplun/targetid/{target['id']}/lun/{lun}/"
+                       f"vdid/{made['id']}")
+    assert pattern_ok(one.qemu_io(iqn, 1, "read -P 0xcd 0 4M"))
+    assert pattern_ok(one.qemu_io(iqn, 2, "read -P 0xab 0 4M"))
+    # The source goes; the clones keep their data.
+    for target_id in {t["id"] for t in api.ok("GET", "/rest/storage/availtarget")}:
+        api.ok("POST", f"/rest/storage/unmaplun/targetid/{target_id}/lun/0")
+    api.ok("POST", f"/rest/storage/deletesnapshot/snapid/{snapshot['id']}")
+    api.ok("POST", f"/rest/storage/deletevolume/vdid/{volume['id']}")
+    assert pattern_ok(one.qemu_io(iqn, 1, "read -P 0xcd 0 4M"))
+    assert pattern_ok(one.qemu_io(iqn, 2, "read -P 0xab 0 4M"))
+
+
+def test_qos_limits_are_the_images_librbd_qos_and_hold_a_lun(ceph_array: CephArray) -> None:
+    api, one = ceph_array.one.admin, ceph_array.one
+    pool = make_pool(api)
+    volume = api.ok("POST", f"/rest/storage/createvolume/poolid/{pool['id']}/name/q1/sizegb/1")
+    login = one.http.post("/auth/get", data={"user": "admin", "password": LINUX_PASSWORD})
+    xevo = Api(one.http, login.json()["accessToken"])
+    path = f"/rest/v2/storage/block/volumes/{volume['id']}"
+    xevo.ok("PATCH", path, content=json.dumps({"maxIops": 20, "maxThroughput": 2048}))
+
+    def limits() -> tuple[str, str]:
+        with images(ceph_array) as ioctx, rbd.Image(ioctx, f"vol-{volume['id']}",
+                                                    read_only=True) as image:
+            return (image.metadata_get("conf_rbd_qos_iops_limit"),
+                    image.metadata_get("conf_rbd_qos_bps_limit"))
+
+    assert limits() == ("0", "0")  # QoS is off
+    rule = xevo.ok("PATCH", "/rest/v2/storage/qos/volumes",
+                   content=json.dumps({"enableQos": True, "qosRule": "MAX_IOPS_THROUGHPUT"}))
+    assert rule == {"enableQos": True, "qosRule": "MAX_IOPS_THROUGHPUT", "enforced": True}
+    assert limits() == ("20", str(2048 * 1024))
+    target = node0_target(api, 1)
+    api.ok("POST", f"/rest/storage/maplun/targetid/{target['id']}/lun/0/vdid/{volume['id']}")
+    assert pattern_ok(one.qemu_io(target["iqn"], 0, "read 0 4k"))  # the LUN is there
+    reads = " ".join(f"-c 'read {n * 4}k 4k'" for n in range(100))
+    argv = ["bash", "-c", f"qemu-io --image-opts 'driver=iscsi,transport=tcp,"
+            f"portal={one.portal},target={target['iqn']},lun=1,initiator-name={HOST}' {reads}"]
+    started = time.monotonic()
+    assert subprocess.run(argv, capture_output=True, timeout=120).returncode == 0
+    assert time.monotonic() - started >= 3  # 100 reads at 20 IOPS: about 5 s
+    xevo.ok("PATCH", "/rest/v2/storage/qos/volumes",
+            content=json.dumps({"enableQos": False}))
+    assert limits() == ("0", "0")

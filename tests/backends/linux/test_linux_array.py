@@ -385,3 +385,46 @@ def test_extending_a_mapped_volume_grows_the_lun(linux_array: LinuxArray) -> Non
     assert grown["capacityBytes"] == 2 * GIB
     assert capacity() == 2 * GIB
     assert pattern_ok(linux_array.qemu_io(iqn, 0, "read -P 0x42 0 1M"))
+
+
+def test_a_clone_holds_its_sources_data_read_through_a_lun_and_stands_alone(
+        linux_array: LinuxArray) -> None:
+    """Clones of a volume and of its snapshot in its pool (reflinks), and of the volume into
+    another pool (a copy), read back by an initiator; the source can go once they are made."""
+    admin = linux_array.admin
+    volume = make_volume(linux_array, provision="thin")
+    iqn = target_iqn(linux_array)
+    admin.ok("POST", f"/rest/storage/maplun/targetid/0/lun/0/vdid/{volume['id']}")
+    assert pattern_ok(linux_array.qemu_io(iqn, 0, "write -P 0xab 0 4M"))
+    snapshot = admin.ok("POST", f"/rest/storage/snapshot/vdid/{volume['id']}/name/s1")
+    assert pattern_ok(linux_array.qemu_io(iqn, 0, "write -P 0xcd 0 4M"))
+    assert pattern_ok(linux_array.qemu_io(iqn, 0, "write -P 0x5a 512M 1M"))
+    same_pool = admin.ok("POST", f"/rest/storage/clonevolume/vdid/{volume['id']}/name/c1")
+    assert same_pool["status"] == "Online"  # the reflink is made within the change
+    from_snapshot = admin.ok("POST", f"/rest/storage/clonevolume/vdid/{volume['id']}/name/c2/"
+                             f"snapid/{snapshot['id']}")
+    free = next(d for d in admin.ok("GET", "/rest/storage/diskinfo") if d["poolId"] is None)
+    other = admin.ok("POST", f"/rest/storage/createpool/name/p2/raidlevel/0/diskids/"
+                     f"{free['id']}/type/thin")
+    across = admin.ok("POST", f"/rest/storage/clonevolume/vdid/{volume['id']}/name/c3/"
+                      f"poolid/{other['id']}")
+    assert (across["poolId"], across["capacityBytes"]) == (other["id"], volume["capacityBytes"])
+    for lun, clone in enumerate((same_pool, from_snapshot, across), start=1):
+        admin.ok("POST", f"/rest/storage/maplun/targetid/0/lun/{lun}/vdid/{clone['id']}")
+    assert pattern_ok(linux_array.qemu_io(iqn, 1, "read -P 0xcd 0 4M"))
+    assert pattern_ok(linux_array.qemu_io(iqn, 1, "read -P 0x5a 512M 1M"))
+    assert pattern_ok(linux_array.qemu_io(iqn, 2, "read -P 0xab 0 4M"))
+    assert pattern_ok(linux_array.qemu_io(iqn, 2, "read -P 0 512M 1M"))  # not written then
+    assert pattern_ok(linux_array.qemu_io(iqn, 3, "read -P 0xcd 0 4M"))
+    assert pattern_ok(linux_array.qemu_io(iqn, 3, "read -P 0x5a 512M 1M"))
+    # Writing a clone leaves its source as it was, and the other way round.
+    assert pattern_ok(linux_array.qemu_io(iqn, 1, "write -P 0xee 0 1M"))
+    assert pattern_ok(linux_array.qemu_io(iqn, 0, "write -P 0x11 1M 1M"))
+    assert pattern_ok(linux_array.qemu_io(iqn, 0, "read -P 0xcd 0 1M"))
+    assert pattern_ok(linux_array.qemu_io(iqn, 1, "read -P 0xcd 1M 1M"))
+    admin.ok("POST", "/rest/storage/unmaplun/targetid/0/lun/0")
+    admin.ok("POST", f"/rest/storage/deletesnapshot/snapid/{snapshot['id']}")
+    admin.ok("POST", f"/rest/storage/deletevolume/vdid/{volume['id']}")
+    assert pattern_ok(linux_array.qemu_io(iqn, 1, "read -P 0xee 0 1M"))
+    assert pattern_ok(linux_array.qemu_io(iqn, 2, "read -P 0xab 0 4M"))
+    assert pattern_ok(linux_array.qemu_io(iqn, 3, "read -P 0xcd 0 4M"))

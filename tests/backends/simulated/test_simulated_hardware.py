@@ -11,6 +11,7 @@ import pytest
 from opensan.backends.simulated.catalogue import DEFAULT_MODEL, MODELS, get_model
 from opensan.backends.simulated.hardware import (
     disk_temperature_c,
+    fc_ports,
     generate_disks,
     identity,
     read_sensors,
@@ -327,3 +328,38 @@ def test_identity_differs_between_seeds() -> None:
     model = MODELS["XS5226D"]
     assert identity(model, 1) == identity(model, 1)
     assert identity(model, 1).system_serial != identity(model, 2).system_serial
+
+
+FC_CARD = "4 x 16Gb FC (SFP+)"
+
+
+def test_an_fc_card_gives_each_controller_its_ports() -> None:
+    model = MODELS["XS5226D"]
+    parts = identity(model, 1, (FC_CARD, "Empty"))
+    first, second = fc_ports(parts, 1), fc_ports(parts, 2)
+    assert [p.port for p in first] == [1, 2, 3, 4] and len(second) == 4
+    assert {p.wwnn for p in first} == {parts.controller_serial_numbers[0].lower()}
+    assert len({p.wwpn for p in first + second}) == 8
+    assert all(p.speed_gbps == 16 and p.supported_speeds_gbps == (4, 8, 16) for p in first)
+    assert system_hardware(model, 1, (FC_CARD, "Empty")).controllers[0].host_card_slots[0].card \
+        == FC_CARD
+
+
+def test_without_an_fc_card_there_are_no_fc_ports() -> None:
+    parts = identity(MODELS["XS5226D"], 1, ("4 x 10GbE iSCSI (SFP+)", "Empty"))
+    assert fc_ports(parts, 1) == () == fc_ports(parts, 2)
+
+
+def test_the_seed_chooses_the_cards_unless_they_are_given() -> None:
+    model = MODELS["XS5226D"]
+    drawn = {identity(model, seed).host_card_slots for seed in range(20)}
+    assert len(drawn) > 1  # the seed's choice, as before there was a choice
+    # Given cards change nothing else of the array's identity (its serials stay the seed's).
+    assert replace(identity(model, 3, (FC_CARD, "Empty")), host_card_slots=()) == \
+        replace(identity(model, 3), host_card_slots=())
+
+
+@pytest.mark.parametrize("cards", [("32Gb FC", "Empty"), (FC_CARD,), (FC_CARD, "Empty", "Empty")])
+def test_unknown_host_cards_are_refused(cards: tuple[str, ...]) -> None:
+    with pytest.raises(InvalidArgument, match="Host cards"):
+        identity(MODELS["XS5226D"], 1, cards)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from fastapi.concurrency import run_in_threadpool
 
 from opensan.api.endpoint import Access, Call, Endpoint, Kind, Param
@@ -178,6 +180,13 @@ async def create_volume(call: Call) -> VolumeOut:
     return VolumeOut.from_domain(view)
 
 
+async def clone_volume(call: Call) -> VolumeOut:
+    view = await run_in_threadpool(
+        call.service.volumes.clone, call.params["vdid"], call.params["name"],
+        call.params.get("poolid"), call.params.get("snapid"))
+    return VolumeOut.from_domain(view)
+
+
 async def extend_volume(call: Call) -> VolumeOut:
     view = await run_in_threadpool(call.service.volumes.extend, call.params["vdid"],
                                    call.params["sizegb"])
@@ -303,13 +312,22 @@ ENDPOINTS = [
                            choices=tuple(PROVISIONS))),
              access=Access.ADMIN, extension=True, response=VolumeOut,
              errors=(ErrorCode.VOLUME_NAME_TAKEN, *STORAGE_CHANGE)),
+    Endpoint("POST", "/rest/storage/clonevolume",
+             "Clone a volume, or one of its snapshots, into a new volume of its size (in its "
+             "pool by default); the clone is Initiating until its copy is done.",
+             clone_volume,
+             params=(VDID, NAME, replace(POOL_ID, required=False),
+                     replace(SNAPSHOT_ID, required=False)),
+             access=Access.ADMIN, extension=True, response=VolumeOut,
+             errors=(ErrorCode.VOLUME_NAME_TAKEN, ErrorCode.SNAPSHOT_IN_USE, NOT_READY,
+                     *STORAGE_CHANGE)),
     Endpoint("POST", "/rest/storage/extendvolume", "Grow a volume to a new size in GiB.",
              extend_volume, params=(VDID, SIZE_GB), access=Access.ADMIN, extension=True,
              response=VolumeOut, errors=(NOT_READY, *STORAGE_CHANGE)),
     Endpoint("POST", "/rest/storage/deletevolume",
              "Delete a volume that is neither mapped nor has snapshots.", delete_volume,
              params=(VDID,), access=Access.ADMIN, extension=True, response=VolumeOut,
-             errors=(ErrorCode.VOLUME_IN_USE, *STORAGE_CHANGE)),
+             errors=(ErrorCode.VOLUME_IN_USE, ErrorCode.VOLUME_HAS_SNAPSHOTS, *STORAGE_CHANGE)),
     Endpoint("POST", "/rest/storage/deletesnapshot", "Delete a snapshot.", delete_snapshot,
              params=(SNAPSHOT_ID,), access=Access.ADMIN, extension=True, response=SnapshotOut,
              errors=(ErrorCode.SNAPSHOT_IN_USE, *STORAGE_CHANGE)),

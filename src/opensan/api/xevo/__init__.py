@@ -15,5 +15,5 @@ from opensan.api.xevo.openapi import operation
 __all__ = ["ENDPOINTS", "operation"]
 
 ENDPOINTS: list[Endpoint] = [*auth.ENDPOINTS, *system.ENDPOINTS, *storage.ENDPOINTS,
-                              *backup.ENDPOINTS, *transfer.ENDPOINTS, *account.ENDPOINTS,
-                              *nas.ENDPOINTS]
+                              *backup.ENDPOINTS, *transfer.ENDPOINTS,
+                              *account.ENDPOINTS, *nas.ENDPOINTS]

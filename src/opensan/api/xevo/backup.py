@@ -24,8 +24,8 @@ from opensan.api.xevo.wire import (
     SnapshotSpaceIn,
     mib,
 )
-from opensan.domain import rules
-from opensan.domain.errors import ErrorCode, InvalidArgument
+from opensan.domain import checks, rules
+from opensan.domain.errors import Conflict, ErrorCode, InvalidArgument
 from opensan.domain.models import Snapshot, SnapshotExpose, SnapshotSpace, Volume
 from opensan.domain.rules import GIB, MIB
 
@@ -141,6 +141,17 @@ async def rollback(call: Call) -> bytes:
     return EMPTY
 
 
+async def delete_clone_task(call: Call) -> bytes:
+    """QSAN's CSI driver ends a clone's task once the clone is ONLINE. A clone here leaves no
+    task behind, so there is nothing to delete once its copy is done; before, it is too soon."""
+    volume = call.service.state.volume(volume_id(call))
+    copying = checks.clones_from(call.service.state, volume.id)
+    if copying:
+        raise Conflict(f"Clone {copying[0].name} of volume {volume.name} is still copying; "
+                       "try again when it is done.", ErrorCode.VOLUME_NOT_READY)
+    return EMPTY
+
+
 TARGET = "/rest/v2/backup/snapshot/targets/{volumeId}"
 SNAPSHOTS = TARGET + "/snapshots"
 SNAPSHOT = SNAPSHOTS + "/{snapshotId}"
@@ -171,4 +182,8 @@ ENDPOINTS = [
     Endpoint("POST", SNAPSHOT + "/rollback",
              "Roll the volume back to the snapshot; later snapshots are deleted.", rollback,
              params=(VOLUME_ID, SNAPSHOT_ID), access=Access.ADMIN, api=Api.XEVO),
+    Endpoint("DELETE", "/rest/v2/backup/replicate/{volumeId}/task",
+             "End the clone task of a volume whose clones are done (there is nothing left "
+             "to end; while a clone of it still copies, try later).", delete_clone_task,
+             params=(VOLUME_ID,), access=Access.ADMIN, api=Api.XEVO),
 ]

@@ -3,29 +3,28 @@
 QSAN's clients branch on the code and the HTTP status together (wire-format page, section 7),
 and the two code families differ in both: V1 (the 5-digit codes of the Q710/SAN firmware that
 goqsan's tests target) and V2 (500xxxx, newer firmware). Each row below gives both; which one
-an array answers is a switch of the table (Generation), V1 by default. A condition QSAN's table
-has no code for answers OpenSAN's own code and status (docs/errors.md), except that 10104,
-OpenSAN's "forbidden", is QSAN's "pool out of space": XEVO answers FORBIDDEN_CODE instead.
+an array answers is its profile's (Generation, kept in the records: service.system.firmware()).
+A condition QSAN's table has no code for answers OpenSAN's own code and status
+(docs/errors.md), none of which is one of QSAN's codes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from fastapi import Request
 from fastapi.responses import Response
 
 from opensan.api.errors import error_response
-from opensan.domain.errors import ErrorCode, SanError
+from opensan.domain.errors import ErrorCode, Generation, SanError
 
+if TYPE_CHECKING:
+    from opensan.service.array import ArrayService
 
-class Generation(StrEnum):
-    """QSAN's two families of error codes."""
-
-    V1 = "V1"
-    V2 = "V2"
+__all__ = ["QSAN_CODES", "Generation", "QsanCode", "answering_xevo_errors", "xevo_code",
+           "xevo_error_response"]
 
 
 @dataclass(frozen=True)
@@ -55,6 +54,7 @@ QSAN_CODES: dict[ErrorCode, QsanCode] = {
                                       (5005405, 409)),
     ErrorCode.VOLUME_ALREADY_MAPPED: QsanCode("QERR_LVMERR_VD_IS_ALREADY_MAPPED", (11301, 400),
                                               (5005131, 409)),
+    ErrorCode.LUN_LIMIT: QsanCode("QERR_UIERR_LUN_MAX_LIMIT", (11901, 403), (5005191, 403)),
     ErrorCode.VOLUME_NOT_READY: QsanCode("QERR_LVMERR_TRY_LATER", (12002, 409), (5005998, 503)),
     ErrorCode.VOLUME_NAME_TAKEN: QsanCode("QERR_LVMERR_U_NAME_EXISTS", (12501, 400),
                                           (5005151, 409)),
@@ -67,8 +67,6 @@ QSAN_CODES: dict[ErrorCode, QsanCode] = {
     ErrorCode.SNAPSHOT_NAME_TAKEN: QsanCode("QERR_UIIERR_SNAP_ALREADY_EXIST", (13514, 429),
                                             (5005154, 409)),
 }
-# What a read-only account's refusal answers in XEVO (10104 is QSAN's pool out of space).
-FORBIDDEN_CODE = 10107
 # Reads of an object that does not exist answer 404 in both families (goqsan's tests accept
 # only 404 for GET of a missing volume), whatever a change naming it answers.
 _NOT_FOUND_ON_READ = 404
@@ -79,8 +77,6 @@ def xevo_code(error: SanError, method: str, generation: Generation) -> tuple[int
     qsan = QSAN_CODES.get(error.code)
     if qsan is not None:
         code, status = qsan.of(generation)
-    elif error.code is ErrorCode.FORBIDDEN:
-        code, status = FORBIDDEN_CODE, error.http_status
     else:
         code, status = int(error.code), error.http_status
     if method == "GET" and error.http_status == 404:
@@ -88,8 +84,7 @@ def xevo_code(error: SanError, method: str, generation: Generation) -> tuple[int
     return code, status
 
 
-def xevo_error_response(error: SanError, method: str,
-                        generation: Generation = Generation.V1) -> Response:
+def xevo_error_response(error: SanError, method: str, generation: Generation) -> Response:
     code, status = xevo_code(error, method, generation)
     response = error_response(status, code, error.message)
     if error.retry_after_seconds is not None:
@@ -100,14 +95,15 @@ def xevo_error_response(error: SanError, method: str,
 Handler = Callable[[Request], Awaitable[Response]]
 
 
-def answering_xevo_errors(handle: Handler) -> Handler:
-    """The route handler, with every array error answered in XEVO's codes."""
+def answering_xevo_errors(handle: Handler, service: ArrayService) -> Handler:
+    """The route handler, with every array error answered in XEVO's codes of the array's
+    firmware generation."""
 
     async def handle_xevo(request: Request) -> Response:
         try:
             return await handle(request)
         except SanError as error:
-            return xevo_error_response(error, request.method)
+            return xevo_error_response(error, request.method, service.system.firmware())
 
     handle_xevo.__name__ = handle.__name__
     handle_xevo.__doc__ = handle.__doc__

@@ -8,13 +8,13 @@ from typing import Any
 
 from opensan.api.endpoint import Access, Endpoint
 from opensan.api.openapi import SESSION
-from opensan.api.xevo.errors import FORBIDDEN_CODE, QSAN_CODES, Generation
+from opensan.api.xevo.errors import QSAN_CODES, Generation
 from opensan.api.xevo.request import request_body
 from opensan.domain.errors import ErrorCode
 
 _ERROR_BODY = {"$ref": "#/components/schemas/ErrorBody"}
-# Every status an XEVO answer can have: QSAN's (V1) and OpenSAN's own for the rest.
-STATUSES = sorted({status for q in QSAN_CODES.values() for _code, status in [q.of(Generation.V1)]}
+# Every status an XEVO answer can have: QSAN's (both families) and OpenSAN's own for the rest.
+STATUSES = sorted({q.of(generation)[1] for q in QSAN_CODES.values() for generation in Generation}
                   | {code.http_status for code in ErrorCode if code not in QSAN_CODES}
                   | {404})
 
@@ -28,7 +28,7 @@ def operation(endpoint: Endpoint) -> dict[str, Any]:
                              **request_body(endpoint)}
     responses: dict[int | str, dict[str, Any]] = {
         status: {"description": f"QSAN's error body (docs/xevo.md; a read-only refusal is "
-                                f"code {FORBIDDEN_CODE})" if status == 403 else
+                                f"code {ErrorCode.FORBIDDEN.value})" if status == 403 else
                                 "QSAN's error body (docs/xevo.md has the codes)",
                  "content": {"application/json": {"schema": _ERROR_BODY}}}
         for status in STATUSES}

@@ -19,6 +19,7 @@ from opensan.api.xevo.wire import (
     EMPTY,
     POOL_LIST,
     VOLUME_LIST,
+    CloneIn,
     MetadataIn,
     PoolOut,
     QosIn,
@@ -42,6 +43,7 @@ def missing(what: str, code: ErrorCode) -> Callable[[str], SanError]:
 
 NO_POOL = missing("Pool", ErrorCode.POOL_NOT_FOUND)
 NO_VOLUME = missing("Volume", ErrorCode.VOLUME_NOT_FOUND)
+NO_SNAPSHOT = missing("Snapshot", ErrorCode.SNAPSHOT_NOT_FOUND)
 
 
 def pool_id(call: Call, text: str | None = None) -> int:
@@ -160,11 +162,30 @@ async def delete_volume(call: Call) -> bytes:
     return EMPTY
 
 
+async def clone_volume(call: Call) -> VolumeOut:
+    body = call.params[BODY]
+    assert isinstance(body, CloneIn)
+    source = volume_id(call)
+    snapshot = None
+    if body.snapshot_id is not None:  # its name, or its SANOS ID
+        _space, snapshots = call.service.snapshots.of_volume(source)
+        text = body.snapshot_id
+        found = next((s for s in snapshots if s.name == text), None) or next(
+            (s for s in snapshots if str(s.id) == text), None)
+        if found is None:
+            raise NO_SNAPSHOT(text)
+        snapshot = found.id
+    view = await run_in_threadpool(call.service.volumes.clone, source, body.volume_name,
+                                   pool_id(call, body.pool_id), snapshot)
+    return volume_out(call, view)
+
+
 # QoS
 
 async def get_qos(call: Call) -> QosOut:
     rule = call.service.volumes.qos_rule()
-    return QosOut(enable_qos=rule is not None, qos_rule=rule or "NONE")
+    return QosOut(enable_qos=rule is not None, qos_rule=rule or "NONE",
+                  enforced=call.service.volumes.qos_enforced)
 
 
 async def set_qos(call: Call) -> QosOut:
@@ -174,7 +195,8 @@ async def set_qos(call: Call) -> QosOut:
         raise InvalidArgument("Turning QoS on needs a rule: IO_PRIORITY or MAX_IOPS_THROUGHPUT.")
     rule = await run_in_threadpool(call.service.volumes.set_qos_rule,
                                    body.qos_rule if body.enable_qos else None)
-    return QosOut(enable_qos=rule is not None, qos_rule=rule or "NONE")
+    return QosOut(enable_qos=rule is not None, qos_rule=rule or "NONE",
+                  enforced=call.service.volumes.qos_enforced)
 
 
 VOLUMES = "/rest/v2/storage/block/volumes"
@@ -197,8 +219,14 @@ ENDPOINTS = [
     Endpoint("DELETE", VOLUMES + "/{volumeId}",
              "Delete a block volume that is neither mapped nor has snapshots.", delete_volume,
              params=(VOLUME_ID,), access=Access.ADMIN, api=Api.XEVO),
-    Endpoint("GET", "/rest/v2/storage/qos/volumes", "Show the array's QoS rule.", get_qos,
-             api=Api.XEVO),
+    Endpoint("POST", VOLUMES + "/{volumeId}/clone",
+             "Clone a block volume, or one of its snapshots (snapshotId), into a new volume "
+             "of the source's size in a pool; it is CLONING, with its progress, until the "
+             "copy is done.", clone_volume, params=(VOLUME_ID,), access=Access.ADMIN,
+             api=Api.XEVO, body=CloneIn),
+    Endpoint("GET", "/rest/v2/storage/qos/volumes",
+             "Show the array's QoS rule (enforced: whether the storage holds volumes to their "
+             "limits, or they are recorded only).", get_qos, api=Api.XEVO),
     Endpoint("PATCH", "/rest/v2/storage/qos/volumes",
              "Turn QoS on (with a rule) or off; off reads back as rule NONE.", set_qos,
              access=Access.ADMIN, api=Api.XEVO, body=QosIn),

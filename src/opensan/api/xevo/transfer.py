@@ -1,10 +1,12 @@
 """XEVO's targets, LUNs and data ports: /rest/v2/dataTransfer/... and /rest/v2/network/ethernet.
 
-An XEVO target is a SANOS target: one controller's iSCSI node. Its `eths` are the NIC IDs of
-the array's data ports it listens on, c<controller - 1>e<port>, as QSAN names them; the
-ethernet list gives each one's address (the target's portals). A LUN's ID is its mapping's
-own ID, kept when it is renumbered; its name is the LUN number. Snapshot LUNs (SANOS's
-mapsnapshot) are not XEVO's, so XEVO's LUN lists leave them out.
+An XEVO target is a SANOS target: one controller's iSCSI node, or (type FCP) one controller's
+node on its Fibre Channel ports, named by the controller's FC node name (fcp[].wwn). An iSCSI
+target's `eths` are the NIC IDs of the array's data ports it listens on,
+c<controller - 1>e<port>, as QSAN names them; the ethernet list gives each one's address (the
+target's portals). A LUN's ID is its mapping's own ID, kept when it is renumbered; its name
+is the LUN number. Snapshot LUNs (SANOS's mapsnapshot) are not XEVO's, so XEVO's LUN lists
+leave them out.
 """
 
 from __future__ import annotations
@@ -16,9 +18,13 @@ from opensan.api.xevo.request import BODY, object_id
 from opensan.api.xevo.storage import NO_VOLUME, missing
 from opensan.api.xevo.wire import (
     EMPTY,
+    FC_PORT_LIST,
     LUN_LIST,
     NIC_LIST,
     TARGET_LIST,
+    ErrCounterOut,
+    FcPortOut,
+    FcpOut,
     Ipv4Out,
     IscsiIn,
     IscsiOut,
@@ -32,7 +38,7 @@ from opensan.api.xevo.wire import (
 )
 from opensan.domain import rules
 from opensan.domain.errors import ErrorCode, InvalidArgument, NotSupported
-from opensan.domain.models import LunMapping, Target
+from opensan.domain.models import LunMapping, Target, TargetType
 
 TARGET_ID = Param("targetId", Kind.TEXT, "Target ID")
 LUN_ID = Param("lunId", Kind.TEXT, "LUN ID (not its number)")
@@ -65,7 +71,36 @@ async def list_ethernet(call: Call) -> bytes:
         for nic, (_controller, portal) in _nics(call).items()], by_alias=True)
 
 
+# QSAN's words for an FC target: "FCP" (the SAN models', goqsan's) and "FC" (the NAS models').
+FC_TYPES = ("FCP", "FC")
+FC_TOPOLOGY = "POINT_TO_POINT"
+NO_FC = "This array has no Fibre Channel host card (its targets are iSCSI)."
+
+
+def fc_port_id(controller: int, port: int) -> str:
+    return f"c{controller - 1}f{port}"
+
+
+async def list_fc_ports(call: Call) -> bytes:
+    ports = [port for ports in call.service.luns.fc_ports().values() for port in ports]
+    if not ports:
+        raise NotSupported(NO_FC)
+    # The virtual array's links are up at the card's speed and see no errors.
+    return FC_PORT_LIST.dump_json([
+        FcPortOut(id=fc_port_id(p.controller, p.port), link_speed=p.speed_gbps,
+                  support_speed=list(p.supported_speeds_gbps), topology=FC_TOPOLOGY,
+                  wwnn=p.wwnn, wwpn=p.wwpn,
+                  err_counter=ErrCounterOut(signal_loss=0, sync_loss=0, link_failure=0,
+                                            invalid_crc=0))
+        for p in ports], by_alias=True)
+
+
 def target_out(call: Call, target: Target) -> TargetOut:
+    if target.type is TargetType.FC:
+        ports = call.service.luns.fc_ports().get(target.controller, ())
+        return TargetOut(id=str(target.id), name=target.name, type=FC_TYPES[0],
+                         fcp=[FcpOut(wwn=wwnn) for wwnn in dict.fromkeys(p.wwnn for p in ports)],
+                         iscsi=[])
     nics = _nics(call)
     eths = [nic for nic, (controller, portal) in nics.items()
             if controller == target.controller and portal in target.portals]
@@ -118,15 +153,24 @@ async def get_target(call: Call) -> TargetOut:
     return target_out(call, _target(call))
 
 
-def _require_iscsi(kind: str | None) -> None:
-    if kind in ("FCP", "FC"):
-        raise NotSupported("This array has no Fibre Channel target ports.")
+def _fc_controller(call: Call) -> int:
+    """Where an FC target goes: the first controller with FC ports (QSAN's FC create names
+    none)."""
+    with_fc = [c for c, ports in call.service.luns.fc_ports().items() if ports]
+    if not with_fc:
+        raise NotSupported(NO_FC)
+    return with_fc[0]
 
 
 async def create_target(call: Call) -> TargetOut:
     body = call.params[BODY]
     assert isinstance(body, TargetCreateIn)
-    _require_iscsi(body.type)
+    if body.type in FC_TYPES:
+        if body.iscsi:
+            raise InvalidArgument("An FC target has no iscsi entries.")
+        view = await run_in_threadpool(call.service.luns.create_target, _fc_controller(call),
+                                       None, body.name, None, TargetType.FC)
+        return target_out(call, view.target)
     controller, node, portals = _placement(call, body.iscsi)
     view = await run_in_threadpool(call.service.luns.create_target, controller, node,
                                    body.name, portals)
@@ -137,8 +181,11 @@ async def modify_target(call: Call) -> TargetOut:
     body = call.params[BODY]
     assert isinstance(body, TargetModifyIn)
     target = _target(call)
-    if body.type is not None and body.type != target.type.value:
+    fc = target.type is TargetType.FC
+    if body.type is not None and (body.type in FC_TYPES) != fc:
         raise InvalidArgument(f"Target {target.id} is {target.type.value}; its type stays.")
+    if fc and body.iscsi:
+        raise InvalidArgument(f"Target {target.id} is FC: it has no iscsi entries.")
     _controller, node, portals = _placement(call, body.iscsi, target.controller)
     if node is not None and node != target.node:
         raise InvalidArgument(f"Target {target.id} is node {target.node}; its node stays.")
@@ -220,9 +267,13 @@ ENDPOINTS = [
     Endpoint("GET", "/rest/v2/network/ethernet",
              "List the data ports (the NIC IDs targets' eths name) with their addresses.",
              list_ethernet, api=Api.XEVO),
+    Endpoint("GET", "/rest/v2/dataTransfer/protocol/fibreChannel",
+             "List the Fibre Channel ports (a model without an FC host card answers 501).",
+             list_fc_ports, api=Api.XEVO),
     Endpoint("GET", TARGETS, "List the targets.", list_targets, api=Api.XEVO),
     Endpoint("POST", TARGETS,
-             "Create an iSCSI target on one controller's data ports (iscsi[0].eths).",
+             "Create an iSCSI target on one controller's data ports (iscsi[0].eths), or an "
+             "FC target (type FCP) on the first controller's FC ports.",
              create_target, access=Access.ADMIN, api=Api.XEVO, body=TargetCreateIn),
     Endpoint("GET", TARGET, "Show a target.", get_target, params=(TARGET_ID,), api=Api.XEVO),
     Endpoint("PATCH", TARGET, "Rename a target or move it to other data ports.", modify_target,

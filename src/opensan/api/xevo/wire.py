@@ -8,9 +8,9 @@ never send, is a 400, as a SANOS parameter of the wrong form is.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 from pydantic.alias_generators import to_camel
 
 from opensan.domain import models as m
@@ -80,6 +80,47 @@ class AboutOut(XevoWire):
     model_type: str
     serial_number: str
     wwn: str
+
+
+class ReadingOut(XevoWire):
+    name: str
+    value: int
+    status: str
+
+
+class StateOut(XevoWire):
+    name: str
+    status: str
+
+
+class MoreInfoOut(XevoWire):
+    voltage: list[ReadingOut]
+    temperature: list[ReadingOut]
+    psu_status: list[StateOut]
+    fan_speed: list[ReadingOut]
+    cache_to_flash: list[StateOut]
+
+
+class HardwareInfoOut(XevoWire):
+    sys_health: str
+    cpu_info: str
+    cpu_usage: int
+    memory_info: list[str]
+    mem_total: int
+    mem_used: int
+    controller_num: int
+    backplane_id: str = Field(serialization_alias="backplaneID")
+    backplane_serial_number: str
+    mcu_version: str
+    system_uptime: int
+    serial_number: str
+    model_name: str
+    more_info: MoreInfoOut
+
+
+class HardwareOut(XevoWire):
+    enc_id: int
+    info: HardwareInfoOut
 
 
 # Pools and volumes
@@ -153,8 +194,10 @@ class VolumeOut(XevoWire):
             lun_id=str(mapping.mapping_id) if mapping else "",
             target_id=str(mapping.target_id) if mapping else "",
             replica_target_id=NO_REPLICA, replica_target_name="",
-            online=view.status is not m.VolumeStatus.OFFLINE, state=word(view.status.value),
-            progress=0, health=word(view.health.value), provision=word(v.provision.value),
+            online=view.status is not m.VolumeStatus.OFFLINE,
+            state="CLONING" if view.clone_progress is not None else word(view.status.value),
+            progress=view.clone_progress or 0, health=word(view.health.value),
+            provision=word(v.provision.value),
             total_size=mib(v.capacity_bytes), used_size=mib(view.used_bytes),
             block_size=settings.block_size, stripe_size=0, cache_mode=word(v.cache_mode.value),
             io_priority=settings.io_priority.value,
@@ -217,6 +260,18 @@ class QosIn(XevoIn):
 class QosOut(XevoWire):
     enable_qos: bool
     qos_rule: str
+    # OpenSAN's own: whether the storage holds volumes to their limits (Ceph) or the limits
+    # are recorded only (Go's decoder passes over a field it does not know).
+    enforced: bool
+
+
+class CloneIn(XevoIn):
+    """POST .../volumes/{id}/clone: goqsan sends poolID, its newer generation poolId and,
+    to clone a snapshot, its ID (the snapshot's name)."""
+
+    pool_id: str = Field(validation_alias=AliasChoices("poolId", "poolID"))
+    volume_name: str
+    snapshot_id: str | None = None
 
 
 # Snapshots
@@ -273,7 +328,14 @@ class SnapshotOut(XevoWire):
 
 
 class SnapshotCreateIn(XevoIn):
+    """{"name": ...}; goqsan before 186e088 sent the bare JSON string of the name."""
+
     name: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bare_name(cls, data: Any) -> Any:
+        return {"name": data} if isinstance(data, str) else data
 
 
 class ExposeIn(XevoIn):
@@ -329,6 +391,23 @@ class IscsiOut(XevoWire):
 
 class FcpOut(XevoWire):
     wwn: str
+
+
+class ErrCounterOut(XevoWire):
+    signal_loss: int
+    sync_loss: int
+    link_failure: int
+    invalid_crc: int = Field(serialization_alias="invalidCRC")
+
+
+class FcPortOut(XevoWire):
+    id: str
+    link_speed: int
+    support_speed: list[int]
+    topology: str
+    wwnn: str
+    wwpn: str
+    err_counter: ErrCounterOut
 
 
 class TargetOut(XevoWire):
@@ -429,5 +508,6 @@ VOLUME_LIST = TypeAdapter(list[VolumeOut])
 SNAPSHOT_LIST = TypeAdapter(list[SnapshotOut])
 NIC_LIST = TypeAdapter(list[NicOut])
 TARGET_LIST = TypeAdapter(list[TargetOut])
+FC_PORT_LIST = TypeAdapter(list[FcPortOut])
 LUN_LIST = TypeAdapter(list[LunOut])
 EMPTY = b"[]"  # what QSAN's "returns nothing" calls answer: goqsan decodes an array

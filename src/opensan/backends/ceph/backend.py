@@ -13,6 +13,8 @@ What each SANOS object is here:
             of this controller; the other controller's server serves its own targets
   health    the cluster's health checks: the service writes an event when one is raised,
             changes level or clears, and the hardware monitor shows them
+  I/O       per volume from the manager's RBD performance counters, per disk from its OSD's
+            own counters (perf.py); no port counters (tgt keeps none)
 The records live in the cluster too (store/rados.py), so both controllers share them.
 """
 
@@ -25,7 +27,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,19 +36,23 @@ import rbd
 
 from opensan import __version__
 from opensan.backends.base import BackendEvent, BackendSpec, StorageBackend
+from opensan.backends.ceph import perf
 from opensan.backends.ceph.config import CephConfig
 from opensan.backends.host import cpu_model, memory_gb
 from opensan.backends.runner import CommandFailed, run
 from opensan.backends.tgt.exports import Backing, Export
 from opensan.backends.tgt.server import TgtServer
 from opensan.domain.errors import BackendError, Conflict, ErrorCode, InvalidArgument, NotSupported
-from opensan.domain.identity import iqn_prefix
+from opensan.domain.identity import iqn_prefixes
 from opensan.domain.measured import (
+    NO_IO,
     DiskChange,
     DiskChanged,
     DiskJoined,
     HardwareReadings,
     HealthCheck,
+    IoCounters,
+    Performance,
     PoolUsage,
     Usage,
 )
@@ -83,8 +89,16 @@ log = logging.getLogger("opensan.ceph")
 TRAITS = BackendTraits(
     name="ceph", pools_share_disks=True, provisions=frozenset({Provision.THIN}),
     default_provision=Provision.THIN, service_keeps_snapshot_space=True,
-    usage_refresh_seconds=2.0)
+    usage_refresh_seconds=2.0, enforces_qos=True)
 BUSY_WAIT_SECONDS = 5.0  # how long to wait for the other controller to let go of an image
+# A counter reading must not hold the tick long when the manager or an OSD does not answer.
+COUNTERS_TIMEOUT_SECONDS = 5
+# fast-diff (with the object map it needs) lets `rbd du` answer without reading every object
+# of every snapshot; layering lets an image be cloned.
+FEATURES = (rbd.RBD_FEATURE_LAYERING | rbd.RBD_FEATURE_EXCLUSIVE_LOCK
+            | rbd.RBD_FEATURE_OBJECT_MAP | rbd.RBD_FEATURE_FAST_DIFF)
+# librbd's per-image QoS settings (image config, kept as conf_<key> in the image's metadata).
+QOS_IOPS, QOS_BPS = "rbd_qos_iops_limit", "rbd_qos_bps_limit"
 _SEVERITY = {"HEALTH_WARN": EventLevel.WARNING, "HEALTH_ERR": EventLevel.ERROR}
 _HEALTH = {"HEALTH_OK": SystemHealth.GOOD, "HEALTH_WARN": SystemHealth.DEGRADED,
            "HEALTH_ERR": SystemHealth.FAILED}
@@ -131,6 +145,25 @@ def ensure_pool(cluster: rados.Rados, name: str, application: str) -> None:
                 yes_i_really_mean_it=True)
 
 
+def mgr_command(cluster: rados.Rados, prefix: str, timeout: int = 30, **arguments: Any) -> Any:
+    """A manager command with JSON output, like `ceph <prefix> --format json`."""
+    command = json.dumps({"prefix": prefix, "format": "json", **arguments})
+    code, output, status = cluster.mgr_command(command, b"", timeout=timeout)
+    if code != 0:
+        raise BackendError(f"ceph {prefix} failed: {status or code}")
+    return json.loads(output) if output.strip() else None
+
+
+def osd_perf_dump(cluster: rados.Rados, osd_id: int) -> Any:
+    """`ceph tell osd.<id> perf dump osd`: the OSD's own op counters."""
+    command = json.dumps({"prefix": "perf dump", "logger": "osd", "format": "json"})
+    code, output, status = cluster.osd_command(osd_id, command, b"",
+                                               timeout=COUNTERS_TIMEOUT_SECONDS)
+    if code != 0:
+        raise BackendError(f"ceph tell osd.{osd_id} perf dump failed: {status or code}")
+    return json.loads(output)
+
+
 @contextmanager
 def _rbd_errors(what: str) -> Iterator[None]:
     try:
@@ -150,10 +183,19 @@ class CephBackend(StorageBackend):
         self._ioctx_lock = threading.Lock()
         self._pool_names: dict[int, str] = {}  # pool id -> Ceph pool name
         self._sizes: dict[str, int] = {}  # backing spec -> bytes
+        # The I/O counters (perf.py): images by (Ceph pool, image), OSDs by disk id, and the
+        # sources whose first reading was taken (Ceph pools, and "osds").
+        self._perf_lock = threading.Lock()
+        self._images: perf.Monotonic[tuple[str, str]] = perf.Monotonic()
+        self._osd_io: perf.Monotonic[int] = perf.Monotonic()
+        self._counted: set[str] = set()
+        self._counting_since: float | None = None
+        self._flattens: dict[int, _Flatten] = {}  # clone's volume id -> its flatten here
+        self._flatten_lock = threading.Lock()
         config.log_dir.mkdir(parents=True, exist_ok=True)
         self.tgt = TgtServer(config.tgtd_control_port, config.portal,
                              config.log_dir / f"tgtd-{config.controller}.log",
-                             iqn_prefix(config.model_name, self._serial), self._backing_size)
+                             iqn_prefixes(config.model_name, self._serial), self._backing_size)
         self.luns = self.tgt.exports
 
     def _osds(self) -> dict[int, dict[str, Any]]:
@@ -285,6 +327,66 @@ class CephBackend(StorageBackend):
             temperature_c=None, power_on_hours=None, attributes=(), supported=False,
             note=f"{disk.device_path} is a Ceph OSD; its devices' health is Ceph's "
                  "(`ceph device ls`), not read through this API.")
+
+    def read_performance(self, state: ArrayState, now: float) -> Performance:
+        """Every volume of each pool whose counters the manager gave (one that had no I/O yet
+        is not in its report: zero), and every OSD's; a down OSD keeps what it counted (it
+        does nothing while down). A source that does not answer is logged and left out."""
+        with self._perf_lock:
+            if self._counting_since is None:
+                self._counting_since = now
+            volumes = self._volume_io(state)
+            disks = self._disk_io(state)
+            return Performance(taken_at=now, since=self._counting_since, volumes=volumes,
+                               disks=disks)
+
+    def _read(self, source: str, counters: perf.Monotonic[Any],
+              readings: Mapping[Any, IoCounters]) -> None:
+        if source in self._counted:
+            counters.add(readings)
+        else:
+            counters.baseline(readings)
+            self._counted.add(source)
+
+    def _volume_io(self, state: ArrayState) -> dict[int, IoCounters]:
+        volumes_of: dict[int, list[Volume]] = {}
+        for volume in state.volumes.values():
+            volumes_of.setdefault(volume.pool_id, []).append(volume)
+        found: dict[int, IoCounters] = {}
+        for pool in state.pools.values():
+            name = self._ceph_pool(pool.name)
+            try:
+                report = mgr_command(self.cluster, "rbd perf image counters",
+                                     COUNTERS_TIMEOUT_SECONDS, pool_spec=name)
+                readings = perf.image_counters(report)
+            except (BackendError, rados.Error, ValueError, KeyError, TypeError) as error:
+                log.warning("Reading the image counters of %s failed: %s", name, error)
+                continue
+            self._read(name, self._images, readings)
+            for volume in volumes_of.get(pool.id, []):
+                found[volume.id] = (self._images.total((name, self._image_name(volume.id)))
+                                    or NO_IO)
+        self._images.keep_only((self._ceph_pool(state.pools[v.pool_id].name),
+                                self._image_name(v.id))
+                               for v in state.volumes.values() if v.pool_id in state.pools)
+        return found
+
+    def _disk_io(self, state: ArrayState) -> dict[int, IoCounters]:
+        osds = {disk.id: int(disk.device_path.removeprefix("osd."))
+                for disk in state.disks.values()
+                if disk.device_path and disk.device_path.startswith("osd.")}
+        readings = {}
+        for disk_id, osd_id in osds.items():
+            if state.disks[disk_id].status is DiskStatus.MISSING:
+                continue  # down: it would not answer, and it does nothing
+            try:
+                readings[disk_id] = perf.osd_counters(osd_perf_dump(self.cluster, osd_id))
+            except (BackendError, rados.Error, ValueError, KeyError, TypeError) as error:
+                log.warning("Reading the counters of osd.%d failed: %s", osd_id, error)
+        self._read("osds", self._osd_io, readings)
+        self._osd_io.keep_only(osds)
+        return {disk_id: total for disk_id in osds
+                if (total := self._osd_io.total(disk_id)) is not None}
 
     def portals(self, controller: int) -> tuple[str, ...]:
         portals = self.config.portals
@@ -475,11 +577,8 @@ class CephBackend(StorageBackend):
         if name in rbd.RBD().list(ioctx):
             self._remove_orphan_image(ioctx, name)
         with _rbd_errors(f"Creating image {name}"):
-            # fast-diff (with the object map it needs) lets `rbd du` answer without reading
-            # every object of every snapshot.
             rbd.RBD().create(ioctx, name, volume.capacity_bytes, old_format=False,
-                             features=rbd.RBD_FEATURE_LAYERING | rbd.RBD_FEATURE_EXCLUSIVE_LOCK
-                             | rbd.RBD_FEATURE_OBJECT_MAP | rbd.RBD_FEATURE_FAST_DIFF)
+                             features=FEATURES)
         self._sizes[self._spec(volume)] = volume.capacity_bytes
 
     @staticmethod
@@ -498,7 +597,7 @@ class CephBackend(StorageBackend):
             if snapshots:
                 with rbd.Image(ioctx, name) as image:
                     for snapshot in snapshots:
-                        image.remove_snap(snapshot)
+                        _release_snapshot(image, snapshot, remove=True)
             with suppress(rbd.ImageNotFound):
                 rbd.RBD().remove(ioctx, name)
 
@@ -562,9 +661,10 @@ class CephBackend(StorageBackend):
             image.create_snap(name)
 
     def delete_snapshot(self, volume: Volume, snapshot: Snapshot) -> None:
+        """Also a snapshot a clone was made from, protected until then."""
         with self._image(volume) as image, _rbd_errors("Deleting the snapshot"):
             if image.snap_exists(self._snapshot_name(snapshot.id)):
-                image.remove_snap(self._snapshot_name(snapshot.id))
+                _release_snapshot(image, self._snapshot_name(snapshot.id), remove=True)
 
     def rollback_snapshot(self, volume: Volume, snapshot: Snapshot) -> None:
         """Withdraw this controller's LUNs of the volume, roll the image back, export again
@@ -586,6 +686,96 @@ class CephBackend(StorageBackend):
                     time.sleep(0.2)
                 except (rbd.Error, rados.Error) as error:
                     raise BackendError(f"Rolling back failed: {error}") from error
+
+    # Clones: an RBD clone of a protected snapshot, then flattened in the background
+
+    @staticmethod
+    def _clone_snapshot_name(clone_id: int) -> str:
+        """The snapshot of a source volume that a clone of the volume is made from."""
+        return f"clone-{clone_id}"
+
+    def _parent_snapshot(self, clone: Volume, snapshot: Snapshot | None) -> str:
+        return self._snapshot_name(snapshot.id) if snapshot \
+            else self._clone_snapshot_name(clone.id)
+
+    def create_clone(self, clone: Volume, source: Volume, snapshot: Snapshot | None) -> None:
+        """The clone's image as an RBD clone of the source snapshot, or of a new snapshot
+        clone-<id> of the source volume (its data now); protected while the clone has it as
+        its parent. The flatten that copies the data runs later (clone_progress)."""
+        destination = self._ioctx(self._pool_of(clone))
+        name = self._image_name(clone.id)
+        if name in rbd.RBD().list(destination):  # as in create_volume: a killed change's
+            self._remove_orphan_image(destination, name)
+        parent = self._parent_snapshot(clone, snapshot)
+        with self._image(source) as image, _rbd_errors("Preparing the clone's source"):
+            if snapshot is None:
+                if image.snap_exists(parent):  # left by a change killed before its commit
+                    _release_snapshot(image, parent, remove=True)
+                image.create_snap(parent)
+            if not image.is_protected_snap(parent):
+                image.protect_snap(parent)
+        try:
+            with _rbd_errors(f"Cloning into image {name}"):
+                rbd.RBD().clone(self._ioctx(self._pool_of(source)),
+                                self._image_name(source.id), parent, destination, name,
+                                features=FEATURES)
+                with rbd.Image(destination, name) as child:
+                    if child.size() < clone.capacity_bytes:  # a snapshot from before an extend
+                        child.resize(clone.capacity_bytes)
+                    # A clone takes its parent's metadata, QoS settings too: the clone has none.
+                    _set_qos(child, 0, 0)
+        except BackendError:
+            with suppress(BackendError, rbd.Error), self._image(source) as image:
+                _release_snapshot(image, parent, remove=snapshot is None)
+            raise
+        self._sizes[self._spec(clone)] = clone.capacity_bytes
+
+    def clone_progress(self, clone: Volume, source: Volume, snapshot: Snapshot | None,
+                       now: float) -> int:
+        """The flatten's progress; it is started when none runs here (also after a restart:
+        a flatten goes on from the objects already copied)."""
+        with self._flatten_lock:
+            job = self._flattens.get(clone.id)
+            if job is not None and job.error is not None:
+                del self._flattens[clone.id]
+                raise BackendError(f"Flattening the clone's image failed: {job.error}")
+            if job is not None:
+                return 100 if job.done else job.percent
+            with self._image(clone) as image:
+                try:
+                    image.parent_info()
+                except rbd.ImageNotFound:
+                    return 100  # flattened already (by the other controller, or before a kill)
+            job = self._flattens[clone.id] = _Flatten()
+        threading.Thread(target=self._flatten, args=(clone, job), daemon=True,
+                         name=f"opensan-flatten-{clone.id}").start()
+        return 0
+
+    def _flatten(self, clone: Volume, job: _Flatten) -> None:
+        def progress(offset: int, total: int) -> int:
+            job.percent = min(99, offset * 100 // max(1, total))
+            return 0
+
+        try:
+            with rbd.Image(self._ioctx(self._pool_of(clone)), self._image_name(clone.id)) \
+                    as image:
+                image.flatten(on_progress=progress)
+            job.done = True
+        except (rbd.Error, rados.Error, BackendError) as error:
+            job.error = str(error)
+
+    def finish_clone(self, clone: Volume, source: Volume, snapshot: Snapshot | None) -> None:
+        """The clone has its own data: unprotect the parent snapshot, remove clone-<id>."""
+        with self._flatten_lock:
+            self._flattens.pop(clone.id, None)
+        parent = self._parent_snapshot(clone, snapshot)
+        with self._image(source) as image, _rbd_errors("Releasing the clone's source"):
+            if image.snap_exists(parent):
+                _release_snapshot(image, parent, remove=snapshot is None)
+
+    def set_qos(self, volume: Volume, max_iops: int, max_bytes_per_second: int) -> None:
+        with self._image(volume) as image, _rbd_errors("Setting the image's QoS"):
+            _set_qos(image, max_iops, max_bytes_per_second)
 
     # Targets and LUNs: only this controller's
 
@@ -641,25 +831,35 @@ class CephBackend(StorageBackend):
 
     def remove_orphans(self, state: ArrayState) -> None:
         """Images and snapshots of OpenSAN's naming that the records do not have: a change was
-        killed between making them and committing (their IDs would otherwise clash later)."""
+        killed between making them and committing (their IDs would otherwise clash later), or
+        a clone's end committed before its parent snapshot was let go. Images go first: an
+        orphan clone still holds its parent snapshot."""
         volumes = {self._image_name(v.id) for v in state.volumes.values()}
         snapshots = {self._snapshot_name(s.id) for s in state.snapshots.values()}
-        for pool in state.pools.values():
-            ioctx = self._ioctx(self._ceph_pool(pool.name))
-            with _rbd_errors(f"Listing the images of pool {pool.name}"):
+        cloning = {v.clone_of.snapshot_id: v for v in state.volumes.values() if v.clone_of}
+        kept = snapshots | {self._clone_snapshot_name(v.id) for v in cloning.values()}
+        pools = [self._ioctx(self._ceph_pool(pool.name)) for pool in state.pools.values()]
+        for ioctx in pools:
+            with _rbd_errors("Listing the images of a pool"):
+                images = rbd.RBD().list(ioctx)
+            for name in images:
+                if name.startswith("vol-") and name not in volumes:
+                    self._remove_orphan_image(ioctx, name)
+        for ioctx in pools:
+            with _rbd_errors("Listing the images of a pool"):
                 images = rbd.RBD().list(ioctx)
             for name in images:
                 if not name.startswith("vol-"):
                     continue  # not OpenSAN's
-                if name not in volumes:
-                    self._remove_orphan_image(ioctx, name)
-                    continue
                 with _rbd_errors(f"Listing the snapshots of {name}"), rbd.Image(
                         ioctx, name) as image:
                     for snap in list(image.list_snaps()):
-                        if snap["name"].startswith("snap-") and snap["name"] not in snapshots:
-                            log.warning("Removing orphaned snapshot %s@%s", name, snap["name"])
-                            image.remove_snap(snap["name"])
+                        own = snap["name"]
+                        if own.startswith(("snap-", "clone-")) and own not in kept:
+                            log.warning("Removing orphaned snapshot %s@%s", name, own)
+                            _release_snapshot(image, own, remove=True)
+                        elif own in snapshots and int(own[5:]) not in cloning:
+                            _release_snapshot(image, own, remove=False)  # no clone needs it
 
     def poll(self) -> list[BackendEvent]:
         return self.tgt.check()
@@ -672,6 +872,35 @@ class CephBackend(StorageBackend):
 
     def _backing_size(self, backing: Backing) -> int:
         return self._sizes[backing.path]
+
+
+@dataclass
+class _Flatten:
+    """A flatten running in a thread of this controller: how far it is, how it ended."""
+
+    percent: int = 0
+    done: bool = False
+    error: str | None = None
+
+
+def _release_snapshot(image: rbd.Image, name: str, remove: bool) -> None:
+    """Unprotect a snapshot no clone has as its parent any more (one that still has a child
+    stays protected, for the child's own end to release), and remove it if asked."""
+    if image.is_protected_snap(name):
+        try:
+            image.unprotect_snap(name)
+        except rbd.ImageBusy:
+            log.info("Snapshot %s is still a clone's parent; it stays protected", name)
+            return
+    if remove:
+        image.remove_snap(name)
+
+
+def _set_qos(image: rbd.Image, max_iops: int, max_bytes_per_second: int) -> None:
+    """librbd's QoS of the image, obeyed by every client that opens it (tgt's bs_rbd); 0 is
+    no limit."""
+    image.config_set(QOS_IOPS, str(max_iops))
+    image.config_set(QOS_BPS, str(max_bytes_per_second))
 
 
 def open_store(config_path: Path) -> Store:

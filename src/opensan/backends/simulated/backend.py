@@ -20,6 +20,7 @@ from opensan.domain.measured import HardwareReadings, Performance
 from opensan.domain.models import (
     ArrayState,
     Disk,
+    FcPort,
     LunMapping,
     Pool,
     SensorStatus,
@@ -30,6 +31,9 @@ from opensan.domain.models import (
 from opensan.domain.traits import BackendTraits, Capability
 
 ISCSI_PORT = 3260
+# How fast the virtual array copies a clone, in the array clock's time: a 10 GiB clone is done
+# within the 5 s goqsan's clone test waits before it deletes the source.
+CLONE_BYTES_PER_SECOND = 4 * 1024**3
 TRAITS = BackendTraits(name="simulated", capabilities=frozenset(Capability),
                        allows_default_passwords=True)
 
@@ -37,12 +41,13 @@ TRAITS = BackendTraits(name="simulated", capabilities=frozenset(Capability),
 class SimulatedBackend(StorageBackend):
     traits = TRAITS
 
-    def __init__(self, model: str = DEFAULT_MODEL, seed: int = 0, ssd_bays: int = 2) -> None:
+    def __init__(self, model: str = DEFAULT_MODEL, seed: int = 0, ssd_bays: int = 2,
+                 host_cards: tuple[str, ...] | None = None) -> None:
         self.model = get_model(model)
         self.seed = seed
         self.ssd_bays = ssd_bays
-        self.identity = hardware.identity(self.model, seed)
-        self.system = hardware.system_hardware(self.model, seed)
+        self.identity = hardware.identity(self.model, seed, host_cards)
+        self.system = hardware.system_hardware(self.model, seed, host_cards)
         self.change_latency_seconds = 0.0
         self.host_workload = HostWorkload(seed)
 
@@ -58,6 +63,9 @@ class SimulatedBackend(StorageBackend):
     def portals(self, controller: int) -> tuple[str, ...]:
         # Documentation addresses (RFC 5737): the data ports of a virtual array lead nowhere.
         return tuple(f"192.0.2.{controller * 10 + port}:{ISCSI_PORT}" for port in (1, 2))
+
+    def fc_ports(self, controller: int) -> tuple[FcPort, ...]:
+        return hardware.fc_ports(self.identity, controller)
 
     def discover_disks(self, now: float, new_id: Callable[[], int]) -> list[Disk]:
         return hardware.generate_disks(self.model, self.seed, now, new_id, self.ssd_bays)
@@ -119,6 +127,16 @@ class SimulatedBackend(StorageBackend):
     def rollback_snapshot(self, volume: Volume, snapshot: Snapshot) -> None:
         self._apply()
 
+    def create_clone(self, clone: Volume, source: Volume, snapshot: Snapshot | None) -> None:
+        self._apply()
+
+    def clone_progress(self, clone: Volume, source: Volume, snapshot: Snapshot | None,
+                       now: float) -> int:
+        """The copy follows the array clock from the clone's creation, at
+        CLONE_BYTES_PER_SECOND of the clone's size."""
+        seconds = clone.capacity_bytes / CLONE_BYTES_PER_SECOND
+        return min(100, int(100 * max(0.0, now - clone.created_at) / seconds))
+
     def create_target(self, target: Target) -> None:
         self._apply()
 
@@ -139,6 +157,7 @@ def create(options: dict[str, Any]) -> StorageBackend:
         model=options.get("model", DEFAULT_MODEL),
         seed=int(options.get("seed", 0)),
         ssd_bays=int(options.get("ssd_bays", 2)),
+        host_cards=tuple(options["host_cards"]) if options.get("host_cards") else None,
     )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import random
+import re
 import string
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from opensan.domain.models import (
     DiskSmart,
     DiskType,
     Enclosure,
+    FcPort,
     HostCardSlot,
     Sensor,
     SensorStatus,
@@ -540,6 +542,10 @@ _FIRMWARE_RELEASES = (
 # On-board ports are not slots; cards go in the two host card slots of each controller.
 _SLOT_1_CARDS = ("Empty", "4 x 10GbE iSCSI (SFP+)", "4 x 16Gb FC (SFP+)")
 _SLOT_2_CARDS = ("Empty", "2 x 10GBASE-T iSCSI (RJ45)", "4 x 1GbE iSCSI (RJ45)")
+HOST_CARDS = tuple(dict.fromkeys(_SLOT_1_CARDS + _SLOT_2_CARDS))
+_FC_CARD = re.compile(r"(?P<ports>\d+) x (?P<speed>\d+)Gb FC\b")
+# The speeds an FC port negotiates down to: its own and the two generations before it.
+_FC_GENERATIONS = 3
 
 
 @dataclass(frozen=True)
@@ -557,8 +563,13 @@ class Identity:
     host_card_slots: tuple[HostCardSlot, ...]
 
 
-def identity(model: ModelSpec, seed: int) -> Identity:
-    """Serials in QSAN's forms: the backplane ID encodes the chassis ("QW316" = 3U, 16 bays)."""
+def identity(model: ModelSpec, seed: int, host_cards: tuple[str, ...] | None = None) -> Identity:
+    """Serials in QSAN's forms: the backplane ID encodes the chassis ("QW316" = 3U, 16 bays).
+    The host cards are the seed's unless given (slot 1, slot 2: a profile's choice)."""
+    unknown = [card for card in host_cards or () if card not in HOST_CARDS]
+    if unknown or (host_cards is not None and len(host_cards) != 2):
+        raise InvalidArgument(f"Host cards are two of: {', '.join(HOST_CARDS)} (slot 1, "
+                              f"slot 2); got {', '.join(host_cards or ())[:200]}.")
     rng = _rng(seed, "identity")
     backplane_id = f"QW{model.rack_units}{model.bays}"
     system_serial = (
@@ -581,16 +592,36 @@ def identity(model: ModelSpec, seed: int) -> Identity:
         sas_ioc_firmware_version=sas_ioc,
         sas_expander_firmware_version=sas_expander,
         mcu_version=mcu,
-        host_card_slots=(
-            HostCardSlot(1, rng.choice(_SLOT_1_CARDS)),
-            HostCardSlot(2, rng.choice(_SLOT_2_CARDS)),
-        ),
+        host_card_slots=tuple(
+            HostCardSlot(slot, drawn if host_cards is None else host_cards[slot - 1])
+            for slot, drawn in enumerate((rng.choice(_SLOT_1_CARDS), rng.choice(_SLOT_2_CARDS)),
+                                         start=1)),
     )
 
 
-def system_hardware(model: ModelSpec, seed: int) -> SystemHardware:
+def fc_ports(parts: Identity, controller: int) -> tuple[FcPort, ...]:
+    """A controller's FC ports, card by card: the node name is the controller's (its serial
+    number, NAA 5 under QSAN's OUI), each port's name follows it."""
+    serial = int(parts.controller_serial_numbers[controller - 1], 16)
+    ports: list[FcPort] = []
+    for slot in parts.host_card_slots:
+        card = _FC_CARD.search(slot.card)
+        if card is None:
+            continue
+        speed = int(card["speed"])
+        speeds = tuple(speed >> shift for shift in reversed(range(_FC_GENERATIONS)))
+        for _ in range(int(card["ports"])):
+            port = len(ports) + 1
+            ports.append(FcPort(controller=controller, port=port, wwnn=f"{serial:016x}",
+                                wwpn=f"{serial + port:016x}", speed_gbps=speed,
+                                supported_speeds_gbps=speeds))
+    return tuple(ports)
+
+
+def system_hardware(model: ModelSpec, seed: int,
+                    host_cards: tuple[str, ...] | None = None) -> SystemHardware:
     """The "Information for Technical Support" page of the manual, for this model and seed."""
-    parts = identity(model, seed)
+    parts = identity(model, seed, host_cards)
     controllers = tuple(
         Controller(
             slot=slot,

@@ -40,10 +40,10 @@ class ExportTable:
     target for its controller, so SANOS LUN n is tgt LUN n + 1.
     """
 
-    def __init__(self, tgtadm: Tgtadm, iqn_prefix: str, start_daemon: Callable[[], None],
+    def __init__(self, tgtadm: Tgtadm, iqn_prefix: str | tuple[str, ...], start_daemon: Callable[[], None],
                  size_of: Callable[[Backing], int]) -> None:
         self.tgtadm = tgtadm
-        self._iqn_prefix = iqn_prefix  # targets under it are ours to delete
+        self._iqn_prefix = iqn_prefix  # targets under it (or them) are ours to delete
         self._start_daemon = start_daemon
         self._size_of = size_of
         self.lock = threading.RLock()

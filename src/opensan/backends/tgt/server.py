@@ -18,7 +18,7 @@ from opensan.domain.models import EventLevel
 
 
 class TgtServer:
-    def __init__(self, control_port: int, portal: str, log_path: Path, iqn_prefix: str,
+    def __init__(self, control_port: int, portal: str, log_path: Path, iqn_prefix: str | tuple[str, ...],
                  size_of: Callable[[Backing], int], *, adopt_running: bool = False) -> None:
         self._control_port = control_port
         self._portal = portal

@@ -1,6 +1,6 @@
 // Drives OpenSAN with QSAN's own Go SDK (github.com/QsanJohnson/goqsan), as QSAN's CSI driver
 // and goqsan's tests call it: login with the CSI scope, about, pools, a volume's whole life,
-// metadata and timestamps, QoS, snapshot space, snapshots (the trash, rollback), an iSCSI
+// metadata and timestamps, QoS, a clone, snapshot space, snapshots (the trash, rollback), an iSCSI
 // target and its LUNs, and the error codes goqsan's tests require. OpenSAN's own code;
 // it only calls the SDK's public API. Usage: goqsan-check <host> <port> <user> <password>.
 // Each step prints one line; the first failure prints FAIL and exits 1.
@@ -185,6 +185,7 @@ func main() {
 			read.EnableQos == rule.enable, fmt.Sprintf("%+v %+v", qos, read))
 	}
 
+	clone(volumes, created.ID, pool.ID)
 	snapshots(volumes, created.ID)
 	luns(auth, volumes, created.ID)
 
@@ -196,6 +197,37 @@ func main() {
 	_, err = volumes.ListVolumeByID(ctx, created.ID)
 	expectError("the deleted volume is gone", err, 404, 10300)
 	fmt.Println("PASS")
+}
+
+// clone copies the volume as goqsan's clone test does, waits until the copy is ONLINE (as the
+// CSI driver polls), turns its BACKUP tag into RAID as the driver does, and deletes it.
+func clone(volumes *goqsan.VolumeOp, volID, poolID string) {
+	made, err := volumes.Clone(ctx, volID, "goqsan-clone", poolID)
+	if err != nil {
+		fail("clone volume", err)
+	}
+	check("clone volume", made.ID != "" && made.ID != volID && made.Name == "goqsan-clone" &&
+		made.PoolID == poolID && made.Tags.Type == "BACKUP" && made.TotalSize == 20480 &&
+		(made.State == "CLONING" || made.State == "ONLINE") && made.Progress < 100,
+		fmt.Sprintf("%+v", made))
+	for deadline := time.Now().Add(120 * time.Second); made.State == "CLONING" &&
+		time.Now().Before(deadline); {
+		time.Sleep(500 * time.Millisecond)
+		if made, err = volumes.ListVolumeByID(ctx, made.ID); err != nil {
+			fail("clone progress", err)
+		}
+	}
+	check("the clone is done", made.State == "ONLINE" && made.Online, fmt.Sprintf("%+v", made))
+	tagged, err := volumes.ModifyVolume(ctx, made.ID, &goqsan.VolumeModifyOptions{
+		Tags: goqsan.Tag{Type: "RAID"}})
+	if err != nil {
+		fail("tag the clone", err)
+	}
+	check("tag the clone", tagged.Tags.Type == "RAID", fmt.Sprintf("%+v", tagged))
+	if err = volumes.DeleteVolume(ctx, made.ID); err != nil {
+		fail("delete the clone", err)
+	}
+	fmt.Println("ok delete the clone")
 }
 
 func snapshots(volumes *goqsan.VolumeOp, volID string) {
@@ -335,4 +367,29 @@ func luns(auth *goqsan.AuthClient, volumes *goqsan.VolumeOp, volID string) {
 	}
 	_, err = targets.ListTargetByID(ctx, target.ID)
 	expectError("the deleted target is gone", err, 404, 10600)
+
+	// Fibre Channel, as goqsan's TestTarget: the FC ports, an FCP target with a LUN.
+	ports, err := targets.ListFC(ctx)
+	if err != nil {
+		fail("list FC ports", err)
+	}
+	check("list FC ports", len(*ports) > 0 && (*ports)[0].Wwpn != "", fmt.Sprintf("%+v", ports))
+	fc, err := targets.CreateTarget(ctx, "kyle_test_groupCFCP", "FCP",
+		&goqsan.CreateTargetParam{Name: "kyle_test_groupCFCP", Type: "FCP"})
+	if err != nil {
+		fail("create FC target", err)
+	}
+	check("create FC target", fc.Type == "FCP" && len(fc.Fcp) == 1 &&
+		fc.Fcp[0].Wwn == (*ports)[0].Wwnn, fmt.Sprintf("%+v", fc))
+	fcLun, err := targets.MapLun(ctx, fc.ID, volID, &goqsan.LunMapParam{Name: "10", Hosts: all})
+	if err != nil {
+		fail("map on the FC target", err)
+	}
+	if err = targets.UnmapLun(ctx, fc.ID, fcLun.ID); err != nil {
+		fail("unmap from the FC target", err)
+	}
+	if err = targets.DeleteTarget(ctx, fc.ID); err != nil {
+		fail("delete the FC target", err)
+	}
+	fmt.Println("ok FC target")
 }
