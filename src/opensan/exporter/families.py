@@ -27,6 +27,7 @@ from opensan.client.models import (
     Target,
     Volume,
 )
+from opensan.client.xevo import XevoAbout
 from opensan.metric_names import SENSOR_VALUES
 
 # QSAN's state words, as SANOS answers them (tests/exporter check them against OpenSAN's).
@@ -95,6 +96,15 @@ def system(info_: SystemInfo) -> Iterator[Metric]:
                 "seconds")
     yield gauge("opensan_array_time_seconds", "The array clock (unix time), as last read.", [],
                 [([], now)], "seconds")
+
+
+def about(found: XevoAbout) -> Iterator[Metric]:
+    """A XEVO array's system: its about call says no health, controllers or clock."""
+    yield info("opensan_system", "The array: model, serial number, firmware, name and backend "
+               "(empty: the SANOS API does not say).",
+               [{"model": found.model_name, "serial_number": found.serial_number,
+                 "firmware_version": found.firmware_ver, "system_name": found.system_name,
+                 "backend": ""}])
 
 
 def hardware(monitor: HardwareMonitor) -> Iterator[Metric]:
@@ -241,6 +251,6 @@ def events(counts: Mapping[str, int]) -> Iterator[Metric]:
 
 # Read name -> the families its answer makes (the events' are made from the counts).
 BUILDERS: dict[str, Callable[[Any], Iterator[Metric]]] = {
-    "system": system, "hardware": hardware, "disks": disks, "smart": smart, "pools": pools,
+    "system": system, "about": about, "hardware": hardware, "disks": disks, "smart": smart, "pools": pools,
     "volumes": volumes, "targets": targets, "mappings": mappings, "new_events": events,
 }
