@@ -648,10 +648,11 @@ def test_through_xevo_alone_a_lun_and_its_clones_reach_an_initiator(
                  {"poolId": volume["poolId"], "volumeName": "xc1"})
     from_snapshot = send("POST", f"{XEVO_VOLUMES}/{volume['id']}/clone",
                          {"poolId": volume["poolId"], "volumeName": "xc2", "snapshotId": "s1"})
-    for made in (clone, from_snapshot):
-        eventually(lambda made=made: xevo.ok(  # type: ignore[misc]
-            "GET", f"{XEVO_VOLUMES}/{made['id']}")["state"] == "ONLINE", 60,
-            f"clone {made['name']} is flattened")
+    def online() -> bool:
+        return all(xevo.ok("GET", f"{XEVO_VOLUMES}/{made['id']}")["state"] == "ONLINE"
+                   for made in (clone, from_snapshot))
+
+    eventually(online, 60, "both clones are flattened")
     for number, made in enumerate((clone, from_snapshot), start=1):
         map_lun(number, made["id"])
     eventually(lambda: pattern_ok(one.qemu_io(iqn, 1, "read -P 0xcd 0 4M")), 30,
