@@ -103,6 +103,7 @@ def test_the_listing_holds_the_declared_endpoints(harness: Harness) -> None:
 
 
 @pytest.mark.matrix
+@pytest.mark.matrix_live
 @pytest.mark.parametrize(("method", "path"), CHANGES + READS)
 def test_no_token_is_401(harness: Harness, method: str, path: str) -> None:
     admin = xevo_api(harness.http, "admin")
@@ -116,6 +117,7 @@ def test_no_token_is_401(harness: Harness, method: str, path: str) -> None:
 
 
 @pytest.mark.matrix
+@pytest.mark.matrix_live
 @pytest.mark.parametrize(("method", "path"), CHANGES)
 def test_the_reader_is_refused_every_change(harness: Harness, method: str, path: str) -> None:
     admin = xevo_api(harness.http, "admin")
