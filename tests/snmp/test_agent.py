@@ -402,3 +402,15 @@ def test_an_engine_that_cannot_be_set_up_fails_start_instead_of_hanging(tmp_path
         agent.close()
         listener.close()
         array.close()
+
+
+def test_a_v3_trap_receiver_needs_one_of_the_users(tmp_path: Path) -> None:
+    array = open_array(Settings(state_dir=tmp_path / "state", seed=1))
+    listener = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        with pytest.raises(ValueError, match="No SNMPv3 user nobody"):
+            SnmpAgent(array.service, listener, community=COMMUNITY,
+                      v3_trap_receivers=[("nobody", "127.0.0.1", 162)])
+    finally:
+        listener.close()
+        array.close()
