@@ -167,6 +167,9 @@ def create_app(service: ArrayService, *, tick_seconds: float = 1.0,
         description="The SANOS RESTful API of a QSAN XCubeSAN array, served by OpenSAN. "
         "Parameters travel as key/value pairs in the path; GET /rest/ lists every endpoint.",
         version="0.1.0", openapi_url=None, docs_url=None, redoc_url=None, lifespan=lifespan,
+        # The API reports each request itself (api/metrics.py, the access log); FastAPI's
+        # OpenTelemetry hooks, with no provider set up, would only look for one per request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.tls_fingerprint = tls_fingerprint
     app.state.login_gate = LoginGate(limits.login_concurrency, limits.login_queue,
