@@ -24,7 +24,7 @@ disk, or through the page cache with --loop-buffered):
      targets and PASS/FAIL (exit code 1 when one fails); everything is torn down, also on
      failure, on Ctrl-C and on SIGTERM: servers, tgtds, qemu-nbd, mounts, loop devices.
 
-    sudo python bench/linux_bench.py              # RAID 0 and RAID 5, about 10 minutes
+    sudo python bench/linux_bench.py              # RAID 0 and RAID 5: 22 minutes at a load of 13-16
     sudo python bench/linux_bench.py --raid 5     # RAID 5 only
 
 Needs fio and qemu-nbd (qemu-utils). bench/conformance.py imports the set-up helpers
@@ -180,10 +180,11 @@ def nbd_bridge(lun: IscsiLun, socket_path: Path) -> Iterator[str]:
     try:
         deadline = time.monotonic() + 30
         while not socket_path.exists():
-            if bridge.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"qemu-nbd did not start: {bridge.stderr.read().decode()}"
-                                   if bridge.stderr and bridge.poll() is not None
-                                   else "qemu-nbd did not listen in 30 s")
+            if bridge.poll() is not None:
+                error = bridge.stderr.read().decode() if bridge.stderr else ""
+                raise RuntimeError(f"qemu-nbd exited with {bridge.returncode}: {error}")
+            if time.monotonic() > deadline:
+                raise RuntimeError("qemu-nbd did not listen in 30 s")
             time.sleep(0.05)
         yield f"nbd+unix:///?socket={socket_path}"
     finally:
