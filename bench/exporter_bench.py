@@ -10,6 +10,7 @@ time (what the machine's load does not change), its reads' time and slowest endp
 answer's size and samples. The target of issue 11: a full scrape under 1 s.
 
     python bench/exporter_bench.py [--volumes 4096] [--rounds 10] [--root /tmp/opensan-exporter-bench]
+        [--api sanos|xevo]
 """
 
 from __future__ import annotations
@@ -105,6 +106,8 @@ def main() -> None:
     parser.add_argument("--volumes", type=int, default=4096)
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--root", type=Path, default=Path("/tmp/opensan-exporter-bench"))
+    parser.add_argument("--api", choices=("sanos", "xevo"), default="sanos",
+                        help="the API the exporter reads the array over")
     args = parser.parse_args()
     opensan = shutil.which("opensan")
     if opensan is None:
@@ -118,7 +121,7 @@ def main() -> None:
         port = free_port()
         os.environ["OPENSAN_PASSWORD"] = "1234"
         command = [opensan, "exporter", "--url", server.base_url, "--account", "user",
-                   "--listen", f"127.0.0.1:{port}", "--log-level", "warning"]
+                   "--listen", f"127.0.0.1:{port}", "--log-level", "warning", "--api", args.api]
         volume = admin.volumes()[0]
         with exporter_process(command, port, args.root / "exporter.log") as (client, pid):
             for label, accept in (("text", ""), ("OpenMetrics", OPENMETRICS)):

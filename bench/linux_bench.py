@@ -1,28 +1,40 @@
-"""Benchmark of the Linux backend: snapshot time and LUN throughput against plain tgt.
+"""Benchmark of the Linux backend: snapshot time, and the data path against two references.
 
-One run (as root):
-  1. makes loop devices over sparse files in a work directory (on the disk of --work-root;
-     O_DIRECT like a disk, or through the page cache with --loop-buffered), starts `opensan
-     serve --backend linux` on them (passwords set offline, as `opensan passwd` does), and
-     builds a thick pool, a target, three volumes and their LUNs;
-  2. starts a second, private tgtd serving a plain preallocated file in a plain directory of
-     the same work directory (same disk, same file system as the loop files);
-  3. writes a 1 GiB and an 8 GiB volume completely through iSCSI, then times POST
-     /rest/storage/snapshot on each several times;
-  4. writes and reads the whole I/O volume and the plain file alternately, with the same
-     `qemu-img bench` command, dropping the page cache before each pass;
-  5. prints every figure, its target and PASS/FAIL (exit code 1 when one fails); everything
-     is torn down, also on failure, on Ctrl-C and on SIGTERM.
+One run (as root), for each RAID level of --raid (default RAID 0, then RAID 5), over the same
+loop devices (sparse files in a work directory on the disk of --work-root; O_DIRECT like a
+disk, or through the page cache with --loop-buffered):
+  1. stage "opensan": `opensan serve --backend linux` on the devices (passwords set offline,
+     as `opensan passwd` does) with a thick pool, a target, and thick volumes mapped as LUNs;
+     a 1 GiB and a --large-gib volume are written completely, then POST /rest/storage/snapshot
+     is timed on each several times;
+  2. stage "btrfs": the same devices wiped and formatted as one plain btrfs of the same data
+     and metadata profiles (mkfs.btrfs -d raid5 -m raid1 ...), default mount options, no
+     quota groups, no subvolumes, and a private tgtd serving one preallocated file in it;
+  3. in both stages a private tgtd serves a preallocated plain file in a plain directory of
+     the work directory (same disk, same file system as the loop files): the plain reference.
+     The stage's LUN and the plain LUN are measured alternately with the same commands,
+     dropping the page cache before each pass:
+       - sequential write and read: `qemu-img bench`, 1 MiB requests, 8 in flight;
+       - 4K random read and write IOPS at queue depth 32: fio's nbd engine through
+         `qemu-nbd`, whose iSCSI initiator is libiscsi (qemu's iscsi driver), for a fixed time;
+         the random write pass ends with a flush, and its IOPS count the flush's time;
+       - WriteSame: `qemu-io -c "write -z 0 <size>"`, which qemu's iscsi driver sends as one
+         WRITE SAME(16) of a zero block (tgt writes it one block per pwrite);
+  4. prints every figure, the ratios OpenSAN / plain btrfs and plain btrfs / plain file, the
+     targets and PASS/FAIL (exit code 1 when one fails); everything is torn down, also on
+     failure, on Ctrl-C and on SIGTERM: servers, tgtds, qemu-nbd, mounts, loop devices.
 
-    sudo python bench/linux_bench.py              # about 4 to 5 minutes
-    sudo python bench/linux_bench.py --raid 5     # the pool as RAID 5 instead of RAID 0
+    sudo python bench/linux_bench.py              # RAID 0 and RAID 5: 22 minutes at a load of 13-16
+    sudo python bench/linux_bench.py --raid 5     # RAID 5 only
 
-bench/conformance.py imports the set-up helpers (opensan_array, plain_tgt) from this file.
+Needs fio and qemu-nbd (qemu-utils). bench/conformance.py imports the set-up helpers
+(opensan_array, plain_tgt) from this file.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import shutil
@@ -44,6 +56,7 @@ import httpx
 from opensan.backends.linux import btrfs
 from opensan.backends.tgt.daemon import TgtDaemon
 from opensan.backends.tgt.tgtadm import MAX_CONTROL_PORT, SOCKET_DIRECTORY, Tgtadm
+from opensan.domain.raid import RaidLevel
 from opensan.service.accounts import set_password_offline
 from opensan.store.sqlite import DATABASE_NAME, SqliteStore
 
@@ -55,12 +68,16 @@ PLAIN_IQN = "iqn.2024-01.org.opensan:bench-plain"
 HOST = "127.0.0.1"
 
 # Targets.
-MAX_SNAPSHOT_RATIO = 1.5  # median snapshot time of 8 GiB / 1 GiB: constant time, within noise
-MIN_THROUGHPUT_RATIO = 0.9  # OpenSAN LUN MiB/s / plain tgt LUN MiB/s
+MAX_SNAPSHOT_RATIO = 1.5  # median snapshot time of the large / the 1 GiB volume: constant time
+MIN_RATIO = 0.95  # OpenSAN / plain btrfs, for MiB/s and IOPS (higher is better)
+MAX_WRITESAME_RATIO = 1.2  # OpenSAN / plain btrfs, for the WriteSame time (lower is better)
 
-# The I/O of every throughput pass: sequential, 1 MiB requests, 8 in flight.
+# The I/O of every sequential pass: 1 MiB requests, 8 in flight.
 REQUEST_BYTES = MIB
 QUEUE_DEPTH = 8
+# The random passes: 4 KiB requests, 32 in flight.
+RANDOM_BYTES = 4096
+RANDOM_DEPTH = 32
 
 
 # --- Small helpers ---------------------------------------------------------------------------
@@ -149,6 +166,57 @@ def qemu_bench(lun: IscsiLun, size_bytes: int, write: bool, pattern: int = 0x5A)
     run(argv)
     elapsed = time.perf_counter() - started
     return size_bytes / MIB / elapsed
+
+
+@contextmanager
+def nbd_bridge(lun: IscsiLun, socket_path: Path) -> Iterator[str]:
+    """qemu-nbd serving the LUN on a unix socket, so that fio's nbd engine reaches it through
+    qemu's iscsi driver (libiscsi); yields the NBD URI. Stopped on exit."""
+    socket_path.unlink(missing_ok=True)
+    bridge = subprocess.Popen(["qemu-nbd", "--persistent", "--shared=1", "--cache=none",
+                               "--socket", str(socket_path), "--image-opts", lun.image_opts],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                              start_new_session=True)
+    try:
+        deadline = time.monotonic() + 30
+        while not socket_path.exists():
+            if bridge.poll() is not None:
+                error = bridge.stderr.read().decode() if bridge.stderr else ""
+                raise RuntimeError(f"qemu-nbd exited with {bridge.returncode}: {error}")
+            if time.monotonic() > deadline:
+                raise RuntimeError("qemu-nbd did not listen in 30 s")
+            time.sleep(0.05)
+        yield f"nbd+unix:///?socket={socket_path}"
+    finally:
+        quietly("stop qemu-nbd", stop_server, bridge)
+        socket_path.unlink(missing_ok=True)
+
+
+def random_iops(uri: str, size_bytes: int, write: bool, seconds: float) -> float:
+    """4 KiB random reads or writes at queue depth 32 over the first size_bytes for a fixed
+    time (fio, nbd engine). A write pass ends with a flush (SYNCHRONIZE CACHE), and the IOPS
+    divide by the whole wall time, flush included: what was written has reached the disk."""
+    argv = ["fio", "--name=random", "--ioengine=nbd", f"--uri={uri}",
+            f"--rw={'randwrite' if write else 'randread'}", f"--bs={RANDOM_BYTES}",
+            f"--iodepth={RANDOM_DEPTH}", f"--size={size_bytes}", f"--runtime={seconds}",
+            "--time_based", "--output-format=json"]
+    if write:
+        argv.append("--end_fsync=1")
+    started = time.perf_counter()
+    output = run(argv)
+    elapsed = time.perf_counter() - started
+    job = json.loads(output[output.index("{"):])["jobs"][0]  # fio may print notes first
+    ios = int(job["write" if write else "read"]["total_ios"])
+    return ios / (elapsed if write else job["job_runtime"] / 1000)
+
+
+def writesame_seconds(lun: IscsiLun, size_bytes: int) -> float:
+    """One WRITE SAME(16) of a zero block over the first size_bytes: qemu's iscsi driver sends
+    write -z as WRITE SAME (tgt then writes every block with its own pwrite); timed from the
+    start of qemu-io to its exit."""
+    started = time.perf_counter()
+    run(["qemu-io", "--image-opts", lun.image_opts, "-c", f"write -z 0 {size_bytes}"])
+    return time.perf_counter() - started
 
 
 # --- The OpenSAN array -----------------------------------------------------------------------
@@ -250,16 +318,30 @@ def set_passwords(state_dir: Path) -> None:
 
 
 @contextmanager
-def opensan_array(work_dir: Path, disks: int, disk_gib: int, raid: str,
-                  direct_io: bool = True) -> Iterator[OpenSanArray]:
-    """Loop devices, an OpenSAN Linux array on them with a thick pool and a target; all torn
-    down on exit: server, its tgtd, mounts under the data dir, loop devices."""
+def loop_devices(work_dir: Path, disks: int, disk_gib: int,
+                 direct_io: bool = True) -> Iterator[list[str]]:
+    """Loop devices over new sparse files in work_dir; detached on exit."""
     with ExitStack() as stack:
         devices: list[str] = []
         for index in range(disks):
             device = make_loop(work_dir / f"disk{index}.img", disk_gib * GIB, direct_io)
             stack.callback(quietly, f"losetup -d {device}", run, ["losetup", "-d", device])
             devices.append(device)
+        yield devices
+
+
+def wipe(devices: list[str]) -> None:
+    """Erase every signature (a previous stage's btrfs), as a new disk would be."""
+    for device in devices:
+        run(["wipefs", "--all", "--quiet", device])
+
+
+@contextmanager
+def opensan_server(work_dir: Path, devices: list[str], raid: str) -> Iterator[OpenSanArray]:
+    """An OpenSAN Linux array on the devices with a thick pool and a target, its state and
+    data under work_dir; torn down on exit: server, its tgtd, mounts under the data dir."""
+    with ExitStack() as stack:
+        work_dir.mkdir(parents=True, exist_ok=True)
         data_dir = work_dir / "data"
         stack.callback(quietly, "unmount pools", unmount_under, data_dir)
         portal = f"{HOST}:{free_port()}"
@@ -307,14 +389,40 @@ def opensan_array(work_dir: Path, disks: int, disk_gib: int, raid: str,
 
 
 @contextmanager
-def plain_tgt(directory: Path, size_bytes: int) -> Iterator[IscsiLun]:
-    """A private tgtd serving one preallocated plain file as LUN 1; stopped on exit."""
+def opensan_array(work_dir: Path, disks: int, disk_gib: int, raid: str,
+                  direct_io: bool = True) -> Iterator[OpenSanArray]:
+    """Loop devices and an OpenSAN Linux array on them (opensan_server); all torn down on exit."""
+    with loop_devices(work_dir, disks, disk_gib, direct_io) as devices, \
+            opensan_server(work_dir, devices, raid) as array:
+        yield array
+
+
+@contextmanager
+def plain_btrfs(devices: list[str], raid: str, mountpoint: Path) -> Iterator[Path]:
+    """One plain btrfs over the devices with the data and metadata profiles an OpenSAN pool of
+    that RAID level gets, mounted with default options: no quota groups, no subvolumes."""
+    data, metadata = btrfs.profiles(RaidLevel(f"RAID {raid}"), len(devices))
+    run(["mkfs.btrfs", "--force", "-d", data, "-m", metadata, *devices])
+    run(["btrfs", "device", "scan"])
+    mountpoint.mkdir(parents=True, exist_ok=True)
+    run(["mount", "-t", "btrfs", devices[0], str(mountpoint)])
+    try:
+        yield mountpoint
+    finally:
+        quietly("unmount the plain btrfs", run, ["umount", str(mountpoint)])
+
+
+@contextmanager
+def plain_tgt(directory: Path, size_bytes: int,
+              log_path: Path | None = None) -> Iterator[IscsiLun]:
+    """A private tgtd serving one preallocated plain file in directory as LUN 1 (its log in
+    log_path, by default beside the file); stopped on exit."""
     directory.mkdir(parents=True, exist_ok=True)
     image = directory / "plain.img"
     with image.open("wb") as file:
         os.posix_fallocate(file.fileno(), 0, size_bytes)
     portal = f"{HOST}:{free_port()}"
-    daemon = TgtDaemon(free_control_port(), portal, directory / "tgtd.log")
+    daemon = TgtDaemon(free_control_port(), portal, log_path or directory / "tgtd.log")
     try:
         daemon.start()
         daemon.tgtadm.new_target(1, PLAIN_IQN)
@@ -375,32 +483,91 @@ def measure_snapshots(array: OpenSanArray, lun: IscsiLun, volume: dict[str, Any]
     return SnapshotFigures(size_gib, fill, times)
 
 
+# What each figure is: its unit, and whether more is better.
+FIGURES: dict[str, tuple[str, bool]] = {
+    "sequential write": ("MiB/s", True),
+    "sequential read": ("MiB/s", True),
+    "4K random read QD32": ("IOPS", True),
+    "4K random write QD32": ("IOPS", True),
+    "WriteSame": ("s", False),
+}
+
+
 @dataclass
-class Throughput:
-    opensan: list[float] = field(default_factory=list)
-    plain: list[float] = field(default_factory=list)
+class Stage:
+    """One stage's passes: figure -> values, for the stage's LUN and for the plain file."""
+
+    name: str
+    lun: dict[str, list[float]] = field(default_factory=dict)
+    plain: dict[str, list[float]] = field(default_factory=dict)
 
 
-def measure_throughput(opensan: IscsiLun, plain: IscsiLun, size_bytes: int,
-                       repetitions: int) -> dict[str, Throughput]:
-    """Alternate OpenSAN and plain passes (the order flips every repetition); drop the page
-    cache before each. A first, unmeasured pass writes every block of both, so that no pass
-    reads a hole or pays for first allocation."""
-    log(f"filling both LUNs ({size_bytes // MIB} MiB each, unmeasured)")
-    for lun in (opensan, plain):
+def one_pass(figure: str, lun: IscsiLun, uri: str, args: argparse.Namespace) -> float:
+    size = args.io_gib * GIB
+    if figure.startswith("sequential"):
+        return qemu_bench(lun, size, write=figure.endswith("write"))
+    if figure.startswith("4K"):
+        return random_iops(uri, size, write="write" in figure, seconds=args.random_seconds)
+    return writesame_seconds(lun, args.writesame_mib * MIB)
+
+
+def measure_stage(name: str, lun: IscsiLun, plain: IscsiLun, work_dir: Path,
+                  args: argparse.Namespace) -> Stage:
+    """Alternate the stage's LUN and the plain LUN on every figure (the order flips every
+    repetition), dropping the page cache before each pass. A first, unmeasured pass writes
+    every block of both, so that no pass reads a hole or pays for first allocation."""
+    size = args.io_gib * GIB
+    log(f"{name}: filling both LUNs ({size // MIB} MiB each, unmeasured)")
+    for each in (lun, plain):
         drop_caches()
-        qemu_bench(lun, size_bytes, write=True)
-    results = {"write": Throughput(), "read": Throughput()}
-    for kind, figures in results.items():
-        for repetition in range(repetitions):
-            order = [("opensan", opensan), ("plain", plain)]
-            for name, lun in order if repetition % 2 == 0 else reversed(order):
-                drop_caches()
-                mib_s = qemu_bench(lun, size_bytes, write=kind == "write")
-                getattr(figures, name).append(mib_s)
-            log(f"{kind} {repetition + 1}/{repetitions}: OpenSAN {figures.opensan[-1]:.0f} MiB/s, "
-                f"plain {figures.plain[-1]:.0f} MiB/s")
-    return results
+        qemu_bench(each, size, write=True)
+    stage = Stage(name)
+    with nbd_bridge(lun, work_dir / "lun.nbd") as lun_uri, \
+            nbd_bridge(plain, work_dir / "plain.nbd") as plain_uri:
+        order = [(stage.lun, lun, lun_uri), (stage.plain, plain, plain_uri)]
+        for figure, (unit, _) in FIGURES.items():
+            for repetition in range(args.repetitions):
+                for values, target, uri in order if repetition % 2 == 0 else reversed(order):
+                    drop_caches()
+                    values.setdefault(figure, []).append(one_pass(figure, target, uri, args))
+                log(f"{name}: {figure} {repetition + 1}/{args.repetitions}: "
+                    f"{stage.lun[figure][-1]:.1f} {unit}, plain file {stage.plain[figure][-1]:.1f}")
+    return stage
+
+
+@dataclass
+class Level:
+    raid: str
+    snapshots: list[SnapshotFigures]
+    opensan: Stage
+    btrfs: Stage
+
+
+def run_level(raid: str, devices: list[str], work_dir: Path, args: argparse.Namespace) -> Level:
+    """Both stages of one RAID level over the same devices: OpenSAN, then plain btrfs."""
+    level_dir = work_dir / f"raid{raid}"
+    wipe(devices)
+    with opensan_server(level_dir / "opensan", devices, raid) as array:
+        log(f"RAID {raid}: OpenSAN pool over {len(devices)} loop devices")
+        snapshots = []
+        if args.snapshots:
+            one = array.create_volume("snap-1g", 1, snapshot_space_gib=1)
+            large = array.create_volume("snap-large", args.large_gib, snapshot_space_gib=1)
+            snapshots = [
+                measure_snapshots(array, array.map(one, 0), one, 1, args.snapshots),
+                measure_snapshots(array, array.map(large, 1), large, args.large_gib,
+                                  args.snapshots)]
+        io = array.create_volume("io", args.io_gib)
+        with plain_tgt(level_dir / "plain", int(io["capacityBytes"])) as plain:
+            opensan = measure_stage(f"RAID {raid} OpenSAN", array.map(io, 2), plain,
+                                    level_dir, args)
+    wipe(devices)
+    with plain_btrfs(devices, raid, level_dir / "btrfs") as mountpoint, \
+            plain_tgt(mountpoint, args.io_gib * GIB, level_dir / "btrfs-tgtd.log") as lun, \
+            plain_tgt(level_dir / "plain", args.io_gib * GIB) as plain:
+        log(f"RAID {raid}: plain btrfs over the same devices")
+        plain_fs = measure_stage(f"RAID {raid} plain btrfs", lun, plain, level_dir, args)
+    return Level(raid, snapshots, opensan, plain_fs)
 
 
 # --- Report ----------------------------------------------------------------------------------
@@ -418,43 +585,67 @@ def print_table(rows: list[tuple[str, ...]]) -> None:
             print("  ".join("-" * width for width in widths))
 
 
-def report(snapshots: list[SnapshotFigures], throughput: dict[str, Throughput],
-           args: argparse.Namespace, elapsed_s: float) -> bool:
+def figure_text(value: float, unit: str) -> str:
+    return f"{value:.1f}" if unit == "s" else f"{value:.0f}"
+
+
+def report(levels: list[Level], args: argparse.Namespace, elapsed_s: float) -> bool:
     print()
     loop_mode = "buffered" if args.loop_buffered else "direct-io"
     print(f"OpenSAN Linux backend benchmark: {args.disks} {loop_mode} loop devices of "
-          f"{args.disk_gib} GiB, RAID {args.raid} thick pool; work dir in {args.work_root}")
-    print(f"Snapshots: {args.snapshots} per volume, timed one after the other, the first right "
-          "after the full write")
-    print(f"I/O: qemu-img bench, sequential, {REQUEST_BYTES // MIB} MiB requests, "
-          f"queue depth {QUEUE_DEPTH}, {args.io_gib} GiB per pass, page cache dropped before "
-          f"each pass; medians of {args.repetitions}")
+          f"{args.disk_gib} GiB, thick pools; work dir in {args.work_root}")
+    print(f"(a) OpenSAN LUN, (b) plain tgt LUN on a plain file in {args.work_root}, (c) plain "
+          "tgt LUN on a file in a plain btrfs of the same profile over the same devices")
+    print(f"Sequential: qemu-img bench, {REQUEST_BYTES // MIB} MiB requests, queue depth "
+          f"{QUEUE_DEPTH}, {args.io_gib} GiB per pass. Random: fio (nbd engine) through qemu-nbd "
+          f"(libiscsi), {RANDOM_BYTES // 1024} KiB, queue depth {RANDOM_DEPTH}, "
+          f"{args.random_seconds} s per pass over {args.io_gib} GiB, writes flushed at the end. "
+          f"WriteSame: qemu-io write -z of {args.writesame_mib} MiB (seconds). Page cache "
+          f"dropped before each pass; medians of {args.repetitions}; (b) is measured in both "
+          "stages (its two medians are shown)")
+    checks: list[tuple[str, str, str, bool]] = []
+    for level in levels:
+        print(f"\nRAID {level.raid}")
+        if level.snapshots:
+            rows: list[tuple[str, ...]] = [("snapshot (POST /rest/storage/snapshot)", "first",
+                                            "median", "min", "max", "full write before")]
+            for snap in level.snapshots:
+                rows.append((f"{snap.size_gib} GiB volume, fully written",
+                             f"{snap.times_s[0] * 1000:.0f} ms",
+                             f"{median(snap.times_s) * 1000:.0f} ms",
+                             f"{min(snap.times_s) * 1000:.0f} ms",
+                             f"{max(snap.times_s) * 1000:.0f} ms", f"{snap.fill_mib_s:.0f} MiB/s"))
+            print_table(rows)
+            small, large = level.snapshots[0], level.snapshots[-1]
+            ratio = median(large.times_s) / median(small.times_s)
+            checks.append((f"RAID {level.raid} snapshot time {large.size_gib} GiB / "
+                           f"{small.size_gib} GiB", f"{ratio:.2f}x", f"<= {MAX_SNAPSHOT_RATIO}x",
+                           ratio <= MAX_SNAPSHOT_RATIO))
+            print()
+        rows = [("figure", "unit", "(a) OpenSAN", "(c) btrfs", "(b) file", "a/c", "c/b",
+                 "runs (a)", "runs (c)", "runs (b) with a | with c")]
+        for figure, (unit, higher) in FIGURES.items():
+            a = median(level.opensan.lun[figure])
+            c = median(level.btrfs.lun[figure])
+            b_values = level.opensan.plain[figure] + level.btrfs.plain[figure]
+            b = median(b_values)
+            b_text = (f"{figure_text(median(level.opensan.plain[figure]), unit)} | "
+                      f"{figure_text(median(level.btrfs.plain[figure]), unit)}")
+            runs = [" ".join(figure_text(v, unit) for v in values) for values in
+                    (level.opensan.lun[figure], level.btrfs.lun[figure])]
+            b_runs = (" ".join(figure_text(v, unit) for v in level.opensan.plain[figure]) + " | "
+                      + " ".join(figure_text(v, unit) for v in level.btrfs.plain[figure]))
+            rows.append((figure, unit, figure_text(a, unit), figure_text(c, unit), b_text,
+                         f"{a / c:.2f}x", f"{c / b:.2f}x", *runs, b_runs))
+            if higher:
+                checks.append((f"RAID {level.raid} {figure}, OpenSAN / plain btrfs",
+                               f"{a / c:.2f}x", f">= {MIN_RATIO}x", a / c >= MIN_RATIO))
+            else:
+                checks.append((f"RAID {level.raid} {figure} time, OpenSAN / plain btrfs",
+                               f"{a / c:.2f}x", f"<= {MAX_WRITESAME_RATIO}x",
+                               a / c <= MAX_WRITESAME_RATIO))
+        print_table(rows)
     print()
-    rows: list[tuple[str, ...]] = [("snapshot (POST /rest/storage/snapshot)", "first", "median",
-                                    "min", "max", "full write before")]
-    for snap in snapshots:
-        rows.append((f"{snap.size_gib} GiB volume, fully written", f"{snap.times_s[0] * 1000:.0f} ms",
-                     f"{median(snap.times_s) * 1000:.0f} ms", f"{min(snap.times_s) * 1000:.0f} ms",
-                     f"{max(snap.times_s) * 1000:.0f} ms", f"{snap.fill_mib_s:.0f} MiB/s"))
-    print_table(rows)
-    print()
-    rows = [("throughput", "OpenSAN MiB/s", "plain tgt MiB/s", "runs OpenSAN", "runs plain")]
-    for kind, figures in throughput.items():
-        rows.append((f"sequential {kind}", f"{median(figures.opensan):.0f}",
-                     f"{median(figures.plain):.0f}",
-                     " ".join(f"{v:.0f}" for v in figures.opensan),
-                     " ".join(f"{v:.0f}" for v in figures.plain)))
-    print_table(rows)
-    print()
-    small, large = snapshots[0], snapshots[-1]
-    snapshot_ratio = median(large.times_s) / median(small.times_s)
-    checks = [(f"snapshot time {large.size_gib} GiB / {small.size_gib} GiB (medians)",
-               f"{snapshot_ratio:.2f}x", f"<= {MAX_SNAPSHOT_RATIO}x",
-               snapshot_ratio <= MAX_SNAPSHOT_RATIO)]
-    for kind, figures in throughput.items():
-        ratio = median(figures.opensan) / median(figures.plain)
-        checks.append((f"sequential {kind}, OpenSAN / plain tgt (medians)", f"{ratio:.2f}x",
-                       f">= {MIN_THROUGHPUT_RATIO}x", ratio >= MIN_THROUGHPUT_RATIO))
     rows = [("figure", "measured", "target", "result")]
     rows += [(name, value, target, verdict(ok)) for name, value, target, ok in checks]
     print_table(rows)
@@ -469,11 +660,19 @@ def main() -> int:
     parser.add_argument("--work-root", type=Path, default=Path("/var/tmp"),
                         help="where the work directory goes: loop files and the plain file")
     parser.add_argument("--disks", type=int, default=4, help="loop devices in the pool")
-    parser.add_argument("--disk-gib", type=int, default=8, help="size of each loop device")
-    parser.add_argument("--raid", default="0", help="pool RAID level: 0, 1, 5, 6 or 10")
-    parser.add_argument("--io-gib", type=int, default=4, help="size of the I/O LUNs and of each pass")
-    parser.add_argument("--snapshots", type=int, default=10, help="snapshots timed per volume")
-    parser.add_argument("--repetitions", type=int, default=5, help="passes per throughput figure")
+    parser.add_argument("--disk-gib", type=int, default=4, help="size of each loop device")
+    parser.add_argument("--raid", default="0,5",
+                        help="RAID levels, one after the other: 0, 1, 5, 6 or 10, comma-separated")
+    parser.add_argument("--io-gib", type=int, default=1, help="size of the I/O LUNs and passes")
+    parser.add_argument("--random-seconds", type=float, default=5,
+                        help="duration of each random pass")
+    parser.add_argument("--writesame-mib", type=int, default=128,
+                        help="what each WriteSame pass covers")
+    parser.add_argument("--snapshots", type=int, default=10,
+                        help="snapshots timed per volume (0: no snapshot figures)")
+    parser.add_argument("--large-gib", type=int, default=4,
+                        help="size of the large snapshot volume")
+    parser.add_argument("--repetitions", type=int, default=3, help="passes per figure")
     parser.add_argument("--loop-buffered", action="store_true",
                         help="loop devices through the page cache instead of O_DIRECT")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
@@ -483,18 +682,11 @@ def main() -> int:
     args.load_at_start = os.getloadavg()[0]
     started = time.monotonic()
     with work_directory(args.work_root, args.keep) as work_dir, \
-            opensan_array(work_dir, args.disks, args.disk_gib, args.raid,
-                          direct_io=not args.loop_buffered) as array:
-        log(f"array up in {work_dir}: RAID {args.raid} pool over {args.disks} loop devices")
-        one = array.create_volume("snap-1g", 1, snapshot_space_gib=1)
-        eight = array.create_volume("snap-8g", 8, snapshot_space_gib=1)
-        io = array.create_volume("io", args.io_gib)
-        snapshots = [measure_snapshots(array, array.map(one, 0), one, 1, args.snapshots),
-                     measure_snapshots(array, array.map(eight, 1), eight, 8, args.snapshots)]
-        with plain_tgt(work_dir / "plain", int(io["capacityBytes"])) as plain:
-            throughput = measure_throughput(array.map(io, 2), plain, args.io_gib * GIB,
-                                            args.repetitions)
-        passed = report(snapshots, throughput, args, time.monotonic() - started)
+            loop_devices(work_dir, args.disks, args.disk_gib,
+                         direct_io=not args.loop_buffered) as devices:
+        levels = [run_level(raid.strip(), devices, work_dir, args)
+                  for raid in args.raid.split(",") if raid.strip()]
+        passed = report(levels, args, time.monotonic() - started)
     return 0 if passed else 1
 
 

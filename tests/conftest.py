@@ -113,6 +113,13 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", "dedicated_disks(reason): needs pools made of disks of their own (free "
         "disks, spares, thick volumes), which Ceph has not; select with -m 'not dedicated_disks'")
     config.addinivalue_line(
+        "markers", "matrix: a rule or validation matrix (every endpoint times every case) that "
+        "the service or the API decides above the backends: CI runs it in-process on the "
+        "virtual array and deselects it with -m 'not matrix' on the other stages")
+    config.addinivalue_line(
+        "markers", "matrix_live: a matrix that CI runs against live servers too (XEVO's "
+        "no-token and read-only matrices: -m 'not matrix or matrix_live')")
+    config.addinivalue_line(
         "markers", f"goqsan: runs QSAN's Go SDK against OpenSAN; needs ${GOQSAN_VARIABLE} (a "
         "goqsan checkout or git dir: QSAN's code is not vendored here) and Go; deselected, "
         "and said so, without it")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from opensan.config import Settings, SettingsError, udp_address
+from opensan.config import Settings, SettingsError, trap_receiver, udp_address
 
 
 def test_the_scrape_token_comes_from_the_environment_or_the_file(
@@ -62,6 +62,10 @@ def test_snmp_secrets_never_show() -> None:
     ({"snmp": "127.0.0.1:161", "snmp_users": [{**USER, "auth_key": "short"}]}, "at least 8"),
     ({"snmp": "127.0.0.1:161", "snmp_users": [{**USER, "priv_protocol": "DES"}]}, "AES"),
     ({"snmp": "127.0.0.1:161", "snmp_users": [USER, USER]}, "two users of one name"),
+    ({"snmp": "127.0.0.1:161", "snmp_users": [USER], "snmp_trap": ("nobody@127.0.0.1:162",)},
+     "no user 'nobody' in snmp_users"),
+    ({"snmp": "127.0.0.1:161", "snmp_community": "c", "snmp_trap": ("@127.0.0.1:162",)},
+     "no user before @"),
 ])
 def test_wrong_snmp_settings_are_refused(values: dict[str, object], said: str) -> None:
     with pytest.raises(SettingsError, match=said):
@@ -74,3 +78,10 @@ def test_wrong_snmp_settings_are_refused(values: dict[str, object], said: str) -
 ])
 def test_udp_addresses(text: str, address: tuple[str, int]) -> None:
     assert udp_address(text) == address
+
+
+@pytest.mark.parametrize(("text", "receiver"), [
+    ("127.0.0.1:162", (None, "127.0.0.1", 162)), ("zabbix@[::1]:1162", ("zabbix", "::1", 1162)),
+])
+def test_trap_receivers(text: str, receiver: tuple[str | None, str, int]) -> None:
+    assert trap_receiver(text) == receiver

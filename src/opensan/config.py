@@ -40,6 +40,15 @@ def udp_address(text: str, lowest_port: int = 0) -> tuple[str, int]:
     return host, int(port)
 
 
+def trap_receiver(text: str) -> tuple[str | None, str, int]:
+    """A trap receiver, HOST:PORT (SNMPv2c) or USER@HOST:PORT (SNMPv3 authPriv as the
+    snmp_users entry USER), as (user or None, host, port); raises ValueError."""
+    user, at, address = text.rpartition("@")
+    if at and not user:
+        raise ValueError(f"{text!r} has no user before @ (USER@HOST:PORT)")
+    return (user or None, *udp_address(address, lowest_port=1))
+
+
 class SnmpUser(BaseModel):
     """An SNMPv3 user of the SNMP agent: authentication and privacy (authPriv) always."""
 
@@ -87,6 +96,9 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     # text lines, or one JSON object a line for a log collector (api/logs.py).
     log_format: Literal["text", "json"] = "text"
+    # The cached reads answered without FastAPI's routing (api/fastpath.py); off only to compare
+    # (bench/api_bench.py) or to rule the fast path out.
+    fast_reads: bool = True
     # A bearer token that may read /metrics without a session (a Prometheus scrape job); no
     # option, so that it never shows in a process list (docs/monitoring.md).
     metrics_token: str | None = Field(default=None, min_length=16, max_length=256,
@@ -101,7 +113,8 @@ class Settings(BaseSettings):
     snmp: str | None = Field(default=None, description="HOST:PORT of the SNMP agent (UDP)")
     snmp_community: SecretStr | None = Field(default=None, min_length=1, max_length=64)
     snmp_users: tuple[SnmpUser, ...] = ()
-    snmp_trap: tuple[str, ...] = Field(default=(), description="HOST:PORT of trap receivers")
+    snmp_trap: tuple[str, ...] = Field(
+        default=(), description="HOST:PORT (v2c) or USER@HOST:PORT (v3) of trap receivers")
     snmp_trap_community: SecretStr | None = Field(default=None, min_length=1, max_length=64)
     snmp_contact: str = Field(default="", max_length=255)
     snmp_location: str = Field(default="", max_length=255)
@@ -116,8 +129,8 @@ class Settings(BaseSettings):
     @field_validator("snmp_trap")
     @classmethod
     def _trap_addresses(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for address in value:
-            udp_address(address, lowest_port=1)
+        for receiver in value:
+            trap_receiver(receiver)
         return value
 
     @model_validator(mode="after")
@@ -128,6 +141,11 @@ class Settings(BaseSettings):
             raise ValueError("snmp_trap needs snmp: traps come from the SNMP agent")
         if len({user.name for user in self.snmp_users}) != len(self.snmp_users):
             raise ValueError("snmp_users has two users of one name")
+        names = {user.name for user in self.snmp_users}
+        for receiver in self.snmp_trap:
+            user = trap_receiver(receiver)[0]
+            if user is not None and user not in names:
+                raise ValueError(f"snmp_trap {receiver!r}: no user {user!r} in snmp_users")
         return self
 
     @model_validator(mode="after")

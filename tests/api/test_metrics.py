@@ -342,6 +342,9 @@ def test_the_api_counts_its_requests_and_failed_logins(anonymous: Api, reader: A
     before = failed_logins()
     assert_error(anonymous.post("/rest/login/account/user/password/wrong-one"), 401)
     assert failed_logins() == before + 1
+    refused = anonymous.post("/auth/get", data={"user": "user", "password": "wrong-one"})
+    assert refused.status_code == 401  # XEVO's login counts too
+    assert failed_logins() == before + 2
     reader.ok("GET", "/rest/storage/volumeinfo")
     requests = scraped(reader)["opensan_api_requests_total"]
     assert any(labels == {"method": "GET", "endpoint": "/rest/storage/volumeinfo",

@@ -134,6 +134,17 @@ def test_the_password_from_the_environment(live_server: LiveServer, run: type[Ex
     exporter.stop()
 
 
+def test_a_xevo_array_read_over_xevo(live_server: LiveServer, run: type[Exporter]) -> None:
+    exporter = run(["--url", live_server.url, "--account", "user", "--api", "xevo"],
+                   {"OPENSAN_PASSWORD": PASSWORD})
+    text = exporter.scrape()
+    assert "opensan_exporter_up 1.0" in text
+    assert "opensan_volume_capacity_bytes{" in text
+    assert 'endpoint="/rest/v2/storage/block/volumes"' in text
+    assert "opensan_disk_info" not in text  # XEVO has no disk list: nothing made up
+    assert f"{live_server.url} (xevo) as user" in exporter.stop()
+
+
 @pytest.mark.parametrize(("args", "env", "message"), [
     ([], {}, "no password: give --password-file FILE or set OPENSAN_PASSWORD"),
     (["--password-file", "/nonexistent/password"], {}, "cannot read the password file"),

@@ -376,6 +376,8 @@ def test_a_taken_snmp_port_is_one_line_and_creates_nothing(tmp_path: Path) -> No
     (["--snmp", "127.0.0.1:1161"], "needs snmp_community or snmp_users"),
     (["--snmp", "somewhere", "--snmp-community", "lab"], "--snmp: Value error"),
     (["--snmp-trap", "127.0.0.1:162"], "snmp_trap needs snmp"),
+    (["--snmp", "127.0.0.1:1161", "--snmp-community", "lab", "--snmp-trap",
+      "nobody@127.0.0.1:162"], "no user 'nobody' in snmp_users"),
 ])
 def test_wrong_snmp_options_are_a_usage_error(tmp_path: Path, options: list[str],
                                               said: str) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -54,7 +55,11 @@ class SlowProxy:
                         "127.0.0.1", self.upstream_port)
                     answers = asyncio.create_task(self._pipe(upstream_reader, client_writer))
                 self.requests[path] += 1
-                upstream.write(head)  # the exporter's requests are GETs and POSTs with no body
+                upstream.write(head)
+                # A XEVO login's form; the other requests have no body.
+                length = re.search(rb"(?im)^content-length:\s*(\d+)", head)
+                if length:
+                    upstream.write(await client_reader.readexactly(int(length.group(1))))
                 await upstream.drain()
         except (OSError, asyncio.IncompleteReadError):
             pass

@@ -1,11 +1,13 @@
 """The SNMP agent of `opensan serve --snmp`, read with net-snmp's own tools as Zabbix's QSAN
 XS3224 template reads it (../shared/reference/qsan-snmp.md): every OID the template reads, each
 of its triggers quiet on a healthy array and firing once the virtual array's `sim` extension
-failed a disk, the fans, the PSUs and the temperatures; traps caught by snmptrapd; a wrong
-community unanswered; SNMPv3 authPriv with the right keys only; every SET refused."""
+failed a disk, the fans, the PSUs and the temperatures; traps, v2c and v3 authPriv, caught by
+snmptrapd; a wrong community unanswered; SNMPv3 authPriv with the right keys only; every SET
+refused."""
 
 from __future__ import annotations
 
+import os
 import re
 import socket
 import subprocess
@@ -38,12 +40,10 @@ SYSTEM = [f".1.3.6.1.2.1.1.{n}.0" for n in (4, 1, 6, 5, 3)]  # contact, descr, l
 # anchored); rows 27-35 are temperatures (with a value column too), 36-37 PSUs, 38-41 fans.
 TEMPERATURE_ROWS = range(27, 36)
 STATIC_TRIGGERS = {row: "^OK$" for row in range(27, 42)}
-# Rows no array OpenSAN runs has a sensor for: each controller's slot 1 temperature.
-NOT_SERVED_ROWS = {28, 34}
-SENSOR_OF_ROW = {27: "ctr1-cpu-temp", 29: "ctr1-sas-expander-temp", 30: "bp-temp-1",
-                 31: "bp-temp-2", 32: "bp-temp-3", 33: "ctr2-cpu-temp",
-                 35: "ctr2-sas-expander-temp", 36: "psu-1", 37: "psu-2", 38: "fan-1",
-                 39: "fan-2", 40: "fan-3", 41: "fan-4"}
+SENSOR_OF_ROW = {27: "ctr1-cpu-temp", 28: "ctr1-slot1-temp", 29: "ctr1-sas-expander-temp",
+                 30: "bp-temp-1", 31: "bp-temp-2", 32: "bp-temp-3", 33: "ctr2-cpu-temp",
+                 34: "ctr2-slot1-temp", 35: "ctr2-sas-expander-temp", 36: "psu-1", 37: "psu-2",
+                 38: "fan-1", 39: "fan-2", 40: "fan-3", 41: "fan-4"}
 # The discovery rules' trigger prototypes: the walked name column's table, and per column the
 # word the trigger wants (disk: 4 status Online, 5 health Good; pool and volume: 6 status
 # Online, 7 health Good or Optimal).
@@ -95,13 +95,25 @@ class Agent:
         return Api(self.server.client()).login("admin")
 
 
-def snmptrapd(port: int, log: Path) -> subprocess.Popen[bytes]:
-    """net-snmp's trap receiver on 127.0.0.1:port, logging what TRAP_COMMUNITY sends."""
-    conf = log.with_suffix(".conf")
-    conf.write_text(f"authCommunity log {TRAP_COMMUNITY}\n")
-    return subprocess.Popen(["snmptrapd", "-f", "-n", "-On", "-C", "-c", str(conf), "-M",
+def snmptrapd(port: int, log: Path, conf: str = f"authCommunity log {TRAP_COMMUNITY}\n"
+              ) -> subprocess.Popen[bytes]:
+    """net-snmp's trap receiver on 127.0.0.1:port with conf (by default: logging what
+    TRAP_COMMUNITY sends), its persistent files beside log."""
+    conf_file = log.with_suffix(".conf")
+    conf_file.write_text(conf)
+    persistent = log.parent / "snmptrapd-persistent"
+    persistent.mkdir(exist_ok=True)
+    return subprocess.Popen(["snmptrapd", "-f", "-n", "-On", "-C", "-c", str(conf_file), "-M",
                              "/dev/null", "-Lf", str(log), f"udp:127.0.0.1:{port}"],
+                            env={**os.environ, "SNMP_PERSISTENT_DIR": str(persistent)},
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def wait_for_snmptrapd(receiver: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 10
+    while not log.exists() or "NET-SNMP version" not in log.read_text():
+        assert receiver.poll() is None and time.monotonic() < deadline, "snmptrapd died"
+        time.sleep(0.05)
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
@@ -119,16 +131,14 @@ def traps(tmp_path: Path) -> Iterator[tuple[int, Path]]:
     port, log = free_udp_port(), tmp_path / "traps.log"
     receiver = snmptrapd(port, log)
     try:
-        deadline = time.monotonic() + 10
-        while not log.exists() or "NET-SNMP version" not in log.read_text():
-            assert receiver.poll() is None and time.monotonic() < deadline, "snmptrapd died"
-            time.sleep(0.05)
+        wait_for_snmptrapd(receiver, log)
         yield port, log
     finally:
         stop(receiver)
 
 
-def agent_server(workdir: Path, port: int, trap_port: int | None = None) -> LiveServer:
+def agent_server(workdir: Path, port: int, trap_port: int | None = None,
+                 v3_trap_port: int | None = None) -> LiveServer:
     """`opensan serve --snmp ... --snmp-community ...` of a new XS3224D (not started yet), a
     v3 user in its settings file, traps to trap_port."""
     settings = workdir / "settings.toml"
@@ -146,13 +156,16 @@ priv_key = "{PRIV_KEY}"
             "--snmp-community", COMMUNITY]
     if trap_port:
         args += ["--snmp-trap", f"127.0.0.1:{trap_port}"]
+    if v3_trap_port:
+        args += ["--snmp-trap", f"{USER}@127.0.0.1:{v3_trap_port}"]
     return LiveServer(workdir / "state", args)
 
 
 @contextmanager
-def running_agent(workdir: Path, trap_port: int | None = None) -> Iterator[Agent]:
+def running_agent(workdir: Path, trap_port: int | None = None,
+                  v3_trap_port: int | None = None) -> Iterator[Agent]:
     port = free_udp_port()
-    server = agent_server(workdir, port, trap_port)
+    server = agent_server(workdir, port, trap_port, v3_trap_port)
     try:
         server.start()
         yield Agent(port, server)
@@ -179,9 +192,9 @@ def fired(value: str, pattern: str) -> bool:
 
 def static_triggers(agent: Agent) -> dict[int, bool]:
     """Each static trigger of the template (row -> fires), from one GET of its items."""
-    rows = [row for row in STATIC_TRIGGERS if row not in NOT_SERVED_ROWS]
-    got = agent.get(*(f"{EMS}.5.{row}" for row in rows))
-    return {row: fired(got[f"{EMS}.5.{row}"][1], STATIC_TRIGGERS[row]) for row in rows}
+    got = agent.get(*(f"{EMS}.5.{row}" for row in STATIC_TRIGGERS))
+    return {row: fired(got[f"{EMS}.5.{row}"][1], pattern)
+            for row, pattern in STATIC_TRIGGERS.items()}
 
 
 def prototype_triggers(agent: Agent) -> dict[tuple[str, str, int], bool]:
@@ -206,14 +219,16 @@ def test_every_oid_the_template_reads_answers(agent: Agent) -> None:
     assert system[".1.3.6.1.2.1.1.5.0"][1].startswith(MODEL)
     assert system[".1.3.6.1.2.1.1.3.0"][0] == "Timeticks"
 
-    served = [row for row in range(27, 42) if row not in NOT_SERVED_ROWS]
-    values = agent.get(*(f"{EMS}.4.{row}" for row in TEMPERATURE_ROWS if row in served))
-    assert all(re.fullmatch(r"\+\d+\.\d \(C\)", value) for _, value in values.values()), values
-    statuses = agent.get(*(f"{EMS}.5.{row}" for row in served))
-    assert {value for _, value in statuses.values()} == {"OK"}
-    unserved = agent.run("snmpget", *(f"{EMS}.{c}.{row}" for c in (4, 5)
-                                      for row in NOT_SERVED_ROWS))
-    assert unserved.stdout.count("No Such Instance") == 4
+    # The template's 24 hardware-monitor items (9 temperatures, 15 statuses), in one GET each
+    # as Zabbix polls them: every one answers (snmpget fails on noSuchInstance or noSuchObject).
+    for row in TEMPERATURE_ROWS:
+        ((kind, value),) = agent.get(f"{EMS}.4.{row}").values()
+        assert kind == "STRING" and re.fullmatch(r"\+\d+\.\d \(C\)", value), (row, value)
+    for row in STATIC_TRIGGERS:
+        assert list(agent.get(f"{EMS}.5.{row}").values()) == [("STRING", "OK")], row
+    slot = agent.get(*(f"{EMS}.{column}.28" for column in (1, 2, 3)))
+    assert [value for _, value in slot.values()] == [
+        "Controller 1", "Temperature", "Controller 1 Host card slot 1 temperature"]
 
     disks, pools, volumes = (agent.walk(names) for names in PROTOTYPES)
     bulk = agent.values("snmpbulkwalk", "-Cr7", DISK_NAMES)  # GETBULK, as Zabbix walks
@@ -238,6 +253,8 @@ def test_every_trigger_is_quiet_on_a_healthy_array_and_fires_after_faults(agent:
     time.sleep(2.5)  # the tick reads the hardware again every second
 
     assert all(static_triggers(agent).values()), static_triggers(agent)
+    heated = agent.get(*(f"{EMS}.4.{row}" for row in TEMPERATURE_ROWS))  # past critical
+    assert all(float(value.split()[0]) >= 65 for _, value in heated.values()), heated
     after = prototype_triggers(agent)
     for names, columns in PROTOTYPES.items():
         for column in columns:  # every prototype fires for some row: the failed disk's
@@ -269,6 +286,54 @@ def test_warning_and_error_events_are_trapped_under_qsan_s_enterprise(
                      text), text
     assert "Fan 2 is Warning" in text and "Fan 2 is Good" not in text
     assert text.count(f"{QSAN}.8000.0.") == 3
+
+
+def test_v3_receivers_get_auth_priv_traps_beside_v2c_ones(tmp_path: Path,
+                                                          traps: tuple[int, Path]) -> None:
+    v2c_port, v2c_log = traps
+    port, log = free_udp_port(), tmp_path / "v3-traps.log"
+    with running_agent(tmp_path, v2c_port, v3_trap_port=port) as agent:
+        engine_id = re.search(r"engine ID (0x[0-9a-f]+)", agent.server.log_path.read_text())
+        assert engine_id, agent.server.log_path.read_text()
+        # The receiver knows the user with the agent's engine ID (the authoritative one for a
+        # trap) and logs only what comes authenticated and encrypted (priv).
+        receiver = snmptrapd(port, log, f"createUser -e {engine_id[1]} {USER} SHA-256 "
+                                        f"{AUTH_KEY} AES {PRIV_KEY}\nauthUser log {USER} priv\n")
+        try:
+            wait_for_snmptrapd(receiver, log)
+            admin = agent.api()
+            admin.ok("POST", "/rest/sim/sensor/sensor/psu-2/status/failed")  # ERROR
+            deadline = time.monotonic() + 15
+            while (f"{QSAN}.8000.0.57" not in log.read_text()
+                   or f"{QSAN}.8000.0.57" not in v2c_log.read_text()):
+                assert time.monotonic() < deadline, (log.read_text(), v2c_log.read_text())
+                time.sleep(0.1)
+        finally:
+            stop(receiver)
+    text = log.read_text()
+    assert f".1.3.6.1.6.3.1.1.4.1.0 = OID: {QSAN}.8000.0.57" in text  # evtid-env-power-fail
+    assert f'{QSAN}.8001 = STRING: "[ERROR] Hardware: PSU 2 Power supply 2 is Failed."' in text
+    assert f".1.3.6.1.6.3.1.1.4.3.0 = OID: {QSAN}.8000" in text
+    assert text.count(f"{QSAN}.8000.0.") == 1
+    for secret in (AUTH_KEY, PRIV_KEY):
+        assert secret not in agent.server.log_path.read_text()
+
+
+def test_a_v3_receiver_with_a_wrong_key_logs_nothing(tmp_path: Path) -> None:
+    port, log = free_udp_port(), tmp_path / "v3-traps.log"
+    with running_agent(tmp_path, v3_trap_port=port) as agent:
+        engine_id = re.search(r"engine ID (0x[0-9a-f]+)", agent.server.log_path.read_text())
+        assert engine_id
+        receiver = snmptrapd(port, log, f"createUser -e {engine_id[1]} {USER} SHA-256 "
+                                        f"{AUTH_KEY} AES not-the-priv-key\n"
+                                        f"authUser log {USER} priv\n")
+        try:
+            wait_for_snmptrapd(receiver, log)
+            agent.api().ok("POST", "/rest/sim/sensor/sensor/psu-2/status/failed")
+            time.sleep(2)
+        finally:
+            stop(receiver)
+    assert f"{QSAN}.8000.0." not in log.read_text()
 
 
 def test_a_wrong_community_gets_no_answer(agent: Agent) -> None:
@@ -335,5 +400,17 @@ def test_an_engine_that_cannot_be_set_up_fails_start_instead_of_hanging(tmp_path
             agent.start()
     finally:
         agent.close()
+        listener.close()
+        array.close()
+
+
+def test_a_v3_trap_receiver_needs_one_of_the_users(tmp_path: Path) -> None:
+    array = open_array(Settings(state_dir=tmp_path / "state", seed=1))
+    listener = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        with pytest.raises(ValueError, match="No SNMPv3 user nobody"):
+            SnmpAgent(array.service, listener, community=COMMUNITY,
+                      v3_trap_receivers=[("nobody", "127.0.0.1", 162)])
+    finally:
         listener.close()
         array.close()

@@ -4,13 +4,14 @@ the array's state."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from opensan.array import Array, open_array
 from opensan.config import Settings
-from opensan.domain.models import Sensor, SensorStatus, SensorType
+from opensan.domain.models import Enclosure, Sensor, SensorStatus, SensorType
 from opensan.snmp.mib import (
     DISKS,
     FIXED_ROWS,
@@ -56,6 +57,42 @@ def test_the_template_s_rows_hold_their_sensors_and_the_rest_fill_from_1(array: 
     others = sorted(row for row in rows if not 27 <= row <= 41)
     assert others == list(range(1, 13))  # 5 voltages and a super capacitor per controller
     assert {rows[row].type for row in others} == {SensorType.VOLTAGE, SensorType.BATTERY}
+
+
+def test_each_template_row_goes_not_ok_with_its_own_sensor_only(tmp_path: Path) -> None:
+    """The XS3224D has every sensor the template reads; forcing one to Failed turns its row,
+    and no other of rows 27 to 41, from OK (its static trigger fires alone)."""
+    array = open_array(Settings(state_dir=tmp_path / "state", seed=3, model="XS3224D"))
+    try:
+        service, mib = array.service, ArrayMib(array.service)
+        statuses = {row: (*HARDWARE_MONITOR, 5, row) for row in range(27, 42)}
+        assert {row: mib.table().values[oid] for row, oid in statuses.items()} == dict.fromkeys(
+            statuses, "OK")
+        for sensor, row in FIXED_ROWS.items():
+            service.simulation.set_sensor_status(sensor, SensorStatus.FAILED)
+            service.supervision.tick()
+            table = mib.table()
+            assert {r for r, oid in statuses.items() if table.values[oid] != "OK"} == {row}
+            assert table.values[statuses[row]] == "Failed"
+            service.simulation.set_sensor_status(sensor, SensorStatus.GOOD)
+        service.supervision.tick()
+        assert {mib.table().values[oid] for oid in statuses.values()} == {"OK"}
+    finally:
+        array.close()
+
+
+def test_a_linux_server_s_cpu_package_and_fans_take_the_template_s_rows(array: Array) -> None:
+    hwmon = (Sensor("hwmon1-temp2", SensorType.TEMPERATURE, "coretemp", "Core 0", 50.0, "C"),
+             Sensor("hwmon1-temp1", SensorType.TEMPERATURE, "coretemp", "Package id 0", 55.0,
+                    "C"),
+             Sensor("hwmon2-fan1", SensorType.FAN, "nct6775", "fan1", 900, "RPM"),
+             Sensor("hwmon2-fan2", SensorType.FAN, "nct6775", "fan2", 950, "RPM"),
+             Sensor("hwmon2-in0", SensorType.VOLTAGE, "nct6775", "Vcore", 1.1, "V"))
+    readings = replace(array.service.observed.hardware,
+                       enclosures=(Enclosure(0, "server", hwmon),))
+    rows = {row: sensor.id for row, sensor in sensor_rows(readings).items()}
+    assert rows == {27: "hwmon1-temp1", 38: "hwmon2-fan1", 39: "hwmon2-fan2",
+                    1: "hwmon1-temp2", 2: "hwmon2-in0"}
 
 
 def test_the_table_follows_the_state(array: Array) -> None:

@@ -6,7 +6,7 @@ the service: it never imports a store or a backend.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -23,6 +23,7 @@ from opensan.api.cache import ReadCache
 from opensan.api.console import add_console
 from opensan.api.endpoint import Access, Api, Call, Endpoint, read_call_params
 from opensan.api.errors import install_error_handlers
+from opensan.api.fastpath import FastReads, RouteHandler
 from opensan.api.limits import LoginGate, ServerLimits
 from opensan.api.logs import note_account
 from opensan.api.metrics import install as install_metrics
@@ -61,7 +62,7 @@ def _respond(result: Any) -> Response:
 
 def _route_handler(
     endpoint: Endpoint, prefix: str, service: ArrayService, cache: ReadCache
-) -> Callable[[Request], Awaitable[Response]]:
+) -> RouteHandler:
     shared = service.uow.store.shared
 
     async def handle(request: Request) -> Response:
@@ -110,10 +111,14 @@ class _AnyPath(Convertor[str]):
 
 register_url_convertor(ANY_PATH, _AnyPath())
 
-def _register(app: FastAPI, endpoint: Endpoint, service: ArrayService, cache: ReadCache) -> None:
+def _register(app: FastAPI, endpoint: Endpoint, service: ArrayService,
+              cache: ReadCache) -> list[tuple[str, RouteHandler]]:
+    """Add the endpoint's routes; answers each prefix's handler."""
     xevo_api = endpoint.api is Api.XEVO
+    handlers = []
     for prefix in (endpoint.prefix, *endpoint.aliases):
         handler = _route_handler(endpoint, prefix, service, cache)
+        handlers.append((prefix, handler))
         help_item = {
             "method": endpoint.method, "path": prefix if xevo_api else endpoint.manual_path(prefix),
             "description": endpoint.description, "access": endpoint.access.value,
@@ -137,14 +142,16 @@ def _register(app: FastAPI, endpoint: Endpoint, service: ArrayService, cache: Re
             for path in {prefix.rstrip("/"), f"{prefix.rstrip('/')}/{{tail:{ANY_PATH}}}"} - described:
                 app.add_api_route(path, handler, methods=[endpoint.method],
                                   include_in_schema=False, name=prefix)
+    return handlers
 
 
 def create_app(service: ArrayService, *, tick_seconds: float = 1.0,
                limits: ServerLimits | None = None, tls_fingerprint: str | None = None,
-               scrape_token: str | None = None) -> FastAPI:
+               scrape_token: str | None = None, fast_reads: bool = True) -> FastAPI:
     """The server; while it runs, the array's periodic tick runs in its own thread. Served over
     HTTPS, tls_fingerprint is its certificate's, which the system information shows.
-    scrape_token: a bearer token that may read /metrics without a session (api/metrics.py)."""
+    scrape_token: a bearer token that may read /metrics without a session (api/metrics.py).
+    fast_reads: answer the cached reads without FastAPI's routing (api/fastpath.py)."""
     limits = limits or ServerLimits()
 
     @asynccontextmanager
@@ -160,6 +167,9 @@ def create_app(service: ArrayService, *, tick_seconds: float = 1.0,
         description="The SANOS RESTful API of a QSAN XCubeSAN array, served by OpenSAN. "
         "Parameters travel as key/value pairs in the path; GET /rest/ lists every endpoint.",
         version="0.1.0", openapi_url=None, docs_url=None, redoc_url=None, lifespan=lifespan,
+        # The API reports each request itself (api/metrics.py, the access log); FastAPI's
+        # OpenTelemetry hooks, with no provider set up, would only look for one per request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.tls_fingerprint = tls_fingerprint
     app.state.login_gate = LoginGate(limits.login_concurrency, limits.login_queue,
@@ -175,9 +185,16 @@ def create_app(service: ArrayService, *, tick_seconds: float = 1.0,
         *storage.ENDPOINTS, *system.ENDPOINTS, *performance.ENDPOINTS,
         *simulation.endpoints(service.traits.capabilities), *xevo.ENDPOINTS,
     ]
+    reads: list[tuple[str, RouteHandler, int]] = []
     for endpoint in endpoints:
-        _register(app, endpoint, service, cache)
+        handlers = _register(app, endpoint, service, cache)
+        if endpoint.cached and endpoint.method == "GET":
+            segments = 0 if endpoint.api is Api.XEVO else sum(
+                1 if param.positional else 2 for param in endpoint.params)
+            reads += [(prefix, handler, segments) for prefix, handler in handlers]
     add_console(app)
+    if fast_reads:  # the innermost middleware: the others see its answers as FastAPI's
+        app.add_middleware(FastReads, reads=reads, routes=list(app.router.routes))
     app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes)
     app.add_middleware(SecurityHeaders)
     # The last added is the outermost: it sees every answer.

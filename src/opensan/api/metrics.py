@@ -61,7 +61,8 @@ from opensan.service.array import ArrayService
 
 METRICS_PATH = "/metrics"
 OPENMETRICS = "application/openmetrics-text"
-LOGIN_PATH = "/rest/login"
+# SANOS's login and XEVO's: a refusal (401) of either is a failed login.
+LOGIN_PATHS = ("/rest/login", "/auth/get")
 # The API's request durations: from a cached read (well under a millisecond) to a slow change.
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
                    5.0, 10.0, 30.0)
@@ -611,7 +612,7 @@ class ApiInstruments:
         method, endpoint = scope["method"], _endpoint(scope)
         self.requests.labels(method, endpoint, str(status)).inc()
         self.latency.labels(method, endpoint).observe(seconds)
-        if endpoint == LOGIN_PATH and status == 401:
+        if endpoint in LOGIN_PATHS and status == 401:
             self.failed_logins.inc()
 
 

@@ -7,13 +7,15 @@ and an exit code from ExitCode, so scripts can tell a refusal from an unreachabl
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import re
 import sys
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from enum import IntEnum, StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, NoReturn, ParamSpec, TypeVar
@@ -30,12 +32,16 @@ from opensan.client import (
     InsecureTlsWarning,
     InvalidUrl,
     NotFound,
+    NotSupported,
     PermissionDenied,
     RequestRefused,
     SanosClient,
     SanosError,
     TooManyRequests,
 )
+from opensan.client.api import Api
+from opensan.client.array import StorageArray
+from opensan.client.array import connect as open_client
 
 if TYPE_CHECKING:  # the models import pydantic: only the commands that show a table need them
     from opensan.client.models import (
@@ -53,9 +59,13 @@ if TYPE_CHECKING:  # the models import pydantic: only the commands that show a t
         SystemInfo,
         Target,
         TargetLuns,
+        Volume,
         VolumeSnapshots,
         VolumeWorkload,
     )
+
+if TYPE_CHECKING:
+    from opensan.client.xevo import XevoAbout, XevoClient
 
 
 class ExitCode(IntEnum):
@@ -70,7 +80,7 @@ class ExitCode(IntEnum):
     USAGE = 2
     AUTHENTICATION = 3  # not logged in, session ended, wrong password, too many failed logins
     CONNECTION = 4  # no answer: refused connection, unknown host, time-out, TLS
-    SERVER = 5  # the array failed (5xx) or answered something that is not SANOS JSON
+    SERVER = 5  # the array failed (5xx) or answered something that is not its API's JSON
     ADDRESS = 6  # serve: cannot listen there (port taken, not this machine's address)
     STATE_DIR = 7  # serve, passwd: the state dir cannot hold the records (not a writable directory)
 
@@ -79,7 +89,7 @@ EXIT_CODES_HELP = (
     "Exit codes: 0 done; 1 the array refused the request (4xx), or nothing was changed; "
     "2 usage error, bad URL, or no terminal to ask on; 3 not logged in or authentication "
     "failed; 4 connection or TLS failure; 5 the array failed (5xx) or did not answer SANOS "
-    "JSON; 6 serve cannot listen on the address; 7 serve cannot use the state dir."
+    "or XEVO JSON; 6 serve cannot listen on the address; 7 serve cannot use the state dir."
 )
 
 JsonOutput = Annotated[bool, typer.Option("--json", help="Print the array's JSON answer, for scripts.")]
@@ -140,25 +150,56 @@ def reports_errors(command: Callable[P, None]) -> Callable[P, None]:
     return run
 
 
-def _client(url: str, account: str, *, password: str | None = None, token: str | None = None,
+def _client(url: str, account: str, *, api: Api | None, password: str | None = None,
+            token: str | None = None, refresh_token: str | None = None,
             ca_file: str | None = None, insecure: bool = False,
-            timeout: float = 30.0) -> SanosClient:
+            timeout: float = 30.0) -> SanosClient | XevoClient:
+    """A client of the given API; None: the one the array speaks (client/array.py)."""
     if insecure and url.startswith("https:"):
         render.warn(f"TLS certificate verification is off for {url}; the session token can be "
                     "read by anyone on the way.")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", InsecureTlsWarning)  # said above, in one line
-        return SanosClient(url, account, password, token=token, verify=not insecure,
-                           ca_file=ca_file, timeout=timeout)
+        return open_client(url, account, password, api=api, token=token,
+                           refresh_token=refresh_token, verify=not insecure, ca_file=ca_file,
+                           timeout=timeout)
 
 
-def connect() -> SanosClient:
-    """A client on the saved session; it cannot log in by itself (no password is saved)."""
+def _saved() -> SavedSession:
     saved = load_session()
     if saved is None:
         raise AuthenticationError("Not logged in: run `opensan login URL` first.")
-    return _client(saved.url, saved.account, token=saved.token, ca_file=saved.ca_file,
-                   insecure=saved.insecure)
+    return saved
+
+
+def connect() -> SanosClient:
+    """A SANOS client on the saved session, for the commands only SANOS's API serves; it cannot
+    log in by itself (no password is saved)."""
+    saved = _saved()
+    if saved.api != Api.SANOS:
+        raise NotSupported(f"This command needs the SANOS API, and this session speaks XEVO "
+                           f"(QSAN's current API, which has no such call) to {saved.url}; an "
+                           "array that speaks both takes `opensan login --api sanos`.")
+    array = _client(saved.url, saved.account, api=Api.SANOS, token=saved.token,
+                    ca_file=saved.ca_file, insecure=saved.insecure)
+    assert isinstance(array, SanosClient)
+    return array
+
+
+@contextmanager
+def connect_any() -> Iterator[StorageArray]:
+    """A client on the saved session in the API it was saved with, for the commands both APIs
+    serve. A XEVO client may renew its access token from the refresh token: the new one is
+    saved, so the next command need not renew it again."""
+    saved = _saved()
+    with _client(saved.url, saved.account, api=saved.api, token=saved.token,
+                 refresh_token=saved.refresh_token, ca_file=saved.ca_file,
+                 insecure=saved.insecure) as array:
+        try:
+            yield array
+        finally:
+            if array.token is not None and array.token != saved.token:
+                save_session(dataclasses.replace(saved, token=array.token))
 
 
 def ask(as_json: bool, call: Callable[[SanosClient], Answer], show: Callable[[Answer], None],
@@ -174,6 +215,21 @@ def ask(as_json: bool, call: Callable[[SanosClient], Answer], show: Callable[[An
     if as_json and raw is not None:
         return print_raw(raw)
     with connect() as array:
+        answer = call(array)
+    if as_json:
+        render.print_json({} if answer is None else answer)
+    else:
+        show(answer)
+
+
+def ask_any(as_json: bool, call: Callable[[StorageArray], Answer],
+            show: Callable[[Answer], None], raw: Callable[[SanosClient], Any] | None = None) -> None:
+    """ask() for a command that both APIs serve: the answer is the same model from either. On a
+    SANOS session a read's `--json` is `raw`'s, the array's JSON as it came (print_raw); on a
+    XEVO session it is the SANOS-shaped models' JSON, which the conversion from XEVO builds."""
+    if as_json and raw is not None and _saved().api is Api.SANOS:
+        return print_raw(raw)
+    with connect_any() as array:
         answer = call(array)
     if as_json:
         render.print_json({} if answer is None else answer)
@@ -198,7 +254,7 @@ def _is_id(text: str) -> bool:
     return text.isascii() and text.isdigit()
 
 
-def volume_id(array: SanosClient, volume: str) -> int:
+def volume_id(array: StorageArray, volume: str) -> int:
     """An all-digit argument is an ID; anything else is looked up as a volume name."""
     if _is_id(volume):
         return int(volume)
@@ -208,7 +264,7 @@ def volume_id(array: SanosClient, volume: str) -> int:
     raise NotFound(f"No volume is named {volume!r}; `opensan volumes` lists them.")
 
 
-def pool_id(array: SanosClient, pool: str) -> int:
+def pool_id(array: StorageArray, pool: str) -> int:
     if _is_id(pool):
         return int(pool)
     for found in array.pools():
@@ -305,6 +361,10 @@ def login(
     insecure: Annotated[bool, typer.Option(
         "--insecure", help="Do not verify the array's TLS certificate (not recommended)")] = False,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for an answer")] = 30.0,
+    api: Annotated[Api | None, typer.Option(
+        "--api", case_sensitive=False,
+        help="The API to speak: sanos (XCubeSAN's) or xevo (QSAN's current); default: the one "
+             "the array speaks (SANOS where it speaks both, as OpenSAN does)")] = None,
     as_json: JsonOutput = False,
 ) -> None:
     """Log in to an array and keep the session for the other commands (never the password)."""
@@ -316,20 +376,24 @@ def login(
     if not password:
         raise typer.BadParameter("the password is empty", param_hint="--password")
     ca_path = str(ca_file.resolve()) if ca_file else None
-    array = _client(url, account, password=password, ca_file=ca_path, insecure=insecure,
-                    timeout=timeout)
+    array = _client(url, account, api=api, password=password, ca_file=ca_path,
+                    insecure=insecure, timeout=timeout)
     try:
         session = array.login()
     finally:
         array.close()  # not logout: the session is what this command leaves behind
+    spoken = array.api
+    refresh = None if isinstance(array, SanosClient) else array.refresh_token
     path = save_session(SavedSession(url=array.base_url, account=session.account,
-                                     token=session.access_token, ca_file=ca_path, insecure=insecure))
+                                     token=session.access_token, api=spoken,
+                                     refresh_token=refresh, ca_file=ca_path, insecure=insecure))
     if as_json:
-        render.print_json({"url": array.base_url, "account": session.account, "role": session.role,
-                           "expireTime": session.expire_time, "sessionFile": str(path)})
+        render.print_json({"url": array.base_url, "api": spoken.value, "account": session.account,
+                           "role": session.role, "expireTime": session.expire_time,
+                           "sessionFile": str(path)})
     else:
-        render.say(f"Logged in to {array.base_url} as {session.account} ({session.role}); "
-                   f"session saved in {path}.")
+        render.say(f"Logged in to {array.base_url} ({spoken.name} API) as {session.account} "
+                   f"({session.role or 'role not shown'}); session saved in {path}.")
     if password == "1234":
         render.warn(f"account {session.account} still has QSAN's default password; set another "
                     f"with `opensan password {session.account}`.")
@@ -338,15 +402,17 @@ def login(
 @reports_errors
 def logout(as_json: JsonOutput = False) -> None:
     """End the saved session on the array and forget it here."""
-    if load_session() is None:
+    saved = load_session()
+    if saved is None:
         message = "Not logged in."
     else:
         try:
-            with connect() as array:
+            with connect_any() as array:
                 array.logout()
         finally:
             forget_session()
-        message = "Logged out."
+        message = ("Logged out." if saved.api == Api.SANOS else "Forgot the session; XEVO has no "
+                   "call to end it, so it idles out on the array.")
     if as_json:
         render.print_json({})
     else:
@@ -483,12 +549,28 @@ def service_package(
 
 @reports_errors
 def system(as_json: JsonOutput = False) -> None:
-    """Show the system: model, serial number, firmware, health, controllers."""
-    ask(as_json, lambda array: array.system_info(), _show_system,
-        raw=lambda array: array.raw.system_info())
+    """Show the system: model, serial number, firmware, health, controllers (XEVO: what its
+    about call says)."""
+    ask_any(as_json, _system_of, _show_system, raw=lambda array: array.raw.system_info())
 
 
-def _show_system(info: SystemInfo) -> None:
+def _system_of(array: StorageArray) -> SystemInfo | XevoAbout:
+    if isinstance(array, SanosClient):
+        return array.system_info()
+    from opensan.client.xevo import XevoClient
+
+    assert isinstance(array, XevoClient)
+    return array.about()
+
+
+def _show_system(info: SystemInfo | XevoAbout) -> None:
+    from opensan.client.models import SystemInfo  # a table needs the models anyway
+
+    if not isinstance(info, SystemInfo):
+        return render.show(render.facts(info.system_name, [
+            ("Model", f"{info.model_name} ({info.model_type})"),
+            ("Serial number", info.serial_number), ("Firmware", info.firmware_ver),
+            ("WWN", info.wwn)]))
     render.show(render.facts(info.system_name, [
         ("Model", info.model_name), ("Serial number", info.serial_number),
         ("Firmware", info.firmware_version), ("Health", state(info.system_health)),
@@ -593,26 +675,34 @@ def _show_disk_smart(found: list[DiskSmart]) -> None:
 
 @reports_errors
 def pools(as_json: JsonOutput = False) -> None:
-    """List the pools with their health and how full they are."""
-    ask(as_json, lambda array: array.pools(), _show_pools, raw=lambda array: array.raw.pools())
+    """List the pools with their health and how full they are (XEVO does not say these: -)."""
+    ask_any(as_json, lambda array: array.pools(), _show_pools, raw=lambda array: array.raw.pools())
 
 
 def _show_pools(found: list[Pool]) -> None:
     grid = table(None, "ID", "Name", "Type", "RAID", "Health", "Use", "Capacity", "Free", "Disks",
                  "Volumes")
     for p in found:
-        grid.add_row(str(p.id), p.name, p.type, p.raid_level, condition(p.health, p.status),
-                     capacity_bar(p.used_bytes, p.capacity_bytes), size(p.capacity_bytes),
-                     size(p.free_bytes), str(len(p.disk_ids)), str(p.volume_count))
+        known = p.capacity_bytes is not None and p.used_bytes is not None
+        grid.add_row(str(p.id), p.name, p.type, p.raid_level,
+                     condition(p.health, p.status or "Online") if p.health else "-",
+                     capacity_bar(p.used_bytes or 0, p.capacity_bytes or 0) if known else "-",
+                     _size(p.capacity_bytes), _size(p.free_bytes),
+                     "-" if p.disk_ids is None else str(len(p.disk_ids)), str(p.volume_count))
     render.show(grid)
+
+
+def _size(count: int | None) -> str:
+    return "-" if count is None else size(count)
 
 
 @reports_errors
 def volumes(as_json: JsonOutput = False) -> None:
     """List the volumes with their health, use and snapshot space."""
     if as_json:
-        return print_raw(lambda array: array.raw.volumes())
-    with connect() as array:
+        return ask_any(as_json, lambda array: array.volumes(), render.print_json,
+                       raw=lambda array: array.raw.volumes())
+    with connect_any() as array:
         found = array.volumes()
         pool_names = {p.id: p.name for p in array.pools()}
     grid = table(None, "ID", "Name", "Pool", "Size", "Use", "Health", "Snapshot space", "Snapshots",
@@ -633,9 +723,9 @@ def volumes(as_json: JsonOutput = False) -> None:
 @reports_errors
 def snapshots(volume: VolumeArg, as_json: JsonOutput = False) -> None:
     """List a volume's snapshots and its snapshot space."""
-    ask(as_json, lambda array: array.snapshots(volume_id(array, volume)),
-        lambda found: _show_snapshots(found, volume),
-        raw=lambda array: array.raw.snapshots(volume_id(array, volume)))
+    ask_any(as_json, lambda array: array.snapshots(volume_id(array, volume)),
+            lambda found: _show_snapshots(found, volume),
+            raw=lambda array: array.raw.snapshots(volume_id(array, volume)))
 
 
 def _show_snapshots(found: VolumeSnapshots, volume: str) -> None:
@@ -657,14 +747,14 @@ def _show_snapshots(found: VolumeSnapshots, volume: str) -> None:
 @reports_errors
 def targets(as_json: JsonOutput = False) -> None:
     """List the targets (iSCSI nodes) hosts can log in to."""
-    ask(as_json, lambda array: array.targets(), _show_targets,
-        raw=lambda array: array.raw.targets())
+    ask_any(as_json, lambda array: array.targets(), _show_targets,
+            raw=lambda array: array.raw.targets())
 
 
 def _show_targets(found: list[Target]) -> None:
     grid = table(None, "ID", "Type", "Name", "IQN / WWN", "Controller", "Portals", "LUNs")
     for t in found:
-        grid.add_row(str(t.id), t.type, t.name, t.iqn or t.wwn or "", str(t.controller),
+        grid.add_row(str(t.id), t.type, t.name, t.iqn or t.wwn or "", _maybe(t.controller),
                      ", ".join(t.portals), str(t.lun_count))
     render.show(grid)
 
@@ -679,8 +769,8 @@ def _mapped(mapping: LunMapping) -> str:
 @reports_errors
 def luns(target: TargetArg, as_json: JsonOutput = False) -> None:
     """List the LUNs of a target and the LUN numbers still free there."""
-    ask(as_json, lambda array: array.target_luns(target), _show_luns,
-        raw=lambda array: array.raw.target_luns(target))
+    ask_any(as_json, lambda array: array.target_luns(target), _show_luns,
+            raw=lambda array: array.raw.target_luns(target))
 
 
 def _show_luns(found: TargetLuns) -> None:
@@ -696,8 +786,8 @@ def _show_luns(found: TargetLuns) -> None:
 @reports_errors
 def mappings(as_json: JsonOutput = False) -> None:
     """List every LUN mapping: which volume each host sees at which target and LUN."""
-    ask(as_json, lambda array: array.lun_mappings(), _show_mappings,
-        raw=lambda array: array.raw.lun_mappings())
+    ask_any(as_json, lambda array: array.lun_mappings(), _show_mappings,
+            raw=lambda array: array.raw.lun_mappings())
 
 
 def _show_mappings(found: list[LunMapping]) -> None:
@@ -781,7 +871,7 @@ def snapshot_take(
     as_json: JsonOutput = False,
 ) -> None:
     """Take a snapshot of a volume (it needs snapshot space)."""
-    ask(as_json, lambda array: array.take_snapshot(volume_id(array, volume), name),
+    ask_any(as_json, lambda array: array.take_snapshot(volume_id(array, volume), name),
         lambda taken: render.say(f"Took snapshot {taken.name} (ID {taken.id}) of volume "
                                  f"{volume}."))
 
@@ -795,7 +885,7 @@ def snapshot_space(
     as_json: JsonOutput = False,
 ) -> None:
     """Set a volume's snapshot space (taken from its pool)."""
-    ask(as_json, lambda array: array.set_snapshot_space(volume_id(array, volume), size_gb),
+    ask_any(as_json, lambda array: array.set_snapshot_space(volume_id(array, volume), size_gb),
         lambda space: _show_snapshot_space(space, volume))
 
 
@@ -807,31 +897,47 @@ def _show_snapshot_space(space: SnapshotSpace, volume: str) -> None:
         render.say(f"Volume {volume} has no snapshot space any more.")
 
 
+SnapshotArg = Annotated[str, typer.Argument(
+    metavar="SNAPSHOT", help="Snapshot ID, or its name with --volume (a XEVO array's snapshot ID "
+    "is its name)")]
+OfVolume = Annotated[str | None, typer.Option(
+    "--volume", metavar="VOLUME", help="The snapshot's volume (ID or name): needed for a name, "
+    "and always on a XEVO array")]
+
+
+def _snapshot_call(array: StorageArray, snapshot: str,
+                   volume: str | None) -> tuple[int | str, int | None]:
+    """The snapshot and volume arguments of delete_snapshot and rollback_snapshot."""
+    xevo = array.api is Api.XEVO
+    if volume is None and (xevo or not _is_id(snapshot)):
+        raise typer.BadParameter(f"give the volume of snapshot {snapshot}: a snapshot "
+                                 + ("of a XEVO array " if xevo else
+                                    "named ") + "is named within its volume",
+                                 param_hint="--volume")
+    return snapshot, None if volume is None else volume_id(array, volume)
+
+
 @snapshot_app.command("delete")
 @reports_errors
-def snapshot_delete(
-    snapshot: Annotated[int, typer.Argument(metavar="SNAPSHOT_ID")],
-    yes: Yes = False,
-    as_json: JsonOutput = False,
-) -> None:
+def snapshot_delete(snapshot: SnapshotArg, volume: OfVolume = None, yes: Yes = False,
+                    as_json: JsonOutput = False) -> None:
     """Delete a snapshot."""
     confirm(f"Delete snapshot {snapshot}?", yes)
-    ask(as_json, lambda array: array.delete_snapshot(snapshot),
-        lambda deleted: render.say(f"Deleted snapshot {deleted.name} of volume {deleted.volume_id}."))
+    ask_any(as_json, lambda array: array.delete_snapshot(*_snapshot_call(array, snapshot, volume)),
+            lambda deleted: render.say(f"Deleted snapshot {deleted.name} of volume "
+                                       f"{deleted.volume_id}."))
 
 
 @snapshot_app.command("rollback")
 @reports_errors
-def snapshot_rollback(
-    snapshot: Annotated[int, typer.Argument(metavar="SNAPSHOT_ID")],
-    yes: Yes = False,
-    as_json: JsonOutput = False,
-) -> None:
+def snapshot_rollback(snapshot: SnapshotArg, volume: OfVolume = None, yes: Yes = False,
+                      as_json: JsonOutput = False) -> None:
     """Roll a volume back to a snapshot; the snapshots taken after it are deleted."""
     confirm(f"Roll back to snapshot {snapshot}? Data written since, and later snapshots, are lost.",
             yes)
-    ask(as_json, lambda array: array.rollback_snapshot(snapshot),
-        lambda snap: render.say(f"Volume {snap.volume_id} rolled back to snapshot {snap.name}."))
+    ask_any(as_json,
+            lambda array: array.rollback_snapshot(*_snapshot_call(array, snapshot, volume)),
+            lambda snap: render.say(f"Volume {snap.volume_id} rolled back to snapshot {snap.name}."))
 
 
 @snapshot_app.command("map")
@@ -862,7 +968,7 @@ def map_lun(
     as_json: JsonOutput = False,
 ) -> None:
     """Map a volume to a LUN of a target."""
-    ask(as_json, lambda array: array.map_lun(target, lun, volume_id(array, volume),
+    ask_any(as_json, lambda array: array.map_lun(target, lun, volume_id(array, volume),
                                              "ro" if read_only else "rw", host),
         lambda mapping: render.say(f"Mapped {volume} at LUN {mapping.lun} of target "
                                    f"{mapping.target_id} ({mapping.permission}, hosts "
@@ -876,7 +982,7 @@ def unmap_lun(
     as_json: JsonOutput = False,
 ) -> None:
     """Unmap a LUN: hosts stop seeing that volume there."""
-    ask(as_json, lambda array: array.unmap_lun(target, lun),
+    ask_any(as_json, lambda array: array.unmap_lun(target, lun),
         lambda mapping: render.say(f"Unmapped {mapping.volume_name} from LUN {mapping.lun} of target "
                                    f"{mapping.target_id}."))
 
@@ -923,7 +1029,7 @@ def pool_create(
     ask(as_json, lambda array: array.create_pool(name, raid_level, disk_ids(array, disks),
                                                  _provision(provision), force=force),
         lambda pool: render.say(f"Created pool {pool.name} (ID {pool.id}): {pool.raid_level}, "
-                                f"{size(pool.capacity_bytes)} on {len(pool.disk_ids)} disks."))
+                                f"{_size(pool.capacity_bytes)} on {len(pool.disk_ids or [])} disks."))
 
 
 @pool_app.command("add-disks")
@@ -931,8 +1037,8 @@ def pool_create(
 def pool_add_disks(pool: PoolArg, disks: DisksArg, as_json: JsonOutput = False) -> None:
     """Add free disks to a pool (it keeps its RAID level)."""
     ask(as_json, lambda array: array.add_pool_disks(pool_id(array, pool), disk_ids(array, disks)),
-        lambda grown: render.say(f"Pool {pool} has {len(grown.disk_ids)} disks, "
-                                 f"{size(grown.capacity_bytes)}."))
+        lambda grown: render.say(f"Pool {pool} has {len(grown.disk_ids or [])} disks, "
+                                 f"{_size(grown.capacity_bytes)}."))
 
 
 @pool_app.command("delete")
@@ -944,7 +1050,7 @@ def pool_delete(pool: PoolArg, yes: Yes = False, as_json: JsonOutput = False) ->
         lambda _: render.say(f"Deleted pool {pool}."))
 
 
-volume_app = typer.Typer(help="Create, extend and delete volumes.", no_args_is_help=True)
+volume_app = typer.Typer(help="Create, show, extend and delete volumes.", no_args_is_help=True)
 
 
 @volume_app.command("create")
@@ -958,7 +1064,7 @@ def volume_create(
     as_json: JsonOutput = False,
 ) -> None:
     """Create a volume in a pool."""
-    ask(as_json, lambda array: array.create_volume(pool_id(array, pool), name, size_gb,
+    ask_any(as_json, lambda array: array.create_volume(pool_id(array, pool), name, size_gb,
                                                    _provision(provision)),
         lambda created: render.say(f"Created volume {created.name} (ID {created.id}), "
                                    f"{size(created.capacity_bytes)} {created.provision.lower()}."))
@@ -972,7 +1078,7 @@ def volume_extend(
     as_json: JsonOutput = False,
 ) -> None:
     """Grow a volume to a new size (volumes never shrink)."""
-    ask(as_json, lambda array: array.extend_volume(volume_id(array, volume), size_gb),
+    ask_any(as_json, lambda array: array.extend_volume(volume_id(array, volume), size_gb),
         lambda grown: render.say(f"Volume {volume} is now {size(grown.capacity_bytes)}."))
 
 
@@ -981,8 +1087,25 @@ def volume_extend(
 def volume_delete(volume: VolumeArg, yes: Yes = False, as_json: JsonOutput = False) -> None:
     """Delete a volume that is neither mapped nor has snapshots."""
     confirm(f"Delete volume {volume} and all its data?", yes)
-    ask(as_json, lambda array: array.delete_volume(volume_id(array, volume)),
-        lambda _: render.say(f"Deleted volume {volume}."))
+    ask_any(as_json, lambda array: array.delete_volume(volume_id(array, volume)),
+            lambda _: render.say(f"Deleted volume {volume}."))
+
+
+@volume_app.command("show")
+@reports_errors
+def volume_show(volume: VolumeArg, as_json: JsonOutput = False) -> None:
+    """Show one volume."""
+    ask_any(as_json, lambda array: array.volume(volume_id(array, volume)), _show_volume)
+
+
+def _show_volume(v: Volume) -> None:
+    render.show(render.facts(f"Volume {v.name}", [
+        ("ID", str(v.id)), ("Pool ID", str(v.pool_id)), ("Size", size(v.capacity_bytes)),
+        ("Used", size(v.used_bytes)), ("Provisioning", v.provision), ("RAID", v.raid_level),
+        ("Health", condition(v.health, v.status)), ("Cache", v.cache_mode), ("WWN", v.wwn),
+        ("Snapshot space", f"{size(v.snapshot_used_bytes)} of {size(v.snapshot_space_bytes)} "
+                           f"used, {v.snapshot_count} snapshots"),
+        ("Mapped", "yes" if v.mapped else "no")]))
 
 
 target_app = typer.Typer(help="Create and delete iSCSI targets.", no_args_is_help=True)

@@ -1,5 +1,6 @@
-"""`opensan exporter`: OpenSAN's metric names for any SANOS array (QSAN XCubeSAN or OpenSAN),
-read through the SDK and served to Prometheus (docs/monitoring.md, "The exporter").
+"""`opensan exporter`: OpenSAN's metric names for any QSAN array, SANOS (XCubeSAN, OpenSAN) or
+XEVO (QSAN's current API), read through the SDK and served to Prometheus (docs/monitoring.md,
+"The exporter").
 
 The password comes from a file or $OPENSAN_PASSWORD, never from the command line (a process
 list shows that to everyone). uvicorn, Starlette and the exporter are imported when the command
@@ -17,7 +18,7 @@ import typer
 
 from opensan.cli import render
 from opensan.cli.commands import ExitCode, fail
-from opensan.client import SanosError
+from opensan.client import Api, SanosError
 
 DEFAULT_LISTEN = "127.0.0.1:9720"
 
@@ -70,15 +71,19 @@ def exporter(
     ] = None,
     log_level: Annotated[str, typer.Option(envvar="OPENSAN_EXPORTER_LOG_LEVEL",
                                            help="debug, info, warning or error")] = "info",
+    api: Annotated[Api | None, typer.Option(
+        "--api", envvar="OPENSAN_EXPORTER_API", case_sensitive=False,
+        help="The API to read: sanos or xevo; default: the one the array speaks (SANOS where "
+             "it speaks both, as OpenSAN does)")] = None,
 ) -> None:
-    """Serve the metrics of a SANOS array (QSAN XCubeSAN, or OpenSAN) to Prometheus, with the
-    names OpenSAN's own /metrics has, through one session kept across scrapes."""
+    """Serve the metrics of a QSAN array (SANOS: XCubeSAN or OpenSAN; or XEVO) to Prometheus,
+    with the names OpenSAN's own /metrics has, through one session kept across scrapes."""
     import uvicorn
 
     from opensan.cli.server import _listen
     from opensan.exporter.http import create_app
     from opensan.exporter.scraper import Scraper
-    from opensan.exporter.source import SanosSource
+    from opensan.exporter.source import open_source
 
     if log_level.lower() not in ("debug", "info", "warning", "error"):
         raise typer.BadParameter(f"{log_level!r} is not debug, info, warning or error",
@@ -89,7 +94,8 @@ def exporter(
         fail("no password: give --password-file FILE or set OPENSAN_PASSWORD", ExitCode.USAGE)
     token = _secret(token_file, None, "token")
     try:
-        source = SanosSource(url, account, password, ca_file=ca_file, timeout=scrape_timeout)
+        source = open_source(url, account, password, api=api, ca_file=ca_file,
+                             timeout=scrape_timeout)
     except SanosError as error:
         fail(error.message, ExitCode.USAGE)
     scraper = Scraper(source, deadline=scrape_timeout, concurrency=concurrency)
@@ -100,7 +106,8 @@ def exporter(
             if log_level.lower() != "debug":  # httpx logs every request at INFO
                 logging.getLogger("httpx").setLevel(logging.WARNING)
             where = listener.getsockname()
-            render.err.print(f"opensan exporter: {url} as {account}, "
+            speaks = api.value if api else "its API found at the first scrape"
+            render.err.print(f"opensan exporter: {url} ({speaks}) as {account}, "
                              f"metrics on http://{host}:{where[1]}/metrics "
                              f"({'bearer token' if token else 'open'})", soft_wrap=True)
             server = uvicorn.Server(uvicorn.Config(

@@ -68,8 +68,8 @@ def serve(
         metavar="NAME", help="The SNMP v1/v2c read-only community (v3 users: settings file)")
     ] = None,
     snmp_trap: Annotated[list[str] | None, typer.Option(
-        metavar="HOST:PORT", help="Send WARNING and ERROR events as SNMP traps there "
-        "(repeatable)")] = None,
+        metavar="[USER@]HOST:PORT", help="Send WARNING and ERROR events as SNMP traps there: "
+        "v2c, or v3 authPriv as USER of the settings' snmp_users (repeatable)")] = None,
     settings_file: Annotated[Path | None, typer.Option(
         "--settings", envvar="OPENSAN_SETTINGS", metavar="FILE",
         help="TOML file of settings (README.md), below the options and OPENSAN_* variables")] = None,
@@ -232,7 +232,7 @@ def _run(array: Array, settings: Settings, listener: socket.socket,
     limits = settings.limits()
     server = uvicorn.Server(uvicorn.Config(
         create_app(array.service, tick_seconds=settings.tick_seconds, limits=limits,
-                   scrape_token=settings.metrics_token,
+                   scrape_token=settings.metrics_token, fast_reads=settings.fast_reads,
                    tls_fingerprint=certificate.fingerprint if certificate else None),
         host=settings.host, port=listener.getsockname()[1], access_log=False,
         log_level=settings.log_level, log_config=log_config,
@@ -251,21 +251,25 @@ def _run(array: Array, settings: Settings, listener: socket.socket,
 
 
 def _snmp_agent(array: Array, settings: Settings, snmp_socket: socket.socket) -> SnmpAgent:
-    from opensan.config import udp_address
+    from opensan.config import trap_receiver
     from opensan.snmp.agent import SnmpAgent
+
+    receivers = [trap_receiver(receiver) for receiver in settings.snmp_trap]
 
     community = settings.snmp_community.get_secret_value() if settings.snmp_community else None
     trap_community = settings.snmp_trap_community or settings.snmp_community
     agent = SnmpAgent(
         array.service, snmp_socket, community=community, users=settings.snmp_users,
-        trap_receivers=[udp_address(receiver, 1) for receiver in settings.snmp_trap],
+        trap_receivers=[(host, port) for user, host, port in receivers if user is None],
+        v3_trap_receivers=[(user, host, port) for user, host, port in receivers if user],
         trap_community=trap_community.get_secret_value() if trap_community else "public",
         contact=settings.snmp_contact, location=settings.snmp_location)
     agent.start()
     host, port = agent.address
     where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     traps = f", traps to {len(settings.snmp_trap)} receivers" if settings.snmp_trap else ""
-    render.err.print(f"SNMP agent on udp {where}{traps}", soft_wrap=True)
+    render.err.print(f"SNMP agent on udp {where}, engine ID 0x{agent.engine_id.hex()}{traps}",
+                     soft_wrap=True)
     return agent
 
 

@@ -20,6 +20,8 @@ from typing import Any, get_type_hints
 
 import typer
 
+from opensan.client.api import Api
+
 CONFIG_DIR_VARIABLE = "OPENSAN_CONFIG_DIR"
 
 
@@ -28,6 +30,10 @@ class SavedSession:
     url: str
     account: str
     token: str
+    # The API the array was found to speak at login (sessions saved before XEVO are SANOS's),
+    # and a XEVO session's refresh token: as secret as the token.
+    api: Api = Api.SANOS
+    refresh_token: str | None = None
     # TLS as given at login: a CA file to trust, or verification turned off.
     ca_file: str | None = None
     insecure: bool = False
@@ -40,6 +46,8 @@ class SavedSession:
         if not isinstance(data, dict):
             raise ValueError("not a JSON object")
         known = {field.name for field in dataclasses.fields(cls)}
+        if "api" in data:
+            data["api"] = Api(data["api"])  # ValueError for a word that names no API
         try:
             session = cls(**{key: value for key, value in data.items() if key in known})
         except TypeError as error:  # a field is missing

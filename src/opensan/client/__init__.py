@@ -1,15 +1,19 @@
-"""Python SDK for SANOS arrays: QSAN XCubeSAN and OpenSAN.
+"""Python SDK for QSAN arrays of both API generations (SANOS and XEVO) and OpenSAN.
 
     from opensan.client import SanosClient
 
     with SanosClient("http://127.0.0.1:8080", "admin", "1234") as array:
         for volume in array.volumes():
             print(volume.name, volume.capacity_bytes)
+
+`connect(url, account, password)` finds out which API an array speaks and answers a
+SanosClient or a XevoClient; both do `StorageArray` (client/array.py) with the same models.
 """
 
-from types import ModuleType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from opensan.client.api import Api
+from opensan.client.array import StorageArray, connect, detect_api
 from opensan.client.errors import (
     AuthenticationError,
     BadRequest,
@@ -31,17 +35,10 @@ from opensan.client.sanos import InsecureTlsWarning, RawReads, SanosClient
 
 if TYPE_CHECKING:
     from opensan.client import models as models
-else:
-    def __getattr__(name: str) -> ModuleType:
-        """`opensan.client.models` is imported when first used: it imports pydantic, which
-        `array.raw`'s reads and the CLI's `--json` never need."""
-        if name == "models":
-            import opensan.client.models as imported
-
-            return imported
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from opensan.client.xevo import XevoAbout, XevoClient
 
 __all__ = [
+    "Api",
     "AuthenticationError",
     "BadRequest",
     "Conflict",
@@ -57,8 +54,28 @@ __all__ = [
     "SanosClient",
     "SanosError",
     "ServerError",
+    "StorageArray",
     "TlsError",
     "TooManyRequests",
     "UnexpectedResponse",
+    "XevoAbout",
+    "XevoClient",
+    "connect",
+    "detect_api",
     "models",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """`models` and XEVO's client load when first asked for: the models import pydantic, which
+    `array.raw`'s reads and the CLI's `--json` never need, and a SANOS program never pays for
+    XEVO's client."""
+    if name == "models":
+        import opensan.client.models as imported
+
+        return imported
+    if name in ("XevoAbout", "XevoClient"):
+        from opensan.client import xevo
+
+        return getattr(xevo, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

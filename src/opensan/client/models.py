@@ -13,6 +13,10 @@ from typing import Any
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
+from opensan.client.api import Api
+
+__all__ = ["Api"]  # re-exported: the models name a client's generation too
+
 
 class SanosObject(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="allow",
@@ -24,12 +28,16 @@ class SanosObject(BaseModel):
 
 
 class Session(SanosObject):
-    """A login's answer; `expire_time` (unix seconds) moves on with each use of the token."""
+    """A login's answer; `expire_time` (unix seconds) moves on with each use of the token.
+
+    `role` is None where the array does not say it (a XEVO array's login does not; XevoClient
+    reads it from the account list when it can).
+    """
 
     access_token: str
     expire_time: int
     account: str
-    role: str
+    role: str | None = None
 
 
 class ApiEndpoint(SanosObject):
@@ -190,16 +198,19 @@ class DiskSmart(SanosObject):
 
 
 class Pool(SanosObject):
+    """A pool; the figures a XEVO array does not give (health, status, capacity, disks) are None
+    there (its pool list says only name, provisioning, RAID level and volume count)."""
+
     id: int
     name: str
     type: str
     raid_level: str
-    health: str
-    status: str
-    capacity_bytes: int
-    used_bytes: int
-    free_bytes: int
-    disk_ids: list[int]
+    health: str | None = None
+    status: str | None = None
+    capacity_bytes: int | None = None
+    used_bytes: int | None = None
+    free_bytes: int | None = None
+    disk_ids: list[int] | None = None
     volume_count: int
 
 
@@ -222,7 +233,9 @@ class Volume(SanosObject):
 
 
 class Snapshot(SanosObject):
-    id: int
+    # SANOS: an integer. XEVO: the snapshot's name (QSAN's snapshot ID is its name), unique
+    # within its volume only, so a XEVO call names the volume too.
+    id: int | str
     volume_id: int
     name: str
     created_at: datetime
@@ -246,7 +259,7 @@ class Target(SanosObject):
     id: int
     type: str
     name: str
-    controller: int
+    controller: int | None  # None: a XEVO target that names no data port
     portals: list[str]
     lun_count: int
     iqn: str | None = None

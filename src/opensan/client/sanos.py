@@ -22,15 +22,17 @@ from contextlib import suppress
 from functools import cache
 from os import PathLike
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, BinaryIO, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar, Literal, TypeVar
 from urllib.parse import quote
 
 import httpx
 
+from opensan.client.api import Api
 from opensan.client.errors import (
     AuthenticationError,
     ConnectionFailed,
     InvalidUrl,
+    NotFound,
     SanosError,
     TlsError,
     UnexpectedResponse,
@@ -194,6 +196,8 @@ class SanosClient:
     it ends. Use it as a context manager to end the session and close connections at the end.
     """
 
+    api: ClassVar[Api] = Api.SANOS
+
     def __init__(
         self,
         base_url: str,
@@ -207,7 +211,7 @@ class SanosClient:
         get_attempts: int = 3,
         retry_backoff: float = 0.5,
     ) -> None:
-        self.base_url = _checked_url(base_url)
+        self.base_url = checked_url(base_url)
         self.account = account
         self.role: str | None = None
         self._password = password
@@ -218,7 +222,7 @@ class SanosClient:
         self._timeout = timeout
         self._login_lock = threading.Lock()
         self._http = httpx.Client(base_url=self.base_url, timeout=timeout,
-                                  verify=_verification(self.base_url, verify, ca_file))
+                                  verify=verification(self.base_url, verify, ca_file))
         # The reads unparsed: the array's JSON as it came (RawReads).
         self.raw = RawReads(self._call)
 
@@ -341,6 +345,13 @@ class SanosClient:
     def volumes(self) -> list[models.Volume]:
         return self._parse_list(models.Volume, self.raw.volumes())
 
+    def volume(self, volume_id: int) -> models.Volume:
+        """One volume (from the volume list: SANOS has no call for one)."""
+        for found in self.volumes():
+            if found.id == volume_id:
+                return found
+        raise NotFound(f"No volume has ID {volume_id}.")
+
     def snapshots(self, volume_id: int) -> models.VolumeSnapshots:
         """A volume's snapshot space and its snapshots."""
         return self._parse(models.VolumeSnapshots, self.raw.snapshots(volume_id))
@@ -453,14 +464,30 @@ class SanosClient:
         return self._parse(models.Volume, self._call("POST", _path("/rest/storage/deletevolume",
                                                             vdid=volume_id)))
 
-    def delete_snapshot(self, snapshot_id: int) -> models.Snapshot:
-        return self._parse(models.Snapshot, self._call("POST", _path("/rest/storage/deletesnapshot",
-                                                              snapid=snapshot_id)))
+    def delete_snapshot(self, snapshot_id: int | str,
+                        volume_id: int | None = None) -> models.Snapshot:
+        """Delete a snapshot, by its ID, or by its name within `volume_id`."""
+        return self._parse(models.Snapshot, self._call("POST", _path(
+            "/rest/storage/deletesnapshot", snapid=self._snapshot_id(snapshot_id, volume_id))))
 
-    def rollback_snapshot(self, snapshot_id: int) -> models.Snapshot:
-        """Roll the volume back to this snapshot; the snapshots taken after it are deleted."""
-        return self._parse(models.Snapshot, self._call("POST", _path("/rest/storage/rollback",
-                                                              snapid=snapshot_id)))
+    def rollback_snapshot(self, snapshot_id: int | str,
+                          volume_id: int | None = None) -> models.Snapshot:
+        """Roll the volume back to this snapshot (its ID, or its name within `volume_id`); the
+        snapshots taken after it are deleted."""
+        return self._parse(models.Snapshot, self._call("POST", _path(
+            "/rest/storage/rollback", snapid=self._snapshot_id(snapshot_id, volume_id))))
+
+    def _snapshot_id(self, snapshot: int | str, volume_id: int | None) -> int:
+        """A snapshot's ID; a name is looked up among the volume's snapshots (names are unique
+        within a volume only)."""
+        if isinstance(snapshot, int) or (snapshot.isascii() and snapshot.isdigit()):
+            return int(snapshot)
+        if volume_id is None:
+            raise ValueError(f"snapshot {snapshot!r} is a name: give its volume_id too")
+        for found in self.snapshots(volume_id).snapshots:
+            if found.name == snapshot:
+                return int(found.id)
+        raise NotFound(f"Volume {volume_id} has no snapshot named {snapshot!r}.")
 
     def create_target(self, controller: int, node: int | None = None,
                       name: str | None = None) -> models.Target:
@@ -598,30 +625,7 @@ class SanosClient:
 
     def _connection_failure(self, method: Method, error: httpx.TransportError,
                             attempt: int) -> SanosError:
-        tried = f" ({attempt} attempts)" if attempt > 1 else ""
-        tls = _tls_cause(error)
-        if tls is not None:
-            if tls.reason == "WRONG_VERSION_NUMBER":
-                return TlsError(f"{self.base_url} does not speak TLS on that port; is it http://?")
-            reason = getattr(tls, "verify_message", None) or tls.reason or str(tls)
-            return TlsError(f"TLS with {self.base_url} failed: {reason}. Trust its certificate "
-                            "with a CA file, or turn verification off.")
-        if isinstance(error, httpx.UnsupportedProtocol):
-            return InvalidUrl(f"{self.base_url} is not an http:// or https:// URL.")
-        reason = str(error) or type(error).__name__
-        if isinstance(error, httpx.ConnectError | httpx.ConnectTimeout):
-            return ConnectionFailed(f"Cannot connect to {self.base_url}: {reason}{tried}.")
-        what = (f"No answer from {self.base_url} within {self._timeout:g} s"
-                if isinstance(error, httpx.TimeoutException)
-                else f"The connection to {self.base_url} dropped ({reason})")
-        hint = (" A port that speaks HTTPS closes plain HTTP so: is it https://?"
-                if isinstance(error, httpx.RemoteProtocolError)
-                and self.base_url.startswith("http:") else "")
-        if method == "POST":
-            # The request may have reached the array: only a person can tell whether to repeat it.
-            return ConnectionFailed(f"{what}; the change may or may not have been made: check the "
-                                    f"array before repeating it.{hint}")
-        return ConnectionFailed(f"{what}{tried}.{hint}")
+        return connection_failure(self.base_url, self._timeout, method, error, attempt)
 
     def _decode(self, response: httpx.Response) -> Any:
         if response.status_code != 200:
@@ -663,7 +667,37 @@ class SanosClient:
                                   f"cannot read: {where}: {first['msg']}.", status=200)
 
 
-def _checked_url(base_url: str) -> str:
+def connection_failure(base_url: str, timeout: float, method: str, error: httpx.TransportError,
+                       attempt: int) -> SanosError:
+    """The SanosError for a request that got no answer, saying whether a change may have been
+    made (a request other than a GET may have reached the array)."""
+    tried = f" ({attempt} attempts)" if attempt > 1 else ""
+    tls = _tls_cause(error)
+    if tls is not None:
+        if tls.reason == "WRONG_VERSION_NUMBER":
+            return TlsError(f"{base_url} does not speak TLS on that port; is it http://?")
+        reason = getattr(tls, "verify_message", None) or tls.reason or str(tls)
+        return TlsError(f"TLS with {base_url} failed: {reason}. Trust its certificate "
+                        "with a CA file, or turn verification off.")
+    if isinstance(error, httpx.UnsupportedProtocol):
+        return InvalidUrl(f"{base_url} is not an http:// or https:// URL.")
+    reason = str(error) or type(error).__name__
+    if isinstance(error, httpx.ConnectError | httpx.ConnectTimeout):
+        return ConnectionFailed(f"Cannot connect to {base_url}: {reason}{tried}.")
+    what = (f"No answer from {base_url} within {timeout:g} s"
+            if isinstance(error, httpx.TimeoutException)
+            else f"The connection to {base_url} dropped ({reason})")
+    hint = (" A port that speaks HTTPS closes plain HTTP so: is it https://?"
+            if isinstance(error, httpx.RemoteProtocolError)
+            and base_url.startswith("http:") else "")
+    if method != "GET":
+        # The request may have reached the array: only a person can tell whether to repeat it.
+        return ConnectionFailed(f"{what}; the change may or may not have been made: check the "
+                                f"array before repeating it.{hint}")
+    return ConnectionFailed(f"{what}{tried}.{hint}")
+
+
+def checked_url(base_url: str) -> str:
     try:
         url = httpx.URL(base_url.strip())
     except httpx.InvalidURL as error:
@@ -673,7 +707,7 @@ def _checked_url(base_url: str) -> str:
     return str(url).rstrip("/")
 
 
-def _verification(base_url: str, verify: bool,
+def verification(base_url: str, verify: bool,
                   ca_file: str | PathLike[str] | None) -> ssl.SSLContext | bool:
     if not verify:
         if ca_file is not None:

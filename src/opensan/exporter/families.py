@@ -27,6 +27,7 @@ from opensan.client.models import (
     Target,
     Volume,
 )
+from opensan.client.xevo import XevoAbout
 from opensan.metric_names import SENSOR_VALUES
 
 # QSAN's state words, as SANOS answers them (tests/exporter check them against OpenSAN's).
@@ -95,6 +96,15 @@ def system(info_: SystemInfo) -> Iterator[Metric]:
                 "seconds")
     yield gauge("opensan_array_time_seconds", "The array clock (unix time), as last read.", [],
                 [([], now)], "seconds")
+
+
+def about(found: XevoAbout) -> Iterator[Metric]:
+    """A XEVO array's system: its about call says no health, controllers or clock."""
+    yield info("opensan_system", "The array: model, serial number, firmware, name and backend "
+               "(empty: the SANOS API does not say).",
+               [{"model": found.model_name, "serial_number": found.serial_number,
+                 "firmware_version": found.firmware_ver, "system_name": found.system_name,
+                 "backend": ""}])
 
 
 def hardware(monitor: HardwareMonitor) -> Iterator[Metric]:
@@ -170,14 +180,17 @@ def pools(found: list[Pool]) -> Iterator[Metric]:
             ("capacity_bytes", "Usable capacity of the pool."),
             ("used_bytes", "Capacity of the pool allocated to volumes and snapshot space."),
             ("free_bytes", "Capacity of the pool not allocated.")):
+        # A XEVO array says none of these figures (None): no sample rather than a made-up one.
         yield gauge(f"opensan_pool_{field}", help_text, names,
-                    ((values, getattr(p, field)) for values, p in rows), "bytes")
+                    ((values, getattr(p, field)) for values, p in rows
+                     if getattr(p, field) is not None), "bytes")
     yield states("opensan_pool_health", "Health of each pool, from its disks and RAID level.",
-                 names, POOL_HEALTH, ((values, p.health) for values, p in rows))
+                 names, POOL_HEALTH, ((values, p.health) for values, p in rows
+                                      if p.health is not None))
     yield states("opensan_pool_status", "Status of each pool.", names, POOL_STATUS,
-                 ((values, p.status) for values, p in rows))
+                 ((values, p.status) for values, p in rows if p.status is not None))
     yield gauge("opensan_pool_disks", "Member disks of each pool.", names,
-                ((values, len(p.disk_ids)) for values, p in rows))
+                ((values, len(p.disk_ids)) for values, p in rows if p.disk_ids is not None))
     yield gauge("opensan_pool_volumes", "Volumes in each pool.", names,
                 ((values, p.volume_count) for values, p in rows))
 
@@ -238,6 +251,6 @@ def events(counts: Mapping[str, int]) -> Iterator[Metric]:
 
 # Read name -> the families its answer makes (the events' are made from the counts).
 BUILDERS: dict[str, Callable[[Any], Iterator[Metric]]] = {
-    "system": system, "hardware": hardware, "disks": disks, "smart": smart, "pools": pools,
+    "system": system, "about": about, "hardware": hardware, "disks": disks, "smart": smart, "pools": pools,
     "volumes": volumes, "targets": targets, "mappings": mappings, "new_events": events,
 }

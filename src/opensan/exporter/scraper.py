@@ -104,11 +104,17 @@ class Scraper(Collector):
         self._deadline = deadline
         self._pool = ThreadPoolExecutor(max_workers=concurrency,
                                         thread_name_prefix="opensan-exporter-read")
-        self._endpoints = {name: _Endpoint(source.endpoints[name], read)
-                           for name, read in reads(source).items()}
+        self._endpoints: dict[str, _Endpoint] = {}
+        self._add_endpoints()
         self._lock = threading.Lock()
         self._last = _Scrape()
         self._events: Counter[str] = Counter()  # by level, since the exporter started
+
+    def _add_endpoints(self) -> None:
+        """The source's endpoints (a DetectingSource's are known once the array answered)."""
+        for name, read in reads(self._source).items():
+            if name not in self._endpoints:
+                self._endpoints[name] = _Endpoint(self._source.endpoints[name], read)
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
@@ -159,6 +165,7 @@ class Scraper(Collector):
             # a scrape, not one a read.
             self._source.connect()
         except SanosError as error:
+            self._add_endpoints()  # found out, but the login failed: each endpoint is stale
             log.warning("Cannot log in to the array: %s", error)
             for endpoint in self._endpoints.values():
                 endpoint.errors += 1
@@ -166,6 +173,7 @@ class Scraper(Collector):
             self._last.up = False
             self._last.seconds = time.monotonic() - started
             return
+        self._add_endpoints()
         for endpoint in self._endpoints.values():
             if endpoint.running is None:
                 endpoint.running = self._pool.submit(_timed, endpoint.read)

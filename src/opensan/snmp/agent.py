@@ -1,7 +1,7 @@
 """The SNMP agent of `opensan serve --snmp`: pysnmp's engine (v1/v2c communities, v3 users with
 authentication and privacy, VACM) on a UDP socket `serve` bound, answering GET, GETNEXT and
-GETBULK from ArrayMib and refusing every SET; WARNING and ERROR events leave as SNMPv2c traps
-under QSAN's trap enterprise.
+GETBULK from ArrayMib and refusing every SET; WARNING and ERROR events leave as traps under
+QSAN's trap enterprise: SNMPv2c with the trap community, or SNMPv3 authPriv as one of the users.
 
 pysnmp (the maintained 7.x line) rather than net-snmp's snmpd with an AgentX sub-agent: it is
 a pure-Python wheel, so the agent needs no daemon of its own to install, configure and keep
@@ -22,7 +22,7 @@ from typing import Any, Protocol
 from pyasn1.codec.ber import encoder
 from pysnmp.carrier.asyncio.dgram import udp, udp6
 from pysnmp.entity import config, engine
-from pysnmp.entity.rfc3413 import cmdrsp, context
+from pysnmp.entity.rfc3413 import cmdrsp, context, ntforg
 from pysnmp.proto import rfc1902, rfc1905
 from pysnmp.proto.api import v2c
 from pysnmp.smi import error as smi_error
@@ -48,6 +48,10 @@ PRIV_PROTOCOLS = {
 READ_VIEW = (1, 3, 6, 1)
 SNMP_TRAP_OID = (1, 3, 6, 1, 6, 3, 1, 1, 4, 1, 0)
 SNMP_TRAP_ENTERPRISE = (1, 3, 6, 1, 6, 3, 1, 1, 4, 3, 0)
+# The v3 traps' own client transports, apart from the server one (which may be the other family).
+TRAP_DOMAINS = {socket.AF_INET: ((*udp.DOMAIN_NAME, 1), udp.UdpAsyncioTransport),
+                socket.AF_INET6: ((*udp6.DOMAIN_NAME, 1), udp6.Udp6AsyncioTransport)}
+V3_TRAPS = "v3-traps"  # the engine's notification target and tag of every v3 receiver
 TRAPPED = (EventLevel.WARNING, EventLevel.ERROR)
 # QSAN-SNMP-MIB's trap numbers (evtid-*) for OpenSAN's events, by source and a word of the
 # message; the first that matches wins, and an event no row fits is sent as 0 (evtid-test).
@@ -126,11 +130,13 @@ class _Instrumentation(AbstractMibInstrumController):  # type: ignore[misc]
 
 class SnmpAgent:
     """Serves ArrayMib on listener (a bound UDP socket) until close(); traps go to
-    trap_receivers ((host, port) pairs)."""
+    trap_receivers ((host, port) pairs, SNMPv2c) and v3_trap_receivers ((user, host, port),
+    SNMPv3 authPriv as that one of users)."""
 
     def __init__(self, service: ArrayService, listener: socket.socket, *,
                  community: str | None = None, users: Sequence[V3User] = (),
                  trap_receivers: Sequence[tuple[str, int]] = (), trap_community: str = "public",
+                 v3_trap_receivers: Sequence[tuple[str, str, int]] = (),
                  contact: str = "", location: str = "") -> None:
         self._service = service
         self._listener = listener
@@ -139,6 +145,13 @@ class SnmpAgent:
         self._trap_community = trap_community
         self._receivers = [socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)[0]
                            for host, port in trap_receivers]
+        self._v3_receivers = [(user, socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)[0])
+                              for user, host, port in v3_trap_receivers]
+        unknown = {user for user, _ in self._v3_receivers} - {u.name for u in self._users}
+        if unknown:
+            raise ValueError(f"No SNMPv3 user {', '.join(sorted(unknown))} for its traps.")
+        self._notifier = ntforg.NotificationOriginator()
+        self._snmp: engine.SnmpEngine | None = None  # set up in the agent's thread
         self._mib = ArrayMib(service, contact, location)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._serve, name="opensan-snmp", daemon=True)
@@ -168,10 +181,17 @@ class SnmpAgent:
         for trap_socket in self._trap_sockets.values():
             trap_socket.close()
 
+    @property
+    def engine_id(self) -> bytes:
+        """The engine ID, the same at every start: QSAN's enterprise number and the array's
+        serial number (RFC 3411's text form). A v3 trap receiver needs it for its users."""
+        serial = self._service.observed.hardware.system.serial_number.encode()[:27]
+        return bytes.fromhex("8000570204") + serial
+
     def _serve(self) -> None:
         asyncio.set_event_loop(self._loop)
         try:
-            snmp = self._engine()
+            snmp = self._snmp = self._engine()
         except BaseException as error:
             self._failure = error
             self._end_loop()
@@ -193,10 +213,8 @@ class SnmpAgent:
         self._loop.close()
 
     def _engine(self) -> engine.SnmpEngine:
-        """The engine, its readers and its responders; its ID is QSAN's enterprise number and
-        the array's serial number (RFC 3411's text form), the same at every start."""
-        serial = self._service.observed.hardware.system.serial_number.encode()[:27]
-        snmp = engine.SnmpEngine(rfc1902.OctetString(hexValue="8000570204" + serial.hex()))
+        """The engine (engine_id), its readers, its responders and its v3 trap receivers."""
+        snmp = engine.SnmpEngine(rfc1902.OctetString(self.engine_id))
         ipv6 = self._listener.family == socket.AF_INET6
         transport = (udp6.Udp6AsyncioTransport if ipv6 else udp.UdpAsyncioTransport)(
             loop=self._loop)
@@ -210,7 +228,9 @@ class SnmpAgent:
             config.add_v3_user(snmp, user.name, AUTH_PROTOCOLS[user.auth_protocol],
                                user.auth_key.get_secret_value(), PRIV_PROTOCOLS[user.priv_protocol],
                                user.priv_key.get_secret_value())
-            config.add_vacm_user(snmp, 3, user.name, "authPriv", READ_VIEW)
+            config.add_vacm_user(snmp, 3, user.name, "authPriv", READ_VIEW,
+                                 notifySubTree=READ_VIEW)
+        self._add_v3_receivers(snmp)
         snmp_context = context.SnmpContext(snmp)
         snmp_context.unregister_context_name(b"")
         snmp_context.register_context_name(b"", _Instrumentation(self._mib))
@@ -219,16 +239,36 @@ class SnmpAgent:
             responder(snmp, snmp_context)
         return snmp
 
+    def _add_v3_receivers(self, snmp: engine.SnmpEngine) -> None:
+        """Each v3 receiver as a target of the engine's one notification (V3_TRAPS), sent
+        from a client transport of its address family."""
+        for family in {address[0] for _, address in self._v3_receivers}:
+            domain, transport = TRAP_DOMAINS[family]
+            config.add_transport(snmp, domain, transport(loop=self._loop).open_client_mode())
+        for number, (user, (family, _, _, _, address)) in enumerate(self._v3_receivers):
+            params = f"v3-trap-{number}"
+            config.add_target_parameters(snmp, params, user, "authPriv", 3)
+            config.add_target_address(snmp, f"v3-receiver-{number}", TRAP_DOMAINS[family][0],
+                                      address[:2], params, tagList=V3_TRAPS)
+        if self._v3_receivers:
+            config.add_notification_target(snmp, V3_TRAPS, "v3-trap-filter", V3_TRAPS, "trap")
+
     # Traps
 
     def _after_change(self, change: Change, committed: bool) -> None:
         """Under the change's lock: hand its WARNING and ERROR events to the agent's thread."""
         events = [event for event in change.events if event.level in TRAPPED]
-        if committed and events and self._receivers and not self._closed:
+        receivers = self._receivers or self._v3_receivers
+        if committed and events and receivers and not self._closed:
             self._loop.call_soon_threadsafe(self._send_traps, events)
 
     def _send_traps(self, events: list[Event]) -> None:
         for event in events:
+            if self._v3_receivers and self._snmp is not None:
+                self._notifier.send_varbinds(self._snmp, V3_TRAPS, None, b"",
+                                             self._trap_varbinds(event))
+            if not self._receivers:
+                continue
             message = self._trap(event)
             for family, kind, proto, _, address in self._receivers:
                 try:
@@ -242,18 +282,22 @@ class SnmpAgent:
                     log.warning("Could not send an SNMP trap to %s: %s", address[0],
                                 error.strerror)
 
-    def _trap(self, event: Event) -> bytes:
-        """An SNMPv2c trap as RFC 3584 translates QSAN's SMIv1 one: snmpTrapOID
+    def _trap_varbinds(self, event: Event) -> list[tuple[tuple[int, ...], Any]]:
+        """A trap's variables as RFC 3584 translates QSAN's SMIv1 one: snmpTrapOID
         event.0.<number>, snmpTrapEnterprise event, and eventString with the message."""
-        pdu = v2c.TrapPDU()
-        v2c.apiTrapPDU.set_defaults(pdu)
-        v2c.apiTrapPDU.set_varbinds(pdu, [
+        return [
             (SYS_UPTIME, self._mib.uptime()),
             (SNMP_TRAP_OID, rfc1902.ObjectIdentifier((*TRAP_ENTERPRISE, 0, trap_number(event)))),
             (EVENT_STRING, rfc1902.OctetString(
                 f"[{event.level.value}] {event.source}: {event.message}".encode())),
             (SNMP_TRAP_ENTERPRISE, rfc1902.ObjectIdentifier(TRAP_ENTERPRISE)),
-        ])
+        ]
+
+    def _trap(self, event: Event) -> bytes:
+        """The SNMPv2c trap message of event, with the trap community."""
+        pdu = v2c.TrapPDU()
+        v2c.apiTrapPDU.set_defaults(pdu)
+        v2c.apiTrapPDU.set_varbinds(pdu, self._trap_varbinds(event))
         message = v2c.Message()
         v2c.apiMessage.set_defaults(message)
         v2c.apiMessage.set_community(message, self._trap_community)

@@ -48,13 +48,12 @@ GIB = 1024**3
 MIB = 1024**2
 
 # The hardware monitor rows the XS3224 template reads by number (27 to 41), and the virtual
-# array's sensor in each. Rows 28 and 34 (each controller's slot 1 temperature) have no sensor
-# on any array OpenSAN runs, so they are not served. Every other sensor takes the next free row
-# from 1, skipping these.
+# array's sensor in each. Every other sensor (and on Linux and Ceph every sensor) takes the
+# next free row from 1, skipping these.
 FIXED_ROWS: dict[str, int] = {
-    "ctr1-cpu-temp": 27, "ctr1-sas-expander-temp": 29,
+    "ctr1-cpu-temp": 27, "ctr1-slot1-temp": 28, "ctr1-sas-expander-temp": 29,
     "bp-temp-1": 30, "bp-temp-2": 31, "bp-temp-3": 32,
-    "ctr2-cpu-temp": 33, "ctr2-sas-expander-temp": 35,
+    "ctr2-cpu-temp": 33, "ctr2-slot1-temp": 34, "ctr2-sas-expander-temp": 35,
     "psu-1": 36, "psu-2": 37, "fan-1": 38, "fan-2": 39, "fan-3": 40, "fan-4": 41,
 }
 _SENSOR_TYPES = {
@@ -80,15 +79,32 @@ def ems_value(sensor: Sensor) -> str:
     return f"{value:g} ({sensor.unit})" if sensor.unit else f"{value:g}"
 
 
+# What a Linux server's hwmon really has behind a template row: its CPU package temperature
+# (Intel's coretemp, AMD's k10temp), as the one controller's CPU (row 27), and its fans, in
+# hwmon's order, as fans 1 to 4 (rows 38 to 41). Nothing on Linux or Ceph is behind the others.
+_CPU_PACKAGE = {("coretemp", "Package id 0"), ("k10temp", "Tctl"), ("k10temp", "Tdie")}
+_CPU_ROW, _FAN_ROWS = 27, (38, 39, 40, 41)
+
+
 def sensor_rows(readings: HardwareReadings) -> dict[int, Sensor]:
-    """Each sensor's row of the hardware monitor: FIXED_ROWS first, then the free rows."""
+    """Each sensor's row of the hardware monitor: the template's rows first (FIXED_ROWS, or
+    a Linux server's CPU package and fans), then the free rows from 1."""
     sensors = [s for enclosure in readings.enclosures for s in enclosure.sensors]
     rows = {FIXED_ROWS[s.id]: s for s in sensors if s.id in FIXED_ROWS}
-    taken = set(FIXED_ROWS.values())
-    row = 0
+    free_fans = [row for row in _FAN_ROWS if row not in rows]
+    others = []
     for sensor in sensors:
         if sensor.id in FIXED_ROWS:
             continue
+        if (sensor.location, sensor.name) in _CPU_PACKAGE and _CPU_ROW not in rows:
+            rows[_CPU_ROW] = sensor
+        elif sensor.type is SensorType.FAN and free_fans:
+            rows[free_fans.pop(0)] = sensor
+        else:
+            others.append(sensor)
+    taken = set(FIXED_ROWS.values())
+    row = 0
+    for sensor in others:
         row += 1
         while row in taken:
             row += 1

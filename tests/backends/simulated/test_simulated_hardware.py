@@ -242,6 +242,7 @@ def test_sensors_stay_good_and_plausible_over_two_days() -> None:
         assert all(sensor.status is SensorStatus.GOOD for sensor in enclosure.sensors)
         assert 45 <= float(sensors["ctr1-cpu-temp"].value) <= 62
         assert 40 <= float(sensors["ctr2-sas-expander-temp"].value) <= 55
+        assert 38 <= float(sensors["ctr1-slot1-temp"].value) <= 52
         assert 27 <= float(sensors["bp-temp-1"].value) <= 38
         assert 3000 <= float(sensors["fan-1"].value) <= 8000
         assert sensors["psu-1"].value == "Power OK"

@@ -348,6 +348,9 @@ class _TemperatureLimits:
 
 _CPU = _TemperatureLimits(45.0, 62.0, 80.0, 90.0)
 _SAS_EXPANDER = _TemperatureLimits(40.0, 55.0, 70.0, 80.0)
+# The controller board's sensor at host card slot 1, the one QSAN's hardware monitor shows
+# (XS3224: "CTRL1 SLOT1 Temperature"), whether or not a card sits in the slot.
+_HOST_CARD_SLOT = _TemperatureLimits(38.0, 52.0, 75.0, 85.0)
 _BACKPLANE = _TemperatureLimits(27.0, 38.0, 50.0, 60.0)
 # Rails each controller reports: id suffix, name, nominal volts.
 _RAILS = (
@@ -495,6 +498,11 @@ def read_sensors(
     for controller in range(1, model.controllers + 1):
         location, prefix = f"Controller {controller}", f"ctr{controller}"
         sensors.append(reader.temperature(f"{prefix}-cpu-temp", location, "CPU temperature", _CPU))
+        sensors.append(
+            reader.temperature(
+                f"{prefix}-slot1-temp", location, "Host card slot 1 temperature", _HOST_CARD_SLOT
+            )
+        )
         sensors.append(
             reader.temperature(
                 f"{prefix}-sas-expander-temp", location, "SAS expander temperature", _SAS_EXPANDER
