@@ -142,7 +142,7 @@ def recording(make_service):
 
 def commit_fails(service, monkeypatch):
     """From now on every change fails at its commit, as when the server is killed there."""
-    real = service.uow.store.transaction
+    real = service.uow.store.group_transaction
 
     @contextlib.contextmanager
     def failing():
@@ -150,7 +150,7 @@ def commit_fails(service, monkeypatch):
             yield tx
             raise OSError("killed at the commit")
 
-    monkeypatch.setattr(service.uow.store, "transaction", failing)
+    monkeypatch.setattr(service.uow.store, "group_transaction", failing)
 
 
 def test_storage_is_deleted_only_once_the_records_say_the_object_is_gone(recording):
