@@ -470,10 +470,9 @@ def test_a_change_whose_commit_fails_is_not_made_and_the_next_starts_from_the_st
     then = before(service)
     seen = []
     service.uow.after_change(lambda change, committed: seen.append(committed))
-    with pytest.raises(StoreFailure):
-        with service.uow.change() as change:
-            change.set_meta("system_name", "elsewhere")
-            change.event(INFO, "Test", "poison")
+    with pytest.raises(StoreFailure), service.uow.change() as change:
+        change.set_meta("system_name", "elsewhere")
+        change.event(INFO, "Test", "poison")
     assert seen == [False]
     assert_unchanged(service, then)
     setting(service, "after", 1)

@@ -223,11 +223,10 @@ def test_a_transaction_that_fails_in_a_group_takes_down_those_after_it_only(
 def test_a_transaction_begun_before_a_failed_commit_is_refused(store: SqliteStore) -> None:
     poison(store)
     failing = staged(store, "poison")
-    with pytest.raises(StoreFailure, match="earlier change"):
-        with store.group_transaction() as tx:
-            tx.set_meta("y", 1)
-            with pytest.raises(StoreFailure):
-                store.durable(failing)
+    with pytest.raises(StoreFailure, match="earlier change"), store.group_transaction() as tx:
+        tx.set_meta("y", 1)
+        with pytest.raises(StoreFailure):
+            store.durable(failing)
     assert store.get_meta("y") is None and on_disk(store)[1] == []
 
 
