@@ -227,13 +227,14 @@ class UnitOfWork:
             self.store.durable(tx)
             if not locked:
                 self.lock.acquire()
-                locked = True
+                locked, self._changing = True, True
             self._publish()
             committed = True
             self._run_commit_actions(change)
         finally:
             if not locked:
                 self.lock.acquire()
+                self._changing = True
             try:
                 if staged and not committed:
                     self._publish()  # drops the failed changes; the head is what is stored
