@@ -97,7 +97,7 @@ class Transaction:
         self.statements: list[tuple[str, tuple[Any, ...]]] = []
         self.meta: dict[str, Any] = {}
         self.issued: set[int] = set()
-        self.first_event_id = store.next_event_id
+        self.first_event_id = store.first_event_id()
         self.event_count = 0
         # Set once its group commit ended: durable (error None) or not (error the reason).
         self.done = False
@@ -314,6 +314,18 @@ class SqliteStore:
         self._staged = []
         self.epoch += 1
         self._read_committed()
+
+    def first_event_id(self) -> int:
+        """The ID of a new transaction's first event: after the staged ones, or with nothing
+        staged after the last in the file (a tool may have added events, as the benchmarks
+        and tests do)."""
+        with self._commits:
+            if not self._staged and not self._flushing:
+                with self._read_lock:
+                    (last,) = self._reader.execute(
+                        "SELECT coalesce(max(id), 0) FROM events").fetchone()
+                self.next_event_id = int(last) + 1
+            return self.next_event_id
 
     def was_issued(self, object_id: int) -> bool:
         if object_id in self._issued_staged:
