@@ -204,8 +204,11 @@ class WrkOptions:
     warmup_s: int
 
 
-def run_wrk(label: str, url: str, token: str | None, options: WrkOptions) -> WrkResult:
-    header = ["-H", f"Authorization: Bearer {token}"] if token else []
+def run_wrk(label: str, url: str, token: str | None, options: WrkOptions,
+            bearer: bool = True) -> WrkResult:
+    """bearer=False sends the token as it is, as QSAN's XEVO clients do."""
+    scheme = "Bearer " if bearer else ""
+    header = ["-H", f"Authorization: {scheme}{token}"] if token else []
 
     def wrk(duration_s: int) -> str:
         command = ["wrk", f"-t{options.threads}", f"-c{options.connections}",

@@ -113,6 +113,10 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", "dedicated_disks(reason): needs pools made of disks of their own (free "
         "disks, spares, thick volumes), which Ceph has not; select with -m 'not dedicated_disks'")
     config.addinivalue_line(
+        "markers", "matrix: a rule or validation matrix (every endpoint times every case) that "
+        "the service or the API decides above the backends: CI runs it on the virtual array, "
+        "in-process and live, and deselects it with -m 'not matrix' on Linux and Ceph")
+    config.addinivalue_line(
         "markers", f"goqsan: runs QSAN's Go SDK against OpenSAN; needs ${GOQSAN_VARIABLE} (a "
         "goqsan checkout or git dir: QSAN's code is not vendored here) and Go; deselected, "
         "and said so, without it")

@@ -38,10 +38,24 @@ CEPH_OSDS = 3
 # on the virtual array, while the tests write a few MiB.
 CEPH_OSD_BYTES = 100 * GIB
 
+# The ports the tests' servers and portals listen on: below the kernel's ephemeral range, from
+# which every outgoing connection takes its local port. A port the kernel hands out for bind(0)
+# comes from that range, and once released any connection may take it before the server binds
+# it: with suites side by side (.ci/run) a tgtd once lost its portal that way.
+_EPHEMERAL_START = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+TEST_PORTS = range(10000, _EPHEMERAL_START)
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A 127.0.0.1 port nothing listens on, outside the ephemeral range (TEST_PORTS)."""
+    while True:
+        port = random.choice(TEST_PORTS)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:  # in use
+                continue
+        return port
 
 
 def free_control_port() -> int:

@@ -494,6 +494,7 @@ def test_concrete_paths_fill_every_placeholder(shared: SharedArray) -> None:
 # No token, a wrong token, an expired token: 401
 
 
+@pytest.mark.matrix
 @pytest.mark.parametrize("endpoint", cases(NON_PUBLIC))
 def test_no_token_is_401(shared: SharedArray, endpoint: Endpoint) -> None:
     response = bare(shared.http, endpoint.method, shared.ids.path(endpoint))
@@ -510,6 +511,7 @@ GARBAGE = {
 }
 
 
+@pytest.mark.matrix
 @pytest.mark.parametrize("form", list(GARBAGE))
 @pytest.mark.parametrize("endpoint", cases(NON_PUBLIC))
 def test_garbage_token_is_401(shared: SharedArray, endpoint: Endpoint, form: str) -> None:
@@ -600,6 +602,7 @@ def test_token_accepted_in_every_form(harness: Harness, form: str) -> None:
 # The read-only account
 
 
+@pytest.mark.matrix
 @pytest.mark.parametrize("endpoint", cases(ADMIN_POSTS + ADMIN_GETS))
 def test_reader_is_refused_every_change_and_admin_read(shared: SharedArray,
                                                        endpoint: Endpoint) -> None:

@@ -169,6 +169,7 @@ def with_bad_value(ids: ArrayIds, endpoint: Endpoint, name: str, raw: str) -> st
     return concrete(endpoint, values, replace={name: raw})
 
 
+@pytest.mark.matrix
 @pytest.mark.parametrize(("endpoint", "name", "label", "expected"), bad_value_cases())
 def test_bad_value_is_refused_without_change(shared: SharedArray, endpoint: Endpoint, name: str,
                                              label: str, expected: frozenset[int]) -> None:
@@ -239,6 +240,7 @@ def required_cases() -> list[Any]:
             for e in endpoints() for s in e.specs if s.required]
 
 
+@pytest.mark.matrix
 @pytest.mark.parametrize(("endpoint", "name"), required_cases())
 def test_missing_required_parameter_is_400(shared: SharedArray, endpoint: Endpoint,
                                            name: str) -> None:
@@ -260,6 +262,7 @@ def unknown_key_cases() -> list[Any]:
     return found
 
 
+@pytest.mark.matrix
 @pytest.mark.parametrize(("endpoint", "where"), unknown_key_cases())
 def test_unknown_parameter_is_400(shared: SharedArray, endpoint: Endpoint, where: str) -> None:
     path = shared.ids.path(endpoint)
@@ -292,6 +295,7 @@ def conflict_cases() -> list[Any]:
     return found
 
 
+@pytest.mark.matrix
 @pytest.mark.parametrize(("endpoint", "sources"), conflict_cases())
 def test_one_key_two_values_is_400(shared: SharedArray, endpoint: Endpoint, sources: str) -> None:
     spec = next(s for s in endpoint.specs if s.key)
@@ -496,6 +500,7 @@ def wrong_method_cases() -> list[Any]:
     return found
 
 
+@pytest.mark.matrix
 @pytest.mark.parametrize(("endpoint", "method"), wrong_method_cases())
 def test_wrong_method_is_405(shared: SharedArray, endpoint: Endpoint, method: str) -> None:
     response = shared.admin.request(method, shared.ids.path(endpoint))

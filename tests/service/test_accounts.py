@@ -176,6 +176,37 @@ def test_a_login_forgets_the_failures_before_it(service):
     assert login(service)[1].account == "admin"
 
 
+def test_a_password_that_just_matched_skips_scrypt_and_a_wrong_one_never_does(service,
+                                                                             monkeypatch):
+    checked = []
+    matches = accounts_module.password_matches
+
+    def counted(password, stored):
+        checked.append(password)
+        return matches(password, stored)
+
+    monkeypatch.setattr(accounts_module, "password_matches", counted)
+    _token, admin = login(service)
+    login(service)
+    login(service)
+    assert checked == [PASSWORD]
+    with pytest.raises(NotAuthenticated):
+        login(service, password="wrong-password")
+    assert checked == [PASSWORD, "wrong-password"]
+    # A changed password misses: the old one is refused, the new one checked once.
+    service.accounts.set_password("admin", "n3w-secret", admin)
+    with pytest.raises(NotAuthenticated):
+        login(service)
+    login(service, password="n3w-secret")
+    login(service, password="n3w-secret")
+    assert checked == [PASSWORD, "wrong-password", PASSWORD, "n3w-secret"]
+    # And a match is forgotten VERIFIED_SECONDS later.
+    later = time.monotonic() + accounts_module.VERIFIED_SECONDS + 1
+    monkeypatch.setattr(service.accounts._verified, "_now", lambda: later)
+    login(service, password="n3w-secret")
+    assert checked[-1] == "n3w-secret" and len(checked) == 5
+
+
 def test_an_unknown_account_name_never_reaches_the_events(service, events):
     typed = "Tr0ub4dor-and-3"  # perhaps a password typed into the name field
     fail_logins(service, 5, account=typed)

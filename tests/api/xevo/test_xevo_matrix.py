@@ -102,6 +102,7 @@ def test_the_listing_holds_the_declared_endpoints(harness: Harness) -> None:
     assert all(m == "GET" for m, _p in READS) and all(m != "GET" for m, _p in CHANGES)
 
 
+@pytest.mark.matrix
 @pytest.mark.parametrize(("method", "path"), CHANGES + READS)
 def test_no_token_is_401(harness: Harness, method: str, path: str) -> None:
     admin = xevo_api(harness.http, "admin")
@@ -114,6 +115,7 @@ def test_no_token_is_401(harness: Harness, method: str, path: str) -> None:
     assert whole_state(admin) == before
 
 
+@pytest.mark.matrix
 @pytest.mark.parametrize(("method", "path"), CHANGES)
 def test_the_reader_is_refused_every_change(harness: Harness, method: str, path: str) -> None:
     admin = xevo_api(harness.http, "admin")

@@ -606,3 +606,65 @@ def test_qos_limits_are_the_images_librbd_qos_and_hold_a_lun(ceph_array: CephArr
     xevo.ok("PATCH", "/rest/v2/storage/qos/volumes",
             content=json.dumps({"enableQos": False}))
     assert limits() == ("0", "0")
+
+
+XEVO_VOLUMES = "/rest/v2/storage/block/volumes"
+XEVO_TARGETS = "/rest/v2/dataTransfer/targets"
+
+
+def test_through_xevo_alone_a_lun_and_its_clones_reach_an_initiator(
+        ceph_array: CephArray) -> None:
+    """QSAN's current API (XEVO) makes the volume, its snapshot, its RBD clones, the target and
+    the LUNs (only the pool is SANOS's: XEVO has no pool creation); controller 1's tgtd serves
+    them, an initiator reads the clones' copies, and an unmap through XEVO takes the LUN out."""
+    one = ceph_array.one
+    pool = make_pool(one.admin)
+    login = one.http.post("/auth/get", data={"user": "admin", "password": LINUX_PASSWORD,
+                                             "offlineAccess": "true"})
+    assert login.status_code == 200, login.text
+    xevo = Api(one.http, login.json()["accessToken"])
+
+    def send(method: str, path: str, body: dict[str, Any]) -> Any:
+        return xevo.ok(method, path, content=json.dumps(body))
+
+    volume = send("POST", XEVO_VOLUMES, {"name": "xv", "totalSize": 1024, "blockSize": 512,
+                                         "poolId": str(pool["id"])})
+    send("PATCH", f"/rest/v2/backup/snapshot/targets/{volume['id']}", {"totalSize": 1024})
+    target = send("POST", XEVO_TARGETS, {"name": "xt", "type": "iSCSI"})
+    iqn = target["iscsi"][0]["iqn"]
+    luns = f"{XEVO_TARGETS}/{target['id']}/luns"
+
+    def map_lun(number: int, volume_id: str) -> Any:
+        return send("POST", luns, {"name": str(number), "volumeId": volume_id,
+                                   "hosts": [{"name": "*"}]})
+
+    source_lun = map_lun(0, volume["id"])
+    eventually(lambda: pattern_ok(one.qemu_io(iqn, 0, "write -P 0xab 0 4M")), 30,
+               "tgtd serves the LUN")
+    assert pattern_ok(one.qemu_io(iqn, 0, "read -P 0xab 0 4M"))
+    send("POST", f"/rest/v2/backup/snapshot/targets/{volume['id']}/snapshots", {"name": "s1"})
+    assert pattern_ok(one.qemu_io(iqn, 0, "write -P 0xcd 0 4M"))
+    clone = send("POST", f"{XEVO_VOLUMES}/{volume['id']}/clone",
+                 {"poolId": volume["poolId"], "volumeName": "xc1"})
+    from_snapshot = send("POST", f"{XEVO_VOLUMES}/{volume['id']}/clone",
+                         {"poolId": volume["poolId"], "volumeName": "xc2", "snapshotId": "s1"})
+    def online() -> bool:
+        return all(xevo.ok("GET", f"{XEVO_VOLUMES}/{made['id']}")["state"] == "ONLINE"
+                   for made in (clone, from_snapshot))
+
+    eventually(online, 60, "both clones are flattened")
+    for number, made in enumerate((clone, from_snapshot), start=1):
+        map_lun(number, made["id"])
+    eventually(lambda: pattern_ok(one.qemu_io(iqn, 1, "read -P 0xcd 0 4M")), 30,
+               "the clone's LUN holds the source's data")
+    assert pattern_ok(one.qemu_io(iqn, 2, "read -P 0xab 0 4M"))
+    # Unmapped through XEVO, tgtd no longer serves the LUN; the clones' LUNs stay.
+    assert xevo.ok("DELETE", f"{luns}/{source_lun['id']}") == []
+    assert xevo.ok("GET", f"{XEVO_VOLUMES}/{volume['id']}")["lunId"] == ""
+
+    def gone() -> bool:
+        result = one.qemu_io(iqn, 0, "read 0 4k")
+        return result.returncode != 0 or "failed" in (result.stdout + result.stderr).lower()
+
+    eventually(gone, 30, "tgtd no longer serves the unmapped LUN")
+    assert pattern_ok(one.qemu_io(iqn, 1, "read -P 0xcd 0 4M"))
