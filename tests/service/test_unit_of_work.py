@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import sqlite3
 import threading
 
 import pytest
@@ -26,6 +27,7 @@ from opensan.domain.models import (
 from opensan.domain.raid import RaidLevel
 from opensan.service.unit_of_work import acting_as, current_actor
 from opensan.service.volumes import VolumeChanges
+from opensan.store.base import StoreFailure
 from opensan.store.records import KINDS, POOLS, Ids
 
 from .helpers import (
@@ -142,7 +144,7 @@ def recording(make_service):
 
 def commit_fails(service, monkeypatch):
     """From now on every change fails at its commit, as when the server is killed there."""
-    real = service.uow.store.transaction
+    real = service.uow.store.group_transaction
 
     @contextlib.contextmanager
     def failing():
@@ -150,7 +152,7 @@ def commit_fails(service, monkeypatch):
             yield tx
             raise OSError("killed at the commit")
 
-    monkeypatch.setattr(service.uow.store, "transaction", failing)
+    monkeypatch.setattr(service.uow.store, "group_transaction", failing)
 
 
 def test_storage_is_deleted_only_once_the_records_say_the_object_is_gone(recording):
@@ -337,3 +339,142 @@ def test_what_the_tick_records_is_the_arrays_even_when_a_request_moved_the_clock
     assert [(e.message, e.account, e.client) for e in found] == [
         ("Pool Pool-1 finished rebuilding onto slot 9.", "system", None),
         ("Pool Pool-1 is healthy again.", "system", None)]
+
+
+# Group commit (store/sqlite.py): changes share commits, each answered once it is stored.
+
+class HeldCommits:
+    """Wraps the store's commit: notes each group's size, and holds the first commit until
+    released, as a slow fsync would."""
+
+    def __init__(self, store, monkeypatch):
+        self.store, self.sizes = store, []
+        self.flushing, self.release = threading.Event(), threading.Event()
+        real = store._commit
+
+        def commit(group):
+            self.sizes.append(len(group))
+            self.flushing.set()
+            assert self.release.wait(10)
+            return real(group)
+
+        monkeypatch.setattr(store, "_commit", commit)
+
+    def staged(self, count):
+        """Wait until count transactions wait for the next commit."""
+        for _ in range(1000):
+            if len(self.store._staged) == count:
+                return
+            threading.Event().wait(0.01)
+        raise AssertionError(f"{len(self.store._staged)} staged, not {count}")
+
+
+def setting(service, key, value):
+    with service.uow.change() as change:
+        change.set_meta(key, value)
+        change.event(INFO, "Test", f"{key} set to {value}")
+
+
+def test_changes_that_end_while_a_commit_flushes_share_the_next_one(service, monkeypatch):
+    commits = HeldCommits(service.uow.store, monkeypatch)
+    version = service.version
+    first = threading.Thread(target=setting, args=(service, "a", 1))
+    others = [threading.Thread(target=setting, args=(service, key, 1)) for key in ("b", "c")]
+    try:
+        first.start()
+        assert commits.flushing.wait(10)
+        # The first change waits for its commit without the change lock: these run meanwhile.
+        for thread in others:
+            thread.start()
+        commits.staged(2)
+        # Readers see only what is stored: none of the three yet.
+        assert not {"a", "b", "c"} & set(service.state.meta) and service.version == version
+    finally:
+        commits.release.set()
+        for thread in (first, *others):
+            if thread.is_alive():
+                thread.join(10)
+    assert commits.sizes == [1, 2]
+    assert all(service.state.meta[key] == 1 for key in ("a", "b", "c"))
+    assert all(service.uow.store.load_state().meta[key] == 1 for key in ("a", "b", "c"))
+    assert service.version > version
+
+
+def test_a_change_with_storage_steps_after_its_commit_keeps_the_lock_until_they_ran(
+        service, monkeypatch):
+    commits = HeldCommits(service.uow.store, monkeypatch)
+    ran = []
+
+    def delete_something():
+        with service.uow.change() as change:
+            change.event(INFO, "Test", "deleted")
+            change.on_commit(lambda: ran.append("the storage step"))
+
+    worker = threading.Thread(target=delete_something)
+    worker.start()
+    try:
+        assert commits.flushing.wait(10)
+        free = service.uow.lock.acquire(timeout=0.2)
+        if free:
+            service.uow.lock.release()
+        assert not free  # no other change runs before the step
+    finally:
+        commits.release.set()
+        worker.join(10)
+    assert ran == ["the storage step"]
+
+
+def test_concurrent_changes_are_each_stored_when_they_return_and_failed_ones_leave_nothing(
+        service):
+    then = before(service)
+    problems = []
+
+    def succeed(thread):
+        for i in range(15):
+            setting(service, f"t{thread}", i)
+            if service.uow.store.load_state().meta.get(f"t{thread}") != i:
+                problems.append(f"t{thread}={i} answered before it was stored")
+            if service.state.meta.get(f"t{thread}") != i:
+                problems.append(f"t{thread}={i} answered before readers saw it")
+
+    def fail():
+        for i in range(15):
+            with contextlib.suppress(RuntimeError), service.uow.change() as change:
+                change.put(Pool(change.new_id(POOLS), f"ghost{i}", RaidLevel.RAID0,
+                                then.state.pools[next(iter(then.state.pools))].provision, (),
+                                change.now))
+                change.set_meta("ghost", i)
+                change.event(INFO, "Test", "never written")
+                raise RuntimeError("the change fails half-way")
+
+    threads = [threading.Thread(target=succeed, args=(n,)) for n in range(6)]
+    threads.append(threading.Thread(target=fail))
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert problems == []
+    stored = service.uow.store.load_state()
+    assert stored == service.state and stored.pools == then.state.pools
+    assert "ghost" not in stored.meta and all(stored.meta[f"t{n}"] == 14 for n in range(6))
+    events = service.uow.store.event_range(then.event_count + 1, then.event_count + 200)
+    assert [e.id for e in events] == list(range(then.event_count + 1, then.event_count + 91))
+    assert not any(e.message == "never written" for e in events)
+
+
+def test_a_change_whose_commit_fails_is_not_made_and_the_next_starts_from_the_store(service):
+    db = sqlite3.connect(service.uow.store.path)
+    db.execute("CREATE TRIGGER poison BEFORE INSERT ON events WHEN NEW.message = 'poison' "
+               "BEGIN SELECT RAISE(ABORT, 'poisoned'); END")
+    db.close()
+    then = before(service)
+    seen = []
+    service.uow.after_change(lambda change, committed: seen.append(committed))
+    with pytest.raises(StoreFailure), service.uow.change() as change:
+        change.set_meta("system_name", "elsewhere")
+        change.event(INFO, "Test", "poison")
+    assert seen == [False]
+    assert_unchanged(service, then)
+    setting(service, "after", 1)
+    assert service.state.meta["after"] == 1 and "elsewhere" not in service.state.meta.values()
+    assert service.system.events(1).events[0].id == then.event_count + 1

@@ -2,7 +2,9 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -22,6 +24,7 @@ from opensan.domain.models import (
     Role,
 )
 from opensan.domain.raid import RaidLevel
+from opensan.store.base import StoreFailure, StoreTransaction
 from opensan.store.codec import encode
 from opensan.store.records import DISKS, MAPPINGS, POOLS, new_object_id
 from opensan.store.sqlite import SCHEMA_VERSION, SqliteStore
@@ -147,3 +150,104 @@ def test_a_schema_2_file_keeps_its_events_and_accounts_and_records_who_from_now_
         assert store.get_meta("schema") == SCHEMA_VERSION == 3
     finally:
         store.close()
+
+
+# Group commit
+
+def on_disk(store: SqliteStore) -> tuple[dict[str, Any], list[str]]:
+    """The settings and event messages in the file, read by a connection of its own."""
+    db = sqlite3.connect(store.path)
+    try:
+        meta = {key: json.loads(value) for key, value in db.execute("SELECT key, value FROM meta")}
+        events = [message for (message,) in db.execute("SELECT message FROM events ORDER BY id")]
+    finally:
+        db.close()
+    return meta, events
+
+
+def staged(store: SqliteStore, message: str, **meta: Any) -> StoreTransaction:
+    with store.group_transaction() as tx:
+        tx.add_event(1.0, EventLevel.INFO, "Test", message, SYSTEM)
+        for key, value in meta.items():
+            tx.set_meta(key, value)
+    return tx
+
+
+def test_staged_transactions_reach_the_disk_together_and_each_reads_those_before_it(
+        store: SqliteStore) -> None:
+    first = staged(store, "one", x=1)
+    with store.group_transaction() as second:
+        assert second.get_meta("x") == 1  # staged, not yet on disk
+        assert second.add_event(2.0, EventLevel.INFO, "Test", "two", SYSTEM) == 2
+        second.set_meta("x", 2)
+    third = staged(store, "three")
+    assert on_disk(store)[1] == [] and store.get_meta("x") is None
+    assert [store.outcome(tx) for tx in (first, second, third)] == [None, None, None]
+    store.durable(third)  # one commit for all three
+    assert [store.outcome(tx) for tx in (first, second, third)] == [True, True, True]
+    meta, events = on_disk(store)
+    assert events == ["one", "two", "three"] and meta["x"] == 2
+    store.durable(first)  # stored already: returns at once
+
+
+def poison(store: SqliteStore) -> None:
+    """Make SQLite refuse the event "poison" when a commit writes it."""
+    db = sqlite3.connect(store.path)
+    db.execute("CREATE TRIGGER poison BEFORE INSERT ON events WHEN NEW.message = 'poison' "
+               "BEGIN SELECT RAISE(ABORT, 'poisoned'); END")
+    db.close()
+
+
+def test_a_transaction_that_fails_in_a_group_takes_down_those_after_it_only(
+        store: SqliteStore) -> None:
+    poison(store)
+    before = staged(store, "before", x=1)
+    failing = staged(store, "poison", x=2)
+    after = staged(store, "after", x=3)
+    with pytest.raises(StoreFailure, match="poisoned"):
+        store.durable(after)
+    assert [store.outcome(tx) for tx in (before, failing, after)] == [True, False, False]
+    with pytest.raises(StoreFailure):
+        store.durable(failing)
+    store.durable(before)
+    meta, events = on_disk(store)
+    assert events == ["before"] and meta["x"] == 1
+    # The next transaction starts from the file: the setting and the next event ID.
+    with store.group_transaction() as tx:
+        assert tx.get_meta("x") == 1
+        assert tx.add_event(3.0, EventLevel.INFO, "Test", "next", SYSTEM) == 2
+    store.durable(tx)
+    assert on_disk(store)[1] == ["before", "next"]
+
+
+def test_a_transaction_begun_before_a_failed_commit_is_refused(store: SqliteStore) -> None:
+    poison(store)
+    failing = staged(store, "poison")
+    with pytest.raises(StoreFailure, match="earlier change"), store.group_transaction() as tx:
+        tx.set_meta("y", 1)
+        with pytest.raises(StoreFailure):
+            store.durable(failing)
+    assert store.get_meta("y") is None and on_disk(store)[1] == []
+
+
+def test_concurrent_transactions_are_each_on_disk_when_they_return(store: SqliteStore) -> None:
+    missing: list[str] = []
+
+    def write(thread: int) -> None:
+        for i in range(25):
+            message = f"{thread}-{i}"
+            with store.transaction() as tx:
+                tx.add_event(1.0, EventLevel.INFO, "Test", message, SYSTEM)
+            if message not in on_disk(store)[1]:
+                missing.append(message)
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert missing == []
+    events = store.event_range(1, 200)
+    assert [e.id for e in events] == list(range(1, 201))
+    assert sorted(e.message for e in events) == sorted(f"{t}-{i}" for t in range(8)
+                                                       for i in range(25))

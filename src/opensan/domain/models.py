@@ -573,8 +573,13 @@ class ArrayState:
     meta: dict[str, Any] = field(default_factory=dict)
 
     def copy(self) -> ArrayState:
-        """A draft for one change: new dicts, shared (immutable) objects."""
+        """A copy whose dicts can be changed apart: new dicts, shared (immutable) objects."""
         return ArrayState(**{f.name: dict(getattr(self, f.name)) for f in fields(self)})
+
+    def share(self) -> ArrayState:
+        """A draft for one change: the same dicts (and immutable objects); the change copies a
+        dict before it first writes it (Change.put), so a change costs what it touches."""
+        return ArrayState(**{f.name: getattr(self, f.name) for f in fields(self)})
 
     # Lookups raise when the object is absent, never return None.
 

@@ -1,10 +1,20 @@
 """The unit of work: the array's state in memory, and the one way to change it.
 
 Every change takes the lock, starts a store transaction from the records as they are (a shared
-store's transaction first takes in what the other controller committed), works on a draft copy
-of the state, and writes each record to the draft and to the transaction together. Only after
-the transaction commits does the draft become the state, so readers always see a committed
-state and a failure anywhere leaves everything as it was. Readers never take the lock.
+store's transaction first takes in what the other controller committed), works on a draft of
+the state, and writes each record to the draft and to the transaction together. The draft
+shares the state's dicts and copies a dict only before it first writes it, so a change costs
+what it touches, not what the array holds. Readers never take the lock and see only states
+whose changes are stored: a change's draft becomes the state (and the version moves on) once
+its commit is on disk, and a failure anywhere leaves everything as it was.
+
+Group commit (a store that groups_commits, SQLite): once its block ends, a change's writes are
+staged and it gives up the lock while it waits for its commit, so the next change runs its
+rules and backend steps meanwhile (they stay one at a time, in order) and the changes that end
+while one commit is flushing share the next. A change builds on the head: the state with every
+change staged before it, stored or not. When a commit fails, the changes in it and those staged
+after it fail, and the head goes back to what is stored. A change with steps for after its
+commit (on_commit) waits with the lock held, so that no change runs before those steps ran.
 
 What the storage cannot take back (deleting a volume's data) waits for the commit: a change
 registers it with on_commit(), and it runs once the records say the object is gone. A kill
@@ -21,7 +31,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -73,27 +83,36 @@ def acting_as(actor: Actor) -> Iterator[None]:
 class Change:
     """The draft state and the store transaction of one change, written together."""
 
-    def __init__(self, tx: StoreTransaction, draft: ArrayState, now: float,
+    def __init__(self, tx: StoreTransaction, base: ArrayState, now: float,
                  actor: Actor = SYSTEM) -> None:
         self.tx = tx
-        self.state = draft
+        self.state = base.share()
         self.now = now
         self.actor = actor
         self.touched: set[str] = set()  # the record kinds (and "meta") written
         self.commit_actions: list[Callable[[], None]] = []
         # The events this change writes, as the log will hold them once it commits.
         self.events: list[Event] = []
+        self._own: set[str] = set()  # the draft's dicts copied from the state's already
+
+    def _writable(self, field: str) -> dict[Any, Any]:
+        """The draft's own copy of one dict of the state, made at the first write."""
+        if field not in self._own:
+            setattr(self.state, field, dict(getattr(self.state, field)))
+            self._own.add(field)
+        table: dict[Any, Any] = getattr(self.state, field)
+        return table
 
     def put(self, record: Record) -> None:
         kind = kind_of(record)
-        kind.records(self.state)[kind.key(record)] = record
+        self._writable(kind.field)[kind.key(record)] = record
         self.tx.put(kind, record)
         self.touched.add(kind.name)
 
     def delete(self, record: Record) -> None:
         kind = kind_of(record)
         key = kind.key(record)
-        del kind.records(self.state)[key]
+        del self._writable(kind.field)[key]
         self.tx.delete(kind, key)
         self.touched.add(kind.name)
 
@@ -111,7 +130,7 @@ class Change:
         return new_object_id(self.tx)
 
     def set_meta(self, key: str, value: Any) -> None:
-        self.state.meta[key] = value
+        self._writable("meta")[key] = value
         self.tx.set_meta(key, value)
         self.touched.add("meta")
 
@@ -140,7 +159,11 @@ class UnitOfWork:
         self.store = store
         self.clock = clock or Clock()
         self.lock = threading.RLock()
-        self.state = ArrayState()
+        self.state = ArrayState()  # stored: what readers see
+        # The state with every staged change in, stored or not: what the next change builds
+        # on; and the staged changes not yet published, oldest first (group commit).
+        self._head = self.state
+        self._pending: deque[Change] = deque()
         # Bumped whenever the configuration moved (a change, or another controller's); the
         # API caches serialized reads per version.
         self.version = 0
@@ -162,42 +185,87 @@ class UnitOfWork:
     def load(self) -> None:
         """Read every record into memory."""
         with self.lock:
-            self.state = self.store.load_state()
+            self.state = self._head = self.store.load_state()
             self._generation = self.store.generation
             self.version += 1
 
     def exclusively(self, action: Callable[[ArrayState], None]) -> None:
         """Run action on the records as they are, with every other writer of a shared store
         kept out (another controller's change cannot be half-way), writing nothing."""
-        with self.lock, self.store.transaction():
-            if self.store.generation != self._generation:  # the other controller's commits
-                self.state = self.store.load_state()
-                self._generation = self.store.generation
-                self.version += 1
-            action(self.state)
+        with self.lock:
+            for change in tuple(self._pending):  # what the action sees is stored
+                self._wait_stored(change)
+            self._publish()
+            with self.store.transaction():
+                if self.store.generation != self._generation:  # the other controller's commits
+                    self.state = self._head = self.store.load_state()
+                    self._generation = self.store.generation
+                    self.version += 1
+                action(self.state)
 
     @contextmanager
     def change(self) -> Iterator[Change]:
-        """The block's writes commit together, then become the state; a raise undoes them."""
-        with self.lock:
-            committed = False
-            change: Change | None = None
-            self._changing = True
+        """The block's writes commit together, then become the state; a raise undoes them.
+        Returns once the change is stored (and published), raises StoreFailure if it was not."""
+        self.lock.acquire()
+        locked, committed, staged = True, False, False
+        change: Change | None = None
+        self._changing = True
+        try:
+            self._publish()
+            with self.store.group_transaction() as tx:
+                self._catch_up()  # a shared store's transaction starts from the records now
+                change = Change(tx, self._head, self.clock.now(), current_actor())
+                yield change
+            staged = True
+            self._pending.append(change)
+            self._head = change.state
+            if self.store.groups_commits and not change.commit_actions:
+                self._changing = False
+                self.lock.release()  # the next change runs while this one's commit flushes
+                locked = False
+            self.store.durable(tx)
+            if not locked:
+                self.lock.acquire()
+                locked, self._changing = True, True
+            self._publish()
+            committed = True
+            self._run_commit_actions(change)
+        finally:
+            if not locked:
+                self.lock.acquire()
+                self._changing = True
             try:
-                with self.store.transaction() as tx:
-                    self._catch_up()  # a shared store's transaction starts from the records now
-                    change = Change(tx, self.state.copy(), self.clock.now(), current_actor())
-                    yield change
-                committed = True
-                self.state = change.state
-                self.events_recorded.update(event.level for event in change.events)
-                if change.moves_configuration:
-                    self.version += 1
-                self._run_commit_actions(change)
-            finally:
+                if staged and not committed:
+                    self._publish()  # drops the failed changes; the head is what is stored
                 if change is not None:
                     self._run_after_change(change, committed)
+            finally:
                 self._changing = False
+                self.lock.release()
+
+    def _wait_stored(self, change: Change) -> None:
+        try:
+            self.store.durable(change.tx)
+        except Exception:
+            log.exception("A change failed to reach the store")
+
+    def _publish(self) -> None:
+        """Under the lock: make the newest stored change the state readers see (its version
+        moves on), drop the failed ones, and build the next change on the last one staged."""
+        moved = False
+        while self._pending:
+            outcome = self.store.outcome(self._pending[0].tx)
+            if outcome is None:
+                break
+            change = self._pending.popleft()
+            if outcome:
+                self.state = change.state
+                self.events_recorded.update(event.level for event in change.events)
+                moved = moved or change.moves_configuration
+        self._head = self._pending[-1].state if self._pending else self.state
+        if moved:
+            self.version += 1
 
     @staticmethod
     def _run_commit_actions(change: Change) -> None:
@@ -251,7 +319,7 @@ class UnitOfWork:
         state = self.store.load_state()
         self._generation = self.store.generation
         moved = not same_configuration(state, self.state)
-        self.state = state
+        self.state = self._head = state
         self.version += 1
         if moved:  # not only accounts, sessions or settings changed
             for hook in self._on_reload:

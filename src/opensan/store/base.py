@@ -12,8 +12,13 @@ from __future__ import annotations
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
+from opensan.domain.errors import SanError
 from opensan.domain.models import Actor, ArrayState, Event, EventLevel, EventPage
 from opensan.store.records import Key, RecordKind
+
+
+class StoreFailure(SanError):
+    """A commit did not reach the store (a full or failing disk): the change is not made."""
 
 
 class StoreTransaction(Protocol):
@@ -34,10 +39,24 @@ class Store(Protocol):
     shared: bool
     # Moves on whenever records written by another server were read in (see refresh).
     generation: int
+    # True when a change may wait for durable() without holding the change lock, so that the
+    # changes behind it share its commit (SQLite's group commit); False when the commit is
+    # made when the block ends (RADOS: under the cluster lock, checked against its version).
+    groups_commits: bool
 
     def transaction(self) -> AbstractContextManager[StoreTransaction]:
-        """Everything written inside the block commits together or not at all; a shared store
-        also keeps every other writer out until the block ends."""
+        """Everything written inside the block commits together or not at all, and is stored
+        when the block ends; a shared store also keeps every other writer out until then."""
+
+    def group_transaction(self) -> AbstractContextManager[StoreTransaction]:
+        """As transaction(), but the block's writes may only be staged when it ends, each
+        transaction after those staged before it; durable(tx) waits until they are stored."""
+
+    def durable(self, tx: StoreTransaction) -> None:
+        """Return once tx is stored; raise StoreFailure when its commit failed."""
+
+    def outcome(self, tx: StoreTransaction) -> bool | None:
+        """True once tx is stored, False when its commit failed, None while it waits."""
 
     def refresh(self) -> None:
         """Read in what another server changed since this one last read or wrote the records

@@ -37,7 +37,7 @@ import rados
 
 from opensan.domain.errors import BackendError, Conflict, ErrorCode, InvalidArgument
 from opensan.domain.models import Actor, ArrayState, Event, EventLevel, EventPage
-from opensan.store.base import STORE_META
+from opensan.store.base import STORE_META, StoreTransaction
 from opensan.store.codec import decode, encode
 from opensan.store.records import KINDS, Key, RecordKind, key_text
 
@@ -118,6 +118,7 @@ class RadosStore:
     """The records object of one array in a RADOS pool (and namespace) of the cluster."""
 
     shared = True
+    groups_commits = False  # see group_transaction
 
     def __init__(self, ioctx: rados.Ioctx, object_name: str,
                  on_close: Callable[[], None] | None = None) -> None:
@@ -261,6 +262,16 @@ class RadosStore:
             tx = RadosTransaction(self._records, self._events)
             yield tx
             self._commit(tx)
+
+    # A commit is made under the cluster lock when the block ends (checked against the version
+    # the other controller may have moved), so there is nothing to wait for afterwards.
+    group_transaction = transaction
+
+    def durable(self, tx: StoreTransaction) -> None:
+        """Stored already: the block's end committed it."""
+
+    def outcome(self, tx: StoreTransaction) -> bool:
+        return True
 
     def _commit(self, tx: RadosTransaction) -> None:
         if not tx.writes:

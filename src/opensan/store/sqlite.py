@@ -1,6 +1,15 @@
 """The array's records in one SQLite file: its objects, accounts, sessions, settings and events.
 
-Each change is one SQLite transaction, so a kill -9 leaves the whole change or none of it.
+A change's writes are kept in memory until it ends, then join the next group commit: changes
+that end while one commit is flushing (synchronous=FULL, so an fsync) go into the next SQLite
+transaction together, and each waits (durable) until its own commit is on disk. A kill -9
+leaves a whole commit or none of it, so every change is whole or absent. What a change reads of
+the store (the settings, issued IDs, the next event ID) it reads as the changes staged before
+it left it. Each change of a group has its own savepoint: one whose writes fail takes down
+itself and those staged after it (they built on it), never those before it; a COMMIT that
+fails (the disk) takes down the whole group. Changes that end after a failure start again from
+what is on disk (the epoch moves on).
+
 Records are JSON documents in one table keyed by (kind, key), as store/records.py declares them,
 because they are always read whole at start-up and written one at a time; events get real
 columns because they are paged. Event IDs are SQLite rowids of a table that is never deleted
@@ -32,7 +41,7 @@ from opensan.domain.models import (
     Role,
     Session,
 )
-from opensan.store.base import STORE_META
+from opensan.store.base import STORE_META, StoreFailure, StoreTransaction
 from opensan.store.codec import decode, encode
 from opensan.store.records import KINDS, Key, RecordKind, key_text, kind_named
 
@@ -81,44 +90,55 @@ MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _from_schema_1
 
 
 class Transaction:
-    """The writes of one change; they reach the file together when the block ends."""
+    """The writes of one change, kept until they reach the file with the next group commit."""
 
-    def __init__(self, connection: sqlite3.Connection) -> None:
-        self._db = connection
+    def __init__(self, store: SqliteStore) -> None:
+        self._store = store
+        self.epoch = store.epoch  # staged only if no commit failed since it began
+        self.statements: list[tuple[str, tuple[Any, ...]]] = []
+        self.meta: dict[str, Any] = {}
+        self.issued: set[int] = set()
+        self.first_event_id = store.first_event_id()
+        self.event_count = 0
+        # Set once its group commit ended: durable (error None) or not (error the reason).
+        self.done = False
+        self.error: Exception | None = None
 
     def put(self, kind: RecordKind, record: Any) -> None:
-        self._db.execute("INSERT OR REPLACE INTO records (kind, key, data) VALUES (?, ?, ?)",
-                         (kind.name, key_text(kind.key(record)), encode(record)))
+        self.statements.append(
+            ("INSERT OR REPLACE INTO records (kind, key, data) VALUES (?, ?, ?)",
+             (kind.name, key_text(kind.key(record)), encode(record))))
 
     def delete(self, kind: RecordKind, key: Key) -> None:
-        self._db.execute("DELETE FROM records WHERE kind = ? AND key = ?",
-                         (kind.name, key_text(key)))
+        self.statements.append(("DELETE FROM records WHERE kind = ? AND key = ?",
+                                (kind.name, key_text(key))))
 
     def set_meta(self, key: str, value: Any) -> None:
-        self._db.execute(
-            "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, json.dumps(value))
-        )
+        self.meta[key] = value
+        self.statements.append(("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                                (key, json.dumps(value))))
 
     def get_meta(self, key: str, default: Any = None) -> Any:
-        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return default if row is None else json.loads(row[0])
+        if key in self.meta:
+            return self.meta[key]
+        return self._store.staged_meta.get(key, default)
 
     def add_event(self, time: float, level: EventLevel, source: str, message: str,
                   actor: Actor) -> int:
-        cursor = self._db.execute(
-            "INSERT INTO events (time, level, source, message, account, client) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (time, level.value, source, message, actor.account, actor.client),
-        )
-        assert cursor.lastrowid is not None
-        return cursor.lastrowid
+        event_id = self.first_event_id + self.event_count
+        self.event_count += 1
+        self.statements.append((
+            "INSERT INTO events (id, time, level, source, message, account, client) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (event_id, time, level.value, source, message, actor.account, actor.client)))
+        return event_id
 
     def was_issued(self, object_id: int) -> bool:
-        found = self._db.execute("SELECT 1 FROM issued_ids WHERE id = ?", (object_id,))
-        return found.fetchone() is not None
+        return object_id in self.issued or self._store.was_issued(object_id)
 
     def mark_issued(self, object_id: int) -> None:
-        self._db.execute("INSERT INTO issued_ids (id) VALUES (?)", (object_id,))
+        self.issued.add(object_id)
+        self.statements.append(("INSERT INTO issued_ids (id) VALUES (?)", (object_id,)))
 
 
 class SqliteStore:
@@ -126,18 +146,25 @@ class SqliteStore:
 
     shared = False  # only this server writes the file
     generation = 0
+    groups_commits = True  # a change may wait for its commit without the change lock
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._writer = self._connect()
-        # Reads of events use their own connection so that they never wait for a change in
-        # progress (WAL readers see the last committed state).
+        # Reads use their own connection so that they never wait for a commit in progress
+        # (WAL readers see the last committed state).
         self._reader = self._connect()
-        self._write_lock = threading.RLock()
+        self._write_lock = threading.RLock()  # one change's transaction is built at a time
         self._read_lock = threading.Lock()
+        # The group commit: transactions staged for the next commit, whether one is flushing.
+        self._commits = threading.Condition()
+        self._staged: list[Transaction] = []
+        self._flushing = False
+        self.epoch = 0  # moves on when a commit failed
         try:
             self._prepare_schema()
+            self._read_committed()
         except BaseException:
             self.close()
             raise
@@ -152,40 +179,161 @@ class SqliteStore:
 
     def _prepare_schema(self) -> None:
         """Create the tables of a new file, or migrate a file of an earlier release."""
-        with self.transaction() as tx:
-            found = self._writer.execute(
+        db = self._writer
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            found = db.execute(
                 "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchone()
             if found is None:
                 for statement in _TABLES:
-                    self._writer.execute(statement)
-                tx.set_meta("schema", SCHEMA_VERSION)
-                return
-            version = int(tx.get_meta("schema", 1))
-            if version > SCHEMA_VERSION:
-                raise InvalidArgument(
-                    f"{self.path} was written by a later OpenSAN release (schema {version}; "
-                    f"this one reads up to {SCHEMA_VERSION}).")
-            while version < SCHEMA_VERSION:
-                MIGRATIONS[version](self._writer)
-                version += 1
-            tx.set_meta("schema", version)
+                    db.execute(statement)
+                version = SCHEMA_VERSION
+            else:
+                row = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+                version = 1 if row is None else int(json.loads(row[0]))
+                if version > SCHEMA_VERSION:
+                    raise InvalidArgument(
+                        f"{self.path} was written by a later OpenSAN release (schema {version}; "
+                        f"this one reads up to {SCHEMA_VERSION}).")
+                while version < SCHEMA_VERSION:
+                    MIGRATIONS[version](db)
+                    version += 1
+            db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema', ?)",
+                       (json.dumps(version),))
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    def _read_committed(self) -> None:
+        """What the next transaction starts from when nothing is staged: the file as it is."""
+        with self._read_lock:
+            meta = self._reader.execute("SELECT key, value FROM meta").fetchall()
+            (last_event,) = self._reader.execute(
+                "SELECT coalesce(max(id), 0) FROM events").fetchone()
+        self.staged_meta = {key: json.loads(value) for key, value in meta}
+        self.next_event_id = int(last_event) + 1
+        self._issued_staged: set[int] = set()
 
     def close(self) -> None:
+        with self._commits:
+            while self._flushing:
+                self._commits.wait()
         with self._write_lock, self._read_lock:
             self._writer.close()
             self._reader.close()
 
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
-        """Everything written inside the block commits together or not at all."""
+        """Everything written inside the block commits together or not at all, and is on disk
+        when the block ends."""
+        with self.group_transaction() as tx:
+            yield tx
+        self.durable(tx)
+
+    @contextmanager
+    def group_transaction(self) -> Iterator[Transaction]:
+        """The block's writes join the next group commit when it ends (a raise drops them);
+        durable(tx) then waits until they are on disk."""
         with self._write_lock:
-            self._writer.execute("BEGIN IMMEDIATE")
-            try:
-                yield Transaction(self._writer)
-            except BaseException:
-                self._writer.execute("ROLLBACK")
-                raise
-            self._writer.execute("COMMIT")
+            tx = Transaction(self)
+            yield tx
+            with self._commits:
+                if tx.epoch != self.epoch:
+                    raise StoreFailure("An earlier change failed to reach the disk; nothing "
+                                       "of this one was written. Try again.")
+                self._staged.append(tx)
+                self.staged_meta.update(tx.meta)
+                self._issued_staged |= tx.issued
+                self.next_event_id += tx.event_count
+
+    def outcome(self, tx: StoreTransaction) -> bool | None:
+        """True once tx is on disk, False when its commit failed, None while it waits."""
+        assert isinstance(tx, Transaction)
+        return (tx.error is None) if tx.done else None
+
+    def durable(self, tx: StoreTransaction) -> None:
+        """Wait until tx is on disk: the first waiter commits everything staged, and what is
+        staged meanwhile waits for the next commit. Raises StoreFailure when it failed."""
+        assert isinstance(tx, Transaction)
+        with self._commits:
+            while not tx.done:
+                if self._flushing:
+                    self._commits.wait()
+                    continue
+                group, self._staged = self._staged, []
+                self._flushing = True
+                self._commits.release()
+                try:
+                    stored, error = self._commit(group)
+                finally:
+                    self._commits.acquire()
+                    self._flushing = False
+                for index, staged in enumerate(group):
+                    staged.done = True
+                    if index < stored:
+                        self._issued_staged -= staged.issued
+                    else:
+                        staged.error = error
+                if error is not None:
+                    self._fail_staged(error)
+                self._commits.notify_all()
+        if tx.error is not None:
+            raise StoreFailure(f"Writing the change to {self.path} failed: {tx.error}") \
+                from tx.error
+
+    def _commit(self, group: list[Transaction]) -> tuple[int, Exception | None]:
+        """One SQLite transaction for the group, each of its transactions in a savepoint: those
+        before the first that fails are committed. How many, and the error if one failed."""
+        db = self._writer
+        stored, failure = 0, None
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            for tx in group:
+                db.execute("SAVEPOINT change")
+                try:
+                    for statement, parameters in tx.statements:
+                        db.execute(statement, parameters)
+                except sqlite3.Error as error:
+                    db.execute("ROLLBACK TO change")
+                    failure = error
+                    break
+                db.execute("RELEASE change")
+                stored += 1
+            db.execute("COMMIT")
+        except Exception as error:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            return 0, error
+        return stored, failure
+
+    def _fail_staged(self, error: Exception) -> None:
+        """After a failed commit: what was staged after the failed transaction built on it, so
+        it fails too, and the next transaction starts from the file."""
+        for staged in self._staged:
+            staged.done, staged.error = True, error
+        self._staged = []
+        self.epoch += 1
+        self._read_committed()
+
+    def first_event_id(self) -> int:
+        """The ID of a new transaction's first event: after the staged ones, or with nothing
+        staged after the last in the file (a tool may have added events, as the benchmarks
+        and tests do)."""
+        with self._commits:
+            if not self._staged and not self._flushing:
+                with self._read_lock:
+                    (last,) = self._reader.execute(
+                        "SELECT coalesce(max(id), 0) FROM events").fetchone()
+                self.next_event_id = int(last) + 1
+            return self.next_event_id
+
+    def was_issued(self, object_id: int) -> bool:
+        if object_id in self._issued_staged:
+            return True
+        with self._read_lock:
+            found = self._reader.execute("SELECT 1 FROM issued_ids WHERE id = ?", (object_id,))
+            return found.fetchone() is not None
 
     def refresh(self) -> None:
         """Nobody else writes the file: it never changes behind this server's back."""
@@ -196,7 +344,8 @@ class SqliteStore:
 
     def get_meta(self, key: str, default: Any = None) -> Any:
         with self._read_lock:
-            return Transaction(self._reader).get_meta(key, default)
+            row = self._reader.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return default if row is None else json.loads(row[0])
 
     def load_state(self) -> ArrayState:
         state = ArrayState()
