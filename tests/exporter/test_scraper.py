@@ -28,9 +28,10 @@ ACCOUNT = "user"
 VOLUMES = {Api.SANOS: "/rest/storage/volumeinfo", Api.XEVO: "/rest/v2/storage/block/volumes"}
 # XEVO's reads that also need the volume list: its LUN mappings name their volumes.
 NEEDS_VOLUMES = {Api.SANOS: set(), Api.XEVO: {"/rest/v2/dataTransfer/targets/{id}/luns/"}}
-# What XEVO's API does not give (docs/monitoring.md): hardware, disks, events, the system's
-# health and clock, the controllers, a pool's health, status, capacity and disks.
-NOT_IN_XEVO = ("opensan_sensor_", "opensan_disk_", "opensan_events_", "opensan_system_health",
+# What XEVO's API does not give (docs/monitoring.md): disks, events, the system's clock, the
+# controllers, a pool's health, status, capacity and disks; its sensors have no ID or location
+# (test_a_xevo_arrays_hardware_is_its_health_and_readings compares them by name).
+NOT_IN_XEVO = ("opensan_sensor_", "opensan_disk_", "opensan_events_",
                "opensan_controller_", "opensan_start_time_", "opensan_array_time_",
                "opensan_pool_health", "opensan_pool_status", "opensan_pool_capacity_",
                "opensan_pool_used_", "opensan_pool_free_", "opensan_pool_disks")
@@ -129,9 +130,12 @@ def test_the_names_labels_and_capacities_are_the_servers(live_server: LiveServer
 
     expected = {key for key in comparable(served)
                 if api is Api.SANOS or not key[0].startswith(NOT_IN_XEVO)}
-    assert comparable(found) == expected
-    assert any(k[0] == "opensan_volume_capacity_bytes" for k in comparable(found))
-    for key in comparable(found):
+    # XEVO's sensors carry other labels: test_a_xevo_arrays_hardware_... compares them.
+    shared = {key for key in comparable(found)
+              if api is Api.SANOS or not key[0].startswith("opensan_sensor_")}
+    assert shared == expected
+    assert any(k[0] == "opensan_volume_capacity_bytes" for k in shared)
+    for key in shared:
         if key[0] not in MOVING:
             assert found[key] == served[key], key
     # The one label the SANOS API cannot fill: the backend.
@@ -140,6 +144,46 @@ def test_the_names_labels_and_capacities_are_the_servers(live_server: LiveServer
     assert dict(system[1]) == {**dict(own[1]), "backend": ""}
     assert value(found, "opensan_exporter_up") == 1
     assert set(stale(found).values()) == {0}
+
+
+def sensor_states(found: Samples, named: Any) -> dict[tuple[str, str], str]:
+    """(type, name as named(labels) gives it) -> the state each sensor is in."""
+    return {(labels["type"], named(labels)): labels["state"]
+            for family, label_pairs in found if family == "opensan_sensor_status"
+            for labels in [dict(label_pairs)] if found[(family, label_pairs)] == 1}
+
+
+def as_xevo_names(labels: dict[str, str]) -> str:
+    """The name XEVO's hardware call gives a sensor: a controller's with its location first."""
+    location, name = labels["location"], labels["name"]
+    return f"{location} {name}" if location.startswith("Controller") else name
+
+
+def test_a_xevo_arrays_hardware_is_its_health_and_readings(live_server: LiveServer,
+                                                          admin: SanosClient) -> None:
+    admin.pools()  # logs in
+    with live_server.client() as http:
+        token = {"Authorization": admin.token or ""}
+        http.post("/rest/sim/sensor/sensor/fan-2/status/failed", headers=token).raise_for_status()
+        served = samples(http.get("/metrics", headers=token).text)
+    scraper = exporter(live_server.url, api=Api.XEVO)
+    try:
+        found = scrape(scraper)
+    finally:
+        scraper.close()
+    xevo_states = sensor_states(found, lambda labels: labels["name"])
+    assert xevo_states == sensor_states(served, as_xevo_names)
+    assert "Failed" in xevo_states.values() and "Good" in xevo_states.values()
+    for health in ("Good", "Degraded", "Failed"):
+        assert value(found, "opensan_system_health", state=health) == \
+            value(served, "opensan_system_health", state=health)
+    for family in ("opensan_sensor_temperature_celsius", "opensan_sensor_voltage_volts",
+                   "opensan_sensor_fan_speed_rpm"):
+        readings = {dict(k[1])["name"]: v for k, v in found.items() if k[0] == family}
+        good = [v for name, v in readings.items() if "Good" in (
+            xevo_states.get((kind, name)) for kind in ("temperature", "voltage", "fan"))]
+        assert good and all(v > 0 for v in good), family
+        assert set(readings) == {as_xevo_names(dict(k[1])) for k in served if k[0] == family}
 
 
 @BOTH

@@ -40,9 +40,12 @@ from opensan.client.errors import (
 )
 from opensan.client.models import (
     Api,
+    Enclosure,
+    HardwareMonitor,
     LunMapping,
     Pool,
     SanosObject,
+    Sensor,
     Session,
     Snapshot,
     SnapshotSpace,
@@ -178,6 +181,38 @@ class _Ipv4(_In):
 class _Nic(_In):
     id: str
     ipv4: _Ipv4 = Field(default_factory=_Ipv4)
+
+
+class _Reading(_In):
+    name: str = ""
+    value: int | None = None  # none for a power supply's or a cache module's state
+    status: str = ""
+
+
+class _MoreInfo(_In):
+    voltage: list[_Reading] = []
+    temperature: list[_Reading] = []
+    psu_status: list[_Reading] = []
+    fan_speed: list[_Reading] = []
+    cache_to_flash: list[_Reading] = []
+
+
+class _HardwareInfo(_In):
+    sys_health: str = ""
+    more_info: _MoreInfo = Field(default_factory=_MoreInfo)
+
+
+class _Hardware(_In):
+    enc_id: int = 0
+    info: _HardwareInfo = Field(default_factory=_HardwareInfo)
+
+
+# moreInfo's lists -> the SANOS sensor type and unit of their readings, and the reading's scale
+# (XEVO's integers: millivolts as OpenSAN serves them; degrees C and RPM as they are).
+_READINGS = {"voltage": ("voltage", "V", 0.001), "temperature": ("temperature", "C", 1.0),
+             "fan_speed": ("fan", "RPM", 1.0), "psu_status": ("psu", "", 1.0),
+             "cache_to_flash": ("battery", "", 1.0)}
+HEAD_UNIT = 0  # the enclosure of XEVO's hardware call: the one with the controllers
 
 
 def sanos_word(word: str, joiner: str = " ") -> str:
@@ -359,6 +394,21 @@ class XevoClient:
         used = {m.lun for m in luns}
         return TargetLuns(target_id=target_id, luns=luns,
                           free_luns=[n for n in range(MAX_LUN + 1) if n not in used])
+
+    def hardware_monitor(self) -> HardwareMonitor:
+        """The head unit's health and readings (`/rest/v1/hardware/0/info?moreInfo=true`) as the
+        SANOS hardware monitor's: XEVO names a reading only by its name (no sensor ID, no
+        location), and a power supply's or cache module's state has no value."""
+        found = self._parse(_Hardware, self._call(
+            "GET", f"/rest/v1/hardware/{HEAD_UNIT}/info?moreInfo=true"))
+        sensors = [Sensor(type=kind, location="", name=reading.name, unit=unit if
+                          reading.value is not None else "",
+                          value="" if reading.value is None else reading.value * scale,
+                          status=sanos_word(reading.status))
+                   for field, (kind, unit, scale) in _READINGS.items()
+                   for reading in getattr(found.info.more_info, field)]
+        return HardwareMonitor(system_health=sanos_word(found.info.sys_health), enclosures=[
+            Enclosure(id=found.enc_id, name="Head unit", sensors=sensors)])
 
     def lun_mappings(self) -> list[LunMapping]:
         names = self._volume_names()

@@ -123,6 +123,14 @@ def hardware(monitor: HardwareMonitor) -> Iterator[Metric]:
                      if s.unit == unit and isinstance(s.value, int | float)), family_unit)
 
 
+def hardware_info(monitor: HardwareMonitor) -> Iterator[Metric]:
+    """A XEVO array's hardware call: the system's health (SANOS's comes with its system info)
+    and the head unit's readings."""
+    yield states("opensan_system_health", "Health of the whole array.", [], SYSTEM_HEALTH,
+                 [([], monitor.system_health)])
+    yield from hardware(monitor)
+
+
 def disks(found: list[Disk]) -> Iterator[Metric]:
     yield info("opensan_disk", "Each disk: where it sits and what it is.",
                ({"disk_id": d.id, "enclosure_id": d.enclosure_id, "slot": d.slot,
@@ -251,6 +259,7 @@ def events(counts: Mapping[str, int]) -> Iterator[Metric]:
 
 # Read name -> the families its answer makes (the events' are made from the counts).
 BUILDERS: dict[str, Callable[[Any], Iterator[Metric]]] = {
-    "system": system, "about": about, "hardware": hardware, "disks": disks, "smart": smart, "pools": pools,
+    "system": system, "about": about, "hardware": hardware, "hardware_info": hardware_info,
+    "disks": disks, "smart": smart, "pools": pools,
     "volumes": volumes, "targets": targets, "mappings": mappings, "new_events": events,
 }

@@ -188,14 +188,16 @@ class XevoSource:
     """A XEVO array through the SDK: one session (refreshed on a 401, logged in again only when
     the refresh token is refused too), each of the array's lists asked for once a scrape.
 
-    XEVO has no hardware monitor with sensor IDs, no disk list, no S.M.A.R.T. and no event log:
-    those families are not served. `system` is its about call (name, model, serial, firmware).
+    XEVO has no disk list, no S.M.A.R.T. and no event log: those families are not served.
+    `about` gives the system's name, model, serial and firmware; `hardware_info` its health and
+    the head unit's readings, named by name only (no sensor ID or location).
     A volume's snapshot figures cost two GETs each (XEVO lists none with the volume).
     """
 
     api = Api.XEVO
     endpoints: Mapping[str, str] = {
         "about": "/rest/v1/about",
+        "hardware_info": "/rest/v1/hardware/0/info?moreInfo=true",
         "pools": "/rest/v2/storage/pools",
         "volumes": "/rest/v2/storage/block/volumes",
         "targets": "/rest/v2/dataTransfer/targets",
@@ -220,6 +222,9 @@ class XevoSource:
 
     def about(self) -> XevoAbout:
         return self._client.about()
+
+    def hardware_info(self) -> HardwareMonitor:
+        return self._client.hardware_monitor()
 
     def pools(self) -> list[Pool]:
         return self._client.pools()
