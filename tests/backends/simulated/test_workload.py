@@ -83,6 +83,20 @@ def test_a_mapped_volume_runs_its_workload_on_the_array_clock(default_state: Arr
     assert hour.volumes[volume_id(state, "vol-backup")] == IoCounters()
 
 
+def test_a_volume_mapped_only_on_a_target_without_ports_runs_nothing(
+        default_state: ArrayState) -> None:
+    """The fuzz's find: such a mapping made the reading divide by zero ports (a 500)."""
+    state = with_workload(default_state, "vol-db", Workload(1000, 75, 8))
+    vid = volume_id(state, "vol-db")
+    portless = state.copy()
+    portless.targets = {tid: replace(t, portals=()) for tid, t in state.targets.items()}
+    counters = HostWorkload(SEED)
+    counters.read(portless, T0)
+    hour = counters.read(portless, T0 + 3600)
+    assert hour.volumes[vid] == IoCounters()
+    assert all(c == IoCounters() for c in hour.ports.values())
+
+
 def test_the_same_seed_and_changes_give_the_same_counters_however_often_read(
         default_state: ArrayState) -> None:
     later = with_workload(default_state, "vol-db", Workload(5000, 30, 64))

@@ -138,7 +138,8 @@ def plan(state: ArrayState) -> _Plan:
                 state.targets[mapping.target_id].portals)
     running: dict[int, list[tuple[int, float, float, int, CacheMode]]] = {}
     for volume in sorted(state.volumes.values(), key=lambda v: v.id):
-        if volume.id not in ports_of or volume.pool_id not in state.pools:
+        # Mapped only on targets without data ports: no host reaches it either.
+        if not ports_of.get(volume.id) or volume.pool_id not in state.pools:
             continue
         work = workload_of(state, volume.id)
         if work.iops > 0:
