@@ -5,6 +5,7 @@ is started again (with its data), and leaves no daemon behind."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -71,6 +72,17 @@ def test_starts_healthy_with_three_osds_up_and_in(cluster: MiniCluster) -> None:
     assert [(osd["osd"], osd["up"], osd["in"]) for osd in osds] == [(0, 1, 1), (1, 1, 1), (2, 1, 1)]
     assert {daemon.split()[0] for daemon in processes_using(cluster.workdir)} == {
         "ceph-mon", "ceph-mgr", "ceph-osd"}
+
+
+def test_a_mgr_that_dies_is_started_again(cluster: MiniCluster) -> None:
+    """As systemd restarts it: Ceph 16.2's mgr segfaulted under many perf queries in CI."""
+    dead = cluster._mgr
+    assert dead is not None
+    dead.send_signal(signal.SIGSEGV)
+    dead.wait(10)
+    health_when(cluster, lambda _health: cluster._mgr is not dead
+                and cluster.ceph("-s")["mgrmap"]["available"], 60)
+    assert cluster._mgr is not None and cluster._mgr.poll() is None
 
 
 def test_clients_have_no_admin_socket_and_daemons_do(cluster: MiniCluster) -> None:

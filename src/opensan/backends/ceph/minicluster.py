@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ctypes
 import json
+import logging
 import signal
 import socket
 import subprocess
@@ -26,6 +27,8 @@ from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
+
+log = logging.getLogger(__name__)
 
 START_TIMEOUT = 60.0  # from nothing to HEALTH_OK (about 3 s here); also an OSD's stop or start
 STOP_TIMEOUT = 10.0  # per tier of daemons, before SIGKILL
@@ -89,6 +92,8 @@ class MiniCluster:
         self._mon: subprocess.Popen[bytes] | None = None
         self._mgr: subprocess.Popen[bytes] | None = None
         self._osds: dict[int, subprocess.Popen[bytes]] = {}
+        self._stopping = threading.Event()
+        self._watchdog: threading.Thread | None = None
 
     def __enter__(self) -> Self:
         self.start()
@@ -107,6 +112,10 @@ class MiniCluster:
         try:
             self._create()
             self._wait(self._healthy, "HEALTH_OK with all OSDs up and in and a mgr available")
+            self._stopping.clear()
+            self._watchdog = threading.Thread(target=self._restart_a_dead_mgr, daemon=True,
+                                              name="ceph-mgr-watchdog")
+            self._watchdog.start()
         except Exception as error:
             self.stop()
             raise RuntimeError(f"Ceph did not start: {error}\n{self._logs()}") from error
@@ -120,10 +129,25 @@ class MiniCluster:
         An OSD tells the mon that it stops and waits for the answer (seconds, without a mon),
         so the mon goes last. OSDs shut down fast here: their data is not saved.
         """
+        self._stopping.set()
+        if self._watchdog is not None:
+            self._watchdog.join()
+            self._watchdog = None
         for tier in (list(self._osds.values()), [self._mgr], [self._mon]):
             _terminate([process for process in tier if process is not None])
         self._osds.clear()
         self._mgr = self._mon = None
+
+    def _restart_a_dead_mgr(self) -> None:
+        """Start the mgr again when it dies, as systemd's ceph-mgr unit does (Restart=
+        on-failure): Ceph 16.2's mgr has segfaulted here in a messenger thread
+        (libceph-common) while many arrays' ticks asked it for `rbd perf image counters`."""
+        while not self._stopping.wait(1.0):
+            mgr = self._mgr
+            if mgr is not None and mgr.poll() is not None:
+                log.warning("ceph-mgr exited with %s; starting it again:\n%s", mgr.returncode,
+                            _tail(self._log_dir / "mgr.x.log"))
+                self._mgr = self._spawn("mgr.x", "ceph-mgr", "-i", "x")
 
     def ceph(self, *args: str) -> Any:
         """`ceph <args> --format json` on this cluster: the parsed output, None if there is none.
