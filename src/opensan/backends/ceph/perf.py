@@ -7,7 +7,8 @@ the operations the OSDs served on the image's data objects (`rbd_data.<id>.*`): 
 read_ops, write_bytes, read_bytes, and write_latency and read_latency, the sums of the OSDs'
 time per operation in nanoseconds. Those sums only grow while the query lives, whoever reads
 them, so both controllers read the same counters without disturbing each other. A report
-lists at most 64 images, the busiest first, and leaves out images with no I/O yet.
+lists at most 64 images (of every pool, when asked without one, as the backend asks), the
+busiest first, and leaves out images with no I/O yet.
 
 OSDs: `perf dump` of the OSD's `osd` logger (`ceph tell osd.N perf dump osd`), the counters
 Ceph's own dashboards read: op_r, op_r_out_bytes and op_r_latency for reads; client writes
