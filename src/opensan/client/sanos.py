@@ -561,7 +561,7 @@ class SanosClient:
         if isinstance(answer, httpx.Response) and answer.status_code == 401:
             answer = self._stream_into(path, self._renewed_token(token, answer), destination)
         if isinstance(answer, httpx.Response):
-            raise self._decode_error(answer)
+            raise error_of(answer)
         return answer
 
     def _stream_into(self, path: str, token: str, destination: BinaryIO) -> int | httpx.Response:
@@ -577,7 +577,7 @@ class SanosClient:
                     written += len(chunk)
                 return written
         except httpx.TransportError as error:
-            raise self._connection_failure("GET", error, 1) from error
+            raise connection_failure(self.base_url, self._timeout, "GET", error, 1) from error
 
     def _session_token(self) -> str:
         with self._login_lock:
@@ -595,7 +595,7 @@ class SanosClient:
                 return self._token  # another thread has logged in again meanwhile
             self._token = None
             if self._password is None:
-                error = self._decode_error(response)
+                error = error_of(response)
                 raise AuthenticationError(
                     f"{error.message} The client has no password to log in again: run "
                     "`opensan login` again (or give SanosClient a password).",
@@ -607,42 +607,12 @@ class SanosClient:
 
     def _transmit(self, method: Method, path: str, token: str | None) -> httpx.Response:
         """Send once; a GET up to `get_attempts` times while the connection fails."""
-        headers = {"Authorization": token} if token else {}
-        attempts = self._get_attempts if method == "GET" else 1
-        attempt = 1
-        while True:
-            try:
-                return self._http.request(method, path, headers=headers)
-            except httpx.TransportError as error:
-                failure = self._connection_failure(method, error, attempt)
-                if isinstance(failure, TlsError) or attempt >= attempts:
-                    raise failure from error
-                delay = self._retry_backoff * 2 ** (attempt - 1)
-                attempt += 1
-                log.warning("GET %s%s failed (%s); attempt %d of %d in %.2f s", self.base_url,
-                            path, type(error).__name__, attempt, attempts, delay)
-                time.sleep(delay)
-
-    def _connection_failure(self, method: Method, error: httpx.TransportError,
-                            attempt: int) -> SanosError:
-        return connection_failure(self.base_url, self._timeout, method, error, attempt)
+        return transmit(self._http, self.base_url, self._timeout, self._get_attempts,
+                        self._retry_backoff, method, path,
+                        headers={"Authorization": token} if token else {})
 
     def _decode(self, response: httpx.Response) -> Any:
-        if response.status_code != 200:
-            raise self._decode_error(response)
-        try:
-            return response.json()
-        except ValueError:
-            raise UnexpectedResponse(f"The answer of {self.base_url} is not JSON: is this a SANOS "
-                                     "array?", status=200) from None
-
-    @staticmethod
-    def _decode_error(response: httpx.Response) -> SanosError:
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        return error_from_response(response.status_code, body, response.headers.get("Retry-After"))
+        return decoded(response, self.base_url, "SANOS")
 
     def _parse(self, kind: type[Model], data: Any) -> Model:
         from pydantic import ValidationError
@@ -665,6 +635,46 @@ class SanosClient:
         where = ".".join(map(str, first["loc"])) or "the answer"
         return UnexpectedResponse(f"{self.base_url} answered a {kind.__name__} that this client "
                                   f"cannot read: {where}: {first['msg']}.", status=200)
+
+
+def transmit(http: httpx.Client, base_url: str, timeout: float, get_attempts: int,
+             retry_backoff: float, method: str, path: str, **request: Any) -> httpx.Response:
+    """Send once; a GET up to `get_attempts` times while the connection fails, waiting
+    retry_backoff, then twice as long each time. Both API generations' clients send so."""
+    attempts = get_attempts if method == "GET" else 1
+    attempt = 1
+    while True:
+        try:
+            return http.request(method, path, **request)
+        except httpx.TransportError as error:
+            failure = connection_failure(base_url, timeout, method, error, attempt)
+            if isinstance(failure, TlsError) or attempt >= attempts:
+                raise failure from error
+            delay = retry_backoff * 2 ** (attempt - 1)
+            attempt += 1
+            log.warning("GET %s%s failed (%s); attempt %d of %d in %.2f s", base_url, path,
+                        type(error).__name__, attempt, attempts, delay)
+            time.sleep(delay)
+
+
+def decoded(response: httpx.Response, base_url: str, api_name: str) -> Any:
+    """A 200 answer's JSON; else the array's error (error_of)."""
+    if response.status_code != 200:
+        raise error_of(response)
+    try:
+        return response.json()
+    except ValueError:
+        raise UnexpectedResponse(f"The answer of {base_url} is not JSON: is this a {api_name} "
+                                 "array?", status=200) from None
+
+
+def error_of(response: httpx.Response) -> SanosError:
+    """The error an answer other than 200 stands for, from its error body if it has one."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    return error_from_response(response.status_code, body, response.headers.get("Retry-After"))
 
 
 def connection_failure(base_url: str, timeout: float, method: str, error: httpx.TransportError,

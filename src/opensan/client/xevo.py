@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from datetime import UTC, datetime
 from os import PathLike
 from types import TracebackType
@@ -34,9 +33,7 @@ from opensan.client.errors import (
     NotFound,
     NotSupported,
     SanosError,
-    TlsError,
     UnexpectedResponse,
-    error_from_response,
 )
 from opensan.client.models import (
     Api,
@@ -54,7 +51,7 @@ from opensan.client.models import (
     Volume,
     VolumeSnapshots,
 )
-from opensan.client.sanos import checked_url, connection_failure, verification
+from opensan.client.sanos import checked_url, decoded, error_of, transmit, verification
 
 log = logging.getLogger("opensan.client")
 
@@ -578,10 +575,10 @@ class XevoClient:
                     self._token = self._parse(_Auth, self._decode(answer)).access_token
                     return self._token
                 if answer.status_code != 401:
-                    raise self._decode_error(answer)
+                    raise error_of(answer)
             self._token = None
             if self._password is None:
-                error = self._decode_error(response)
+                error = error_of(response)
                 raise AuthenticationError(
                     f"{error.message} The client has no password to log in again: run "
                     "`opensan login` again (or give XevoClient a password).",
@@ -592,38 +589,12 @@ class XevoClient:
     def _transmit(self, method: Method, path: str, token: str | None,
                   json: dict[str, Any] | None, form: dict[str, str] | None) -> httpx.Response:
         """Send once; a GET up to `get_attempts` times while the connection fails."""
-        headers = {"Authorization": token} if token else {}
-        attempts = self._get_attempts if method == "GET" else 1
-        attempt = 1
-        while True:
-            try:
-                return self._http.request(method, path, headers=headers, json=json, data=form)
-            except httpx.TransportError as error:
-                failure = connection_failure(self.base_url, self._timeout, method, error, attempt)
-                if isinstance(failure, TlsError) or attempt >= attempts:
-                    raise failure from error
-                delay = self._retry_backoff * 2 ** (attempt - 1)
-                attempt += 1
-                log.warning("GET %s%s failed (%s); attempt %d of %d in %.2f s", self.base_url,
-                            path, type(error).__name__, attempt, attempts, delay)
-                time.sleep(delay)
+        return transmit(self._http, self.base_url, self._timeout, self._get_attempts,
+                        self._retry_backoff, method, path,
+                        headers={"Authorization": token} if token else {}, json=json, data=form)
 
     def _decode(self, response: httpx.Response) -> Any:
-        if response.status_code != 200:
-            raise self._decode_error(response)
-        try:
-            return response.json()
-        except ValueError:
-            raise UnexpectedResponse(f"The answer of {self.base_url} is not JSON: is this a XEVO "
-                                     "array?", status=200) from None
-
-    @staticmethod
-    def _decode_error(response: httpx.Response) -> SanosError:
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        return error_from_response(response.status_code, body, response.headers.get("Retry-After"))
+        return decoded(response, self.base_url, "XEVO")
 
     def _parse(self, kind: type[Wire], data: Any) -> Wire:
         try:
