@@ -67,10 +67,33 @@ class _CountingClient(SanosClient):
         return session
 
 
-class SanosSource:
+class _ClientReads:
+    """The reads the SDK's clients of both API generations answer alike (as SANOS objects)."""
+
+    _client: _CountingClient | _ScrapeClient
+
+    @property
+    def logins(self) -> int:
+        return self._client.logins
+
+    def pools(self) -> list[Pool]:
+        return self._client.pools()
+
+    def volumes(self) -> list[Volume]:
+        return self._client.volumes()
+
+    def targets(self) -> list[Target]:
+        return self._client.targets()
+
+    def mappings(self) -> list[LunMapping]:
+        return self._client.lun_mappings()
+
+
+class SanosSource(_ClientReads):
     """A SANOS array through the SDK: one session for the source's life, one request a read."""
 
     api = Api.SANOS
+    _client: _CountingClient
 
     endpoints: Mapping[str, str] = {
         "system": "/rest/dashboard/systeminfo",
@@ -93,10 +116,6 @@ class SanosSource:
                                        get_attempts=2, retry_backoff=0.05)
         self._newest_event: int | None = None
 
-    @property
-    def logins(self) -> int:
-        return self._client.logins
-
     def connect(self) -> None:
         if self._client.token is None:
             self._client.login()
@@ -112,18 +131,6 @@ class SanosSource:
 
     def smart(self) -> list[DiskSmart]:
         return self._client.disk_smart()
-
-    def pools(self) -> list[Pool]:
-        return self._client.pools()
-
-    def volumes(self) -> list[Volume]:
-        return self._client.volumes()
-
-    def targets(self) -> list[Target]:
-        return self._client.targets()
-
-    def mappings(self) -> list[LunMapping]:
-        return self._client.lun_mappings()
 
     def new_events(self) -> list[Event]:
         """Events recorded since the last call that answered, oldest first; none on the first
@@ -184,7 +191,7 @@ class _ScrapeClient(XevoClient):
         return answer.result()
 
 
-class XevoSource:
+class XevoSource(_ClientReads):
     """A XEVO array through the SDK: one session (refreshed on a 401, logged in again only when
     the refresh token is refused too), each of the array's lists asked for once a scrape.
 
@@ -195,6 +202,7 @@ class XevoSource:
     """
 
     api = Api.XEVO
+    _client: _ScrapeClient
     endpoints: Mapping[str, str] = {
         "about": "/rest/v1/about",
         "hardware_info": "/rest/v1/hardware/0/info?moreInfo=true",
@@ -210,10 +218,6 @@ class XevoSource:
         self._client = _ScrapeClient(url, account, password, ca_file=ca_file, timeout=timeout,
                                      get_attempts=2, retry_backoff=0.05)
 
-    @property
-    def logins(self) -> int:
-        return self._client.logins
-
     def connect(self) -> None:
         """Log in unless a session is open; a new scrape asks the array afresh."""
         self._client.new_scrape()
@@ -225,18 +229,6 @@ class XevoSource:
 
     def hardware_info(self) -> HardwareMonitor:
         return self._client.hardware_monitor()
-
-    def pools(self) -> list[Pool]:
-        return self._client.pools()
-
-    def volumes(self) -> list[Volume]:
-        return self._client.volumes()
-
-    def targets(self) -> list[Target]:
-        return self._client.targets()
-
-    def mappings(self) -> list[LunMapping]:
-        return self._client.lun_mappings()
 
     def close(self) -> None:
         """Close the connections (XEVO has no call to end a session: it idles out)."""
