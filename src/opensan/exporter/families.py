@@ -76,12 +76,16 @@ def states(name: str, help_text: str, names: list[str], words: tuple[str, ...],
     return family
 
 
+def _system(model: str, serial_number: str, firmware: str, name: str) -> InfoMetricFamily:
+    return info("opensan_system", "The array: model, serial number, firmware, name and backend "
+                "(empty: the SANOS API does not say).",
+                [{"model": model, "serial_number": serial_number, "firmware_version": firmware,
+                  "system_name": name, "backend": ""}])
+
+
 def system(info_: SystemInfo) -> Iterator[Metric]:
-    yield info("opensan_system", "The array: model, serial number, firmware, name and backend "
-               "(empty: the SANOS API does not say).",
-               [{"model": info_.model_name, "serial_number": info_.serial_number,
-                 "firmware_version": info_.firmware_version, "system_name": info_.system_name,
-                 "backend": ""}])
+    yield _system(info_.model_name, info_.serial_number, info_.firmware_version,
+                  info_.system_name)
     yield states("opensan_system_health", "Health of the whole array.", [], SYSTEM_HEALTH,
                  [([], info_.system_health)])
     yield info("opensan_controller", "Each controller: serial number, firmware and status.",
@@ -100,11 +104,7 @@ def system(info_: SystemInfo) -> Iterator[Metric]:
 
 def about(found: XevoAbout) -> Iterator[Metric]:
     """A XEVO array's system: its about call says no health, controllers or clock."""
-    yield info("opensan_system", "The array: model, serial number, firmware, name and backend "
-               "(empty: the SANOS API does not say).",
-               [{"model": found.model_name, "serial_number": found.serial_number,
-                 "firmware_version": found.firmware_ver, "system_name": found.system_name,
-                 "backend": ""}])
+    yield _system(found.model_name, found.serial_number, found.firmware_ver, found.system_name)
 
 
 def hardware(monitor: HardwareMonitor) -> Iterator[Metric]:
