@@ -37,7 +37,8 @@ import rbd
 from opensan import __version__
 from opensan.backends.base import BackendEvent, BackendSpec, StorageBackend
 from opensan.backends.ceph import perf
-from opensan.backends.ceph.config import CephConfig
+from opensan.backends.ceph.config import CephConfig, connect
+from opensan.backends.ceph.counter_reader import CounterReader
 from opensan.backends.host import cpu_model, memory_gb
 from opensan.backends.runner import CommandFailed, run
 from opensan.backends.tgt.exports import Backing, Export
@@ -91,7 +92,8 @@ TRAITS = BackendTraits(
     default_provision=Provision.THIN, service_keeps_snapshot_space=True,
     usage_refresh_seconds=2.0, enforces_qos=True)
 BUSY_WAIT_SECONDS = 5.0  # how long to wait for the other controller to let go of an image
-# A counter reading must not hold the tick long when the manager or an OSD does not answer.
+# A counter reading must not hold the tick long when the manager or an OSD does not answer
+# (counter_reader.py).
 COUNTERS_TIMEOUT_SECONDS = 5
 # fast-diff (with the object map it needs) lets `rbd du` answer without reading every object
 # of every snapshot; layering lets an image be cloned.
@@ -105,23 +107,6 @@ _HEALTH = {"HEALTH_OK": SystemHealth.GOOD, "HEALTH_WARN": SystemHealth.DEGRADED,
 _SENSOR = {"HEALTH_OK": SensorStatus.GOOD, "HEALTH_WARN": SensorStatus.WARNING,
            "HEALTH_ERR": SensorStatus.FAILED}
 _DISK_TYPES = {"hdd": DiskType.SATA_HDD, "ssd": DiskType.SATA_SSD, "nvme": DiskType.NVME_SSD}
-
-
-def connect(config: CephConfig) -> rados.Rados:
-    """A client connection to the cluster that config names."""
-    # An operation on a PG that cannot be served (its OSDs down) fails after a while instead of
-    # holding an API request for ever.
-    options = {"rados_osd_op_timeout": "30", "rados_mon_op_timeout": "30"}
-    if config.keyring:
-        options["keyring"] = str(config.keyring)
-    cluster = rados.Rados(conffile=str(config.ceph_conf), name=f"client.{config.client_id}",
-                          conf=options)
-    try:
-        cluster.connect(timeout=15)
-    except rados.Error as error:
-        raise BackendError(f"Cannot reach the Ceph cluster of {config.ceph_conf}: {error}") \
-            from error
-    return cluster
 
 
 def mon_command(cluster: rados.Rados, prefix: str, **arguments: Any) -> Any:
@@ -143,25 +128,6 @@ def ensure_pool(cluster: rados.Rados, name: str, application: str) -> None:
                     yes_i_really_mean_it=True)
     mon_command(cluster, "osd pool application enable", pool=name, app=application,
                 yes_i_really_mean_it=True)
-
-
-def mgr_command(cluster: rados.Rados, prefix: str, timeout: int = 30, **arguments: Any) -> Any:
-    """A manager command with JSON output, like `ceph <prefix> --format json`."""
-    command = json.dumps({"prefix": prefix, "format": "json", **arguments})
-    code, output, status = cluster.mgr_command(command, b"", timeout=timeout)
-    if code != 0:
-        raise BackendError(f"ceph {prefix} failed: {status or code}")
-    return json.loads(output) if output.strip() else None
-
-
-def osd_perf_dump(cluster: rados.Rados, osd_id: int) -> Any:
-    """`ceph tell osd.<id> perf dump osd`: the OSD's own op counters."""
-    command = json.dumps({"prefix": "perf dump", "logger": "osd", "format": "json"})
-    code, output, status = cluster.osd_command(osd_id, command, b"",
-                                               timeout=COUNTERS_TIMEOUT_SECONDS)
-    if code != 0:
-        raise BackendError(f"ceph tell osd.{osd_id} perf dump failed: {status or code}")
-    return json.loads(output)
 
 
 @contextmanager
@@ -190,6 +156,7 @@ class CephBackend(StorageBackend):
         self._osd_io: perf.Monotonic[int] = perf.Monotonic()
         self._counted: set[str] = set()
         self._counting_since: float | None = None
+        self._counters = CounterReader(config.model_dump_json(), COUNTERS_TIMEOUT_SECONDS)
         self._flattens: dict[int, _Flatten] = {}  # clone's volume id -> its flatten here
         self._flatten_lock = threading.Lock()
         config.log_dir.mkdir(parents=True, exist_ok=True)
@@ -357,10 +324,10 @@ class CephBackend(StorageBackend):
         # thread) every few minutes while arrays made and deleted pools, each with its own
         # query, and one query lives on whatever pools come and go.
         try:
-            report = mgr_command(self.cluster, "rbd perf image counters",
-                                 COUNTERS_TIMEOUT_SECONDS)
+            report = self._counters.mgr_command({"prefix": "rbd perf image counters",
+                                                 "format": "json"})
             every_pool = perf.image_counters(report)
-        except (BackendError, rados.Error, ValueError, KeyError, TypeError) as error:
+        except (BackendError, ValueError, KeyError, TypeError) as error:
             log.warning("Reading the image counters failed: %s", error)
             return found
         for pool in state.pools.values():
@@ -384,8 +351,9 @@ class CephBackend(StorageBackend):
             if state.disks[disk_id].status is DiskStatus.MISSING:
                 continue  # down: it would not answer, and it does nothing
             try:
-                readings[disk_id] = perf.osd_counters(osd_perf_dump(self.cluster, osd_id))
-            except (BackendError, rados.Error, ValueError, KeyError, TypeError) as error:
+                readings[disk_id] = perf.osd_counters(self._counters.osd_command(
+                    osd_id, {"prefix": "perf dump", "logger": "osd", "format": "json"}))
+            except (BackendError, ValueError, KeyError, TypeError) as error:
                 log.warning("Reading the counters of osd.%d failed: %s", osd_id, error)
         self._read("osds", self._osd_io, readings)
         self._osd_io.keep_only(osds)
@@ -869,6 +837,7 @@ class CephBackend(StorageBackend):
         return self.tgt.check()
 
     def close(self) -> None:
+        self._counters.close()
         self.tgt.close()
         for ioctx in self._ioctxs.values():
             ioctx.close()

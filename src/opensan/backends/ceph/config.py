@@ -10,9 +10,10 @@ import re
 import tomllib
 from pathlib import Path
 
+import rados
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from opensan.domain.errors import InvalidArgument
+from opensan.domain.errors import BackendError, InvalidArgument
 
 # Ceph pool names OpenSAN creates: a prefix and a SANOS pool name (letters, digits, - and _).
 _CEPH_POOL_NAME = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
@@ -88,3 +89,20 @@ class CephConfig(BaseModel):
             return cls.model_validate(tomllib.loads(path.read_text()))
         except (OSError, tomllib.TOMLDecodeError, ValidationError) as error:
             raise InvalidArgument(f"Cannot use Ceph backend config {path}: {error}") from error
+
+
+def connect(config: CephConfig) -> rados.Rados:
+    """A client connection to the cluster that config names."""
+    # An operation on a PG that cannot be served (its OSDs down) fails after a while instead of
+    # holding an API request for ever.
+    options = {"rados_osd_op_timeout": "30", "rados_mon_op_timeout": "30"}
+    if config.keyring:
+        options["keyring"] = str(config.keyring)
+    cluster = rados.Rados(conffile=str(config.ceph_conf), name=f"client.{config.client_id}",
+                          conf=options)
+    try:
+        cluster.connect(timeout=15)
+    except rados.Error as error:
+        raise BackendError(f"Cannot reach the Ceph cluster of {config.ceph_conf}: {error}") \
+            from error
+    return cluster
