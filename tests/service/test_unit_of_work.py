@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import gc
 import sqlite3
 import threading
 
@@ -478,3 +479,26 @@ def test_a_change_whose_commit_fails_is_not_made_and_the_next_starts_from_the_st
     setting(service, "after", 1)
     assert service.state.meta["after"] == 1 and "elsewhere" not in service.state.meta.values()
     assert service.system.events(1).events[0].id == then.event_count + 1
+
+
+def test_the_cyclic_collector_waits_while_the_records_load_and_runs_again_after(
+        service, monkeypatch):
+    store = service.uow.store
+    load_state = store.load_state
+    collecting = []
+
+    def watched():
+        collecting.append(gc.isenabled())
+        return load_state()
+
+    monkeypatch.setattr(store, "load_state", watched)
+    service.uow.load()
+    assert collecting == [False] and gc.isenabled()
+
+    def failing():
+        raise sqlite3.DatabaseError("the file is damaged")
+
+    monkeypatch.setattr(store, "load_state", failing)
+    with pytest.raises(sqlite3.DatabaseError):
+        service.uow.load()
+    assert gc.isenabled()

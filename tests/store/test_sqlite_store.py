@@ -22,11 +22,13 @@ from opensan.domain.models import (
     Pool,
     Provision,
     Role,
+    Target,
+    TargetType,
 )
 from opensan.domain.raid import RaidLevel
 from opensan.store.base import StoreFailure, StoreTransaction
 from opensan.store.codec import encode
-from opensan.store.records import DISKS, MAPPINGS, POOLS, new_object_id
+from opensan.store.records import DISKS, MAPPINGS, POOLS, TARGETS, new_object_id
 from opensan.store.sqlite import SCHEMA_VERSION, SqliteStore
 
 
@@ -251,3 +253,12 @@ def test_concurrent_transactions_are_each_on_disk_when_they_return(store: Sqlite
     assert [e.id for e in events] == list(range(1, 201))
     assert sorted(e.message for e in events) == sorted(f"{t}-{i}" for t in range(8)
                                                        for i in range(25))
+
+
+def test_records_load_in_the_order_of_their_keys_not_of_the_keys_text(store: SqliteStore) -> None:
+    """Targets are numbered from 0: their keys' text ("10" before "2") is not their order."""
+    with store.transaction() as tx:
+        for target_id in (12, 2, 0, 10, 1):
+            tx.put(TARGETS, Target(target_id, TargetType.ISCSI, 0, 0, f"iqn.x:{target_id}",
+                                   f"t{target_id}", ("10.0.0.1:3260",)))
+    assert list(store.load_state().targets) == [0, 1, 2, 10, 12]

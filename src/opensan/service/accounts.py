@@ -16,6 +16,7 @@ ages sessions and lockouts.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import re
@@ -180,9 +181,13 @@ class Accounts:
         # Token hash -> when the session was last used, where that is newer than its record.
         self._used_at: dict[str, float] = {}
         self._throttles: dict[tuple[str, str], _Throttle] = {}
-        # Compared against when an account does not exist, so both answers take as long.
-        self._decoy_hash = hash_password(secrets.token_hex(8))
         self._verified = RecentlyVerified()
+
+    @functools.cached_property
+    def _decoy_hash(self) -> str:
+        """Compared against when an account does not exist, so both answers take as long;
+        made at the first such login, not at start-up (scrypt takes tens of milliseconds)."""
+        return hash_password(secrets.token_hex(8))
 
     @property
     def _clock(self) -> Clock:

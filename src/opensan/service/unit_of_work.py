@@ -29,6 +29,7 @@ the periodic tick above all, is the array itself (SYSTEM).
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 from collections import Counter, deque
@@ -64,6 +65,17 @@ OnReload = Callable[[ArrayState], None]
 # and the worker thread it hands its call to, which gets a copy of its context) has its own,
 # and a thread of the array's own starts with SYSTEM.
 _ACTOR: ContextVar[Actor] = ContextVar("opensan_actor", default=SYSTEM)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def current_actor() -> Actor:
@@ -183,8 +195,10 @@ class UnitOfWork:
         self._on_reload.append(hook)
 
     def load(self) -> None:
-        """Read every record into memory."""
-        with self.lock:
+        """Read every record into memory. The cyclic garbage collector waits meanwhile: the
+        records hold no cycles, and its passes over the growing heap cost a sixth of the load
+        at an XCubeSAN's full scale."""
+        with self.lock, _collector_paused():
             self.state = self._head = self.store.load_state()
             self._generation = self.store.generation
             self.version += 1

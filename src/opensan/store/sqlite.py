@@ -42,8 +42,8 @@ from opensan.domain.models import (
     Session,
 )
 from opensan.store.base import STORE_META, StoreFailure, StoreTransaction
-from opensan.store.codec import decode, encode
-from opensan.store.records import KINDS, Key, RecordKind, key_text, kind_named
+from opensan.store.codec import decoder, encode
+from opensan.store.records import KINDS, Key, RecordKind, key_text
 
 SCHEMA_VERSION = 3
 DATABASE_NAME = "opensan.db"  # the store's file inside a state dir
@@ -349,21 +349,27 @@ class SqliteStore:
 
     def load_state(self) -> ArrayState:
         state = ArrayState()
+        # Per kind: its decoder, its key and its dict in the state (looked up once, not per row).
+        kinds = {kind.name: (decoder(kind.cls), kind.key, kind.records(state)) for kind in KINDS}
         with self._read_lock:
             # In batches, not fetchall(): the text of 262,144 snapshots is never all in memory
             # at once (row by row costs a tenth more time).
             cursor = self._reader.execute("SELECT kind, data FROM records")
             while rows := cursor.fetchmany(_LOAD_BATCH):
                 for kind_name, data in rows:
-                    kind = kind_named(kind_name)
-                    record = decode(kind.cls, data)
-                    kind.records(state)[kind.key(record)] = record
+                    decode, key, table = kinds[kind_name]
+                    record = decode(data)
+                    table[key(record)] = record
             meta = self._reader.execute("SELECT key, value FROM meta").fetchall()
         for kind in KINDS:  # in key order, as the old tables' primary keys gave them
             table = kind.records(state)
-            ordered = sorted(table.items())  # by key: keys are unique, records never compared
-            table.clear()
-            table.update(ordered)
+            keys = list(table)
+            # The rows come in the order of the keys' text, which is the order of the 10-digit
+            # IDs: most tables need no reordering.
+            if keys != sorted(keys):
+                ordered = sorted(table.items())  # keys are unique: records never compared
+                table.clear()
+                table.update(ordered)
         state.meta = {key: json.loads(value) for key, value in meta if key not in STORE_META}
         return state
 
