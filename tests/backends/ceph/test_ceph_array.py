@@ -30,6 +30,7 @@ from conftest import (
     served,
     set_passwords,
 )
+from data_path import eventually, pattern_ok, xevo_lun_and_clones_reach_an_initiator
 from prometheus_client.parser import text_string_to_metric_families
 from support import CephHost, ceph_host
 
@@ -97,11 +98,6 @@ def configuration(api: Api) -> dict[str, Any]:
     return array_state(api, CEPH_MOVING_FIGURES)
 
 
-def pattern_ok(result: subprocess.CompletedProcess[str]) -> bool:
-    output = (result.stdout + result.stderr).lower()
-    return result.returncode == 0 and "failed" not in output and "error" not in output
-
-
 def make_pool(api: Api, name: str = "p1") -> dict[str, Any]:
     disks = api.ok("GET", "/rest/storage/diskinfo")
     ids = ",".join(str(d["id"]) for d in disks)
@@ -130,13 +126,6 @@ def exported_volume(array: CephArray, size_gb: int = 1) -> tuple[dict[str, Any],
                        "permission/rw")
         iqns.append(target["iqn"])
     return volume, iqns
-
-
-def eventually(check: Callable[[], bool], seconds: float = 30, what: str = "") -> None:
-    deadline = time.monotonic() + seconds
-    while not check():
-        assert time.monotonic() < deadline, f"not within {seconds} s: {what}"
-        time.sleep(0.25)
 
 
 def at_the_same_moment(requests: list[Callable[[], httpx.Response]]) -> list[httpx.Response]:
@@ -608,63 +597,8 @@ def test_qos_limits_are_the_images_librbd_qos_and_hold_a_lun(ceph_array: CephArr
     assert limits() == ("0", "0")
 
 
-XEVO_VOLUMES = "/rest/v2/storage/block/volumes"
-XEVO_TARGETS = "/rest/v2/dataTransfer/targets"
-
-
 def test_through_xevo_alone_a_lun_and_its_clones_reach_an_initiator(
         ceph_array: CephArray) -> None:
-    """QSAN's current API (XEVO) makes the volume, its snapshot, its RBD clones, the target and
-    the LUNs (only the pool is SANOS's: XEVO has no pool creation); controller 1's tgtd serves
-    them, an initiator reads the clones' copies, and an unmap through XEVO takes the LUN out."""
+    """The XEVO data path (tests/data_path.py) on RBD clones, served by controller 1's tgtd."""
     one = ceph_array.one
-    pool = make_pool(one.admin)
-    login = one.http.post("/auth/get", data={"user": "admin", "password": LINUX_PASSWORD,
-                                             "offlineAccess": "true"})
-    assert login.status_code == 200, login.text
-    xevo = Api(one.http, login.json()["accessToken"])
-
-    def send(method: str, path: str, body: dict[str, Any]) -> Any:
-        return xevo.ok(method, path, content=json.dumps(body))
-
-    volume = send("POST", XEVO_VOLUMES, {"name": "xv", "totalSize": 1024, "blockSize": 512,
-                                         "poolId": str(pool["id"])})
-    send("PATCH", f"/rest/v2/backup/snapshot/targets/{volume['id']}", {"totalSize": 1024})
-    target = send("POST", XEVO_TARGETS, {"name": "xt", "type": "iSCSI"})
-    iqn = target["iscsi"][0]["iqn"]
-    luns = f"{XEVO_TARGETS}/{target['id']}/luns"
-
-    def map_lun(number: int, volume_id: str) -> Any:
-        return send("POST", luns, {"name": str(number), "volumeId": volume_id,
-                                   "hosts": [{"name": "*"}]})
-
-    source_lun = map_lun(0, volume["id"])
-    eventually(lambda: pattern_ok(one.qemu_io(iqn, 0, "write -P 0xab 0 4M")), 30,
-               "tgtd serves the LUN")
-    assert pattern_ok(one.qemu_io(iqn, 0, "read -P 0xab 0 4M"))
-    send("POST", f"/rest/v2/backup/snapshot/targets/{volume['id']}/snapshots", {"name": "s1"})
-    assert pattern_ok(one.qemu_io(iqn, 0, "write -P 0xcd 0 4M"))
-    clone = send("POST", f"{XEVO_VOLUMES}/{volume['id']}/clone",
-                 {"poolId": volume["poolId"], "volumeName": "xc1"})
-    from_snapshot = send("POST", f"{XEVO_VOLUMES}/{volume['id']}/clone",
-                         {"poolId": volume["poolId"], "volumeName": "xc2", "snapshotId": "s1"})
-    def online() -> bool:
-        return all(xevo.ok("GET", f"{XEVO_VOLUMES}/{made['id']}")["state"] == "ONLINE"
-                   for made in (clone, from_snapshot))
-
-    eventually(online, 60, "both clones are flattened")
-    for number, made in enumerate((clone, from_snapshot), start=1):
-        map_lun(number, made["id"])
-    eventually(lambda: pattern_ok(one.qemu_io(iqn, 1, "read -P 0xcd 0 4M")), 30,
-               "the clone's LUN holds the source's data")
-    assert pattern_ok(one.qemu_io(iqn, 2, "read -P 0xab 0 4M"))
-    # Unmapped through XEVO, tgtd no longer serves the LUN; the clones' LUNs stay.
-    assert xevo.ok("DELETE", f"{luns}/{source_lun['id']}") == []
-    assert xevo.ok("GET", f"{XEVO_VOLUMES}/{volume['id']}")["lunId"] == ""
-
-    def gone() -> bool:
-        result = one.qemu_io(iqn, 0, "read 0 4k")
-        return result.returncode != 0 or "failed" in (result.stdout + result.stderr).lower()
-
-    eventually(gone, 30, "tgtd no longer serves the unmapped LUN")
-    assert pattern_ok(one.qemu_io(iqn, 1, "read -P 0xcd 0 4M"))
+    xevo_lun_and_clones_reach_an_initiator(one.http, make_pool(one.admin)["id"], one.qemu_io)

@@ -3,7 +3,6 @@ tgtd, driven through the API, checked with real iSCSI initiators (qemu-io, iscsi
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import ssl
@@ -29,6 +28,7 @@ from conftest import (
     set_passwords,
 )
 from cryptography import x509
+from data_path import pattern_ok, xevo_lun_and_clones_reach_an_initiator
 from support import free_port, linux_host
 
 import opensan.tls as tls
@@ -68,12 +68,6 @@ class LinuxArray:
     def discovered(self, initiator: str) -> str:
         return subprocess.run(["iscsi-ls", "-s", "-i", initiator, f"iscsi://{self.portal}"],
                               capture_output=True, text=True, timeout=60).stdout
-
-
-def pattern_ok(result: subprocess.CompletedProcess[str]) -> bool:
-    output = result.stdout + result.stderr
-    return result.returncode == 0 and "verification failed" not in output.lower() \
-        and "failed" not in output.lower()
 
 
 @pytest.fixture
@@ -431,60 +425,11 @@ def test_a_clone_holds_its_sources_data_read_through_a_lun_and_stands_alone(
     assert pattern_ok(linux_array.qemu_io(iqn, 3, "read -P 0xcd 0 4M"))
 
 
-XEVO_VOLUMES = "/rest/v2/storage/block/volumes"
-XEVO_TARGETS = "/rest/v2/dataTransfer/targets"
-
-
 def test_through_xevo_alone_a_lun_and_its_clones_reach_an_initiator(
         linux_array: LinuxArray) -> None:
-    """QSAN's current API (XEVO) makes the volume, its snapshot, its clones, the target and the
-    LUNs (only the pool is SANOS's: XEVO has no pool creation); tgt serves them, an initiator
-    reads the clones' copies, and an unmap through XEVO takes the LUN out of tgt."""
+    """The XEVO data path (tests/data_path.py) on reflinked clones in a RAID 5 pool."""
     disks = linux_array.admin.ok("GET", "/rest/storage/diskinfo")
     ids = ",".join(str(d["id"]) for d in disks[:3])
     pool = linux_array.admin.ok("POST", f"/rest/storage/createpool/name/p1/raidlevel/5/"
                                 f"diskids/{ids}/type/thin")
-    login = linux_array.http.post("/auth/get", data={"user": "admin", "password": LINUX_PASSWORD,
-                                                     "offlineAccess": "true"})
-    assert login.status_code == 200, login.text
-    xevo = Api(linux_array.http, login.json()["accessToken"])
-
-    def send(method: str, path: str, body: dict[str, Any]) -> Any:
-        return xevo.ok(method, path, content=json.dumps(body))
-
-    volume = send("POST", XEVO_VOLUMES, {"name": "xv", "totalSize": 1024, "blockSize": 512,
-                                         "poolId": str(pool["id"])})
-    send("PATCH", f"/rest/v2/backup/snapshot/targets/{volume['id']}", {"totalSize": 1024})
-    target = send("POST", XEVO_TARGETS, {"name": "xt", "type": "iSCSI"})
-    iqn = target["iscsi"][0]["iqn"]
-    luns = f"{XEVO_TARGETS}/{target['id']}/luns"
-
-    def map_lun(number: int, volume_id: str) -> Any:
-        return send("POST", luns, {"name": str(number), "volumeId": volume_id,
-                                   "hosts": [{"name": "*"}]})
-
-    source_lun = map_lun(0, volume["id"])
-    assert xevo.ok("GET", f"{XEVO_VOLUMES}/{volume['id']}")["lunId"] == source_lun["id"]
-    assert pattern_ok(linux_array.qemu_io(iqn, 0, "write -P 0xab 0 4M"))
-    assert pattern_ok(linux_array.qemu_io(iqn, 0, "read -P 0xab 0 4M"))
-    send("POST", f"/rest/v2/backup/snapshot/targets/{volume['id']}/snapshots", {"name": "s1"})
-    assert pattern_ok(linux_array.qemu_io(iqn, 0, "write -P 0xcd 0 4M"))
-    clone = send("POST", f"{XEVO_VOLUMES}/{volume['id']}/clone",
-                 {"poolId": volume["poolId"], "volumeName": "xc1"})
-    from_snapshot = send("POST", f"{XEVO_VOLUMES}/{volume['id']}/clone",
-                         {"poolId": volume["poolId"], "volumeName": "xc2", "snapshotId": "s1"})
-    deadline = time.monotonic() + 60
-    for made in (clone, from_snapshot):
-        while (state := xevo.ok("GET", f"{XEVO_VOLUMES}/{made['id']}")["state"]) != "ONLINE":
-            assert state == "CLONING" and time.monotonic() < deadline, state
-            time.sleep(0.2)
-    for number, made in enumerate((clone, from_snapshot), start=1):
-        map_lun(number, made["id"])
-    assert pattern_ok(linux_array.qemu_io(iqn, 1, "read -P 0xcd 0 4M"))
-    assert pattern_ok(linux_array.qemu_io(iqn, 2, "read -P 0xab 0 4M"))
-    # Unmapped through XEVO, tgt no longer serves the LUN; the clones' LUNs stay.
-    assert xevo.ok("DELETE", f"{luns}/{source_lun['id']}") == []
-    assert xevo.ok("GET", f"{XEVO_VOLUMES}/{volume['id']}")["lunId"] == ""
-    gone = linux_array.qemu_io(iqn, 0, "read 0 4k")
-    assert gone.returncode != 0 or "failed" in (gone.stdout + gone.stderr).lower(), gone
-    assert pattern_ok(linux_array.qemu_io(iqn, 1, "read -P 0xcd 0 4M"))
+    xevo_lun_and_clones_reach_an_initiator(linux_array.http, pool["id"], linux_array.qemu_io)
