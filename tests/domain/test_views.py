@@ -1,4 +1,4 @@
-"""Derived figures (domain/views.py): a volume's snapshots, with and without the index."""
+"""Derived figures (domain/views.py): a volume's snapshots, oldest first, with measured use."""
 
 from __future__ import annotations
 
@@ -17,25 +17,16 @@ def _state() -> ArrayState:
     return state
 
 
-def test_recorded_snapshots_are_each_volumes_oldest_first() -> None:
-    recorded = views.recorded_snapshots(_state())
-    assert {vid: [s.name for s in found] for vid, found in recorded.items()} == {
-        1: ["a", "b2", "b", "c"], 2: ["x"]}
-    assert views.recorded_snapshots(_state(), {2}).keys() == {2}
-
-
-def test_snapshots_of_answers_the_same_with_the_index_as_by_a_pass() -> None:
+def test_snapshots_of_are_each_volumes_oldest_first() -> None:
     state = _state()
-    recorded = views.recorded_snapshots(state)
-    for volume_id in (1, 2, 3):
-        assert views.snapshots_of(state, NOT_MEASURED, volume_id, recorded) == \
-            views.snapshots_of(state, NOT_MEASURED, volume_id)
-    assert views.snapshots_of(state, NOT_MEASURED, 3, recorded) == []
+    assert [s.name for s in views.snapshots_of(state, NOT_MEASURED, 1)] == ["a", "b2", "b", "c"]
+    assert [s.name for s in views.snapshots_of(state, NOT_MEASURED, 2)] == ["x"]
+    assert views.snapshots_of(state, NOT_MEASURED, 3) == []
 
 
-def test_measured_use_is_shown_with_the_index_too() -> None:
+def test_measured_use_is_shown_and_the_records_stay_as_they_are() -> None:
     state = _state()
-    usage = Usage(snapshots={20: 5})
-    found = views.snapshots_of(state, usage, 1, views.recorded_snapshots(state))
+    found = views.snapshots_of(state, Usage(snapshots={20: 5}), 1)
     assert [s.used_bytes for s in found] == [0, 0, 5, 0]
-    assert views.recorded_snapshots(state)[1][2].used_bytes == 0  # the records stay as they are
+    assert state.snapshots[20].used_bytes == 0
+    assert [s.used_bytes for s in views.snapshots_of(state, NOT_MEASURED, 1)] == [0, 0, 0, 0]

@@ -20,6 +20,7 @@ import pytest
 from opensan.array import Array, open_array
 from opensan.backends.simulated.backend import SimulatedBackend
 from opensan.config import Settings
+from opensan.domain.indexes import Indexes, indexes_of
 from opensan.profile import Profile
 from opensan.service.array import ArrayService
 from opensan.store.sqlite import DATABASE_NAME, SqliteStore
@@ -53,6 +54,9 @@ def array(state_dir: Path) -> Iterator[Array]:
     opened = open_array(settings(state_dir))
     try:
         yield opened
+        # Whatever the test changed, the indexes the changes carried are what the records say.
+        state = opened.service.state
+        assert indexes_of(state) == Indexes.of(state)
     finally:
         opened.close()
 

@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 from opensan.domain.errors import InvalidArgument
-from opensan.domain.models import DiskStatus, PoolHealth
+from opensan.domain.models import CacheMode, DiskStatus, PoolHealth
 from opensan.service.supervision import REBUILD_BYTES_PER_SECOND
+from opensan.service.telemetry import READ_PERFORMANCE
+from opensan.service.volumes import VolumeChanges
 
 from .helpers import (
     INFO,
@@ -131,3 +133,23 @@ def test_events_are_read_from_the_store(service):
     assert [event.id for event in page.events] == list(range(page.total, 0, -1))
     with refused(service, InvalidArgument):
         service.system.events(0)
+
+
+def counter_reads(service):
+    return service.supervision.telemetry.stats()[READ_PERFORMANCE].count
+
+
+def test_only_a_change_of_what_sets_the_hosts_io_reads_the_counters_after_it(service):
+    """A volume's snapshot space or size sets no host's I/O: the counters are not read again
+    for it (a pass over every volume's); its cache mode, a new volume or a mapping do."""
+    db = volume_named(service, "vol-db").volume
+    reads = counter_reads(service)
+    service.snapshots.set_space(db.id, db.snapshot_space_bytes // 1024**3 + 1)
+    service.volumes.extend(db.id, db.capacity_bytes // 1024**3 + 1)
+    assert counter_reads(service) == reads
+    service.volumes.modify(db.id, VolumeChanges(cache_mode=CacheMode.WRITE_THROUGH))
+    assert counter_reads(service) == reads + 1
+    created = service.volumes.create(pool_named(service, "Pool-1").pool.id, "vol-new", 1)
+    assert counter_reads(service) == reads + 2
+    service.volumes.delete(created.volume.id)
+    assert counter_reads(service) == reads + 3

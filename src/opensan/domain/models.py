@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opensan.domain.errors import (
     disk_not_found,
@@ -18,6 +18,9 @@ from opensan.domain.errors import (
     volume_not_found,
 )
 from opensan.domain.raid import RaidLevel
+
+if TYPE_CHECKING:
+    from opensan.domain.indexes import Indexes
 
 
 class DiskHealth(StrEnum):
@@ -572,14 +575,22 @@ class ArrayState:
     # Settings as JSON values: seed, system name, clock offset, sensor overrides, ...
     meta: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # What the rules read of the whole array (domain/indexes.py), made when first asked:
+        # not a field, so never compared, stored or copied but by share().
+        self.indexes: Indexes | None = None
+
     def copy(self) -> ArrayState:
         """A copy whose dicts can be changed apart: new dicts, shared (immutable) objects."""
         return ArrayState(**{f.name: dict(getattr(self, f.name)) for f in fields(self)})
 
     def share(self) -> ArrayState:
         """A draft for one change: the same dicts (and immutable objects); the change copies a
-        dict before it first writes it (Change.put), so a change costs what it touches."""
-        return ArrayState(**{f.name: getattr(self, f.name) for f in fields(self)})
+        dict before it first writes it (Change.put), so a change costs what it touches. The
+        draft starts with this state's indexes, and its writes move them on (indexes.wrote)."""
+        draft = ArrayState(**{f.name: getattr(self, f.name) for f in fields(self)})
+        draft.indexes = self.indexes
+        return draft
 
     # Lookups raise when the object is absent, never return None.
 

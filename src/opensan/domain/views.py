@@ -7,11 +7,11 @@ capacity and use from the RAID arithmetic and the volumes, unless the storage me
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
-from operator import attrgetter
 
 from opensan.domain import raid, rules
+from opensan.domain.indexes import indexes_of
 from opensan.domain.measured import HardwareReadings, Usage
 from opensan.domain.models import (
     ArrayState,
@@ -67,36 +67,37 @@ def pool_status(state: ArrayState, pool: Pool) -> PoolStatus:
     return PoolStatus.ONLINE
 
 
-def allocated_bytes(volume: Volume) -> int:
-    """What a volume takes from its pool: all of a thick volume, the written part of a thin one,
-    and all of its snapshot space."""
-    data = volume.capacity_bytes if volume.provision is Provision.THICK else volume.written_bytes
-    return data + volume.snapshot_space_bytes
-
-
 def pool_view(state: ArrayState, usage: Usage, pool: Pool) -> PoolView:
-    volumes = [v for v in state.volumes.values() if v.pool_id == pool.id]
-    return _pool_view(state, usage, pool, volumes)
+    """One pool: its allocation from the state's index (domain/indexes.py); only where the
+    storage measured the pool, a pass over the volumes to find its own."""
+    return _pool_view(state, usage, pool,
+                      (v for v in state.volumes.values() if v.pool_id == pool.id))
 
 
 def pool_views(state: ArrayState, usage: Usage) -> list[PoolView]:
     """Every pool, oldest first."""
     by_pool: dict[int, list[Volume]] = {}
-    for volume in state.volumes.values():
-        by_pool.setdefault(volume.pool_id, []).append(volume)
+    if usage.pools:
+        for volume in state.volumes.values():
+            by_pool.setdefault(volume.pool_id, []).append(volume)
     ordered = sorted(state.pools.values(), key=lambda p: (p.created_at, p.id))
-    return [_pool_view(state, usage, pool, by_pool.get(pool.id, [])) for pool in ordered]
+    return [_pool_view(state, usage, pool, by_pool.get(pool.id, ())) for pool in ordered]
 
 
-def _pool_view(state: ArrayState, usage: Usage, pool: Pool, volumes: list[Volume]) -> PoolView:
+def _pool_view(state: ArrayState, usage: Usage, pool: Pool,
+               volumes_of_pool: Iterable[Volume]) -> PoolView:
+    """volumes_of_pool: the pool's volumes, gone through only where the storage measured the
+    pool (where it did not, the index holds what they take)."""
+    index = indexes_of(state)
     measured = usage.pools.get(pool.id)
     if measured is None:
         capacity = raid.usable_bytes(pool.raid_level,
                                      [state.disks[d].capacity_bytes for d in pool.disk_ids])
-        used = sum(allocated_bytes(v) for v in volumes)
+        used = index.allocated.get(pool.id, 0)
     else:
         # The file system sees snapshot space only as it fills; the array reserves all of it
         # when it is set, so the part not yet filled counts as used too.
+        volumes = list(volumes_of_pool)
         snapshots = _snapshots_by_volume(state, usage, {v.id for v in volumes})
         capacity = measured.capacity_bytes
         used = measured.used_bytes + sum(
@@ -104,7 +105,8 @@ def _pool_view(state: ArrayState, usage: Usage, pool: Pool, volumes: list[Volume
                 - snapshot_space(usage, v, snapshots.get(v.id, [])).used_bytes)
             for v in volumes)
     return PoolView(pool=pool, health=pool_health(state, pool), status=pool_status(state, pool),
-                    capacity_bytes=capacity, used_bytes=used, volume_count=len(volumes))
+                    capacity_bytes=capacity, used_bytes=used,
+                    volume_count=index.volume_count.get(pool.id, 0))
 
 
 def free_bytes(state: ArrayState, usage: Usage, pool_id: int) -> int:
@@ -119,37 +121,16 @@ def measured_snapshot(usage: Usage, snapshot: Snapshot) -> Snapshot:
     return snapshot if measured is None else replace(snapshot, used_bytes=measured)
 
 
-# Every volume's snapshots as recorded, oldest first (recorded_snapshots): where a caller has it
-# for the state (the service keeps it for the state readers see), a volume's snapshots cost
-# what the volume holds instead of a pass over the array's (up to 262,144) snapshots.
-Recorded = Mapping[int, list[Snapshot]]
+def snapshots_of(state: ArrayState, usage: Usage, volume_id: int) -> list[Snapshot]:
+    """A volume's snapshots, oldest first, with their measured use: what the volume holds,
+    from the state's index (domain/indexes.py), not a pass over the array's snapshots."""
+    return _snapshots_by_volume(state, usage, (volume_id,)).get(volume_id, [])
 
 
-def recorded_snapshots(state: ArrayState,
-                       volume_ids: Collection[int] | None = None) -> dict[int, list[Snapshot]]:
-    """The snapshots of these volumes (of all by default) as recorded, oldest first: one pass
-    over every snapshot for all of them."""
-    found: dict[int, list[Snapshot]] = {}
-    for snapshot in state.snapshots.values():
-        if volume_ids is None or snapshot.volume_id in volume_ids:
-            found.setdefault(snapshot.volume_id, []).append(snapshot)
-    oldest_first = attrgetter("created_at", "id")
-    for snapshots in found.values():
-        snapshots.sort(key=oldest_first)
-    return found
-
-
-def snapshots_of(state: ArrayState, usage: Usage, volume_id: int,
-                 recorded: Recorded | None = None) -> list[Snapshot]:
-    """A volume's snapshots, oldest first, with their measured use."""
-    return _snapshots_by_volume(state, usage, {volume_id}, recorded).get(volume_id, [])
-
-
-def _snapshots_by_volume(state: ArrayState, usage: Usage, volume_ids: Collection[int],
-                         recorded: Recorded | None = None) -> dict[int, list[Snapshot]]:
+def _snapshots_by_volume(state: ArrayState, usage: Usage,
+                         volume_ids: Iterable[int]) -> dict[int, list[Snapshot]]:
     """The snapshots of these volumes, oldest first, with their measured use."""
-    if recorded is None:
-        recorded = recorded_snapshots(state, volume_ids)
+    recorded = indexes_of(state).snapshots
     if not usage.snapshots:  # no snapshot measured apart (the virtual array): as recorded
         return {volume_id: list(recorded[volume_id])
                 for volume_id in volume_ids if volume_id in recorded}
@@ -170,22 +151,20 @@ def snapshot_mappings(state: ArrayState, snapshot_ids: set[int]) -> list[LunMapp
 
 
 def volume_view(state: ArrayState, usage: Usage, volume: Volume,
-                clone_progress: Mapping[int, int] | None = None,
-                recorded: Recorded | None = None) -> VolumeView:
+                clone_progress: Mapping[int, int] | None = None) -> VolumeView:
     """clone_progress: the percent done of the clones in progress, as last read."""
     pool = state.pools[volume.pool_id]
     mapped = any(m.volume_id == volume.id and m.snapshot_id is None
                  for m in state.mappings.values())
-    return _volume_view(state, usage, volume, snapshots_of(state, usage, volume.id, recorded),
+    return _volume_view(state, usage, volume, snapshots_of(state, usage, volume.id),
                         mapped,
                         pool_health(state, pool), pool_status(state, pool), clone_progress or {})
 
 
 def volume_views(state: ArrayState, usage: Usage,
-                 clone_progress: Mapping[int, int] | None = None,
-                 recorded: Recorded | None = None) -> list[VolumeView]:
+                 clone_progress: Mapping[int, int] | None = None) -> list[VolumeView]:
     """Every volume, oldest first."""
-    snapshots = _snapshots_by_volume(state, usage, state.volumes.keys(), recorded)
+    snapshots = _snapshots_by_volume(state, usage, state.volumes.keys())
     mapped = {m.volume_id for m in state.mappings.values() if m.snapshot_id is None}
     health = {p.id: pool_health(state, p) for p in state.pools.values()}
     status = {p.id: pool_status(state, p) for p in state.pools.values()}

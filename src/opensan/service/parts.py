@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 
 from opensan.backends.base import StorageBackend
-from opensan.domain import views
 from opensan.domain.errors import NotSupported
 from opensan.domain.measured import NOT_MEASURED, HardwareReadings, Usage
 from opensan.domain.models import ArrayState, Provision, SensorStatus
@@ -74,9 +73,6 @@ class Parts:
     uow: UnitOfWork
     backend: StorageBackend
     observed: Observed
-    # views.recorded_snapshots of one state readers saw, with that state (see recorded_snapshots).
-    _recorded: tuple[ArrayState, views.Recorded] | None = field(default=None, init=False,
-                                                                 repr=False)
 
     @property
     def traits(self) -> BackendTraits:
@@ -85,21 +81,6 @@ class Parts:
     @property
     def state(self) -> ArrayState:
         return self.uow.state
-
-    def recorded_snapshots(self, state: ArrayState) -> views.Recorded:
-        """Every volume's snapshots in `state`, a state readers see (never a change's draft,
-        which still changes): made once for each such state, so that reading one volume's
-        snapshots costs what it holds, not a pass over every snapshot of the array."""
-        kept = self._recorded
-        if kept is None or kept[0] is not state:
-            kept = self._recorded = (state, views.recorded_snapshots(state))
-        return kept[1]
-
-    def recorded_snapshots_if_made(self, state: ArrayState) -> views.Recorded | None:
-        """recorded_snapshots if it was made for `state` already, else None: one volume's view
-        right after a change is cheaper by a pass over the snapshots than by making it."""
-        kept = self._recorded
-        return kept[1] if kept is not None and kept[0] is state else None
 
     def require(self, capability: Capability) -> None:
         """Raises NotSupported when the backend lacks this capability."""

@@ -24,8 +24,7 @@ class Snapshots:
         """A volume's snapshot space and its snapshots, oldest first. Raises NotFound."""
         state, usage = self._parts.state, self._parts.observed.usage
         volume = state.volume(volume_id)
-        snapshots = views.snapshots_of(state, usage, volume_id,
-                                       self._parts.recorded_snapshots(state))
+        snapshots = views.snapshots_of(state, usage, volume_id)
         return views.snapshot_space(usage, volume, snapshots), snapshots
 
     def set_space(self, volume_id: int, size_gb: int) -> SnapshotSpace:

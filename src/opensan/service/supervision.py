@@ -19,7 +19,14 @@ from functools import partial
 from opensan.domain import views
 from opensan.domain.errors import SanError
 from opensan.domain.measured import DiskJoined, HardwareReadings
-from opensan.domain.models import SYSTEM, DiskHealth, DiskStatus, EventLevel, PoolHealth
+from opensan.domain.models import (
+    SYSTEM,
+    DiskHealth,
+    DiskStatus,
+    EventLevel,
+    PoolHealth,
+    Volume,
+)
 from opensan.domain.rules import GIB
 from opensan.service.accounts import Accounts
 from opensan.service.parts import Parts
@@ -42,6 +49,24 @@ _STEERS_IO = frozenset({DISKS.name, POOLS.name, VOLUMES.name, MAPPINGS.name, TAR
 # How long the follower waits for the other controller's notification before it looks again
 # whether it should stop (a wait costs nothing: no I/O until a notification comes).
 FOLLOW_STEP_SECONDS = 0.1
+
+
+def steers_io(change: Change) -> bool:
+    """Whether the change moved what sets the hosts' I/O, so that the counters change course
+    at its time: a volume's size or snapshot space does not (reading them after such a change
+    would cost a pass over every volume's counters, for the very figures the next read gives)."""
+    steering = change.touched & _STEERS_IO
+    if steering - {VOLUMES.name}:
+        return True
+    return any(_io_part(before) != _io_part(change.state.volumes.get(key))
+               for (kind, key), before in change.before.items() if kind == VOLUMES.name)
+
+
+def _io_part(volume: object | None) -> object | None:
+    """The volume less what no host's I/O follows (its sizes and its snapshot space)."""
+    if not isinstance(volume, Volume):
+        return volume
+    return replace(volume, capacity_bytes=0, written_bytes=0, snapshot_space_bytes=0)
 
 
 class Supervision:
@@ -105,7 +130,7 @@ class Supervision:
                 self.read_hardware()
             if change.moves_data:
                 self.measure_usage()
-            if change.touched & _STEERS_IO:
+            if steers_io(change):
                 self.read_performance(change.now)
         except SanError as error:
             log.warning("Reading the storage after a change failed: %s", error.message)

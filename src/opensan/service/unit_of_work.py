@@ -38,6 +38,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
+from opensan.domain import indexes
 from opensan.domain.identity import Clock
 from opensan.domain.models import SYSTEM, Actor, ArrayState, Event, EventLevel
 from opensan.store.base import Store, StoreTransaction
@@ -102,6 +103,8 @@ class Change:
         self.now = now
         self.actor = actor
         self.touched: set[str] = set()  # the record kinds (and "meta") written
+        # Each record written, as it was before the change (None: new), by (kind name, key).
+        self.before: dict[tuple[str, Any], Record | None] = {}
         self.commit_actions: list[Callable[[], None]] = []
         # The events this change writes, as the log will hold them once it commits.
         self.events: list[Event] = []
@@ -117,15 +120,23 @@ class Change:
 
     def put(self, record: Record) -> None:
         kind = kind_of(record)
-        self._writable(kind.field)[kind.key(record)] = record
+        key = kind.key(record)
+        table = self._writable(kind.field)
+        self._wrote(kind, key, table.get(key), record)
+        table[key] = record
         self.tx.put(kind, record)
-        self.touched.add(kind.name)
 
     def delete(self, record: Record) -> None:
         kind = kind_of(record)
         key = kind.key(record)
-        del self._writable(kind.field)[key]
+        table = self._writable(kind.field)
+        self._wrote(kind, key, table.pop(key), None)
         self.tx.delete(kind, key)
+
+    def _wrote(self, kind: RecordKind, key: Any, old: Record | None,
+               new: Record | None) -> None:
+        indexes.wrote(self.state, old, new)
+        self.before.setdefault((kind.name, key), old)
         self.touched.add(kind.name)
 
     def new_id(self, kind: RecordKind) -> int:

@@ -134,16 +134,13 @@ class Volumes:
         self._parts = parts
 
     def all(self) -> list[VolumeView]:
-        parts, observed = self._parts, self._parts.observed
-        state = parts.state
-        return views.volume_views(state, observed.usage, observed.clone_progress,
-                                  parts.recorded_snapshots(state))
+        observed = self._parts.observed
+        return views.volume_views(self._parts.state, observed.usage, observed.clone_progress)
 
     def view(self, volume: Volume) -> VolumeView:
-        parts, observed = self._parts, self._parts.observed
-        state = parts.state
-        return views.volume_view(state, observed.usage, volume, observed.clone_progress,
-                                 parts.recorded_snapshots_if_made(state))
+        observed = self._parts.observed
+        return views.volume_view(self._parts.state, observed.usage, volume,
+                                 observed.clone_progress)
 
     def create(self, pool_id: int, name: str, size_gb: int,
                provision: Provision | None = None) -> VolumeView:

@@ -135,7 +135,7 @@ class RadosStore:
         self._notifies: list[rados.Completion] = []  # awaited before closing, or librados crashes
         self._create_object()
         self.refresh()
-        self._watch = ioctx.watch(object_name, self._on_notify, self._on_watch_error)
+        self._watch: rados.Watch | None = ioctx.watch(object_name, self._on_notify, self._on_watch_error)
 
     def _on_notify(self, notify_id: int, notifier_id: str, watch_id: int, data: bytes) -> None:
         self._changed.set()  # librados's thread: no I/O here, the waiter does it
@@ -172,8 +172,14 @@ class RadosStore:
     def close(self) -> None:
         for notify in self._notifies:
             notify.wait_for_complete_and_cb()
-        with suppress(rados.Error):
-            self._watch.close()
+        # The watch is released here, while the cluster is up: left to the interpreter's last
+        # garbage collection (it is in a cycle with this store through its callbacks), it is
+        # freed after the shutdown and segfaults the exiting process.
+        watch, self._watch = self._watch, None
+        if watch is not None:
+            with suppress(rados.Error):
+                watch.close()
+            del watch
         self._ioctx.close()
         if self._on_close is not None:
             self._on_close()
