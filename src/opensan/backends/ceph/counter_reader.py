@@ -21,6 +21,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Sequence
+from contextlib import suppress
 from typing import Any
 
 from opensan.domain.errors import BackendError
@@ -49,17 +50,23 @@ class ChildReader:
                 timeout += START_SECONDS
             child = self._child
             assert child.stdin is not None and child.stdout is not None
+            answered = True
             try:
                 child.stdin.write(json.dumps(request).encode() + b"\n")
                 child.stdin.flush()
-                ready, _, _ = select.select([child.stdout], [], [], timeout)
-                line = child.stdout.readline() if ready else b""
+                answered = bool(select.select([child.stdout], [], [], timeout)[0])
+                line = child.stdout.readline() if answered else b""
             except OSError:  # a broken pipe: it died before this request
                 line = b""
             if not line:
-                status = child.poll()
+                # An end of its output is its exit: wait for its status (it may not be reaped
+                # yet); no answer in time is a hang, and the child is killed.
+                status = None
+                if answered:
+                    with suppress(subprocess.TimeoutExpired):
+                        status = child.wait(STOP_SECONDS)
                 self._stop()
-                why = f"died (exit status {status})" if status is not None \
+                why = f"died (exit status {status})" if answered \
                     else f"did not answer in {timeout:g} s"
                 raise BackendError(f"The Ceph counter reader {why}.")
             answer: dict[str, Any] = json.loads(line)
