@@ -324,8 +324,7 @@ class CephBackend(StorageBackend):
         # thread) every few minutes while arrays made and deleted pools, each with its own
         # query, and one query lives on whatever pools come and go.
         try:
-            report = self._counters.mgr_command({"prefix": "rbd perf image counters",
-                                                 "format": "json"})
+            report = self._counters.mgr_command("rbd perf image counters")
             every_pool = perf.image_counters(report)
         except (BackendError, ValueError, KeyError, TypeError) as error:
             log.warning("Reading the image counters failed: %s", error)
@@ -351,8 +350,8 @@ class CephBackend(StorageBackend):
             if state.disks[disk_id].status is DiskStatus.MISSING:
                 continue  # down: it would not answer, and it does nothing
             try:
-                readings[disk_id] = perf.osd_counters(self._counters.osd_command(
-                    osd_id, {"prefix": "perf dump", "logger": "osd", "format": "json"}))
+                readings[disk_id] = perf.osd_counters(
+                    self._counters.osd_command(osd_id, "perf dump", logger="osd"))
             except (BackendError, ValueError, KeyError, TypeError) as error:
                 log.warning("Reading the counters of osd.%d failed: %s", osd_id, error)
         self._read("osds", self._osd_io, readings)

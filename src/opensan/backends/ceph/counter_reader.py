@@ -96,21 +96,24 @@ class CounterReader:
         self._reader = ChildReader([sys.executable, "-m", __name__, config_json],
                                    timeout_seconds)
 
-    def mgr_command(self, command: dict[str, Any]) -> Any:
-        return self._decoded(command, self._reader.ask({"mgr": json.dumps(command)}))
+    def mgr_command(self, prefix: str, **arguments: Any) -> Any:
+        """A manager command with JSON output, like `ceph <prefix> --format json`."""
+        command = {"prefix": prefix, "format": "json", **arguments}
+        return self._decoded(prefix, self._reader.ask({"mgr": json.dumps(command)}))
 
-    def osd_command(self, osd_id: int, command: dict[str, Any]) -> Any:
-        return self._decoded(command, self._reader.ask({"osd": osd_id,
-                                                        "command": json.dumps(command)}))
+    def osd_command(self, osd_id: int, prefix: str, **arguments: Any) -> Any:
+        """A command to one OSD with JSON output, like `ceph tell osd.<id> <prefix>`."""
+        command = {"prefix": prefix, "format": "json", **arguments}
+        return self._decoded(f"tell osd.{osd_id} {prefix}",
+                             self._reader.ask({"osd": osd_id, "command": json.dumps(command)}))
 
     def close(self) -> None:
         self._reader.close()
 
     @staticmethod
-    def _decoded(command: dict[str, Any], answer: dict[str, Any]) -> Any:
+    def _decoded(what: str, answer: dict[str, Any]) -> Any:
         if answer["code"] != 0:
-            raise BackendError(f"ceph {command['prefix']} failed: "
-                               f"{answer['status'] or answer['code']}")
+            raise BackendError(f"ceph {what} failed: {answer['status'] or answer['code']}")
         output = answer["output"]
         return json.loads(output) if output.strip() else None
 
