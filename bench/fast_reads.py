@@ -2,7 +2,7 @@
 
 On the load state of api_bench.py (1,000 volumes, 10,000 snapshots, 1,000,000 events):
   1. `opensan serve` with the fast path on (api/fastpath.py), then with it off
-     (OPENSAN_FAST_READS=false: every request through FastAPI's routing); wrk (16 connections)
+     (OPENSAN_FAST_PATH=false: every request through FastAPI's routing); wrk (16 connections)
      at GET /rest/storage/volumeinfo, /rest/log/list/1 and the last full log page of each;
   2. bench/bare_app.py serving the very bytes of volumeinfo, then of log page 1, under the same
      uvicorn settings, driven the same way;
@@ -59,7 +59,7 @@ def fetch_bodies(base_url: str, token: str) -> Bodies:
 def opensan_reads(state_dir: Path, log_path: Path, fast: bool, options: WrkOptions,
                   ) -> tuple[Bodies, dict[str, WrkResult]]:
     switch = "on" if fast else "off"
-    env = {"OPENSAN_FAST_READS": "true" if fast else "false"}
+    env = {"OPENSAN_FAST_PATH": "true" if fast else "false"}
     with opensan_server(state_dir, log_path, env) as server:
         token = login(server.base_url)
         bodies = fetch_bodies(server.base_url, token)

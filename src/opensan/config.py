@@ -96,9 +96,9 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     # text lines, or one JSON object a line for a log collector (api/logs.py).
     log_format: Literal["text", "json"] = "text"
-    # The cached reads answered without FastAPI's routing (api/fastpath.py); off only to compare
-    # (bench/api_bench.py) or to rule the fast path out.
-    fast_reads: bool = True
+    # The declared endpoints answered without FastAPI's routing (api/fastpath.py); off only to
+    # compare (bench/fast_reads.py, bench/commit_bench.py) or to rule the fast path out.
+    fast_path: bool = True
     # A bearer token that may read /metrics without a session (a Prometheus scrape job); no
     # option, so that it never shows in a process list (docs/monitoring.md).
     metrics_token: str | None = Field(default=None, min_length=16, max_length=256,

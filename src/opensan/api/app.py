@@ -23,7 +23,7 @@ from opensan.api.cache import ReadCache
 from opensan.api.console import add_console
 from opensan.api.endpoint import Access, Api, Call, Endpoint, read_call_params
 from opensan.api.errors import install_error_handlers
-from opensan.api.fastpath import FastReads, RouteHandler
+from opensan.api.fastpath import FastRoutes, RouteHandler
 from opensan.api.limits import LoginGate, ServerLimits
 from opensan.api.logs import note_account
 from opensan.api.metrics import install as install_metrics
@@ -147,11 +147,11 @@ def _register(app: FastAPI, endpoint: Endpoint, service: ArrayService,
 
 def create_app(service: ArrayService, *, tick_seconds: float = 1.0,
                limits: ServerLimits | None = None, tls_fingerprint: str | None = None,
-               scrape_token: str | None = None, fast_reads: bool = True) -> FastAPI:
+               scrape_token: str | None = None, fast_path: bool = True) -> FastAPI:
     """The server; while it runs, the array's periodic tick runs in its own thread. Served over
     HTTPS, tls_fingerprint is its certificate's, which the system information shows.
     scrape_token: a bearer token that may read /metrics without a session (api/metrics.py).
-    fast_reads: answer the cached reads without FastAPI's routing (api/fastpath.py)."""
+    fast_path: answer the declared endpoints without FastAPI's routing (api/fastpath.py)."""
     limits = limits or ServerLimits()
 
     @asynccontextmanager
@@ -185,16 +185,15 @@ def create_app(service: ArrayService, *, tick_seconds: float = 1.0,
         *storage.ENDPOINTS, *system.ENDPOINTS, *performance.ENDPOINTS,
         *simulation.endpoints(service.traits.capabilities), *xevo.ENDPOINTS,
     ]
-    reads: list[tuple[str, RouteHandler, int]] = []
+    fast: list[tuple[str, str, RouteHandler, int]] = []
     for endpoint in endpoints:
         handlers = _register(app, endpoint, service, cache)
-        if endpoint.cached and endpoint.method == "GET":
-            segments = 0 if endpoint.api is Api.XEVO else sum(
-                1 if param.positional else 2 for param in endpoint.params)
-            reads += [(prefix, handler, segments) for prefix, handler in handlers]
+        segments = 0 if endpoint.api is Api.XEVO else sum(
+            1 if param.positional else 2 for param in endpoint.params)
+        fast += [(endpoint.method, prefix, handler, segments) for prefix, handler in handlers]
     add_console(app)
-    if fast_reads:  # the innermost middleware: the others see its answers as FastAPI's
-        app.add_middleware(FastReads, reads=reads, routes=list(app.router.routes))
+    if fast_path:  # the innermost middleware: the others see its answers as FastAPI's
+        app.add_middleware(FastRoutes, endpoints=fast, routes=list(app.router.routes))
     app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes)
     app.add_middleware(SecurityHeaders)
     # The last added is the outermost: it sees every answer.

@@ -140,9 +140,6 @@ class Endpoint:
     # XEVO only: the model of the body, and the fields a list filters by (?q=<field>='<v>').
     body: type[BaseModel] | None = None
     filters: tuple[str, ...] = ()
-    # A GET whose answer is the same until the array changes (ReadCache's bytes, a log page):
-    # answered without FastAPI's routing (api/fastpath.py).
-    cached: bool = False
 
     def manual_path(self, prefix: str | None = None) -> str:
         """The path as the manual writes it, e.g. /rest/log/list/<page_num>."""

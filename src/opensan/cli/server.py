@@ -237,7 +237,7 @@ def _run(array: Array, settings: Settings, listener: socket.socket,
     limits = settings.limits()
     server = uvicorn.Server(uvicorn.Config(
         create_app(array.service, tick_seconds=settings.tick_seconds, limits=limits,
-                   scrape_token=settings.metrics_token, fast_reads=settings.fast_reads,
+                   scrape_token=settings.metrics_token, fast_path=settings.fast_path,
                    tls_fingerprint=certificate.fingerprint if certificate else None),
         host=settings.host, port=listener.getsockname()[1], access_log=False,
         log_level=settings.log_level, log_config=log_config,

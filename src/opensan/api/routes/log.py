@@ -35,5 +35,5 @@ ENDPOINTS = [
              params=(Param("page", Kind.NUMBER, "Event log page number, from 1",
                            placeholder="page_num", positional=True,
                            schema={"minimum": 1, "maximum": MAX_PAGE}),),
-             response=EventPageOut, cached=True),
+             response=EventPageOut),
 ]

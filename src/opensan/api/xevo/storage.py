@@ -202,13 +202,12 @@ async def set_qos(call: Call) -> QosOut:
 VOLUMES = "/rest/v2/storage/block/volumes"
 ENDPOINTS = [
     Endpoint("GET", "/rest/v2/storage/pools", "List the pools (?q=name='<name>').", list_pools,
-             api=Api.XEVO, filters=("name",), cached=True),
+             api=Api.XEVO, filters=("name",)),
     Endpoint("GET", "/rest/v2/storage/pools/{poolId}", "Show a pool.", get_pool,
              params=(POOL_ID,), api=Api.XEVO),
     Endpoint("GET", VOLUMES,
              "List the block volumes (?q=poolId='<id>', ?q=poolId=<id>, ?poolId=<id>, "
-             "?q=name='<name>').", list_volumes, api=Api.XEVO, filters=("poolId", "name"),
-             cached=True),
+             "?q=name='<name>').", list_volumes, api=Api.XEVO, filters=("poolId", "name")),
     Endpoint("POST", VOLUMES, "Create a block volume (sizes in MiB).", create_volume,
              access=Access.ADMIN, api=Api.XEVO, body=VolumeCreateIn),
     Endpoint("GET", VOLUMES + "/{volumeId}", "Show a block volume.", get_volume,
