@@ -67,11 +67,14 @@ def pool_status(state: ArrayState, pool: Pool) -> PoolStatus:
     return PoolStatus.ONLINE
 
 
+def _volumes_in(state: ArrayState, pool: Pool) -> Iterable[Volume]:
+    return (v for v in state.volumes.values() if v.pool_id == pool.id)
+
+
 def pool_view(state: ArrayState, usage: Usage, pool: Pool) -> PoolView:
     """One pool: its allocation from the state's index (domain/indexes.py); only where the
     storage measured the pool, a pass over the volumes to find its own."""
-    return _pool_view(state, usage, pool,
-                      (v for v in state.volumes.values() if v.pool_id == pool.id))
+    return _pool_view(state, usage, pool, _volumes_in(state, pool))
 
 
 def pool_views(state: ArrayState, usage: Usage) -> list[PoolView]:
@@ -86,31 +89,37 @@ def pool_views(state: ArrayState, usage: Usage) -> list[PoolView]:
 
 def _pool_view(state: ArrayState, usage: Usage, pool: Pool,
                volumes_of_pool: Iterable[Volume]) -> PoolView:
-    """volumes_of_pool: the pool's volumes, gone through only where the storage measured the
-    pool (where it did not, the index holds what they take)."""
-    index = indexes_of(state)
+    capacity, used = _pool_space(state, usage, pool, volumes_of_pool)
+    return PoolView(pool=pool, health=pool_health(state, pool), status=pool_status(state, pool),
+                    capacity_bytes=capacity, used_bytes=used,
+                    volume_count=indexes_of(state).volume_count.get(pool.id, 0))
+
+
+def _pool_space(state: ArrayState, usage: Usage, pool: Pool,
+                volumes_of_pool: Iterable[Volume]) -> tuple[int, int]:
+    """The pool's capacity and used bytes. volumes_of_pool: the pool's volumes, gone through
+    only where the storage measured the pool (where it did not, the index holds what they
+    take)."""
     measured = usage.pools.get(pool.id)
     if measured is None:
         capacity = raid.usable_bytes(pool.raid_level,
                                      [state.disks[d].capacity_bytes for d in pool.disk_ids])
-        used = index.allocated.get(pool.id, 0)
-    else:
-        # The file system sees snapshot space only as it fills; the array reserves all of it
-        # when it is set, so the part not yet filled counts as used too.
-        volumes = list(volumes_of_pool)
-        snapshots = _snapshots_by_volume(state, usage, {v.id for v in volumes})
-        capacity = measured.capacity_bytes
-        used = measured.used_bytes + sum(
-            max(0, v.snapshot_space_bytes
-                - snapshot_space(usage, v, snapshots.get(v.id, [])).used_bytes)
-            for v in volumes)
-    return PoolView(pool=pool, health=pool_health(state, pool), status=pool_status(state, pool),
-                    capacity_bytes=capacity, used_bytes=used,
-                    volume_count=index.volume_count.get(pool.id, 0))
+        return capacity, indexes_of(state).allocated.get(pool.id, 0)
+    # The file system sees snapshot space only as it fills; the array reserves all of it
+    # when it is set, so the part not yet filled counts as used too.
+    volumes = list(volumes_of_pool)
+    snapshots = _snapshots_by_volume(state, usage, {v.id for v in volumes})
+    return measured.capacity_bytes, measured.used_bytes + sum(
+        max(0, v.snapshot_space_bytes
+            - snapshot_space(usage, v, snapshots.get(v.id, [])).used_bytes)
+        for v in volumes)
 
 
 def free_bytes(state: ArrayState, usage: Usage, pool_id: int) -> int:
-    return pool_view(state, usage, state.pools[pool_id]).free_bytes
+    """What the capacity rule needs of a pool, without its health."""
+    pool = state.pools[pool_id]
+    capacity, used = _pool_space(state, usage, pool, _volumes_in(state, pool))
+    return max(0, capacity - used)
 
 
 # Volumes and snapshots
