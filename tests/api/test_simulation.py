@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -144,6 +145,24 @@ def test_host_writes_fill_thin_volumes_and_snapshots(admin: Api) -> None:
 
 def test_latency_is_bounded(admin: Api) -> None:
     assert_error(admin.post("/rest/sim/latency/ms/600001"), 400)
+    assert_error(admin.post("/rest/sim/readlatency/ms/600001"), 400)
+    assert_error(admin.post("/rest/sim/readlatency/ms/-1"), 400)
+
+
+def test_read_latency_slows_the_reads_and_no_change(admin: Api, reader: Api) -> None:
+    assert_error(reader.post("/rest/sim/readlatency/ms/300"), 403)
+    admin.ok("POST", "/rest/sim/readlatency/ms/300")
+    assert "Simulated read latency set to 300 ms." in messages(admin)
+    started = time.monotonic()
+    admin.ok("GET", "/rest/storage/poolinfo")
+    read_took = time.monotonic() - started
+    started = time.monotonic()
+    admin.ok("POST", "/rest/sim/readlatency/ms/0")
+    change_took = time.monotonic() - started
+    started = time.monotonic()
+    admin.ok("GET", "/rest/storage/poolinfo")
+    assert read_took >= 0.3
+    assert change_took < 0.3 and time.monotonic() - started < 0.3
 
 
 def test_same_seed_same_hardware(tmp_path: Path) -> None:

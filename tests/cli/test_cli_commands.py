@@ -252,6 +252,7 @@ def test_the_virtual_array_knobs(logged_in: Run, opensan_array: VirtualArray) ->
     assert logged_in("sim", "sensor", str(sensor), "warning").exit_code == 0
     assert "Warning" in logged_in("hardware").stdout
     assert logged_in("sim", "latency", "0").exit_code == 0
+    assert "Every read now answers 0 ms late." in logged_in("sim", "latency", "0", "--reads").stdout
     assert "UTC" in logged_in("sim", "clock", "60").stdout
 
 

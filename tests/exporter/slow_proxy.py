@@ -1,9 +1,10 @@
 """A TCP proxy in front of a live server that can hold requests back, to slow the array down.
 
-The virtual array's own latency knob (POST /rest/sim/latency) slows changes only: its reads
-never wait, by design (tests/api/test_reads_never_wait.py). The proxy reads each request's
-head, waits the delay set for its path, then forwards it; answers pass through untouched. When
-the server behind it is gone, it closes the client's connection, as a stopped array would.
+The virtual array's own knob for reads (POST /rest/sim/readlatency) slows every GET alike; the
+proxy slows one path and leaves the others (a slow endpoint among quick ones), and counts the
+requests that reach the array. It reads each request's head, waits the delay set for its path,
+then forwards it; answers pass through untouched. When the server behind it is gone, it closes
+the client's connection, as a stopped array would.
 """
 
 from __future__ import annotations

@@ -260,6 +260,33 @@ def test_a_slow_endpoint_misses_the_deadline_and_is_served_stale(proxy: SlowProx
     assert proxy.requests[slow] == sent + 1
 
 
+@BOTH
+def test_an_array_slowed_down_by_sim_read_latency_is_served_stale_in_time(
+        live_server: LiveServer, admin: SanosClient, api: Api) -> None:
+    scraper = exporter(live_server.url, deadline=0.5, timeout=10, api=api)
+    try:
+        fresh = scrape_until_fresh(scraper)
+        admin.set_read_latency(2000)  # every GET of the array answers 2 s late
+        started = time.monotonic()
+        slowed = scrape(scraper)
+        took = time.monotonic() - started
+        admin.set_read_latency(0)
+        time.sleep(2.5)  # the reads under way answer, late
+        caught_up = scrape_until_fresh(scraper)
+    finally:
+        admin.set_read_latency(0)
+        scraper.close()
+    assert took < 1.5  # the deadline, not the array, ends the scrape
+    assert set(stale(slowed).values()) == {1}
+    assert value(slowed, "opensan_exporter_up") == 0  # no endpoint answered this scrape
+    array_families = {key: v for key, v in fresh.items() if not key[0].startswith(
+        ("opensan_exporter_", "opensan_events_total"))}
+    assert array_families
+    assert {key: slowed[key] for key in array_families} == array_families  # the last good values
+    assert value(caught_up, "opensan_exporter_up") == 1
+    assert value(caught_up, "opensan_exporter_logins_total") == 1
+
+
 def restart_on_the_same_port(server: LiveServer, monkeypatch: pytest.MonkeyPatch) -> None:
     port = server.port
     monkeypatch.setattr(conftest, "free_port", lambda: port)

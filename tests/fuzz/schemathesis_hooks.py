@@ -108,7 +108,8 @@ def after_call(context: Any, case: Any, response: Any) -> None:
       out, for user it changes the array: set it back to 1234. The caller's own session lives
       on (only the account's other sessions end), so its token does the restore.
     - POST /rest/sim/latency makes every later change take up to 10 minutes (the run's budget
-      and request time-out): set it back to 0 (setting it waits for no latency).
+      and request time-out): set it back to 0 (setting it waits for no latency). The same for
+      POST /rest/sim/readlatency and every later read.
     - POST /rest/login is fuzzed as it is. Its example (EXAMPLES) names user; the fuzz also
       takes names from the account list, admin included, so run_fuzz.py starts the server with
       a lock-out no fuzz reaches (1000 failures in a second); a 429 would make _login fail
@@ -125,6 +126,8 @@ def after_call(context: Any, case: Any, response: Any) -> None:
         _post(f"/rest/account/setpassword/account/{account}/password/{PASSWORD}")
     elif path.startswith("/rest/sim/latency/"):
         _post("/rest/sim/latency/ms/0")
+    elif path.startswith("/rest/sim/readlatency/"):
+        _post("/rest/sim/readlatency/ms/0")
 
 
 # The API's error body

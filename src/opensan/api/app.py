@@ -6,6 +6,7 @@ the service: it never imports a store or a backend.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -64,8 +65,11 @@ def _route_handler(
     endpoint: Endpoint, prefix: str, service: ArrayService, cache: ReadCache
 ) -> RouteHandler:
     shared = service.uow.store.shared
+    a_read = endpoint.method == "GET"
 
     async def handle(request: Request) -> Response:
+        if a_read and (delay := service.simulation.read_delay()):  # POST /rest/sim/readlatency
+            await asyncio.sleep(delay)
         if shared:  # the other controller may have changed the array a moment ago
             await run_in_threadpool(service.uow.refresh, False)
         token, cookie_only = request_token(request)

@@ -1193,10 +1193,14 @@ def sim_sensor(
 @sim_app.command("latency")
 @reports_errors
 def sim_latency(milliseconds: Annotated[int, typer.Argument(min=0, metavar="MS")],
+                reads: Annotated[bool, typer.Option(
+                    "--reads", help="Slow every read (GET) down instead")] = False,
                 as_json: JsonOutput = False) -> None:
-    """Make every change take this long."""
-    ask(as_json, lambda array: array.set_change_latency(milliseconds),
-        lambda _: render.say(f"Every change now takes {milliseconds} ms."))
+    """Make every change (or, with --reads, every read) take this long."""
+    said = f"Every read now answers {milliseconds} ms late." if reads else \
+        f"Every change now takes {milliseconds} ms."
+    ask(as_json, lambda array: (array.set_read_latency if reads else array.set_change_latency)(
+        milliseconds), lambda _: render.say(said))
 
 
 @sim_app.command("clock")

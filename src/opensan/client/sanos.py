@@ -520,6 +520,9 @@ class SanosClient:
     def set_change_latency(self, milliseconds: int) -> None:
         self._call("POST", _path("/rest/sim/latency", ms=milliseconds))
 
+    def set_read_latency(self, milliseconds: int) -> None:
+        self._call("POST", _path("/rest/sim/readlatency", ms=milliseconds))
+
     def advance_clock(self, seconds: int) -> models.ArrayClock:
         """Move the array clock on; sessions idle out on this clock too, and the client copes."""
         return self._parse(models.ArrayClock, self._call("POST", _path("/rest/sim/clock",

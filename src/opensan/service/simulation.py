@@ -149,6 +149,22 @@ class Simulation:
             change.event(EventLevel.INFO, "System",
                          f"Simulated change latency set to {milliseconds} ms.")
 
+    def set_read_latency(self, milliseconds: int) -> None:
+        """Make every read of the API answer this much later, so that monitoring clients (an
+        exporter's deadline, a scraper's time-out) can be tested against a slow array.
+        Raises NotSupported, InvalidArgument (out of range)."""
+        self._parts.require(Capability.FAULT_INJECTION)
+        if not 0 <= milliseconds <= MAX_LATENCY_MS:
+            raise InvalidArgument(f"Latency must be 0 to {MAX_LATENCY_MS} ms, got {milliseconds}.")
+        with self._parts.uow.change() as change:
+            change.set_meta("read_latency", milliseconds / 1000)
+            change.event(EventLevel.INFO, "System",
+                         f"Simulated read latency set to {milliseconds} ms.")
+
+    def read_delay(self) -> float:
+        """Seconds each read waits before it is answered (0 unless a client asked)."""
+        return float(self._parts.uow.state.meta.get("read_latency", 0.0))
+
     def advance_clock(self, seconds: int) -> float:
         """Move the array clock forward; what is due then (rebuilds, expiries) happens at once.
         Raises NotSupported, InvalidArgument (out of range)."""

@@ -26,6 +26,7 @@ from opensan.service.simulation import MAX_CLOCK_STEP_SECONDS, MAX_LATENCY_MS
 
 DISK_ID = Param("diskid", Kind.ID, "Disk ID", placeholder="disk_id",
                 errors=(ErrorCode.DISK_NOT_FOUND,))
+LATENCY_MS = Param("ms", Kind.NUMBER, "Milliseconds, 0-600000", schema={"maximum": MAX_LATENCY_MS})
 SENSOR_STATUSES = {status.value.lower(): status for status in SensorStatus}
 
 
@@ -47,6 +48,11 @@ async def set_sensor(call: Call) -> EmptyOut:
 
 async def set_latency(call: Call) -> EmptyOut:
     await run_in_threadpool(call.service.simulation.set_change_latency, call.params["ms"])
+    return EmptyOut()
+
+
+async def set_read_latency(call: Call) -> EmptyOut:
+    await run_in_threadpool(call.service.simulation.set_read_latency, call.params["ms"])
     return EmptyOut()
 
 
@@ -93,9 +99,12 @@ def endpoints(capabilities: frozenset[Capability]) -> list[Endpoint]:
                                    choices=tuple(SENSOR_STATUSES))),
                      access=Access.ADMIN, extension=True, response=EmptyOut),
             Endpoint("POST", "/rest/sim/latency", "Make every change take this long.",
-                     set_latency, params=(Param("ms", Kind.NUMBER, "Milliseconds, 0-600000",
-                                                 schema={"maximum": MAX_LATENCY_MS}),),
-                     access=Access.ADMIN, extension=True, response=EmptyOut),
+                     set_latency, params=(LATENCY_MS,), access=Access.ADMIN, extension=True,
+                     response=EmptyOut),
+            Endpoint("POST", "/rest/sim/readlatency",
+                     "Make every read (GET) answer this much later.", set_read_latency,
+                     params=(LATENCY_MS,), access=Access.ADMIN, extension=True,
+                     response=EmptyOut),
         ]
     if Capability.SIMULATED_CLOCK in capabilities:
         found.append(Endpoint(
