@@ -1,11 +1,15 @@
-"""Settings: the scrape token of /metrics, from the environment or the settings file."""
+"""Settings: every one from its OPENSAN_* variable or the settings file; the scrape token of
+/metrics and the SNMP settings, checked."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+import typer
+from pydantic import SecretStr
 
+from opensan.cli.server import serve
 from opensan.config import Settings, SettingsError, trap_receiver, udp_address
 
 
@@ -85,3 +89,85 @@ def test_udp_addresses(text: str, address: tuple[str, int]) -> None:
 ])
 def test_trap_receivers(text: str, receiver: tuple[str | None, str, int]) -> None:
     assert trap_receiver(text) == receiver
+
+
+TOKEN = "scrape-token-0123456789"
+# A value other than the default for every setting: as an OPENSAN_* variable, as TOML, and as
+# Settings holds it then. Secrets are compared by their value.
+SAMPLES: dict[str, tuple[str, str, object]] = {
+    "host": ("0.0.0.0", '"0.0.0.0"', "0.0.0.0"),
+    "port": ("18080", "18080", 18080),
+    "state_dir": ("/srv/opensan", '"/srv/opensan"', Path("/srv/opensan")),
+    "backend": ("linux", '"linux"', "linux"),
+    "backend_config": ("/etc/opensan/linux.toml", '"/etc/opensan/linux.toml"',
+                       Path("/etc/opensan/linux.toml")),
+    "model": ("XS3224", '"XS3224"', "XS3224"),
+    "profile": ("/etc/opensan/profile.toml", '"/etc/opensan/profile.toml"',
+                Path("/etc/opensan/profile.toml")),
+    "seed": ("7", "7", 7),
+    "system_name": ("rack-4", '"rack-4"', "rack-4"),
+    "event_page_size": ("20", "20", 20),
+    "session_idle_seconds": ("60", "60", 60.0),
+    "login_max_failures": ("3", "3", 3),
+    "login_window_seconds": ("61", "61", 61.0),
+    "login_lockout_seconds": ("62", "62", 62.0),
+    "tick_seconds": ("2", "2", 2.0),
+    "max_body_bytes": ("4096", "4096", 4096),
+    "header_timeout_seconds": ("3", "3", 3.0),
+    "idle_timeout_seconds": ("30", "30", 30.0),
+    "max_connections": ("64", "64", 64),
+    "login_concurrency": ("4", "4", 4),
+    "login_queue": ("8", "8", 8),
+    "login_wait_seconds": ("2", "2", 2.0),
+    "trusted_proxies": ('["10.0.0.1"]', '["10.0.0.1"]', ("10.0.0.1",)),
+    "log_level": ("debug", '"debug"', "debug"),
+    "log_format": ("json", '"json"', "json"),
+    "fast_path": ("false", "false", False),
+    "metrics_token": (TOKEN, f'"{TOKEN}"', TOKEN),
+    "tls": ("true", "true", True),
+    "tls_cert": ("/etc/opensan/cert.pem", '"/etc/opensan/cert.pem"', Path("/etc/opensan/cert.pem")),
+    "tls_key": ("/etc/opensan/key.pem", '"/etc/opensan/key.pem"', Path("/etc/opensan/key.pem")),
+    "snmp": ("127.0.0.1:1161", '"127.0.0.1:1161"', "127.0.0.1:1161"),
+    "snmp_community": ("lab-readers", '"lab-readers"', "lab-readers"),
+    "snmp_users": ('[{"name": "zabbix", "auth_key": "auth-pass-phrase", '
+                   '"priv_key": "priv-pass-phrase"}]',
+                   '[{name = "zabbix", auth_key = "auth-pass-phrase", '
+                   'priv_key = "priv-pass-phrase"}]', ("zabbix",)),
+    "snmp_trap": ('["127.0.0.1:162"]', '["127.0.0.1:162"]', ("127.0.0.1:162",)),
+    "snmp_trap_community": ("lab-traps", '"lab-traps"', "lab-traps"),
+    "snmp_contact": ("ops@example.com", '"ops@example.com"', "ops@example.com"),
+    "snmp_location": ("rack 4", '"rack 4"', "rack 4"),
+}
+
+
+def held(settings: Settings, name: str) -> object:
+    value = getattr(settings, name)
+    if name == "snmp_users":
+        return tuple(user.name for user in value)
+    return value.get_secret_value() if isinstance(value, SecretStr) else value
+
+
+def test_every_setting_has_a_sample_and_every_serve_option_is_a_setting() -> None:
+    assert set(SAMPLES) == set(Settings.model_fields)
+    options = {param.name for param in typer.main.get_command_from_info(
+        typer.models.CommandInfo(callback=serve), pretty_exceptions_short=True,
+        rich_markup_mode=None).params} - {"settings_file"}
+    # --config is backend_config (OPENSAN_BACKEND_CONFIG, as serve's help says).
+    named = {"backend_config" if option == "config" else option for option in options}
+    assert named <= set(Settings.model_fields), named - set(Settings.model_fields)
+
+
+def test_every_setting_comes_from_its_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, (variable, _, _) in SAMPLES.items():
+        monkeypatch.setenv(f"OPENSAN_{name.upper()}", variable)
+    settings = Settings.load({})
+    assert {name: held(settings, name) for name in SAMPLES} == \
+        {name: expected for name, (_, _, expected) in SAMPLES.items()}
+
+
+def test_every_setting_comes_from_the_settings_file(tmp_path: Path) -> None:
+    settings_file = tmp_path / "settings.toml"
+    settings_file.write_text("".join(f"{name} = {toml}\n" for name, (_, toml, _) in SAMPLES.items()))
+    settings = Settings.load({}, settings_file)
+    assert {name: held(settings, name) for name in SAMPLES} == \
+        {name: expected for name, (_, _, expected) in SAMPLES.items()}
