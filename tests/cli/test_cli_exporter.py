@@ -168,3 +168,35 @@ def test_a_taken_port_is_exit_code_6(live_server: LiveServer,
                                       "--listen", f"127.0.0.1:{live_server.port}"])
     assert result.exit_code == 6, result.output
     assert "cannot listen on" in result.output
+
+
+def test_configured_as_the_service_unit_runs_it(tls_server: LiveServer, tmp_path: Path) -> None:
+    """docs/install.md's exporter.env (the OPENSAN_EXPORTER_* variables) and the unit's command
+    line, which gives only the password file (packaging/systemd/opensan-exporter.service)."""
+    password_file = tmp_path / "password"
+    password_file.write_text(f"{SECRET}\n")
+    port = free_port()
+    assert tls_server.ca_file is not None
+    env = {**os.environ, "OPENSAN_EXPORTER_URL": tls_server.url,
+           "OPENSAN_EXPORTER_ACCOUNT": "user", "OPENSAN_EXPORTER_CA_FILE": str(tls_server.ca_file),
+           "OPENSAN_EXPORTER_LISTEN": f"127.0.0.1:{port}"}
+    log = tmp_path / "exporter.log"
+    process = subprocess.Popen([sys.executable, "-m", "opensan", "exporter", "--password-file",
+                                str(password_file)], stdout=log.open("wb"),
+                               stderr=subprocess.STDOUT, env=env)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                answer = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=30)
+                break
+            except httpx.TransportError:
+                assert process.poll() is None and time.monotonic() < deadline, log.read_text()
+                time.sleep(0.1)
+    finally:
+        process.terminate()
+        process.wait(10)
+    assert answer.status_code == 200
+    assert "opensan_exporter_up 1.0" in answer.text
+    assert "opensan_volume_capacity_bytes{" in answer.text
+    assert SECRET not in log.read_text()
