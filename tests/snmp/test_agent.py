@@ -266,6 +266,34 @@ def test_every_trigger_is_quiet_on_a_healthy_array_and_fires_after_faults(agent:
     assert after[(POOL_NAMES, pool["name"], 7)]  # Degraded
 
 
+@pytest.mark.parametrize("sensor", ["fan-2", "psu-1"])
+def test_a_failed_fan_or_psu_fires_its_own_trigger_alone(agent: Agent, sensor: str) -> None:
+    agent.api().ok("POST", f"/rest/sim/sensor/sensor/{sensor}/status/failed")
+    time.sleep(2.5)  # the tick reads the hardware again every second
+    row = next(row for row, name in SENSOR_OF_ROW.items() if name == sensor)
+    assert static_triggers(agent) == {other: other == row for other in STATIC_TRIGGERS}
+    assert not any(prototype_triggers(agent).values())
+
+
+def test_a_failed_disk_fires_its_own_triggers_and_its_pools_alone(agent: Agent) -> None:
+    admin = agent.api()
+    pool = admin.ok("GET", "/rest/storage/poolinfo")[0]
+    victim = pool["diskIds"][0]
+    admin.ok("POST", f"/rest/sim/faildisk/diskid/{victim}")
+    time.sleep(2.5)
+    disks = admin.ok("GET", "/rest/storage/diskinfo")
+    location = {d["id"]: f"e{d['enclosureId']}d{d['slot'] - 1}" for d in disks}
+    rebuilding = {location[d["id"]] for d in disks if d["status"] == "Rebuilding"}
+    fired_now = {key for key, fires in prototype_triggers(agent).items() if fires}
+    assert not any(static_triggers(agent).values())
+    assert (DISK_NAMES, location[victim], 5) in fired_now  # its health is Failed
+    assert (POOL_NAMES, pool["name"], 7) in fired_now  # Degraded
+    # Besides the failed disk, only the spare that took its place: its status (Rebuilding).
+    assert {(name, column) for names, name, column in fired_now if names == DISK_NAMES} - {
+        (location[victim], 4), (location[victim], 5)} == {(spare, 4) for spare in rebuilding}
+    assert {name for names, name, _ in fired_now if names == POOL_NAMES} == {pool["name"]}
+
+
 def test_warning_and_error_events_are_trapped_under_qsan_s_enterprise(
         trapping_agent: tuple[Agent, Path]) -> None:
     agent, log = trapping_agent
