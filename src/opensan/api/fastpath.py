@@ -2,8 +2,8 @@
 
 FastAPI finds a request's route by trying every route's pattern in turn (hundreds: each SANOS
 endpoint has a route per path form), then builds its dependency machinery around the handler:
-for a read whose answer is cached bytes, and for a change whose commit is shared with others
-(service/unit_of_work.py), that is most of what the server spends. This layer sits inside the
+for a read whose answer is cached bytes that is most of what the server spends, and for a
+change a good part of it (bench/README.md, durable changes). This layer sits inside the
 other middleware (Requests, SecurityHeaders, BodyLimit: the same request ID, access log,
 metrics, headers and body limit) and in front of FastAPI's router. It finds the endpoint by a
 dictionary lookup of the method and path, lets that endpoint's own routes match the request (so
