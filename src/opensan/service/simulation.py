@@ -141,25 +141,22 @@ class Simulation:
     def set_change_latency(self, milliseconds: int) -> None:
         """Slow every change down, so clients can test their time-outs.
         Raises NotSupported, InvalidArgument (out of range)."""
-        self._parts.require(Capability.FAULT_INJECTION)
-        if not 0 <= milliseconds <= MAX_LATENCY_MS:
-            raise InvalidArgument(f"Latency must be 0 to {MAX_LATENCY_MS} ms, got {milliseconds}.")
-        with self._parts.uow.change() as change:
-            change.set_meta("change_latency", milliseconds / 1000)
-            change.event(EventLevel.INFO, "System",
-                         f"Simulated change latency set to {milliseconds} ms.")
+        self._set_latency("change_latency", "change", milliseconds)
 
     def set_read_latency(self, milliseconds: int) -> None:
-        """Make every read of the API answer this much later, so that monitoring clients (an
-        exporter's deadline, a scraper's time-out) can be tested against a slow array.
+        """Make every read of the REST API answer this much later, so that monitoring clients
+        (an exporter's deadline, a scraper's time-out) can be tested against a slow array.
         Raises NotSupported, InvalidArgument (out of range)."""
+        self._set_latency("read_latency", "read", milliseconds)
+
+    def _set_latency(self, key: str, what: str, milliseconds: int) -> None:
         self._parts.require(Capability.FAULT_INJECTION)
         if not 0 <= milliseconds <= MAX_LATENCY_MS:
             raise InvalidArgument(f"Latency must be 0 to {MAX_LATENCY_MS} ms, got {milliseconds}.")
         with self._parts.uow.change() as change:
-            change.set_meta("read_latency", milliseconds / 1000)
+            change.set_meta(key, milliseconds / 1000)
             change.event(EventLevel.INFO, "System",
-                         f"Simulated read latency set to {milliseconds} ms.")
+                         f"Simulated {what} latency set to {milliseconds} ms.")
 
     def read_delay(self) -> float:
         """Seconds each read waits before it is answered (0 unless a client asked)."""

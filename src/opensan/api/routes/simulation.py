@@ -102,7 +102,7 @@ def endpoints(capabilities: frozenset[Capability]) -> list[Endpoint]:
                      set_latency, params=(LATENCY_MS,), access=Access.ADMIN, extension=True,
                      response=EmptyOut),
             Endpoint("POST", "/rest/sim/readlatency",
-                     "Make every read (GET) answer this much later.", set_read_latency,
+                     "Make every read of the REST API (GET) answer this much later.", set_read_latency,
                      params=(LATENCY_MS,), access=Access.ADMIN, extension=True,
                      response=EmptyOut),
         ]
