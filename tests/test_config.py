@@ -147,6 +147,11 @@ def held(settings: Settings, name: str) -> object:
     return value.get_secret_value() if isinstance(value, SecretStr) else value
 
 
+def assert_holds_every_sample(settings: Settings) -> None:
+    assert {name: held(settings, name) for name in SAMPLES} == \
+        {name: expected for name, (_, _, expected) in SAMPLES.items()}
+
+
 def test_every_setting_has_a_sample_and_every_serve_option_is_a_setting() -> None:
     assert set(SAMPLES) == set(Settings.model_fields)
     options = {param.name for param in typer.main.get_command_from_info(
@@ -160,14 +165,10 @@ def test_every_setting_has_a_sample_and_every_serve_option_is_a_setting() -> Non
 def test_every_setting_comes_from_its_variable(monkeypatch: pytest.MonkeyPatch) -> None:
     for name, (variable, _, _) in SAMPLES.items():
         monkeypatch.setenv(f"OPENSAN_{name.upper()}", variable)
-    settings = Settings.load({})
-    assert {name: held(settings, name) for name in SAMPLES} == \
-        {name: expected for name, (_, _, expected) in SAMPLES.items()}
+    assert_holds_every_sample(Settings.load({}))
 
 
 def test_every_setting_comes_from_the_settings_file(tmp_path: Path) -> None:
     settings_file = tmp_path / "settings.toml"
     settings_file.write_text("".join(f"{name} = {toml}\n" for name, (_, toml, _) in SAMPLES.items()))
-    settings = Settings.load({}, settings_file)
-    assert {name: held(settings, name) for name in SAMPLES} == \
-        {name: expected for name, (_, _, expected) in SAMPLES.items()}
+    assert_holds_every_sample(Settings.load({}, settings_file))
