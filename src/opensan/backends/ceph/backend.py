@@ -149,6 +149,7 @@ class CephBackend(StorageBackend):
         self._ioctx_lock = threading.Lock()
         self._pool_names: dict[int, str] = {}  # pool id -> Ceph pool name
         self._sizes: dict[str, int] = {}  # backing spec -> bytes
+        self._last_du: dict[str, dict[str, list[tuple[str | None, int]]]] = {}  # by Ceph pool
         # The I/O counters (perf.py): images by (Ceph pool, image), OSDs by disk id, and the
         # sources whose first reading was taken (Ceph pools, and "osds").
         self._perf_lock = threading.Lock()
@@ -601,7 +602,9 @@ class CephBackend(StorageBackend):
 
     def _du(self, ceph_pool: str) -> dict[str, list[tuple[str | None, int]]]:
         """`rbd du -p` of a pool: for each image, (snapshot name, used bytes) oldest snapshot
-        first, the image itself (None) last. Empty when rbd du fails (it is logged)."""
+        first, the image itself (None) last. When rbd du fails (an image removed while it
+        read, or librbd 16.2 aborting it: docs/ceph.md), it is logged and the pool's last
+        answer stands, so that a failed reading does not show the volumes empty."""
         argv = ["rbd", "-c", str(self.config.ceph_conf), "--id", self.config.client_id,
                 "du", "--format", "json", "-p", ceph_pool]
         if self.config.keyring:
@@ -610,14 +613,16 @@ class CephBackend(StorageBackend):
             output = json.loads(run(argv, timeout=120))
         except CommandFailed as error:
             log.warning("rbd du -p %s failed: %s", ceph_pool, error)
-            return {}
+            return self._last_du.get(ceph_pool, {})
         images: dict[str, list[tuple[int, str | None, int]]] = {}
         for entry in output.get("images", []):
             order = entry.get("snapshot_id", 2**63)  # the image itself after its snapshots
             images.setdefault(entry["name"], []).append(
                 (order, entry.get("snapshot"), int(entry["used_size"])))
-        return {name: [(snapshot, used) for _, snapshot, used in sorted(found)]
-                for name, found in images.items()}
+        found = {name: [(snapshot, used) for _, snapshot, used in sorted(entries)]
+                 for name, entries in images.items()}
+        self._last_du[ceph_pool] = found
+        return found
 
     # Snapshots
 
@@ -755,10 +760,19 @@ class CephBackend(StorageBackend):
         if snapshot_id is None:  # the records know the image's size, also after a resize there
             self._sizes[spec] = volume.capacity_bytes
         elif spec not in self._sizes:  # a snapshot keeps the size the image had then
+            # Read from the image's snapshot list, not by opening the image at the snapshot:
+            # librbd 16.2 crashes the process (SIGSEGV, or std::system_error through an
+            # io_context_pool thread) now and then when it opens an image at a snapshot
+            # (bench/ceph_rbd_stress.py shows it within minutes; docs/backends.md).
+            name = self._snapshot_name(snapshot_id)
             with _rbd_errors(f"Reading the size of {spec}"), rbd.Image(
                     self._ioctx(self._pool_of(volume)), self._image_name(volume.id),
-                    snapshot=self._snapshot_name(snapshot_id), read_only=True) as image:
-                self._sizes[spec] = image.size()
+                    read_only=True) as image:
+                sizes = {snap["name"]: snap["size"] for snap in image.list_snaps()}
+            if name not in sizes:
+                raise BackendError(f"Reading the size of {spec} failed: the image has no "
+                                   f"snapshot {name}.")
+            self._sizes[spec] = sizes[name]
         options = f"conf={self.config.ceph_conf};id={self.config.client_id}"
         return Backing(spec, "rbd", options)
 
