@@ -761,9 +761,9 @@ class CephBackend(StorageBackend):
             self._sizes[spec] = volume.capacity_bytes
         elif spec not in self._sizes:  # a snapshot keeps the size the image had then
             # Read from the image's snapshot list, not by opening the image at the snapshot:
-            # librbd 16.2 crashes the process (SIGSEGV, or std::system_error through an
-            # io_context_pool thread) now and then when it opens an image at a snapshot
-            # (bench/ceph_rbd_stress.py shows it within minutes; docs/backends.md).
+            # librbd 16.2 crashes the process (SIGSEGV, or SIGABRT after a std::system_error
+            # from one of its threads) now and then when it opens an image at a snapshot
+            # (scripts/ceph_rbd_stress.py shows it within minutes; docs/ceph.md).
             name = self._snapshot_name(snapshot_id)
             with _rbd_errors(f"Reading the size of {spec}"), rbd.Image(
                     self._ioctx(self._pool_of(volume)), self._image_name(volume.id),
