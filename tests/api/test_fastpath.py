@@ -66,8 +66,12 @@ def fast_layer(app: FastAPI) -> FastRoutes:
 
 
 @pytest.fixture
-def pair(tmp_path: Path) -> Iterator[Pair]:
+def pair(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pair]:
     with local_array(tmp_path) as array:
+        # The array's clock stands still: systeminfo's time and uptime would otherwise differ
+        # between the two answers whenever a second ends between them.
+        frozen = array.service.uow.clock.now()
+        monkeypatch.setattr(array.service.uow.clock, "now", lambda: frozen)
         # One tick at most during the test: the slow server's lifespan never starts.
         fast_app = create_app(array.service, tick_seconds=3600)
         slow = TestClient(create_app(array.service, tick_seconds=3600, fast_path=False))
