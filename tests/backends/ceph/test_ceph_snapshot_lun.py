@@ -6,7 +6,6 @@ figures."""
 from __future__ import annotations
 
 import subprocess
-import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import Any
 import pytest
 import rbd
 from conftest import CEPH_PROFILE, LINUX_PASSWORD, Api, set_passwords
+from data_path import eventually
 from fastapi.testclient import TestClient
 from support import ceph_host
 
@@ -112,9 +112,7 @@ def test_a_failed_rbd_du_keeps_the_last_figures(ceph: CephApi,
         return next(int(v["usedBytes"]) for v in api.ok("GET", "/rest/storage/volumeinfo")
                     if v["id"] == volume["id"])
 
-    deadline = time.monotonic() + 30
-    while used() < 8 * 1024**2 and time.monotonic() < deadline:
-        time.sleep(0.5)
+    eventually(lambda: used() >= 8 * 1024**2, 30, "the written 8 MiB are measured")
     measured = used()
     assert measured >= 8 * 1024**2
     real_run = ceph_backend.run
