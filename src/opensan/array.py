@@ -142,7 +142,8 @@ def _open(settings: Settings, store: Store) -> Array:
                 f"array does not start so. Set them first: opensan passwd --state-dir "
                 f"{settings.state_dir} <account>.")
         if service.start(int(options["seed"]), settings.system_name, options):
-            profile.apply(service)
+            with service.supervision.batched():  # nobody reads before the profile is in
+                profile.apply(service)
         elif stored is None:
             # The other controller made it first (start decides under the records' lock): its
             # options and profile hold, not this start's (the Ceph backend, the one on a shared

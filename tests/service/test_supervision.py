@@ -4,9 +4,9 @@
 from __future__ import annotations
 
 from opensan.domain.errors import InvalidArgument
-from opensan.domain.models import CacheMode, DiskStatus, PoolHealth
+from opensan.domain.models import CacheMode, DiskStatus, DiskUsage, PoolHealth
 from opensan.service.supervision import REBUILD_BYTES_PER_SECOND
-from opensan.service.telemetry import READ_PERFORMANCE
+from opensan.service.telemetry import MEASURE_USAGE, READ_HARDWARE, READ_PERFORMANCE
 from opensan.service.volumes import VolumeChanges
 
 from .helpers import (
@@ -15,6 +15,7 @@ from .helpers import (
     backend_with,
     before,
     disk_in_slot,
+    free_disks,
     members,
     pool_named,
     refused,
@@ -153,3 +154,25 @@ def test_only_a_change_of_what_sets_the_hosts_io_reads_the_counters_after_it(ser
     assert counter_reads(service) == reads + 2
     service.volumes.delete(created.volume.id)
     assert counter_reads(service) == reads + 3
+
+
+def reading_counts(service):
+    stats = service.supervision.telemetry.stats()
+    return [stats[name].count if name in stats else 0
+            for name in (READ_HARDWARE, MEASURE_USAGE, READ_PERFORMANCE)]
+
+
+def test_changes_in_a_batch_read_everything_once_at_its_end(make_service):
+    """What a profile applies at a first start: each reading is due after several of the
+    changes, and is made once when the batch ends; after it, changes read again each time."""
+    service = make_service(backend_with(usage_refresh_seconds=30.0))
+    pool = pool_named(service, "Pool-1").pool
+    counts = reading_counts(service)
+    with service.supervision.batched():
+        first = service.volumes.create(pool.id, "vol-a", 1)  # moves data, steers I/O
+        service.volumes.create(pool.id, "vol-b", 1)
+        service.disks.set_spare(free_disks(service, 1), DiskUsage.GLOBAL_SPARE)  # hardware
+        assert reading_counts(service) == counts
+    assert reading_counts(service) == [count + 1 for count in counts]
+    service.volumes.delete(first.volume.id)
+    assert reading_counts(service)[1:] == [count + 2 for count in counts[1:]]

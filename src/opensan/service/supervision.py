@@ -13,7 +13,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import replace
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from functools import partial
 
 from opensan.domain import views
@@ -51,6 +53,20 @@ _STEERS_IO = frozenset({DISKS.name, POOLS.name, VOLUMES.name, MAPPINGS.name, TAR
 FOLLOW_STEP_SECONDS = 0.1
 
 
+@dataclass
+class _Due:
+    """What a change (or the changes of a batch) left to read again."""
+
+    hardware: bool = False
+    usage: bool = False
+    performance: bool = False
+
+    def add(self, other: _Due) -> None:
+        self.hardware |= other.hardware
+        self.usage |= other.usage
+        self.performance |= other.performance
+
+
 def steers_io(change: Change) -> bool:
     """Whether the change moved what sets the hosts' I/O, so that the counters change course
     at its time: a volume's size or snapshot space does not (reading them after such a change
@@ -81,6 +97,7 @@ class Supervision:
         self._threads: list[threading.Thread] = []
         self._stopping = threading.Event()
         self._woken = threading.Event()
+        self._batch: _Due | None = None  # set while batched() holds the readings back
         self.telemetry = Telemetry()
 
     # Keeping the figures current
@@ -125,13 +142,34 @@ class Supervision:
         if not committed:
             self._measured_at = 0.0
             return
+        due = _Due(hardware=bool(change.touched & {DISKS.name, "meta"}),
+                   usage=change.moves_data, performance=steers_io(change))
+        if self._batch is not None:
+            self._batch.add(due)
+            return
+        self._read(due, change.now)
+
+    @contextmanager
+    def batched(self) -> Iterator[None]:
+        """Changes made inside read the hardware, measure and read the counters once, at the
+        end, instead of after each: a profile applied at an array's first start makes tens of
+        changes before anybody can read, and on Ceph each reading is an `rbd du` and a mgr
+        command (about 0.1 s together)."""
+        self._batch = _Due()
         try:
-            if change.touched & {DISKS.name, "meta"}:
+            yield
+        finally:
+            due, self._batch = self._batch, None
+            self._read(due, None)
+
+    def _read(self, due: _Due, at: float | None) -> None:
+        try:
+            if due.hardware:
                 self.read_hardware()
-            if change.moves_data:
+            if due.usage:
                 self.measure_usage()
-            if steers_io(change):
-                self.read_performance(change.now)
+            if due.performance:
+                self.read_performance(at)
         except SanError as error:
             log.warning("Reading the storage after a change failed: %s", error.message)
         except Exception:  # the change is committed: its answer must not become a 500
