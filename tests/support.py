@@ -156,12 +156,12 @@ def ceph_cluster() -> MiniCluster:
 
 
 def _ceph_client(cluster: MiniCluster) -> Any:
-    import rados
+    """The session's client of the cluster, with the backend's own timeouts (a cluster that
+    cannot answer fails the clean-up instead of hanging it)."""
+    from opensan.backends.ceph.config import connect_to
 
     if cluster.conf_path not in _CEPH_CLIENTS:
-        client = rados.Rados(conffile=str(cluster.conf_path))
-        client.connect()
-        _CEPH_CLIENTS[cluster.conf_path] = client
+        _CEPH_CLIENTS[cluster.conf_path] = connect_to(cluster.conf_path)
     return _CEPH_CLIENTS[cluster.conf_path]
 
 

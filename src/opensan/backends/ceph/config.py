@@ -93,16 +93,20 @@ class CephConfig(BaseModel):
 
 def connect(config: CephConfig) -> rados.Rados:
     """A client connection to the cluster that config names."""
+    return connect_to(config.ceph_conf, config.client_id, config.keyring)
+
+
+def connect_to(ceph_conf: Path, client_id: str = "admin",
+               keyring: Path | None = None) -> rados.Rados:
+    """A client connection to the cluster of a ceph.conf (also the tests' throwaway one)."""
     # An operation on a PG that cannot be served (its OSDs down) fails after a while instead of
     # holding an API request for ever.
     options = {"rados_osd_op_timeout": "30", "rados_mon_op_timeout": "30"}
-    if config.keyring:
-        options["keyring"] = str(config.keyring)
-    cluster = rados.Rados(conffile=str(config.ceph_conf), name=f"client.{config.client_id}",
-                          conf=options)
+    if keyring:
+        options["keyring"] = str(keyring)
+    cluster = rados.Rados(conffile=str(ceph_conf), name=f"client.{client_id}", conf=options)
     try:
         cluster.connect(timeout=15)
     except rados.Error as error:
-        raise BackendError(f"Cannot reach the Ceph cluster of {config.ceph_conf}: {error}") \
-            from error
+        raise BackendError(f"Cannot reach the Ceph cluster of {ceph_conf}: {error}") from error
     return cluster
