@@ -2,7 +2,8 @@
 backend by default or on the Linux one.
 
 Set OPENSAN_TEST_LIVE=1 to run the same API tests against a real `opensan serve` process
-(a new one, with its own state dir and free port, for every test).
+(a new one, with its own state dir and free port, for every test; forked from a fork server
+that imported the server's modules once: forked_server.py).
 
 Set OPENSAN_TEST_BACKEND=ceph to run them against the Ceph backend: one throwaway single-node
 Ceph cluster (MiniCluster) serves the whole session, and every array gets its own records object,
@@ -25,15 +26,15 @@ from __future__ import annotations
 import itertools
 import os
 import ssl
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
+import forked_server
 import httpx
 import pytest
 from fastapi.testclient import TestClient
@@ -270,7 +271,8 @@ START_TIMEOUT_SECONDS = 60
 
 @dataclass
 class LiveServer:
-    """An `opensan serve` process on a free port; stopped (and reaped) by stop()."""
+    """An `opensan serve` process on a free port (forked_server.py); stopped (and reaped) by
+    stop()."""
 
     state_dir: Path
     extra_args: list[str] = field(default_factory=list)
@@ -280,7 +282,7 @@ class LiveServer:
     # makes in its state dir: own_certificate()).
     ca_file: Path | None = None
     port: int = 0
-    process: subprocess.Popen[bytes] | None = None
+    process: BaseProcess | None = None
 
     @property
     def url(self) -> str:
@@ -297,18 +299,16 @@ class LiveServer:
 
     def start(self) -> LiveServer:
         self.port = free_port()
-        log = open(self.log_path, "wb")  # noqa: SIM115
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "opensan", "serve", "--port", str(self.port),
-             "--state-dir", str(self.state_dir), "--seed", str(SEED), *self.extra_args],
-            stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **self.env},
-        )
+        self.process = forked_server.start(
+            ["serve", "--port", str(self.port), "--state-dir", str(self.state_dir),
+             "--seed", str(SEED), *self.extra_args],
+            {**os.environ, **self.env}, self.log_path)
         # A Ceph controller restarted after kill -9 first waits for the lease of the lock its
         # dead self held (store/rados.py), on a loaded machine on top of its start-up.
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
         while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"server exited with {self.process.returncode}")
+            if not self.process.is_alive():
+                raise RuntimeError(f"server exited with {self.process.exitcode}")
             try:
                 with self.client(timeout=1) as http:
                     http.get("/rest/")
@@ -319,17 +319,15 @@ class LiveServer:
 
     def kill(self) -> None:
         """kill -9: no clean-up, no flush, exactly like a crash."""
-        if self.process and self.process.poll() is None:
+        if self.process and self.process.is_alive():
             self.process.kill()
-            self.process.wait(10)
+            self.process.join(10)
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
+        if self.process and self.process.is_alive():
             self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.kill()
+            self.process.join(10)
+            self.kill()  # if it did not end within 10 s
 
 
 def own_certificate(settings: Settings) -> Path:

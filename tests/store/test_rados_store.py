@@ -20,6 +20,7 @@ from support import ceph_cluster
 
 from opensan.api.schemas import DiskOut, MappingOut, PoolOut, SnapshotOut, TargetOut, VolumeOut
 from opensan.backends.ceph.backend import ensure_pool
+from opensan.backends.ceph.config import connect_to
 from opensan.domain import views
 from opensan.domain.errors import Conflict, InvalidArgument
 from opensan.domain.measured import NOT_MEASURED
@@ -31,8 +32,7 @@ from opensan.store.records import VOLUMES, new_object_id
 
 @pytest.fixture
 def client() -> Iterator[rados.Rados]:
-    cluster = rados.Rados(conffile=str(ceph_cluster().conf_path))
-    cluster.connect()
+    cluster = connect_to(ceph_cluster().conf_path)  # with the backend's time-outs
     ensure_pool(cluster, "opensan", "opensan")
     try:
         yield cluster

@@ -1,21 +1,27 @@
-"""create_app() builds the HTTP server around an ArrayService; nothing lives in module globals.
+"""create_app() builds the HTTP server around an ArrayService; no array lives in module globals.
 
 The array itself is assembled by the composition root (opensan/array.py); this module only sees
-the service: it never imports a store or a backend.
+the service: it never imports a store or a backend. The API's routes hold no array either: a
+handler finds the service and its read cache in the state of the app that called it, so a
+process builds the routes (most of what an app costs to make) once per set of capabilities and
+every app of that process shares them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BaseModel
 from starlette.convertors import Convertor, register_url_convertor
+from starlette.routing import BaseRoute
 
 from opensan.api import openapi, xevo
 from opensan.api.apidocs import add_docs
@@ -46,6 +52,7 @@ from opensan.api.xevo.errors import answering_xevo_errors
 from opensan.api.xevo.request import read_xevo_params
 from opensan.domain.errors import Forbidden
 from opensan.domain.models import Actor, Role
+from opensan.domain.traits import Capability
 from opensan.service.array import ArrayService
 from opensan.service.unit_of_work import acting_as
 
@@ -61,16 +68,14 @@ def _respond(result: Any) -> Response:
     return Response(result.model_dump_json(by_alias=True), media_type=JSON)
 
 
-def _route_handler(
-    endpoint: Endpoint, prefix: str, service: ArrayService, cache: ReadCache
-) -> RouteHandler:
-    shared = service.uow.store.shared
+def _route_handler(endpoint: Endpoint, prefix: str) -> RouteHandler:
     a_read = endpoint.method == "GET"
 
     async def handle(request: Request) -> Response:
+        service: ArrayService = request.app.state.service
         if a_read and (delay := service.simulation.read_delay()):  # POST /rest/sim/readlatency
             await asyncio.sleep(delay)
-        if shared:  # the other controller may have changed the array a moment ago
+        if service.uow.store.shared:  # the other controller may have changed the array just now
             await run_in_threadpool(service.uow.refresh, False)
         token, cookie_only = request_token(request)
         session = None
@@ -87,14 +92,15 @@ def _route_handler(
         params = await read(endpoint, prefix, request)
         # The socket's peer, or what a trusted proxy says (api/protocol.py).
         client = request.client.host if request.client else "unknown"
-        call = Call(service, params, session, client, token, cache, request)
+        call = Call(service, params, session, client, token, request.app.state.read_cache,
+                    request)
         # Every change the call makes has events that name its account and client.
         with acting_as(Actor(session.account if session else None, client)):
             return _respond(await endpoint.handler(call))
 
     handle.__name__ = f"{endpoint.method.lower()}_{endpoint.handler.__name__}"
     handle.__doc__ = endpoint.description
-    return answering_xevo_errors(handle, service) if endpoint.api is Api.XEVO else handle
+    return answering_xevo_errors(handle) if endpoint.api is Api.XEVO else handle
 
 
 ANY_PATH = "anypath"
@@ -115,13 +121,12 @@ class _AnyPath(Convertor[str]):
 
 register_url_convertor(ANY_PATH, _AnyPath())
 
-def _register(app: FastAPI, endpoint: Endpoint, service: ArrayService,
-              cache: ReadCache) -> list[tuple[str, RouteHandler]]:
+def _register(router: APIRouter, endpoint: Endpoint) -> list[tuple[str, RouteHandler]]:
     """Add the endpoint's routes; answers each prefix's handler."""
     xevo_api = endpoint.api is Api.XEVO
     handlers = []
     for prefix in (endpoint.prefix, *endpoint.aliases):
-        handler = _route_handler(endpoint, prefix, service, cache)
+        handler = _route_handler(endpoint, prefix)
         handlers.append((prefix, handler))
         help_item = {
             "method": endpoint.method, "path": prefix if xevo_api else endpoint.manual_path(prefix),
@@ -131,7 +136,7 @@ def _register(app: FastAPI, endpoint: Endpoint, service: ArrayService,
         if xevo_api:  # XEVO's paths name their parameters themselves: .../{volumeId}
             options = xevo.operation(endpoint)
             options["openapi_extra"][HELP_KEY] = help_item
-            app.add_api_route(prefix, handler, methods=[endpoint.method], **options)
+            router.add_api_route(prefix, handler, methods=[endpoint.method], **options)
             continue
         described: set[str] = set()
         for optional in endpoint.path_forms():  # the help listing reads the first
@@ -139,14 +144,44 @@ def _register(app: FastAPI, endpoint: Endpoint, service: ArrayService,
             options = openapi.operation(endpoint, optional)
             if not described:
                 options["openapi_extra"][HELP_KEY] = help_item
-            app.add_api_route(path, handler, methods=[endpoint.method], name=prefix, **options)
+            router.add_api_route(path, handler, methods=[endpoint.method], name=prefix,
+                                 **options)
             described.add(path)
         if endpoint.params:
             # The same endpoint with pairs in any order, or no path pairs at all.
             for path in {prefix.rstrip("/"), f"{prefix.rstrip('/')}/{{tail:{ANY_PATH}}}"} - described:
-                app.add_api_route(path, handler, methods=[endpoint.method],
-                                  include_in_schema=False, name=prefix)
+                router.add_api_route(path, handler, methods=[endpoint.method],
+                                     include_in_schema=False, name=prefix)
     return handlers
+
+
+@dataclass(frozen=True)
+class ApiRoutes:
+    """Every declared endpoint's routes, and the fast path's table of their handlers."""
+
+    routes: tuple[BaseRoute, ...]
+    fast: tuple[tuple[str, str, RouteHandler, int], ...]  # (method, prefix, handler, segments)
+
+
+@functools.cache
+def api_routes(capabilities: frozenset[Capability]) -> ApiRoutes:
+    """Built once per process and set of capabilities (the simulation's endpoints are only
+    there with fault injection): FastAPI reads each handler's signature and each response
+    model when a route is made, which costs more than the rest of an app. A process that forks
+    servers (the tests' fork server) calls it first, so that no fork builds them again."""
+    router = APIRouter()
+    endpoints = [
+        *login.ENDPOINTS, *accounts.ENDPOINTS, *help.ENDPOINTS, *dashboard.ENDPOINTS, *log.ENDPOINTS,
+        *storage.ENDPOINTS, *system.ENDPOINTS, *performance.ENDPOINTS,
+        *simulation.endpoints(capabilities), *xevo.ENDPOINTS,
+    ]
+    fast: list[tuple[str, str, RouteHandler, int]] = []
+    for endpoint in endpoints:
+        handlers = _register(router, endpoint)
+        segments = 0 if endpoint.api is Api.XEVO else sum(
+            1 if param.positional else 2 for param in endpoint.params)
+        fast += [(endpoint.method, prefix, handler, segments) for prefix, handler in handlers]
+    return ApiRoutes(tuple(router.routes), tuple(fast))
 
 
 def create_app(service: ArrayService, *, tick_seconds: float = 1.0,
@@ -175,6 +210,8 @@ def create_app(service: ArrayService, *, tick_seconds: float = 1.0,
         # OpenTelemetry hooks, with no provider set up, would only look for one per request.
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
+    app.state.service = service  # what the API's handlers serve (_route_handler)
+    app.state.read_cache = ReadCache(service)
     app.state.tls_fingerprint = tls_fingerprint
     app.state.login_gate = LoginGate(limits.login_concurrency, limits.login_queue,
                                      limits.login_wait_seconds)
@@ -183,21 +220,11 @@ def create_app(service: ArrayService, *, tick_seconds: float = 1.0,
     add_docs(app, service)
     openapi.install(app)
     instruments = install_metrics(app, service, scrape_token)
-    cache = ReadCache(service)
-    endpoints = [
-        *login.ENDPOINTS, *accounts.ENDPOINTS, *help.ENDPOINTS, *dashboard.ENDPOINTS, *log.ENDPOINTS,
-        *storage.ENDPOINTS, *system.ENDPOINTS, *performance.ENDPOINTS,
-        *simulation.endpoints(service.traits.capabilities), *xevo.ENDPOINTS,
-    ]
-    fast: list[tuple[str, str, RouteHandler, int]] = []
-    for endpoint in endpoints:
-        handlers = _register(app, endpoint, service, cache)
-        segments = 0 if endpoint.api is Api.XEVO else sum(
-            1 if param.positional else 2 for param in endpoint.params)
-        fast += [(endpoint.method, prefix, handler, segments) for prefix, handler in handlers]
+    api = api_routes(service.traits.capabilities)
+    app.router.routes.extend(api.routes)
     add_console(app)
     if fast_path:  # the innermost middleware: the others see its answers as FastAPI's
-        app.add_middleware(FastRoutes, endpoints=fast, routes=list(app.router.routes))
+        app.add_middleware(FastRoutes, endpoints=api.fast, routes=list(app.router.routes))
     app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes)
     app.add_middleware(SecurityHeaders)
     # The last added is the outermost: it sees every answer.

@@ -34,6 +34,7 @@ from data_path import eventually, pattern_ok, xevo_lun_and_clones_reach_an_initi
 from prometheus_client.parser import text_string_to_metric_families
 from support import CephHost, ceph_host
 
+from opensan.backends.ceph.config import connect_to
 from opensan.config import Settings
 
 HOST = "iqn.1994-05.com.redhat:ceph-host"
@@ -416,8 +417,7 @@ def test_snapshot_space_is_kept_by_deleting_the_oldest_snapshot(ceph_array: Ceph
     volume = api.ok("POST", f"/rest/storage/createvolume/poolid/{pool['id']}/name/v1/sizegb/2")
     api.ok("POST", f"/rest/storage/snapspace/vdid/{volume['id']}/sizegb/1")
     chunk = b"\xab" * (64 * MIB)
-    cluster = rados.Rados(conffile=str(ceph_array.host.cluster.conf_path))
-    cluster.connect()
+    cluster = connect_to(ceph_array.host.cluster.conf_path)
     try:
         ioctx = cluster.open_ioctx(f"{ceph_array.host.pool_prefix}p1")
         with rbd.Image(ioctx, f"vol-{volume['id']}") as image:
@@ -513,8 +513,7 @@ def test_configured_pools_that_exist_are_taken_over(tmp_path: Path) -> None:
 @contextmanager
 def images(array: CephArray) -> Iterator[rados.Ioctx]:
     """The array's first pool's I/O context, to look at its images as librbd sees them."""
-    cluster = rados.Rados(conffile=str(array.host.cluster.conf_path))
-    cluster.connect()
+    cluster = connect_to(array.host.cluster.conf_path)
     try:
         ioctx = cluster.open_ioctx(f"{array.host.pool_prefix}p1")
         try:

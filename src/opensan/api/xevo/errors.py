@@ -95,14 +95,15 @@ def xevo_error_response(error: SanError, method: str, generation: Generation) ->
 Handler = Callable[[Request], Awaitable[Response]]
 
 
-def answering_xevo_errors(handle: Handler, service: ArrayService) -> Handler:
-    """The route handler, with every array error answered in XEVO's codes of the array's
-    firmware generation."""
+def answering_xevo_errors(handle: Handler) -> Handler:
+    """The route handler, with every array error answered in XEVO's codes of the firmware
+    generation of the array it serves (the app's)."""
 
     async def handle_xevo(request: Request) -> Response:
         try:
             return await handle(request)
         except SanError as error:
+            service: ArrayService = request.app.state.service
             return xevo_error_response(error, request.method, service.system.firmware())
 
     handle_xevo.__name__ = handle.__name__
