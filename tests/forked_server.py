@@ -16,6 +16,7 @@ processes are daemonic, so a session that ends leaves none behind.
 
 from __future__ import annotations
 
+import functools
 import multiprocessing
 import os
 from multiprocessing import forkserver
@@ -50,11 +51,13 @@ def serve(args: list[str], env: dict[str, str], cwd: str, log_path: str) -> None
     app(args=args, prog_name="opensan")  # exits with the command's status (SystemExit)
 
 
+@functools.cache
 def _start_fork_server() -> None:
     """Python 3.11's fork server starts with the interpreter's own sys.path, not the test
     process's (3.12 passes it on), so it would not find this module (tests/ is on sys.path
     through pytest only) and every fork would import it again: PYTHONPATH names tests/ for its
-    start only."""
+    start only. Once per session: a fork server that died is started again by multiprocessing
+    itself, without it (its forks then import this module themselves, slower but the same)."""
     before = os.environ.get("PYTHONPATH")
     os.environ["PYTHONPATH"] = os.pathsep.join(
         p for p in (str(Path(__file__).resolve().parent), before) if p)
@@ -70,8 +73,8 @@ def _start_fork_server() -> None:
 def start(args: list[str], env: dict[str, str], log_path: Path) -> BaseProcess:
     """A started server process: its pid, is_alive(), exitcode (negative: the signal that ended
     it, as with subprocess), terminate(), kill() and join()."""
-    _start_fork_server()  # at once if it runs
+    _start_fork_server()
     process = _context.Process(target=serve, args=(args, env, os.getcwd(), str(log_path)),
-                               daemon=True, name=f"opensan {' '.join(args[:1])}")
+                               daemon=True, name=f"opensan {args[0]}")
     process.start()
     return process
